@@ -1,0 +1,153 @@
+import path from "node:path";
+import { z } from "zod";
+
+/** Every setting ordergate reads, validated once at start (design.md §6). */
+export interface Config {
+  /** NODE_ENV=production: a JWT secret is required and cookies are `Secure`. */
+  production: boolean;
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Unset: an embedded PostgreSQL under `dataDir`. */
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  /** Unset: mail is written as `.eml` files under `dataDir/mail`. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  jwtSecret: string;
+  /** True when `jwtSecret` is the built-in development secret. */
+  jwtSecretIsDefault: boolean;
+  claimTokenTtlMs: number;
+  /** Contains `{token}`, replaced by the URL-encoded claim token. */
+  claimConfirmUrl: string;
+  claimMaxOrders: number;
+  /** Medusa v1 replaced an order's email with the claimer's on confirmation; we keep it by default. */
+  claimReplaceOrderEmail: boolean;
+  seedDemo: boolean;
+  /** How often the outbox dispatcher looks for due events when nothing wakes it. */
+  outboxPollMs: number;
+  /** First retry delay of a failed outbox delivery; doubles per attempt up to `outboxRetryMaxMs`. */
+  outboxRetryBaseMs: number;
+  outboxRetryMaxMs: number;
+  /** How often PENDING claims past their expiry are marked EXPIRED. */
+  claimExpirySweepMs: number;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+}
+
+export const DEVELOPMENT_JWT_SECRET = "ordergate-development-secret-do-not-use-in-production";
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `900` (seconds), `900s`, `15m`, `1h`, `250ms`, `1d` into milliseconds. */
+export function parseDuration(value: string): number | undefined {
+  const match = /^\s*(\d+)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+  if (!match) return undefined;
+  return Number(match[1]) * DURATION_UNITS_MS[match[2] ?? "s"]!;
+}
+
+const duration = (name: string) =>
+  z.string().transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: "custom", message: `${name} must be a positive duration such as 900, 900s, 15m or 1h (got "${value}")` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const integer = (name: string, min: number, max: number) =>
+  z.string().transform((value, ctx) => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || n < min || n > max) {
+      ctx.addIssue({ code: "custom", message: `${name} must be an integer from ${min} to ${max} (got "${value}")` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const boolean = (name: string) =>
+  z.string().transform((value, ctx) => {
+    const v = value.trim().toLowerCase();
+    if (["true", "1", "yes", "on"].includes(v)) return true;
+    if (["false", "0", "no", "off"].includes(v)) return false;
+    ctx.addIssue({ code: "custom", message: `${name} must be true or false (got "${value}")` });
+    return z.NEVER;
+  });
+
+const url = (name: string, protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}` },
+  );
+
+const envSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: integer("PORT", 0, 65535).default(9000),
+  HOST: z.string().min(1, "HOST must not be empty").default("0.0.0.0"),
+  DATA_DIR: z.string().min(1, "DATA_DIR must not be empty").default("./.data"),
+  DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"]).optional(),
+  REDIS_URL: url("REDIS_URL", ["redis:", "rediss:"]).optional(),
+  SMTP_URL: url("SMTP_URL", ["smtp:", "smtps:"]).optional(),
+  MAIL_FROM: z.string().min(3, "MAIL_FROM must be a sender address").default("ordergate <no-reply@localhost>"),
+  JWT_SECRET: z.string().min(16, "JWT_SECRET must be at least 16 characters").optional(),
+  CLAIM_TOKEN_TTL: duration("CLAIM_TOKEN_TTL").default(15 * 60_000),
+  CLAIM_CONFIRM_URL: url("CLAIM_CONFIRM_URL", ["http:", "https:"])
+    .refine((value) => value.includes("{token}"), { message: "CLAIM_CONFIRM_URL must contain {token}" })
+    .default("http://localhost:8000/claim/confirm?token={token}"),
+  CLAIM_MAX_ORDERS: integer("CLAIM_MAX_ORDERS", 1, 10_000).default(100),
+  CLAIM_REPLACE_ORDER_EMAIL: boolean("CLAIM_REPLACE_ORDER_EMAIL").default(false),
+  SEED_DEMO: boolean("SEED_DEMO").default(true),
+  OUTBOX_POLL_INTERVAL: duration("OUTBOX_POLL_INTERVAL").default(1000),
+  OUTBOX_RETRY_BASE: duration("OUTBOX_RETRY_BASE").default(1000),
+  OUTBOX_RETRY_MAX: duration("OUTBOX_RETRY_MAX").default(5 * 60_000),
+  CLAIM_EXPIRY_SWEEP_INTERVAL: duration("CLAIM_EXPIRY_SWEEP_INTERVAL").default(1000),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"], { message: "LOG_LEVEL must be one of debug, info, warn, error, silent" }).default("info"),
+});
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads settings from the environment; throws a ConfigError naming every bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "unset", as shells and .env files commonly write it.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`Invalid settings:\n${problems.join("\n")}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+  if (production && !e.JWT_SECRET) {
+    throw new ConfigError("Invalid settings:\n  JWT_SECRET: required when NODE_ENV=production");
+  }
+  return {
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    jwtSecret: e.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
+    jwtSecretIsDefault: !e.JWT_SECRET,
+    claimTokenTtlMs: e.CLAIM_TOKEN_TTL,
+    claimConfirmUrl: e.CLAIM_CONFIRM_URL,
+    claimMaxOrders: e.CLAIM_MAX_ORDERS,
+    claimReplaceOrderEmail: e.CLAIM_REPLACE_ORDER_EMAIL,
+    seedDemo: e.SEED_DEMO,
+    outboxPollMs: e.OUTBOX_POLL_INTERVAL,
+    outboxRetryBaseMs: e.OUTBOX_RETRY_BASE,
+    outboxRetryMaxMs: e.OUTBOX_RETRY_MAX,
+    claimExpirySweepMs: e.CLAIM_EXPIRY_SWEEP_INTERVAL,
+    logLevel: e.LOG_LEVEL,
+  };
+}

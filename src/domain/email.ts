@@ -1,0 +1,16 @@
+/** The form emails are compared and grouped in: trimmed, lower-cased. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** `jane@example.com` -> `j***@example.com`: enough to recognise, not enough to harvest. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  if (at <= 0) return "***";
+  return `${Array.from(email)[0]}***${email.slice(at)}`;
+}
+
+/** A pragmatic check (one @, no spaces, a dot in the domain), the shape class-validator's IsEmail accepts in practice. */
+export function isEmail(value: string): boolean {
+  return value.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value);
+}

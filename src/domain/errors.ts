@@ -1,0 +1,62 @@
+/**
+ * Expected failures of the domain. GraphQL exposes each as a typed error (src/graphql/types/errors.ts);
+ * the REST layer maps their `code` onto Medusa's error body. Anything else is unexpected and masked.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+}
+
+export class NotAuthenticatedError extends DomainError {
+  readonly code = "UNAUTHENTICATED";
+  constructor(message = "Sign in as a customer to do this.") {
+    super(message);
+  }
+}
+
+/** A guest customer record (no password) cannot claim orders. */
+export class AccountRequiredError extends DomainError {
+  readonly code = "ACCOUNT_REQUIRED";
+  constructor() {
+    super("Customer does not have an account");
+  }
+}
+
+export class InvalidCredentialsError extends DomainError {
+  readonly code = "INVALID_CREDENTIALS";
+  constructor() {
+    super("The email or password is incorrect.");
+  }
+}
+
+/** Input the type system let through but the domain refuses; `field` names the argument. */
+export class InvalidInputError extends DomainError {
+  readonly code = "INVALID_INPUT";
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${field} ${problem}`);
+  }
+}
+
+/** No live claim has this token: never issued, mistyped, or replaced by a newer request. */
+export class ClaimTokenInvalidError extends DomainError {
+  readonly code = "CLAIM_TOKEN_INVALID";
+  constructor() {
+    super("The claim token is invalid.");
+  }
+}
+
+export class ClaimTokenExpiredError extends DomainError {
+  readonly code = "CLAIM_TOKEN_EXPIRED";
+  constructor() {
+    super("The claim token has expired. Request a new one.");
+  }
+}
+
+export class ClaimTokenUsedError extends DomainError {
+  readonly code = "CLAIM_TOKEN_USED";
+  constructor() {
+    super("The claim token has already been used.");
+  }
+}

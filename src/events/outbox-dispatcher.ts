@@ -1,0 +1,119 @@
+import type { Config } from "../config";
+import { type Db, Prisma } from "../db/database";
+import type { Logger } from "../logger";
+import type { OutboxMessages, OutboxTopic } from "./topics";
+
+export interface OutboxEventRow<T extends OutboxTopic = OutboxTopic> {
+  id: bigint;
+  topic: T;
+  payload: OutboxMessages[T]["payload"];
+  secret: OutboxMessages[T]["secret"] | null;
+  attempts: number;
+}
+
+/** Delivers one event; throwing makes the dispatcher retry it later. */
+export type OutboxHandler<T extends OutboxTopic> = (event: OutboxEventRow<T>) => Promise<void>;
+export type OutboxHandlers = { [T in OutboxTopic]: OutboxHandler<T> };
+
+/** A leased row is retried by any instance if its holder dies before finishing. */
+const LEASE_SECONDS = 60;
+const BATCH_SIZE = 20;
+
+/**
+ * Delivers outbox rows with retries and exponential backoff. Rows are leased with
+ * `FOR UPDATE SKIP LOCKED`, so several instances share the table without delivering a row twice
+ * while its lease holds. A delivered row keeps its payload (audit) but loses its secret.
+ */
+export class OutboxDispatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private rerun = false;
+  private stopped = true;
+
+  constructor(
+    private readonly deps: {
+      prisma: Db;
+      config: Pick<Config, "outboxPollMs" | "outboxRetryBaseMs" | "outboxRetryMaxMs">;
+      handlers: OutboxHandlers;
+      logger: Logger;
+    },
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Runs a delivery pass now (coalesced with one already running). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.drain()
+      .then(() => undefined)
+      .catch((error) => this.deps.logger.error("outbox dispatch failed", error))
+      .finally(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        if (this.rerun) {
+          this.rerun = false;
+          this.wake();
+        } else {
+          this.timer = setTimeout(() => this.wake(), this.deps.config.outboxPollMs);
+        }
+      });
+  }
+
+  /** Stops polling and waits for the pass in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Delivers every due row; returns how many were delivered. */
+  async drain(): Promise<number> {
+    let delivered = 0;
+    for (;;) {
+      const batch = await this.lease();
+      for (const event of batch) if (await this.deliver(event)) delivered++;
+      if (batch.length < BATCH_SIZE || this.stopped) return delivered;
+    }
+  }
+
+  private lease(): Promise<OutboxEventRow[]> {
+    return this.deps.prisma.$queryRaw<OutboxEventRow[]>`
+      UPDATE "outbox_event" SET "locked_until" = now() + make_interval(secs => ${LEASE_SECONDS}), "attempts" = "attempts" + 1
+      WHERE "id" IN (
+        SELECT "id" FROM "outbox_event"
+        WHERE "delivered_at" IS NULL AND "available_at" <= now() AND ("locked_until" IS NULL OR "locked_until" < now())
+        ORDER BY "id" LIMIT ${BATCH_SIZE}
+        FOR UPDATE SKIP LOCKED)
+      RETURNING "id", "topic", "payload", "secret", "attempts"`.then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
+  }
+
+  private async deliver(event: OutboxEventRow): Promise<boolean> {
+    const handler = this.deps.handlers[event.topic] as OutboxHandler<OutboxTopic> | undefined;
+    try {
+      if (!handler) throw new Error(`no handler for outbox topic ${event.topic}`);
+      await handler(event);
+    } catch (error) {
+      const delayMs = Math.min(this.deps.config.outboxRetryBaseMs * 2 ** (event.attempts - 1), this.deps.config.outboxRetryMaxMs);
+      const reason = error instanceof Error ? error.message : String(error);
+      this.deps.logger.warn(`outbox event ${event.id} (${event.topic}) attempt ${event.attempts} failed, retrying in ${delayMs} ms: ${reason}`);
+      await this.deps.prisma.outboxEvent.update({
+        where: { id: event.id },
+        data: { locked_until: null, available_at: new Date(Date.now() + delayMs), last_error: reason.slice(0, 2000) },
+      });
+      return false;
+    }
+    await this.deps.prisma.outboxEvent.update({
+      where: { id: event.id },
+      data: { delivered_at: new Date(), locked_until: null, last_error: null, secret: Prisma.DbNull },
+    });
+    return true;
+  }
+}

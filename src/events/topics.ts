@@ -1,0 +1,35 @@
+import type { OrderClaimStatus } from "../db/generated/prisma/enums";
+
+/** Medusa v1's event, payload kept exactly: `{ old_email, new_customer_id, orders, token }`. */
+export const ORDER_UPDATE_TOKEN_CREATED = "order-update-token.created";
+export interface OrderUpdateTokenCreated {
+  old_email: string;
+  new_customer_id: string;
+  orders: string[];
+  token: string;
+}
+
+/** A claim changed status. Never carries the token. */
+export const ORDER_CLAIM_UPDATED = "order-claim.updated";
+export interface OrderClaimUpdated {
+  claimId: string;
+  claimerCustomerId: string;
+  status: OrderClaimStatus;
+  at: string;
+}
+
+/** Yoga pub/sub topics; `order-claim.updated` is keyed by the claimer's customer id. */
+export type PubSubTopics = {
+  [ORDER_UPDATE_TOKEN_CREATED]: [OrderUpdateTokenCreated];
+  [ORDER_CLAIM_UPDATED]: [claimerCustomerId: string, payload: OrderClaimUpdated];
+};
+
+/** What the outbox stores per topic: `payload` is kept, `secret` is erased after delivery. */
+export interface OutboxMessages {
+  [ORDER_UPDATE_TOKEN_CREATED]: {
+    payload: { claim_id: string; old_email: string; new_customer_id: string; orders: string[]; display_ids: number[] };
+    secret: { token: string };
+  };
+  [ORDER_CLAIM_UPDATED]: { payload: OrderClaimUpdated; secret?: undefined };
+}
+export type OutboxTopic = keyof OutboxMessages;

@@ -1,0 +1,42 @@
+import {
+  AccountRequiredError,
+  ClaimTokenExpiredError,
+  ClaimTokenInvalidError,
+  ClaimTokenUsedError,
+  DomainError,
+  InvalidInputError,
+  NotAuthenticatedError,
+} from "../../domain/errors";
+import { builder } from "../builder";
+
+export const ErrorInterface = builder.interfaceRef<DomainError>("Error").implement({
+  description: "An expected failure. `code` is stable; `message` is for people.",
+  fields: (t) => ({
+    message: t.exposeString("message"),
+    code: t.exposeString("code"),
+  }),
+});
+
+/** Registers a domain error class as a GraphQL error type (Pothos errors plugin). */
+function errorType(errorClass: new (...args: any[]) => DomainError, name: string, description: string) {
+  builder.objectType(errorClass, {
+    name,
+    description,
+    interfaces: [ErrorInterface],
+    isTypeOf: (value) => value instanceof errorClass,
+  });
+}
+
+errorType(NotAuthenticatedError, "NotAuthenticatedError", "The operation needs a signed-in customer (a store JWT in `Authorization: Bearer`).");
+errorType(AccountRequiredError, "AccountRequiredError", "The signed-in customer is a guest record without an account.");
+errorType(ClaimTokenInvalidError, "ClaimTokenInvalidError", "No open claim has this token (mistyped, never issued, or replaced by a newer request).");
+errorType(ClaimTokenExpiredError, "ClaimTokenExpiredError", "The claim token expired before it was used.");
+errorType(ClaimTokenUsedError, "ClaimTokenUsedError", "The claim token was already used.");
+
+builder.objectType(InvalidInputError, {
+  name: "InvalidInputError",
+  description: "An argument was refused; `field` names it.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof InvalidInputError,
+  fields: (t) => ({ field: t.exposeString("field") }),
+});

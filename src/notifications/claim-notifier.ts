@@ -1,0 +1,45 @@
+import type { Config } from "../config";
+import type { Db } from "../db/database";
+import type { OutboxHandler } from "../events/outbox-dispatcher";
+import type { EventPubSub } from "../events/pubsub";
+import { ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
+import type { Logger } from "../logger";
+import { claimEmail } from "./claim-email";
+import type { Mailer } from "./mailer";
+
+/**
+ * Delivers `order-update-token.created`: mails the token to the orders' address, then publishes
+ * Medusa's event. A claim no longer PENDING (verified, expired, superseded) gets no email: its
+ * token could not be used anyway.
+ */
+export function claimTokenNotifier(deps: {
+  prisma: Db;
+  mailer: Mailer;
+  pubsub: EventPubSub;
+  config: Pick<Config, "claimConfirmUrl">;
+  logger: Logger;
+}): OutboxHandler<typeof ORDER_UPDATE_TOKEN_CREATED> {
+  return async ({ id, payload, secret }) => {
+    const claim = await deps.prisma.orderClaim.findUnique({ where: { id: payload.claim_id }, select: { status: true, expires_at: true } });
+    if (!secret || !claim || claim.status !== "PENDING" || claim.expires_at.getTime() <= Date.now()) {
+      deps.logger.info(`claim ${payload.claim_id}: no longer pending, its email (outbox event ${id}) is dropped`);
+      return;
+    }
+    await deps.mailer.send(
+      claimEmail({
+        to: payload.old_email,
+        token: secret.token,
+        displayIds: payload.display_ids,
+        confirmUrlTemplate: deps.config.claimConfirmUrl,
+        expiresInMinutes: Math.max(1, Math.round((claim.expires_at.getTime() - Date.now()) / 60_000)),
+      }),
+    );
+    deps.logger.info(`claim ${payload.claim_id}: token email sent (${payload.orders.length} order(s))`);
+    deps.pubsub.publish(ORDER_UPDATE_TOKEN_CREATED, {
+      old_email: payload.old_email,
+      new_customer_id: payload.new_customer_id,
+      orders: payload.orders,
+      token: secret.token,
+    });
+  };
+}

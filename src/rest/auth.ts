@@ -1,0 +1,104 @@
+import { parse as parseCookies } from "cookie";
+import { type Request, type RequestHandler, type Response, Router } from "express";
+import { z } from "zod";
+import { isEmail, normalizeEmail } from "../domain/email";
+import { InvalidCredentialsError } from "../domain/errors";
+import type { Services } from "../graphql/context";
+import { SESSION_TTL_MS } from "../services/auth-service";
+import { MedusaError, UNAUTHORIZED } from "./errors";
+import { serializeCustomer } from "./serializers";
+import { jsonBody, parseBody, requiredString } from "./validation";
+
+/** express-session's cookie name, which Medusa v1 storefronts carry. */
+export const SESSION_COOKIE = "connect.sid";
+
+const credentials = {
+  email: z.string({ error: "email must be an email" }).refine(isEmail, { error: "email must be an email" }),
+  password: requiredString("password"),
+};
+
+/** The caller's customer id, from `res.locals` (set by `identifyCustomer`). */
+export function customerIdOf(res: Response): string | undefined {
+  return res.locals.customerId as string | undefined;
+}
+
+function sessionToken(req: Request): string | undefined {
+  return req.headers.cookie ? parseCookies(req.headers.cookie)[SESSION_COOKIE] : undefined;
+}
+
+/** Medusa's optional authentication: a session cookie, else a store bearer JWT; anonymous otherwise. */
+export function identifyCustomer(services: Services): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      const session = sessionToken(req);
+      let customerId = session ? await services.auth.customerIdFromSession(session) : undefined;
+      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+      if (!customerId && bearer) customerId = services.auth.customerIdFromBearer(bearer);
+      res.locals.customerId = customerId;
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+/** 401 before the body is looked at, as Medusa's `requireCustomerAuthentication`. */
+export const requireCustomer: RequestHandler = (_req, res, next) => {
+  next(customerIdOf(res) ? undefined : UNAUTHORIZED());
+};
+
+export function authRoutes(services: Services, options: { secureCookies: boolean }): Router {
+  const router = Router();
+
+  const signIn = async (req: Request) => {
+    const { email, password } = parseBody(credentials, req.body);
+    try {
+      return await services.auth.authenticate(email, password);
+    } catch (error) {
+      if (error instanceof InvalidCredentialsError) throw new MedusaError("unauthorized", error.message);
+      throw error;
+    }
+  };
+
+  router.post("/auth", jsonBody, async (req, res) => {
+    const customer = await signIn(req);
+    const token = await services.auth.createSession(customer.id);
+    res.cookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: "lax",
+      secure: options.secureCookies,
+      maxAge: SESSION_TTL_MS,
+      path: "/",
+    });
+    res.json({ customer: serializeCustomer(customer) });
+  });
+
+  router.post("/auth/token", jsonBody, async (req, res) => {
+    const customer = await signIn(req);
+    res.json({ access_token: services.auth.issueStoreToken(customer.id) });
+  });
+
+  router.get("/auth", requireCustomer, async (_req, res) => {
+    const customer = await services.prisma.customer.findFirst({ where: { id: customerIdOf(res), deleted_at: null } });
+    if (!customer) throw UNAUTHORIZED();
+    res.json({ customer: serializeCustomer(customer) });
+  });
+
+  router.delete("/auth", async (req, res) => {
+    const session = sessionToken(req);
+    if (session) await services.auth.destroySession(session);
+    res.clearCookie(SESSION_COOKIE, { path: "/" });
+    res.json({});
+  });
+
+  router.get("/auth/:email", async (req, res) => {
+    const email = normalizeEmail(String(req.params.email));
+    const customer = await services.prisma.customer.findFirst({
+      where: { email, has_account: true, deleted_at: null },
+      select: { id: true },
+    });
+    res.json({ exists: customer !== null });
+  });
+
+  return router;
+}

@@ -1,0 +1,18 @@
+import { Router } from "express";
+import type { Config } from "../config";
+import type { Services } from "../graphql/context";
+import type { Logger } from "../logger";
+import { authRoutes, identifyCustomer } from "./auth";
+import { medusaErrorHandler, routeNotFound } from "./errors";
+import { orderClaimRoutes } from "./orders";
+
+/** Medusa Store API v1 routes under `/store`, with Medusa's JSON errors for everything. */
+export function storeApi(services: Services, config: Config, logger: Logger): Router {
+  const router = Router();
+  router.use(identifyCustomer(services));
+  router.use(authRoutes(services, { secureCookies: config.production }));
+  router.use(orderClaimRoutes(services));
+  router.use(routeNotFound);
+  router.use(medusaErrorHandler(logger));
+  return router;
+}

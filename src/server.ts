@@ -1,0 +1,103 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import type { Config } from "./config";
+import { type Database, openDatabase } from "./db/database";
+import { OutboxDispatcher } from "./events/outbox-dispatcher";
+import { createEventPubSub } from "./events/pubsub";
+import { ORDER_CLAIM_UPDATED } from "./events/topics";
+import type { Services } from "./graphql/context";
+import { createGraphQLServer, GRAPHQL_PATH } from "./graphql/yoga";
+import type { Logger } from "./logger";
+import { claimTokenNotifier } from "./notifications/claim-notifier";
+import { createMailer } from "./notifications/mailer";
+import { storeApi } from "./rest";
+import { AuthService } from "./services/auth-service";
+import { ClaimService } from "./services/claim-service";
+
+export interface Gateway {
+  services: Services;
+  dispatcher: OutboxDispatcher;
+  database: Database;
+  /** Where it listens, once `listen` resolved. */
+  url: string;
+  listen(): Promise<string>;
+  /** Stops taking requests, lets those in flight finish, stops background work, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Wires database, services, outbox, GraphQL and the Medusa REST layer into one HTTP server. */
+export async function createGateway(config: Config, logger: Logger, database?: Database): Promise<Gateway> {
+  const db = database ?? (await openDatabase(config, logger));
+  const prisma = db.prisma;
+  const pubsub = createEventPubSub();
+  const mailer = createMailer(config);
+
+  let dispatcher: OutboxDispatcher | undefined;
+  const claims = new ClaimService({ prisma, config, onOutboxWritten: () => dispatcher?.wake() });
+  const auth = new AuthService({ prisma, config });
+  const services: Services = { prisma, pubsub, claims, auth };
+
+  dispatcher = new OutboxDispatcher({
+    prisma,
+    config,
+    logger,
+    handlers: {
+      "order-update-token.created": claimTokenNotifier({ prisma, mailer, pubsub, config, logger }),
+      [ORDER_CLAIM_UPDATED]: async ({ payload }) => pubsub.publish(ORDER_CLAIM_UPDATED, payload.claimerCustomerId, payload),
+    },
+  });
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", true);
+  const yoga = createGraphQLServer(services, config, logger);
+  app.use(GRAPHQL_PATH, (req, res) => yoga(req, res));
+  app.get("/health", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/ready", async (_req, res) => {
+    try {
+      await prisma.$queryRaw`SELECT 1`;
+      res.json({ status: "ready" });
+    } catch {
+      res.status(503).json({ status: "unavailable", reason: "database unreachable" });
+    }
+  });
+  app.use("/store", storeApi(services, config, logger));
+
+  const server = http.createServer(app);
+  let expirySweep: NodeJS.Timeout | undefined;
+  const gateway: Gateway = {
+    services,
+    dispatcher,
+    database: db,
+    url: "",
+    async listen() {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      const { port } = server.address() as AddressInfo;
+      const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+      gateway.url = `http://${host}:${port}`;
+      dispatcher!.start();
+      expirySweep = setInterval(() => {
+        claims.expireDueClaims().catch((error) => logger.error("claim expiry sweep failed", error));
+      }, config.claimExpirySweepMs);
+      logger.info(`mail goes to ${mailer.describe()}`);
+      return gateway.url;
+    },
+    async close() {
+      clearInterval(expirySweep);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await dispatcher!.stop();
+      mailer.close();
+      if (!database) await db.close();
+    },
+  };
+  return gateway;
+}

@@ -1,0 +1,82 @@
+import crypto from "node:crypto";
+import jwt from "jsonwebtoken";
+import type { Config } from "../config";
+import type { Db } from "../db/database";
+import { normalizeEmail } from "../domain/email";
+import { InvalidCredentialsError } from "../domain/errors";
+import { hashPassword, verifyPassword } from "../domain/passwords";
+
+/** Medusa v1 store tokens: HS256, `{ customer_id, domain: "store" }`, 30 days. */
+export const STORE_TOKEN_ALGORITHM = "HS256";
+const STORE_TOKEN_TTL = "30d";
+/** express-session's default lifetime in Medusa v1. */
+export const SESSION_TTL_MS = 10 * 60 * 60 * 1000;
+
+export interface StoreTokenPayload {
+  customer_id: string;
+  domain: "store";
+}
+
+/** The customer id a verified JWT payload names, if it is a store token. */
+export function customerIdFromStoreToken(payload: unknown): string | undefined {
+  if (typeof payload !== "object" || payload === null) return undefined;
+  const { customer_id: customerId, domain } = payload as Partial<StoreTokenPayload>;
+  return domain === "store" && typeof customerId === "string" && customerId !== "" ? customerId : undefined;
+}
+
+const hashSessionToken = (token: string) => crypto.createHash("sha256").update(token).digest("hex");
+
+/** Customer sign-in: passwords, store JWTs and cookie sessions. */
+export class AuthService {
+  /** Compared against when the email is unknown, so both paths cost one scrypt. */
+  private decoyHash: Promise<string> | undefined;
+
+  constructor(private readonly deps: { prisma: Db; config: Pick<Config, "jwtSecret"> }) {}
+
+  /** The registered customer with this email and password; guests and wrong passwords fail alike. */
+  async authenticate(email: string, password: string) {
+    const customer = await this.deps.prisma.customer.findFirst({
+      where: { email: normalizeEmail(email), has_account: true, deleted_at: null },
+    });
+    if (!customer?.password_hash) {
+      this.decoyHash ??= hashPassword(crypto.randomBytes(16).toString("hex"));
+      await verifyPassword(await this.decoyHash, password);
+      throw new InvalidCredentialsError();
+    }
+    if (!(await verifyPassword(customer.password_hash, password))) throw new InvalidCredentialsError();
+    return customer;
+  }
+
+  issueStoreToken(customerId: string): string {
+    const payload: StoreTokenPayload = { customer_id: customerId, domain: "store" };
+    return jwt.sign(payload, this.deps.config.jwtSecret, { algorithm: STORE_TOKEN_ALGORITHM, expiresIn: STORE_TOKEN_TTL });
+  }
+
+  /** The customer id of a valid store token, or undefined for anything else. */
+  customerIdFromBearer(token: string): string | undefined {
+    try {
+      return customerIdFromStoreToken(jwt.verify(token, this.deps.config.jwtSecret, { algorithms: [STORE_TOKEN_ALGORITHM] }));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Creates a session and returns the cookie value; only its hash is stored. */
+  async createSession(customerId: string): Promise<string> {
+    const token = crypto.randomBytes(32).toString("base64url");
+    await this.deps.prisma.customerSession.create({
+      data: { id: hashSessionToken(token), customer_id: customerId, expires_at: new Date(Date.now() + SESSION_TTL_MS) },
+    });
+    return token;
+  }
+
+  async customerIdFromSession(token: string): Promise<string | undefined> {
+    const session = await this.deps.prisma.customerSession.findUnique({ where: { id: hashSessionToken(token) } });
+    if (!session || session.expires_at.getTime() <= Date.now()) return undefined;
+    return session.customer_id;
+  }
+
+  async destroySession(token: string): Promise<void> {
+    await this.deps.prisma.customerSession.deleteMany({ where: { id: hashSessionToken(token) } });
+  }
+}

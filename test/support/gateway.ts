@@ -1,0 +1,97 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { type Config, loadConfig } from "../../src/config";
+import { createLogger } from "../../src/logger";
+import { createGateway, type Gateway } from "../../src/server";
+import { createTestDatabase } from "./database";
+
+export const TEST_JWT_SECRET = "test-secret-for-ordergate-tests";
+
+export interface TestGateway {
+  gateway: Gateway;
+  config: Config;
+  url: string;
+  prisma: Gateway["services"]["prisma"];
+  /** Every response body this gateway sent through `request`, for secret-leak checks. */
+  responses: string[];
+  request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
+  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, bearer?: string): Promise<{ data?: T; errors?: { message: string }[] }>;
+  close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as is (for malformed JSON); `body` is JSON-encoded otherwise. */
+  rawBody?: string;
+  bearer?: string;
+  cookie?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** A gateway on an ephemeral port over a fresh database; settings as environment variables. */
+export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+  const database = await createTestDatabase();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ordergate-test-data-"));
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    DATA_DIR: dataDir,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: "silent",
+    OUTBOX_POLL_INTERVAL: "100ms",
+    OUTBOX_RETRY_BASE: "100ms",
+    OUTBOX_RETRY_MAX: "500ms",
+    CLAIM_EXPIRY_SWEEP_INTERVAL: "200ms",
+    ...env,
+  });
+  const gateway = await createGateway(config, createLogger(config.logLevel));
+  const url = await gateway.listen();
+  const responses: string[] = [];
+
+  const request = async (method: string, route: string, options: RequestOptions = {}): Promise<TestResponse> => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.bearer) headers.authorization = `Bearer ${options.bearer}`;
+    if (options.cookie) headers.cookie = options.cookie;
+    let body: string | undefined;
+    if (options.rawBody !== undefined) body = options.rawBody;
+    else if (options.body !== undefined) body = JSON.stringify(options.body);
+    if (body !== undefined) headers["content-type"] ??= "application/json";
+    const response = await fetch(`${url}${route}`, { method, headers, body });
+    const text = await response.text();
+    responses.push(text);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json };
+  };
+
+  return {
+    gateway,
+    config,
+    url,
+    prisma: gateway.services.prisma,
+    responses,
+    request,
+    async graphql(query, variables, bearer) {
+      const response = await request("POST", "/graphql", { body: { query, variables }, bearer });
+      return response.json;
+    },
+    async close() {
+      await gateway.close();
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
