@@ -68,6 +68,17 @@ export async function createGateway(config: Config, logger: Logger, database?: D
 
   const server = http.createServer(app);
   let expirySweep: NodeJS.Timeout | undefined;
+  let closing: Promise<void> | undefined;
+  const shutDown = async () => {
+    clearInterval(expirySweep);
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await dispatcher!.stop();
+    mailer.close();
+    if (!database) await db.close();
+  };
   const gateway: Gateway = {
     services,
     dispatcher,
@@ -88,15 +99,9 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       logger.info(`mail goes to ${mailer.describe()}`);
       return gateway.url;
     },
-    async close() {
-      clearInterval(expirySweep);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await dispatcher!.stop();
-      mailer.close();
-      if (!database) await db.close();
+    close() {
+      closing ??= shutDown();
+      return closing;
     },
   };
   return gateway;

@@ -22,7 +22,9 @@ export function claimEmail(input: ClaimEmailInput): MailMessage {
     "If that was you, confirm it here:",
     link,
     "",
-    `Or enter this code: ${input.token}`,
+    "Or enter this code:",
+    "",
+    `    ${input.token}`,
     "",
     `The link works once and expires in ${input.expiresInMinutes} minutes. If it was not you, ignore this email: nothing changes.`,
   ].join("\n");

@@ -1,0 +1,183 @@
+import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED, type OrderClaimUpdated, type OrderUpdateTokenCreated } from "../src/events/topics";
+import { startTestGateway, type TestGateway } from "./support/gateway";
+import { claimScenario, loginToken, seedScenario, storeTokenFor } from "./support/scenarios";
+import { TestMailServer } from "./support/smtp";
+
+const { customers, orders } = claimScenario;
+
+const CLAIM_ORDERS = `mutation Claim($ids: [ID!]!) {
+  claimOrders(orderIds: $ids) {
+    __typename
+    ... on ClaimOrdersSuccess { claims { id status recipientEmail createdAt expiresAt verifiedAt orders { id displayId transferred } } }
+    ... on Error { code message }
+    ... on InvalidInputError { field }
+  }
+}`;
+const VERIFY = `mutation Verify($token: String!) {
+  verifyOrderClaim(token: $token) {
+    __typename
+    ... on VerifyOrderClaimSuccess { transferredOrderIds claim { id status verifiedAt } }
+    ... on Error { code message }
+  }
+}`;
+
+interface ClaimView {
+  id: string;
+  status: string;
+  recipientEmail: string;
+  expiresAt: string;
+  verifiedAt: string | null;
+  orders: { id: string; displayId: number; transferred: boolean }[];
+}
+type ClaimResult = { claimOrders: { __typename: string; claims?: ClaimView[]; code?: string; message?: string; field?: string } };
+type VerifyResult = { verifyOrderClaim: { __typename: string; transferredOrderIds?: string[]; claim?: { status: string }; code?: string; message?: string } };
+
+let t: TestGateway;
+let mail: TestMailServer;
+let annToken: string;
+
+beforeAll(async () => {
+  mail = await new TestMailServer().start();
+  t = await startTestGateway({ SMTP_URL: mail.url, CLAIM_TOKEN_TTL: "1h" });
+  await seedScenario(t.prisma, claimScenario);
+  annToken = await loginToken(t, customers.ann.email, customers.ann.password!);
+});
+
+afterAll(async () => {
+  await t?.close();
+  await mail?.stop();
+});
+
+beforeEach(async () => {
+  await t.gateway.dispatcher.drain();
+  mail.messages.length = 0;
+  await t.prisma.orderClaim.deleteMany();
+  await t.prisma.outboxEvent.deleteMany();
+  await seedScenario(t.prisma, claimScenario);
+});
+
+describe("claimOrders", () => {
+  it("returns the claims it opened with masked recipients and no token, then the email verifies it", async () => {
+    const started = Date.now();
+    const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.work1.id, orders.work2.id, orders.home.id, "order_nope"] }, annToken);
+    expect(result.errors).toBeUndefined();
+    const { __typename, claims } = result.data!.claimOrders;
+    expect(__typename).toBe("ClaimOrdersSuccess");
+    expect(claims!.map((c) => [c.recipientEmail, c.status, c.orders.map((o) => o.displayId)])).toEqual([
+      ["a***@example.net", "PENDING", [1003]],
+      ["a***@example.com", "PENDING", [1001, 1002]],
+    ]);
+    const ttl = Date.parse(claims![0]!.expiresAt) - started;
+    expect(ttl).toBeGreaterThan(59 * 60_000);
+    expect(ttl).toBeLessThanOrEqual(60 * 60_000 + 5_000);
+
+    const messages = await mail.waitFor(2);
+    for (const message of messages) expect(JSON.stringify(result)).not.toContain(message.token);
+
+    const work = messages.find((m) => m.to[0] === "ann.work@example.com")!;
+    const verified = await t.graphql<VerifyResult>(VERIFY, { token: work.token });
+    expect(verified.data!.verifyOrderClaim).toMatchObject({
+      __typename: "VerifyOrderClaimSuccess",
+      transferredOrderIds: [orders.work1.id, orders.work2.id],
+      claim: { status: "VERIFIED" },
+    });
+    const again = await t.graphql<VerifyResult>(VERIFY, { token: work.token });
+    expect(again.data!.verifyOrderClaim).toEqual({
+      __typename: "ClaimTokenUsedError",
+      code: "CLAIM_TOKEN_USED",
+      message: "The claim token has already been used.",
+    });
+  });
+
+  it("answers an empty success when nothing is claimable", async () => {
+    const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.annOwn.id, orders.canceled.id, "order_nope"] }, annToken);
+    expect(result.data!.claimOrders).toEqual({ __typename: "ClaimOrdersSuccess", claims: [] });
+  });
+
+  it("is a typed NotAuthenticatedError without a token", async () => {
+    const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.work1.id] });
+    expect(result.data!.claimOrders).toMatchObject({ __typename: "NotAuthenticatedError", code: "UNAUTHENTICATED" });
+  });
+
+  it("is a typed AccountRequiredError for a guest record", async () => {
+    const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.home.id] }, storeTokenFor(customers.workGuest.id));
+    expect(result.data!.claimOrders).toEqual({
+      __typename: "AccountRequiredError",
+      code: "ACCOUNT_REQUIRED",
+      message: "Customer does not have an account",
+    });
+  });
+
+  it("is a typed InvalidInputError naming orderIds for an empty list", async () => {
+    const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [] }, annToken);
+    expect(result.data!.claimOrders).toEqual({
+      __typename: "InvalidInputError",
+      code: "INVALID_INPUT",
+      field: "orderIds",
+      message: "orderIds must contain at least one order id",
+    });
+  });
+
+  it("rejects a bad bearer token outright", async () => {
+    const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.work1.id] }, "not-a-jwt");
+    expect(result.data).toBeUndefined();
+    expect(result.errors?.length).toBeGreaterThan(0);
+  });
+
+  it("publishes Medusa's order-update-token.created payload and each status change", async () => {
+    const tokenEvents: OrderUpdateTokenCreated[] = [];
+    const statusEvents: OrderClaimUpdated[] = [];
+    const pubsub = t.gateway.services.pubsub;
+    const tokenStream = pubsub.subscribe(ORDER_UPDATE_TOKEN_CREATED)[Symbol.asyncIterator]();
+    const statusStream = pubsub.subscribe(ORDER_CLAIM_UPDATED, customers.ann.id)[Symbol.asyncIterator]();
+    const collecting = (async () => {
+      tokenEvents.push((await tokenStream.next()).value);
+      for (let i = 0; i < 2; i++) statusEvents.push((await statusStream.next()).value);
+    })();
+
+    const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.home.id] }, annToken);
+    const claimId = result.data!.claimOrders.claims![0]!.id;
+    const [message] = await mail.waitFor(1);
+    await t.graphql<VerifyResult>(VERIFY, { token: message!.token });
+    await collecting;
+    await tokenStream.return?.();
+    await statusStream.return?.();
+
+    expect(tokenEvents).toEqual([
+      { old_email: "ann.home@example.net", new_customer_id: customers.ann.id, orders: [orders.home.id], token: message!.token },
+    ]);
+    expect(statusEvents.map((e) => [e.claimId, e.status])).toEqual([
+      [claimId, "PENDING"],
+      [claimId, "VERIFIED"],
+    ]);
+    expect(JSON.stringify(statusEvents)).not.toContain(message!.token);
+  });
+});
+
+describe("queries", () => {
+  it("order(id) answers only for the owner", async () => {
+    const query = "query($id: ID!) { order(id: $id) { id displayId status subtotal items { title quantity total } } }";
+    const own = await t.graphql<{ order: unknown }>(query, { id: orders.annOwn.id }, annToken);
+    expect(own.data!.order).toEqual({
+      id: orders.annOwn.id,
+      displayId: 1005,
+      status: "PENDING",
+      subtotal: 1200,
+      items: [{ title: "Coasters", quantity: 1, total: 1200 }],
+    });
+    const someoneElses = await t.graphql<{ order: unknown }>(query, { id: orders.bobs.id }, annToken);
+    expect(someoneElses.data!.order).toBeNull();
+    const anonymous = await t.graphql<{ order: unknown }>(query, { id: orders.annOwn.id });
+    expect(anonymous.data!.order).toBeNull();
+  });
+
+  it("orderLookup finds a guest order by number and email", async () => {
+    const query = "query($n: Int!, $e: String!) { orderLookup(displayId: $n, email: $e) { id } }";
+    expect((await t.graphql<{ orderLookup: unknown }>(query, { n: 1002, e: "ann.work@example.com" })).data!.orderLookup).toEqual({ id: orders.work2.id });
+    expect((await t.graphql<{ orderLookup: unknown }>(query, { n: 1002, e: "bob@example.com" })).data!.orderLookup).toBeNull();
+  });
+
+  it("me is null when signed out", async () => {
+    expect((await t.graphql<{ me: unknown }>("{ me { id } }")).data!.me).toBeNull();
+  });
+});

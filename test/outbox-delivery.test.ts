@@ -1,0 +1,153 @@
+import fs from "node:fs";
+import path from "node:path";
+import { ORDER_CLAIM_UPDATED, type OrderClaimUpdated } from "../src/events/topics";
+import { createLogger } from "../src/logger";
+import { createGateway } from "../src/server";
+import { startTestGateway, type TestGateway } from "./support/gateway";
+import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
+import { TestMailServer } from "./support/smtp";
+
+const { customers, orders } = claimScenario;
+const CLAIM = "/store/orders/batch/customer/token";
+const CONFIRM = "/store/orders/customer/confirm";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
+async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await sleep(50);
+  }
+}
+
+/** A loopback port with nothing listening on it (yet). */
+async function closedPort(): Promise<number> {
+  const probe = await new TestMailServer().start();
+  const port = probe.port;
+  await probe.stop();
+  return port;
+}
+
+async function startWithScenario(env: Record<string, string>): Promise<{ t: TestGateway; bearer: string }> {
+  const t = await startTestGateway(env);
+  await seedScenario(t.prisma, claimScenario);
+  return { t, bearer: await loginToken(t, customers.ann.email, customers.ann.password!) };
+}
+
+describe("outbox delivery", () => {
+  let t: TestGateway | undefined;
+  let mail: TestMailServer | undefined;
+  afterEach(async () => {
+    await t?.close();
+    await mail?.stop();
+    t = mail = undefined;
+  });
+
+  it("delivers the email once the SMTP server is back, and the token still works", async () => {
+    const port = await closedPort();
+    const started = await startWithScenario({ SMTP_URL: `smtp://127.0.0.1:${port}` });
+    t = started.t;
+    const response = await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.work1.id] } });
+    expect(response.status).toBe(200);
+
+    const failed = await eventually(async () => {
+      const row = await t!.prisma.outboxEvent.findFirst({ where: { topic: "order-update-token.created" } });
+      return row && row.attempts >= 2 ? row : undefined;
+    });
+    expect(failed.delivered_at).toBeNull();
+    expect(failed.last_error).toMatch(/ECONNREFUSED|connect/i);
+    expect(failed.secret).not.toBeNull();
+
+    mail = await new TestMailServer(port).start();
+    const [message] = await mail.waitFor(1);
+    expect(message!.to).toEqual(["ann.work@example.com"]);
+    const delivered = await eventually(async () => {
+      const row = await t!.prisma.outboxEvent.findUniqueOrThrow({ where: { id: failed.id } });
+      return row.delivered_at ? row : undefined;
+    });
+    expect(delivered.secret).toBeNull();
+    await sleep(300);
+    expect(mail.messages).toHaveLength(1);
+
+    expect((await t.request("POST", CONFIRM, { body: { token: message!.token } })).status).toBe(200);
+  });
+
+  it("survives a restart: a new gateway on the same database delivers what the first could not", async () => {
+    const port = await closedPort();
+    const first = await startWithScenario({ SMTP_URL: `smtp://127.0.0.1:${port}` });
+    t = first.t;
+    await t.request("POST", CLAIM, { bearer: first.bearer, body: { order_ids: [orders.home.id] } });
+    await t.gateway.close(); // the process stops with the email undelivered; its database stays
+
+    mail = await new TestMailServer(port).start();
+    const second = await createGateway(t.config, createLogger("silent"));
+    await second.listen();
+    try {
+      const [message] = await mail.waitFor(1);
+      expect(message!.to).toEqual(["ann.home@example.net"]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("writes .eml files under DATA_DIR/mail when SMTP_URL is unset", async () => {
+    const started = await startWithScenario({});
+    t = started.t;
+    await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.home.id] } });
+    const folder = path.join(t.config.dataDir, "mail");
+    const file = await eventually(async () => (fs.existsSync(folder) ? fs.readdirSync(folder).find((f) => f.endsWith(".eml")) : undefined));
+    const eml = fs.readFileSync(path.join(folder, file), "utf8");
+    expect(eml).toMatch(/^To: ann\.home@example\.net$/m);
+    const token = /enter this code:\s+([A-Za-z0-9_-]{43})/.exec(eml)?.[1];
+    expect(token).toBeDefined();
+    expect((await t.request("POST", CONFIRM, { body: { token } })).status).toBe(200);
+  });
+});
+
+describe("claim expiry", () => {
+  let t: TestGateway | undefined;
+  let mail: TestMailServer | undefined;
+  afterEach(async () => {
+    await t?.close();
+    await mail?.stop();
+    t = mail = undefined;
+  });
+
+  it("marks a claim EXPIRED on its own soon after expiry and publishes it", async () => {
+    mail = await new TestMailServer().start();
+    const started = await startWithScenario({ SMTP_URL: mail.url, CLAIM_TOKEN_TTL: "1s" });
+    t = started.t;
+    const updates = t.gateway.services.pubsub.subscribe(ORDER_CLAIM_UPDATED, customers.ann.id)[Symbol.asyncIterator]();
+    await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.work1.id] } });
+    const [message] = await mail.waitFor(1);
+
+    const seen: OrderClaimUpdated[] = [(await updates.next()).value, (await updates.next()).value];
+    await updates.return?.();
+    expect(seen.map((u) => u.status)).toEqual(["PENDING", "EXPIRED"]);
+    expect((await t.prisma.orderClaim.findFirstOrThrow()).status).toBe("EXPIRED");
+    const response = await t.request("POST", CONFIRM, { body: { token: message!.token } });
+    expect(response.status).toBe(400);
+    expect(response.json.message).toBe("The claim token has expired. Request a new one.");
+  });
+
+  it("drops the email of a claim that expired before it could be sent, and erases its token", async () => {
+    const port = await closedPort();
+    const started = await startWithScenario({ SMTP_URL: `smtp://127.0.0.1:${port}`, CLAIM_TOKEN_TTL: "1s" });
+    t = started.t;
+    await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.work1.id] } });
+    await eventually(async () => ((await t!.prisma.orderClaim.findFirst({ where: { status: "EXPIRED" } })) ? true : undefined));
+
+    mail = await new TestMailServer(port).start();
+    const row = await eventually(async () => {
+      const event = await t!.prisma.outboxEvent.findFirstOrThrow({ where: { topic: "order-update-token.created" } });
+      return event.delivered_at ? event : undefined;
+    });
+    expect(row.secret).toBeNull();
+    await sleep(300);
+    expect(mail.messages).toHaveLength(0);
+  });
+});
