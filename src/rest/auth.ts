@@ -13,7 +13,7 @@ import { jsonBody, parseBody, requiredString } from "./validation";
 export const SESSION_COOKIE = "connect.sid";
 
 const credentials = {
-  email: z.string({ error: "email must be an email" }).refine(isEmail, { error: "email must be an email" }),
+  email: z.string({ error: "email must be an email" }).trim().refine(isEmail, { error: "email must be an email" }),
   password: requiredString("password"),
 };
 

@@ -57,5 +57,5 @@ function toMedusaError(error: unknown): MedusaError | undefined {
 }
 
 export const routeNotFound: RequestHandler = (req, _res, next) => {
-  next(new MedusaError("not_found", `Route ${req.method} ${req.path} was not found`));
+  next(new MedusaError("not_found", `Route ${req.method} ${req.baseUrl}${req.path} was not found`));
 };

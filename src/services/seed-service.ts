@@ -226,15 +226,11 @@ async function upsertOrder(tx: Prisma.TransactionClient, order: SeedOrder, where
   };
   await guard(where, () => tx.order.upsert({ where: { id }, create: { id, ...fields }, update: fields }));
 
-  // Items are replaced as a whole, with stable ids, so a re-run leaves the same rows.
-  await tx.lineItem.deleteMany({ where: { order_id: id } });
-  const items = order.items ?? [];
-  if (items.length > 0) {
-    await guard(`${where}.items`, () =>
-      tx.lineItem.createMany({
-        data: items.map((item, i) => ({ ...item, id: item.id ?? `item_${suffix}_${i + 1}`, order_id: id })),
-      }),
-    );
+  // The file's items replace the order's, under stable ids, so a re-run leaves the same rows.
+  const items = (order.items ?? []).map((item, i) => ({ ...item, id: item.id ?? `item_${suffix}_${i + 1}`, order_id: id }));
+  await tx.lineItem.deleteMany({ where: { order_id: id, id: { notIn: items.map((item) => item.id) } } });
+  for (const [i, { id: itemId, ...item }] of items.entries()) {
+    await guard(`${where}.items[${i}]`, () => tx.lineItem.upsert({ where: { id: itemId }, create: { id: itemId, ...item }, update: item }));
   }
 }
 

@@ -1,0 +1,66 @@
+import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, parseDuration } from "../src/config";
+
+describe("settings", () => {
+  it("defaults to the embedded database, port 9000 and a 15 minute token", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 9000,
+      host: "0.0.0.0",
+      databaseUrl: undefined,
+      smtpUrl: undefined,
+      claimTokenTtlMs: 15 * 60_000,
+      claimMaxOrders: 100,
+      claimReplaceOrderEmail: false,
+      seedDemo: true,
+      jwtSecret: DEVELOPMENT_JWT_SECRET,
+      jwtSecretIsDefault: true,
+      claimConfirmUrl: "http://localhost:8000/claim/confirm?token={token}",
+      mailFrom: "ordergate <no-reply@localhost>",
+    });
+    expect(config.dataDir).toMatch(/\.data$/);
+  });
+
+  it.each([
+    ["900", 900_000],
+    ["900s", 900_000],
+    ["15m", 900_000],
+    ["1h", 3_600_000],
+    ["250ms", 250],
+  ])("reads CLAIM_TOKEN_TTL=%s", (value, ms) => {
+    expect(parseDuration(value)).toBe(ms);
+    expect(loadConfig({ CLAIM_TOKEN_TTL: value }).claimTokenTtlMs).toBe(ms);
+  });
+
+  it.each([
+    [{ CLAIM_TOKEN_TTL: "soon" }, "CLAIM_TOKEN_TTL: CLAIM_TOKEN_TTL must be a positive duration such as 900, 900s, 15m or 1h (got \"soon\")"],
+    [{ CLAIM_TOKEN_TTL: "0" }, "CLAIM_TOKEN_TTL must be a positive duration"],
+    [{ PORT: "nine" }, "PORT: PORT must be an integer from 0 to 65535 (got \"nine\")"],
+    [{ PORT: "70000" }, "PORT must be an integer from 0 to 65535"],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL: DATABASE_URL must be a URL starting with postgres:// or postgresql://"],
+    [{ SMTP_URL: "localhost:25" }, "SMTP_URL: SMTP_URL must be a URL starting with smtp:// or smtps://"],
+    [{ CLAIM_MAX_ORDERS: "0" }, "CLAIM_MAX_ORDERS: CLAIM_MAX_ORDERS must be an integer from 1 to 10000"],
+    [{ CLAIM_CONFIRM_URL: "https://shop.example/confirm" }, "CLAIM_CONFIRM_URL must contain {token}"],
+    [{ SEED_DEMO: "maybe" }, "SEED_DEMO: SEED_DEMO must be true or false (got \"maybe\")"],
+    [{ JWT_SECRET: "short" }, "JWT_SECRET: JWT_SECRET must be at least 16 characters"],
+    [{ NODE_ENV: "production" }, "JWT_SECRET: required when NODE_ENV=production"],
+  ])("refuses %j with a message naming the setting", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("names every bad setting at once", () => {
+    expect(() => loadConfig({ PORT: "x", SEED_DEMO: "y" })).toThrow(/PORT:[\s\S]*SEED_DEMO:/);
+  });
+
+  it("treats an empty variable as unset", () => {
+    expect(loadConfig({ DATABASE_URL: "", PORT: "" })).toMatchObject({ databaseUrl: undefined, port: 9000 });
+  });
+
+  it("uses JWT_SECRET in production", () => {
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "a-long-production-secret" })).toMatchObject({
+      production: true,
+      jwtSecret: "a-long-production-secret",
+      jwtSecretIsDefault: false,
+    });
+  });
+});
