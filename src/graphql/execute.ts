@@ -1,10 +1,13 @@
-import { type DocumentNode, execute, type ExecutionResult, parse, validate } from "graphql";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { execute, type ExecutionResult, validate } from "graphql";
 import { createContext, type Services } from "./context";
 import { schema } from "./schema";
 
-/** A GraphQL operation parsed and validated once, then run in-process (the REST shim's door into GraphQL). */
-export function preparedOperation<TData, TVariables extends Record<string, unknown>>(source: string) {
-  const document: DocumentNode = parse(source);
+/**
+ * Runs a typed GraphQL operation in-process, as `customerId` (the REST shim's door into GraphQL).
+ * Validated once against the schema; a GraphQL error (unexpected by definition) is thrown.
+ */
+export function preparedOperation<TData, TVariables extends Record<string, unknown>>(document: TypedDocumentNode<TData, TVariables>) {
   const problems = validate(schema, document);
   if (problems.length > 0) throw new Error(`invalid operation: ${problems.map((p) => p.message).join("; ")}`);
   return async (services: Services, customerId: string | undefined, variables: TVariables): Promise<TData> => {

@@ -3,52 +3,48 @@ import type { Services } from "../graphql/context";
 import { preparedOperation } from "../graphql/execute";
 import { customerIdOf, requireCustomer } from "./auth";
 import { MedusaError, UNAUTHORIZED } from "./errors";
+import {
+  ClaimOrdersDocument,
+  type ClaimOrdersMutation,
+  VerifyOrderClaimDocument,
+  type VerifyOrderClaimMutation,
+} from "./operations.generated";
 import { jsonBody, parseBody, requiredString, stringArray } from "./validation";
 
-type MutationResult = { __typename: string; code?: string; message?: string; field?: string };
+const claimOrders = preparedOperation(ClaimOrdersDocument);
+const verifyOrderClaim = preparedOperation(VerifyOrderClaimDocument);
 
-const CLAIM_ORDERS = preparedOperation<{ claimOrders: MutationResult }, { orderIds: string[] }>(`
-  mutation ClaimOrders($orderIds: [ID!]!) {
-    claimOrders(orderIds: $orderIds) {
-      __typename
-      ... on Error { code message }
-      ... on InvalidInputError { field }
-    }
-  }`);
-
-const VERIFY_ORDER_CLAIM = preparedOperation<{ verifyOrderClaim: MutationResult }, { token: string }>(`
-  mutation VerifyOrderClaim($token: String!) {
-    verifyOrderClaim(token: $token) {
-      __typename
-      ... on Error { code message }
-    }
-  }`);
+type MutationResult = ClaimOrdersMutation["claimOrders"] | VerifyOrderClaimMutation["verifyOrderClaim"];
 
 /** GraphQL argument names as Medusa's REST bodies spell them. */
-const REST_FIELD_NAMES: Record<string, string> = { orderIds: "order_ids", token: "token" };
+const REST_FIELD_NAMES: Record<string, string> = { orderIds: "order_ids" };
 
 /**
- * Maps a GraphQL mutation result onto Medusa's response: success is 200 `{}`, a typed error
- * becomes Medusa's error body with its status.
+ * Maps a mutation result onto Medusa's response: success is 200 `{}`; each typed error becomes
+ * Medusa's error body and status.
  */
 function sendMutationResult(res: Response, result: MutationResult): void {
-  if (!result.code) {
-    res.json({});
-    return;
-  }
-  switch (result.code) {
-    case "UNAUTHENTICATED":
+  switch (result.__typename) {
+    case "ClaimOrdersSuccess":
+    case "VerifyOrderClaimSuccess":
+      res.json({});
+      return;
+    case "NotAuthenticatedError":
       throw UNAUTHORIZED();
-    case "ACCOUNT_REQUIRED":
-      throw new MedusaError("unauthorized", result.message!);
-    case "INVALID_INPUT": {
-      const field = result.field!;
-      const restField = REST_FIELD_NAMES[field] ?? field;
-      throw new MedusaError("invalid_data", result.message!.replace(field, restField));
+    case "AccountRequiredError":
+      throw new MedusaError("unauthorized", result.message);
+    case "InvalidInputError": {
+      const restField = REST_FIELD_NAMES[result.field] ?? result.field;
+      throw new MedusaError("invalid_data", result.message.replace(result.field, restField));
     }
-    default:
-      // Claim-token errors and any typed error added later: the caller's input was refused.
-      throw new MedusaError("invalid_data", result.message!);
+    case "ClaimTokenInvalidError":
+    case "ClaimTokenExpiredError":
+    case "ClaimTokenUsedError":
+      throw new MedusaError("invalid_data", result.message);
+    default: {
+      const unmapped: never = result;
+      throw new Error(`no Medusa mapping for ${(unmapped as { __typename: string }).__typename}`);
+    }
   }
 }
 
@@ -58,15 +54,15 @@ export function orderClaimRoutes(services: Services): Router {
 
   router.post("/orders/batch/customer/token", requireCustomer, jsonBody, async (req, res) => {
     const { order_ids: orderIds } = parseBody({ order_ids: stringArray("order_ids") }, req.body);
-    const { claimOrders } = await CLAIM_ORDERS(services, customerIdOf(res), { orderIds });
-    sendMutationResult(res, claimOrders);
+    const result = await claimOrders(services, customerIdOf(res), { orderIds });
+    sendMutationResult(res, result.claimOrders);
   });
 
   router.post("/orders/customer/confirm", jsonBody, async (req, res) => {
     const { token } = parseBody({ token: requiredString("token") }, req.body);
     // The token is the proof: the caller's own sign-in, if any, plays no part (as in Medusa).
-    const { verifyOrderClaim } = await VERIFY_ORDER_CLAIM(services, undefined, { token });
-    sendMutationResult(res, verifyOrderClaim);
+    const result = await verifyOrderClaim(services, undefined, { token });
+    sendMutationResult(res, result.verifyOrderClaim);
   });
 
   return router;
