@@ -1,7 +1,7 @@
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED, type OrderClaimUpdated, type OrderUpdateTokenCreated } from "../src/events/topics";
-import { startTestGateway, type TestGateway } from "./support/gateway";
-import { claimScenario, loginToken, seedScenario, storeTokenFor } from "./support/scenarios";
-import { TestMailServer } from "./support/smtp";
+import type { TestGateway } from "./support/gateway";
+import { claimScenario, storeTokenFor, useClaimFixture } from "./support/scenarios";
+import type { TestMailServer } from "./support/smtp";
 
 const { customers, orders } = claimScenario;
 
@@ -32,29 +32,11 @@ interface ClaimView {
 type ClaimResult = { claimOrders: { __typename: string; claims?: ClaimView[]; code?: string; message?: string; field?: string } };
 type VerifyResult = { verifyOrderClaim: { __typename: string; transferredOrderIds?: string[]; claim?: { status: string }; code?: string; message?: string } };
 
+const fixture = useClaimFixture({ CLAIM_TOKEN_TTL: "1h" });
 let t: TestGateway;
 let mail: TestMailServer;
 let annToken: string;
-
-beforeAll(async () => {
-  mail = await new TestMailServer().start();
-  t = await startTestGateway({ SMTP_URL: mail.url, CLAIM_TOKEN_TTL: "1h" });
-  await seedScenario(t.prisma, claimScenario);
-  annToken = await loginToken(t, customers.ann.email, customers.ann.password!);
-});
-
-afterAll(async () => {
-  await t?.close();
-  await mail?.stop();
-});
-
-beforeEach(async () => {
-  await t.gateway.dispatcher.drain();
-  mail.messages.length = 0;
-  await t.prisma.orderClaim.deleteMany();
-  await t.prisma.outboxEvent.deleteMany();
-  await seedScenario(t.prisma, claimScenario);
-});
+beforeAll(() => ({ t, mail, annToken } = fixture));
 
 describe("claimOrders", () => {
   it("returns the claims it opened with masked recipients and no token, then the email verifies it", async () => {

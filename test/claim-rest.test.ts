@@ -1,34 +1,16 @@
-import { startTestGateway, type TestGateway } from "./support/gateway";
-import { claimScenario, loginToken, seedScenario, storeTokenFor } from "./support/scenarios";
-import { TestMailServer } from "./support/smtp";
+import type { TestGateway } from "./support/gateway";
+import { claimScenario, storeTokenFor, useClaimFixture } from "./support/scenarios";
+import type { TestMailServer } from "./support/smtp";
 
 const { customers, orders } = claimScenario;
 const CLAIM = "/store/orders/batch/customer/token";
 const CONFIRM = "/store/orders/customer/confirm";
 
+const fixture = useClaimFixture({ CLAIM_MAX_ORDERS: "5" });
 let t: TestGateway;
 let mail: TestMailServer;
 let annToken: string;
-
-beforeAll(async () => {
-  mail = await new TestMailServer().start();
-  t = await startTestGateway({ SMTP_URL: mail.url, CLAIM_MAX_ORDERS: "5" });
-  await seedScenario(t.prisma, claimScenario);
-  annToken = await loginToken(t, customers.ann.email, customers.ann.password!);
-});
-
-afterAll(async () => {
-  await t?.close();
-  await mail?.stop();
-});
-
-beforeEach(async () => {
-  await t.gateway.dispatcher.drain();
-  mail.messages.length = 0;
-  await t.prisma.orderClaim.deleteMany();
-  await t.prisma.outboxEvent.deleteMany();
-  await seedScenario(t.prisma, claimScenario); // puts claimed orders back with their guests
-});
+beforeAll(() => ({ t, mail, annToken } = fixture));
 
 describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
   it("answers 200 {} and emails a working token to the orders' address", async () => {

@@ -38,14 +38,15 @@ async function startWithScenario(env: Record<string, string>): Promise<{ t: Test
   return { t, bearer: await loginToken(t, customers.ann.email, customers.ann.password!) };
 }
 
+let t: TestGateway | undefined;
+let mail: TestMailServer | undefined;
+afterEach(async () => {
+  await t?.close();
+  await mail?.stop();
+  t = mail = undefined;
+});
+
 describe("outbox delivery", () => {
-  let t: TestGateway | undefined;
-  let mail: TestMailServer | undefined;
-  afterEach(async () => {
-    await t?.close();
-    await mail?.stop();
-    t = mail = undefined;
-  });
 
   it("delivers the email once the SMTP server is back, and the token still works", async () => {
     const port = await closedPort();
@@ -109,13 +110,6 @@ describe("outbox delivery", () => {
 });
 
 describe("claim expiry", () => {
-  let t: TestGateway | undefined;
-  let mail: TestMailServer | undefined;
-  afterEach(async () => {
-    await t?.close();
-    await mail?.stop();
-    t = mail = undefined;
-  });
 
   it("marks a claim EXPIRED on its own soon after expiry and publishes it", async () => {
     mail = await new TestMailServer().start();

@@ -1,35 +1,17 @@
 import { hashClaimToken } from "../src/domain/claim-token";
 import { startTestGateway, type TestGateway } from "./support/gateway";
-import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
+import { claimScenario, loginToken, seedScenario, useClaimFixture } from "./support/scenarios";
 import { TestMailServer } from "./support/smtp";
 
 const { customers, orders } = claimScenario;
 const CLAIM = "/store/orders/batch/customer/token";
 const CONFIRM = "/store/orders/customer/confirm";
 
+const fixture = useClaimFixture();
 let t: TestGateway;
 let mail: TestMailServer;
 let annToken: string;
-
-beforeAll(async () => {
-  mail = await new TestMailServer().start();
-  t = await startTestGateway({ SMTP_URL: mail.url });
-  await seedScenario(t.prisma, claimScenario);
-  annToken = await loginToken(t, customers.ann.email, customers.ann.password!);
-});
-
-afterAll(async () => {
-  await t?.close();
-  await mail?.stop();
-});
-
-beforeEach(async () => {
-  await t.gateway.dispatcher.drain();
-  mail.messages.length = 0;
-  await t.prisma.orderClaim.deleteMany();
-  await t.prisma.outboxEvent.deleteMany();
-  await seedScenario(t.prisma, claimScenario);
-});
+beforeAll(() => ({ t, mail, annToken } = fixture));
 
 /** Ann claims the orders; resolves with the token the email carried. */
 async function claimAndReadToken(orderIds: string[]): Promise<string> {

@@ -1,7 +1,8 @@
 import jwt from "jsonwebtoken";
 import type { Db } from "../../src/db/database";
 import { loadSeed, parseSeedFile, type SeedFile } from "../../src/services/seed-service";
-import { TEST_JWT_SECRET, type TestGateway } from "./gateway";
+import { startTestGateway, TEST_JWT_SECRET, type TestGateway } from "./gateway";
+import { TestMailServer } from "./smtp";
 
 type SeedCustomer = NonNullable<SeedFile["customers"]>[number] & { id: string };
 type SeedOrder = NonNullable<SeedFile["orders"]>[number] & { id: string };
@@ -51,4 +52,38 @@ export async function loginToken(t: TestGateway, email: string, password: string
   const response = await t.request("POST", "/store/auth/token", { body: { email, password } });
   if (response.status !== 200) throw new Error(`login failed: ${response.status} ${response.text}`);
   return response.json.access_token;
+}
+
+export interface ClaimFixture {
+  t: TestGateway;
+  mail: TestMailServer;
+  /** Ann's store JWT. */
+  annToken: string;
+}
+
+/**
+ * The claim scenario on a gateway that mails to a loopback SMTP server. Registers the hooks:
+ * before each test, outstanding deliveries finish, claims and mail are cleared and the scenario
+ * is loaded again (which hands claimed orders back to their guest records).
+ */
+export function useClaimFixture(env: Record<string, string> = {}): ClaimFixture {
+  const fixture = {} as ClaimFixture;
+  beforeAll(async () => {
+    fixture.mail = await new TestMailServer().start();
+    fixture.t = await startTestGateway({ SMTP_URL: fixture.mail.url, ...env });
+    await seedScenario(fixture.t.prisma, claimScenario);
+    fixture.annToken = await loginToken(fixture.t, claimScenario.customers.ann.email, claimScenario.customers.ann.password!);
+  });
+  afterAll(async () => {
+    await fixture.t?.close();
+    await fixture.mail?.stop();
+  });
+  beforeEach(async () => {
+    await fixture.t.gateway.dispatcher.drain();
+    fixture.mail.messages.length = 0;
+    await fixture.t.prisma.orderClaim.deleteMany();
+    await fixture.t.prisma.outboxEvent.deleteMany();
+    await seedScenario(fixture.t.prisma, claimScenario);
+  });
+  return fixture;
 }
