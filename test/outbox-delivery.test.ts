@@ -75,6 +75,8 @@ describe("outbox delivery", () => {
     expect(mail.messages).toHaveLength(1);
 
     expect((await t.request("POST", CONFIRM, { body: { token: message!.token } })).status).toBe(200);
+    expect(t.logs.some((line) => line.includes("attempt 1 failed"))).toBe(true);
+    expect(t.logs.join("\n")).not.toContain(message!.token);
   });
 
   it("survives a restart: a new gateway on the same database delivers what the first could not", async () => {

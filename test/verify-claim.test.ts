@@ -138,7 +138,7 @@ describe("POST /store/orders/customer/confirm (Verify Order Claim)", () => {
     expect(dump).not.toContain(token);
   });
 
-  it("never returns a claim token or a password hash in any response", async () => {
+  it("never returns or logs a claim token or a password hash", async () => {
     const token = await claimAndReadToken([orders.work1.id]);
     await t.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } });
     await t.request("GET", "/store/auth", { bearer: annToken });
@@ -151,7 +151,8 @@ describe("POST /store/orders/customer/confirm (Verify Order Claim)", () => {
     await t.request("POST", CONFIRM, { body: { token } });
     const hashes = (await t.prisma.customer.findMany()).flatMap((c) => (c.password_hash ? [c.password_hash] : []));
     expect(hashes.length).toBeGreaterThan(0);
-    const everything = t.responses.join("\n");
+    const everything = [...t.responses, ...t.logs].join("\n");
+    expect(t.logs.some((line) => line.includes("token email sent"))).toBe(true);
     expect(everything).not.toContain(token);
     expect(everything).not.toContain(hashClaimToken(token));
     for (const hash of hashes) expect(everything).not.toContain(hash);

@@ -30,7 +30,7 @@ export function medusaErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const known = toMedusaError(error);
     if (!known) {
-      logger.error(`${req.method} ${req.path} failed`, error);
+      logger.error(`${req.method} ${req.baseUrl}${req.path} failed`, error);
       res.status(500).json({ code: "unknown_error", type: "unknown_error", message: "An unknown error occurred." });
       return;
     }

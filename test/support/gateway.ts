@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type Config, loadConfig } from "../../src/config";
-import { createLogger } from "../../src/logger";
+import type { Logger } from "../../src/logger";
 import { createGateway, type Gateway } from "../../src/server";
 import { createTestDatabase } from "./database";
 
@@ -15,6 +15,8 @@ export interface TestGateway {
   prisma: Gateway["services"]["prisma"];
   /** Every response body this gateway sent through `request`, for secret-leak checks. */
   responses: string[];
+  /** Everything the gateway logged, at debug level. */
+  logs: string[];
   request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, bearer?: string): Promise<{ data?: T; errors?: { message: string }[] }>;
   close(): Promise<void>;
@@ -53,7 +55,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     CLAIM_EXPIRY_SWEEP_INTERVAL: "200ms",
     ...env,
   });
-  const gateway = await createGateway(config, createLogger(config.logLevel));
+  const logs: string[] = [];
+  const gateway = await createGateway(config, capturingLogger(logs));
   const url = await gateway.listen();
   const responses: string[] = [];
 
@@ -83,6 +86,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     url,
     prisma: gateway.services.prisma,
     responses,
+    logs,
     request,
     async graphql(query, variables, bearer) {
       const response = await request("POST", "/graphql", { body: { query, variables }, bearer });
@@ -94,4 +98,10 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export function capturingLogger(lines: string[]): Logger {
+  const keep = (level: string) => (message: string, error?: unknown) =>
+    lines.push(`${level} ${message}${error === undefined ? "" : ` ${error instanceof Error ? error.stack : String(error)}`}`);
+  return { debug: keep("debug"), info: keep("info"), warn: keep("warn"), error: keep("error") };
 }
