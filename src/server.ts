@@ -15,6 +15,8 @@ import { storeApi } from "./rest";
 import { AuthService } from "./services/auth-service";
 import { ClaimService } from "./services/claim-service";
 
+const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface Gateway {
   services: Services;
   dispatcher: OutboxDispatcher;
@@ -50,7 +52,6 @@ export async function createGateway(config: Config, logger: Logger, database?: D
 
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", true);
   const yoga = createGraphQLServer(services, config, logger);
   app.use(GRAPHQL_PATH, (req, res) => yoga(req, res));
   app.get("/health", (_req, res) => {
@@ -74,6 +75,8 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
+      // Requests still open after the grace period (a stuck client) are cut.
+      setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
     });
     await dispatcher!.stop();
     mailer.close();
