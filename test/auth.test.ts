@@ -83,6 +83,14 @@ describe("POST /store/auth (Customer Login, cookie session)", () => {
     expect(me.status).toBe(401);
     expect(me.json).toEqual({ type: "unauthorized", message: "Unauthorized" });
   });
+
+  it("refuses an expired session and forgets it", async () => {
+    const cookie = sessionCookie((await t.request("POST", "/store/auth", { body: ann })).headers.get("set-cookie"));
+    await t.prisma.customerSession.updateMany({ data: { expires_at: new Date(Date.now() - 1000) } });
+    const sessions = await t.prisma.customerSession.count();
+    expect((await t.request("GET", "/store/auth", { cookie })).status).toBe(401);
+    expect(await t.prisma.customerSession.count()).toBe(sessions - 1);
+  });
 });
 
 describe("GET /store/auth/:email (Check if Email Exists)", () => {

@@ -8,6 +8,8 @@ export interface ClaimEmailInput {
   expiresInMinutes: number;
 }
 
+const SUBJECT_MAX_NUMBERS = 3;
+
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
@@ -32,5 +34,8 @@ export function claimEmail(input: ClaimEmailInput): MailMessage {
 <p>If that was you, <a href="${escapeHtml(link)}">confirm it here</a>.</p>
 <p>Or enter this code: <code>${escapeHtml(input.token)}</code></p>
 <p>The link works once and expires in ${input.expiresInMinutes} minutes. If it was not you, ignore this email: nothing changes.</p>`;
-  return { to: input.to, subject: `Confirm adding ${plural} ${numbers} to your account`, text, html };
+  // A subject stays short however many orders the claim covers; the body lists them all.
+  const subjectOrders =
+    input.displayIds.length <= SUBJECT_MAX_NUMBERS ? `${plural} ${numbers}` : `${input.displayIds.length} orders`;
+  return { to: input.to, subject: `Confirm adding ${subjectOrders} to your account`, text, html };
 }

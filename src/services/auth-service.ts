@@ -71,8 +71,13 @@ export class AuthService {
   }
 
   async customerIdFromSession(token: string): Promise<string | undefined> {
-    const session = await this.deps.prisma.customerSession.findUnique({ where: { id: hashSessionToken(token) } });
-    if (!session || session.expires_at.getTime() <= Date.now()) return undefined;
+    const id = hashSessionToken(token);
+    const session = await this.deps.prisma.customerSession.findUnique({ where: { id } });
+    if (!session) return undefined;
+    if (session.expires_at.getTime() <= Date.now()) {
+      await this.deps.prisma.customerSession.deleteMany({ where: { id } });
+      return undefined;
+    }
     return session.customer_id;
   }
 
