@@ -5,7 +5,7 @@ import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { OutboxDispatcher } from "./events/outbox-dispatcher";
 import { createEventPubSub } from "./events/pubsub";
-import { ORDER_CLAIM_UPDATED } from "./events/topics";
+import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "./events/topics";
 import type { Services } from "./graphql/context";
 import { createGraphQLServer, GRAPHQL_PATH } from "./graphql/yoga";
 import type { Logger } from "./logger";
@@ -45,7 +45,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     config,
     logger,
     handlers: {
-      "order-update-token.created": claimTokenNotifier({ prisma, mailer, pubsub, config, logger }),
+      [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({ prisma, mailer, pubsub, config, logger }),
       [ORDER_CLAIM_UPDATED]: async ({ payload }) => pubsub.publish(ORDER_CLAIM_UPDATED, payload.claimerCustomerId, payload),
     },
   });

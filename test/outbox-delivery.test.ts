@@ -97,6 +97,28 @@ describe("outbox delivery", () => {
     }
   });
 
+  it("is shared by two instances on one database: each email goes out exactly once", async () => {
+    const port = await closedPort();
+    const started = await startWithScenario({ SMTP_URL: `smtp://127.0.0.1:${port}` });
+    t = started.t;
+    const other = await createGateway({ ...t.config, port: 0 }, createLogger("silent"));
+    await other.listen();
+    try {
+      await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.work1.id, orders.home.id, orders.bobs.id] } });
+      await eventually(async () =>
+        (await t!.prisma.outboxEvent.count({ where: { topic: "order-update-token.created", attempts: { gte: 2 } } })) === 3 ? true : undefined,
+      );
+      // Both dispatchers now retry the same three rows against the same server.
+      mail = await new TestMailServer(port).start();
+      const messages = await mail.waitFor(3);
+      await sleep(1000);
+      expect(mail.messages).toHaveLength(3);
+      expect(messages.map((m) => m.to[0]).sort()).toEqual(["ann.home@example.net", "ann.work@example.com", "bob@example.com"]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("writes .eml files under DATA_DIR/mail when SMTP_URL is unset", async () => {
     const started = await startWithScenario({});
     t = started.t;
