@@ -53,7 +53,6 @@ export class OutboxDispatcher {
     }
     clearTimeout(this.timer);
     this.running = this.drain()
-      .then(() => undefined)
       .catch((error) => this.deps.logger.error("outbox dispatch failed", error))
       .finally(() => {
         this.running = undefined;
@@ -74,13 +73,18 @@ export class OutboxDispatcher {
     await this.running;
   }
 
-  /** Delivers every due row; returns how many were delivered. */
-  async drain(): Promise<number> {
-    let delivered = 0;
+  /** Delivers what is due now and waits until no delivery pass is running (tests, tooling). */
+  async flush(): Promise<void> {
+    await this.drain();
+    while (this.running) await this.running;
+  }
+
+  /** Delivers every due row it can lease. */
+  private async drain(): Promise<void> {
     for (;;) {
       const batch = await this.lease();
-      for (const event of batch) if (await this.deliver(event)) delivered++;
-      if (batch.length < BATCH_SIZE || this.stopped) return delivered;
+      for (const event of batch) await this.deliver(event);
+      if (batch.length < BATCH_SIZE || this.stopped) return;
     }
   }
 
@@ -95,7 +99,7 @@ export class OutboxDispatcher {
       RETURNING "id", "topic", "payload", "secret", "attempts"`.then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
   }
 
-  private async deliver(event: OutboxEventRow): Promise<boolean> {
+  private async deliver(event: OutboxEventRow): Promise<void> {
     const handler = this.deps.handlers[event.topic] as OutboxHandler<OutboxTopic> | undefined;
     try {
       if (!handler) throw new Error(`no handler for outbox topic ${event.topic}`);
@@ -108,12 +112,11 @@ export class OutboxDispatcher {
         where: { id: event.id },
         data: { locked_until: null, available_at: new Date(Date.now() + delayMs), last_error: reason.slice(0, 2000) },
       });
-      return false;
+      return;
     }
     await this.deps.prisma.outboxEvent.update({
       where: { id: event.id },
       data: { delivered_at: new Date(), locked_until: null, last_error: null, secret: Prisma.DbNull },
     });
-    return true;
   }
 }

@@ -79,7 +79,7 @@ export function useClaimFixture(env: Record<string, string> = {}): ClaimFixture 
     await fixture.mail?.stop();
   });
   beforeEach(async () => {
-    await fixture.t.gateway.dispatcher.drain();
+    await fixture.t.gateway.dispatcher.flush();
     fixture.mail.messages.length = 0;
     await fixture.t.prisma.orderClaim.deleteMany();
     await fixture.t.prisma.outboxEvent.deleteMany();
