@@ -48,6 +48,7 @@ describe("POST /store/auth/token (Customer Login, JWT)", () => {
   it.each([
     ["no body fields", {}, "email must be an email, password must be a string"],
     ["a malformed email", { email: "ann", password: "x" }, "email must be an email"],
+    ["a NUL byte in the email", { email: "ann\u0000@example.com", password: "x" }, "email must be an email"],
     ["an empty password", { email: ann.email, password: "" }, "password should not be empty"],
     ["an unknown property", { ...ann, remember: true }, "property remember should not exist"],
   ])("answers 400 invalid_data for %s", async (_name, body, message) => {
@@ -98,6 +99,7 @@ describe("GET /store/auth/:email (Check if Email Exists)", () => {
     expect((await t.request("GET", "/store/auth/ann@example.com")).json).toEqual({ exists: true });
     expect((await t.request("GET", `/store/auth/${encodeURIComponent(customers.workGuest.email)}`)).json).toEqual({ exists: false });
     expect((await t.request("GET", "/store/auth/nobody@example.com")).json).toEqual({ exists: false });
+    expect((await t.request("GET", "/store/auth/ann%00@example.com")).json).toEqual({ exists: false });
   });
 });
 

@@ -157,6 +157,8 @@ describe("queries", () => {
     const query = "query($n: Int!, $e: String!) { orderLookup(displayId: $n, email: $e) { id } }";
     expect((await t.graphql<{ orderLookup: unknown }>(query, { n: 1002, e: "ann.work@example.com" })).data!.orderLookup).toEqual({ id: orders.work2.id });
     expect((await t.graphql<{ orderLookup: unknown }>(query, { n: 1002, e: "bob@example.com" })).data!.orderLookup).toBeNull();
+    const odd = await t.graphql<{ orderLookup: unknown }>(query, { n: 1002, e: "ann.work\u0000@example.com" });
+    expect(odd).toEqual({ data: { orderLookup: null } });
   });
 
   it("me is null when signed out", async () => {

@@ -146,6 +146,7 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
       ["a number in the list", { order_ids: ["order_w1", 1] }, "each value in order_ids must be a string"],
       ["an empty id", { order_ids: [""] }, "order_ids must not contain empty ids"],
       ["a blank id", { order_ids: ["  "] }, "order_ids must not contain empty ids"],
+      ["a NUL byte in an id", { order_ids: ["order_\u0000w1"] }, "order_ids must not contain control characters"],
       ["an unknown property", { order_ids: ["order_w1"], x: 1 }, "property x should not exist"],
       ["more ids than CLAIM_MAX_ORDERS", { order_ids: ["a", "b", "c", "d", "e", "f"] }, "order_ids must contain at most 5 order ids (got 6)"],
       ["a JSON array body", ["order_w1"], "The request body must be a JSON object."],

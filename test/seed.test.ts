@@ -71,6 +71,7 @@ describe("seed loader", () => {
     [{ orders: [{ email: "a@example.com", colour: "red" }] }, "orders[0].colour: is not a known field"],
     [{ orders: [{ id: "o1", email: "a@example.com" }, { id: "o1", email: "b@example.com" }] }, "orders[1]: id o1 is used by orders[0] too"],
     [{ orders: "none" }, "orders: must be an array"],
+    [{ orders: [{ id: "o1", email: "a@example.com", items: [{ title: "Mug\u0000", quantity: 1, unit_price: 1 }] }] }, "orders[0] (o1).items[0].title: must not contain control characters"],
     [[], "(file): Invalid input: expected object, received array"],
   ])("refuses a bad file, naming entry and field: %j", async (file, message) => {
     expect(() => parseSeedFile(file)).toThrow(new SeedError(message));

@@ -10,7 +10,12 @@ export function maskEmail(email: string): string {
   return `${Array.from(email)[0]}***${email.slice(at)}`;
 }
 
-/** A pragmatic check (one @, no spaces, a dot in the domain), the shape class-validator's IsEmail accepts in practice. */
+/** A pragmatic check (one @, no spaces or control characters, a dot in the domain). */
 export function isEmail(value: string): boolean {
-  return value.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value);
+  return value.length <= 254 && /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(value);
+}
+
+/** PostgreSQL text cannot hold NUL; other control characters never belong in ids or emails either. */
+export function hasControlCharacters(value: string): boolean {
+  return /\p{Cc}/u.test(value);
 }

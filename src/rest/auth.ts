@@ -93,6 +93,10 @@ export function authRoutes(services: Services, options: { secureCookies: boolean
 
   router.get("/auth/:email", async (req, res) => {
     const email = normalizeEmail(String(req.params.email));
+    if (!isEmail(email)) {
+      res.json({ exists: false });
+      return;
+    }
     const customer = await services.prisma.customer.findFirst({
       where: { email, has_account: true, deleted_at: null },
       select: { id: true },

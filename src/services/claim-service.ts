@@ -2,7 +2,7 @@ import type { Config } from "../config";
 import { type Db, Prisma } from "../db/database";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { hashClaimToken, looksLikeClaimToken, newClaimToken } from "../domain/claim-token";
-import { normalizeEmail } from "../domain/email";
+import { hasControlCharacters, normalizeEmail } from "../domain/email";
 import {
   AccountRequiredError,
   ClaimTokenExpiredError,
@@ -139,6 +139,7 @@ export class ClaimService {
   private validateOrderIds(orderIds: readonly string[]): string[] {
     if (orderIds.length === 0) throw new InvalidInputError("orderIds", "must contain at least one order id");
     if (orderIds.some((id) => id.trim() === "")) throw new InvalidInputError("orderIds", "must not contain empty ids");
+    if (orderIds.some(hasControlCharacters)) throw new InvalidInputError("orderIds", "must not contain control characters");
     const ids = [...new Set(orderIds)];
     const max = this.deps.config.claimMaxOrders;
     if (ids.length > max) throw new InvalidInputError("orderIds", `must contain at most ${max} order ids (got ${ids.length})`);

@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { type Db, Prisma } from "../db/database";
 import { FulfillmentStatus, OrderStatus, PaymentStatus } from "../db/generated/prisma/enums";
-import { isEmail, normalizeEmail } from "../domain/email";
+import { hasControlCharacters, isEmail, normalizeEmail } from "../domain/email";
 import { newId } from "../domain/ids";
 import { hashPassword, verifyPassword } from "../domain/passwords";
 
-const text = z.string().trim().min(1, "must be a non-empty string");
-const optionalText = z.string().trim().optional();
+const printable = z.string().refine((value) => !hasControlCharacters(value), "must not contain control characters");
+const text = printable.trim().min(1, "must be a non-empty string");
+const optionalText = printable.trim().optional();
 const email = z.string({ error: "must be an email address" }).trim().refine(isEmail, "must be an email address");
 const timestamp = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time such as 2026-01-01T10:00:00Z" });
 

@@ -1,5 +1,5 @@
 import { FulfillmentStatus, OrderStatus, PaymentStatus } from "../../db/generated/prisma/enums";
-import { normalizeEmail } from "../../domain/email";
+import { isEmail, normalizeEmail } from "../../domain/email";
 import { builder, medusaEnum } from "../builder";
 
 const OrderStatusEnum = medusaEnum("OrderStatus", Object.values(OrderStatus), "Medusa's order status.");
@@ -70,6 +70,7 @@ builder.queryFields((t) => ({
     description: "Guest lookup, as Medusa's `GET /store/orders`: the order with this number placed under this email, if exactly one.",
     args: { displayId: t.arg.int({ required: true }), email: t.arg.string({ required: true }) },
     resolve: async (query, _root, { displayId, email }, ctx) => {
+      if (!isEmail(email.trim())) return null;
       const matches = await ctx.prisma.order.findMany({
         ...query,
         where: { display_id: displayId, email: { equals: normalizeEmail(email), mode: "insensitive" } },
