@@ -20,7 +20,6 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export interface Gateway {
   services: Services;
   dispatcher: OutboxDispatcher;
-  database: Database;
   /** Where it listens, once `listen` resolved. */
   url: string;
   listen(): Promise<string>;
@@ -85,7 +84,6 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const gateway: Gateway = {
     services,
     dispatcher,
-    database: db,
     url: "",
     async listen() {
       await new Promise<void>((resolve, reject) => {

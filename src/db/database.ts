@@ -10,7 +10,6 @@ export { Prisma } from "./generated/prisma/client";
 
 export interface Database {
   prisma: PrismaClient;
-  url: string;
   close(): Promise<void>;
 }
 
@@ -31,7 +30,6 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   const prisma = createPrismaClient(url);
   return {
     prisma,
-    url,
     async close() {
       await prisma.$disconnect();
       await embedded?.stop();

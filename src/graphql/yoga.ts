@@ -35,5 +35,3 @@ export function createGraphQLServer(services: Services, config: Pick<Config, "jw
     context: ({ jwt }: { jwt?: { payload: unknown } }) => createContext(services, customerIdFromStoreToken(jwt?.payload)),
   });
 }
-
-export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
