@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import express from "express";
+import express, { type ErrorRequestHandler } from "express";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { OutboxDispatcher } from "./events/outbox-dispatcher";
@@ -16,6 +16,13 @@ import { AuthService } from "./services/auth-service";
 import { ClaimService } from "./services/claim-service";
 
 const SHUTDOWN_GRACE_MS = 10_000;
+const GRAPHQL_BODY_LIMIT = "1mb";
+
+/** An over-long GraphQL request gets a GraphQL-shaped 413 rather than Express's HTML page. */
+const graphqlBodyTooLarge: ErrorRequestHandler = (error, _req, res, next) => {
+  if ((error as { type?: string }).type !== "entity.too.large") return next(error);
+  res.status(413).json({ errors: [{ message: `The request body is larger than ${GRAPHQL_BODY_LIMIT}.`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
+};
 
 export interface Gateway {
   services: Services;
@@ -52,7 +59,9 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const app = express();
   app.disable("x-powered-by");
   const yoga = createGraphQLServer(services, config, logger);
-  app.use(GRAPHQL_PATH, (req, res) => yoga(req, res));
+  // Bodies are read (up to the limit) before Yoga, which parses them itself.
+  app.use(GRAPHQL_PATH, express.raw({ type: "application/json", limit: GRAPHQL_BODY_LIMIT }), (req, res) => yoga(req, res));
+  app.use(GRAPHQL_PATH, graphqlBodyTooLarge);
   app.get("/health", (_req, res) => {
     res.json({ status: "ok" });
   });

@@ -100,6 +100,21 @@ describe("claimOrders", () => {
     });
   });
 
+  it("refuses a request body over 1 MB with a GraphQL-shaped 413", async () => {
+    const ids = Array.from({ length: 100_000 }, (_, i) => `order_${i}`);
+    const response = await t.request("POST", "/graphql", { body: { query: CLAIM_ORDERS, variables: { ids } }, bearer: annToken });
+    expect(response.status).toBe(413);
+    expect(response.json).toEqual({
+      errors: [{ message: "The request body is larger than 1mb.", extensions: { code: "PAYLOAD_TOO_LARGE" } }],
+    });
+  });
+
+  it("answers malformed JSON with a GraphQL error, not a crash", async () => {
+    const response = await t.request("POST", "/graphql", { rawBody: '{"query": "{ me { id } }"', bearer: annToken });
+    expect(response.status).toBe(400);
+    expect(response.json.errors[0].message).toBe("POST body sent invalid JSON.");
+  });
+
   it("rejects a bad bearer token outright", async () => {
     const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.work1.id] }, "not-a-jwt");
     expect(result.data).toBeUndefined();
