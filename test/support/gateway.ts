@@ -100,7 +100,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
   };
 }
 
-export function capturingLogger(lines: string[]): Logger {
+function capturingLogger(lines: string[]): Logger {
   const keep = (level: string) => (message: string, error?: unknown) =>
     lines.push(`${level} ${message}${error === undefined ? "" : ` ${error instanceof Error ? error.stack : String(error)}`}`);
   return { debug: keep("debug"), info: keep("info"), warn: keep("warn"), error: keep("error") };
