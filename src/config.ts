@@ -31,6 +31,8 @@ export interface Config {
   outboxRetryMaxMs: number;
   /** How often PENDING claims past their expiry are marked EXPIRED. */
   claimExpirySweepMs: number;
+  /** How often idle WebSocket connections are pinged (and dropped when no pong comes back in as long). */
+  websocketKeepAliveMs: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
 
@@ -107,6 +109,7 @@ const envSchema = z.object({
   OUTBOX_RETRY_BASE: duration("OUTBOX_RETRY_BASE").default(1000),
   OUTBOX_RETRY_MAX: duration("OUTBOX_RETRY_MAX").default(5 * 60_000),
   CLAIM_EXPIRY_SWEEP_INTERVAL: duration("CLAIM_EXPIRY_SWEEP_INTERVAL").default(1000),
+  WEBSOCKET_KEEPALIVE: duration("WEBSOCKET_KEEPALIVE").default(12_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"], { message: "LOG_LEVEL must be one of debug, info, warn, error, silent" }).default("info"),
 });
 
@@ -148,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboxRetryBaseMs: e.OUTBOX_RETRY_BASE,
     outboxRetryMaxMs: e.OUTBOX_RETRY_MAX,
     claimExpirySweepMs: e.CLAIM_EXPIRY_SWEEP_INTERVAL,
+    websocketKeepAliveMs: e.WEBSOCKET_KEEPALIVE,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -4,9 +4,10 @@ import express, { type ErrorRequestHandler } from "express";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { OutboxDispatcher } from "./events/outbox-dispatcher";
-import { createEventPubSub } from "./events/pubsub";
+import { createEventBus } from "./events/event-bus";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "./events/topics";
 import type { Services } from "./graphql/context";
+import { attachGraphQLWebSocket } from "./graphql/websocket";
 import { createGraphQLServer, GRAPHQL_PATH } from "./graphql/yoga";
 import type { Logger } from "./logger";
 import { claimTokenNotifier } from "./notifications/claim-notifier";
@@ -38,22 +39,26 @@ export interface Gateway {
 export async function createGateway(config: Config, logger: Logger, database?: Database): Promise<Gateway> {
   const db = database ?? (await openDatabase(config, logger));
   const prisma = db.prisma;
-  const pubsub = createEventPubSub();
+  const events = createEventBus(config, logger);
   const mailer = createMailer(config);
 
   let dispatcher: OutboxDispatcher | undefined;
-  const claims = new ClaimService({ prisma, config, onOutboxWritten: () => dispatcher?.wake() });
+  const claims = new ClaimService({ prisma, config, events, onOutboxWritten: () => dispatcher?.wake() });
   const auth = new AuthService({ prisma, config });
-  const services: Services = { prisma, pubsub, claims, auth };
+  const services: Services = { prisma, events, claims, auth };
 
   dispatcher = new OutboxDispatcher({
     prisma,
     config,
     logger,
     handlers: {
-      [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({ prisma, mailer, pubsub, config, logger }),
-      [ORDER_CLAIM_UPDATED]: async ({ payload }) => pubsub.publish(ORDER_CLAIM_UPDATED, payload.claimerCustomerId, payload),
+      [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({ prisma, mailer, events, config, logger }),
+      [ORDER_CLAIM_UPDATED]: ({ payload }) => events.publishClaimUpdate(payload),
     },
+  });
+  // Status events that failed while Redis was down go out as soon as it is back, not at their next backoff.
+  events.onReconnect(() => {
+    dispatcher!.retryNow(ORDER_CLAIM_UPDATED).catch((error) => logger.error("could not resume claim status events", error));
   });
 
   const app = express();
@@ -65,28 +70,37 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   app.get("/health", (_req, res) => {
     res.json({ status: "ok" });
   });
+  // Only the database makes an instance unfit to serve. Without Redis, requests are served and
+  // only cross-instance subscription events wait: the instance reports itself degraded.
   app.get("/ready", async (_req, res) => {
-    try {
-      await prisma.$queryRaw`SELECT 1`;
-      res.json({ status: "ready" });
-    } catch {
-      res.status(503).json({ status: "unavailable", reason: "database unreachable" });
-    }
+    const database = await prisma.$queryRaw`SELECT 1`.then(
+      () => "up",
+      () => "down",
+    );
+    const redis = events.brokerStatus();
+    const status = database === "down" ? "unavailable" : redis === "down" ? "degraded" : "ready";
+    res.status(database === "up" ? 200 : 503).json({ status, checks: { database, redis } });
   });
   app.use("/store", storeApi(services, config, logger));
 
   const server = http.createServer(app);
+  const webSockets = attachGraphQLWebSocket(server, yoga, { keepAliveMs: config.websocketKeepAliveMs });
   let expirySweep: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
   const shutDown = async () => {
     clearInterval(expirySweep);
-    await new Promise<void>((resolve) => {
+    const drained = new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
       // Requests still open after the grace period (a stuck client) are cut.
       setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
     });
+    // Subscription streams complete (SSE ends its responses), then WebSockets close with 1001.
+    events.endSubscriptions();
+    await webSockets.close();
+    await drained;
     await dispatcher!.stop();
+    await events.close();
     mailer.close();
     if (!database) await db.close();
   };

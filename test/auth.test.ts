@@ -126,6 +126,6 @@ describe("anything else", () => {
 
   it("health and readiness probes answer", async () => {
     expect((await t.request("GET", "/health")).json).toEqual({ status: "ok" });
-    expect((await t.request("GET", "/ready")).json).toEqual({ status: "ready" });
+    expect((await t.request("GET", "/ready")).json).toEqual({ status: "ready", checks: { database: "up", redis: "in-process" } });
   });
 });

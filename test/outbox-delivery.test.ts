@@ -1,36 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
-import { ORDER_CLAIM_UPDATED, type OrderClaimUpdated } from "../src/events/topics";
+import { type OrderClaimUpdated } from "../src/events/topics";
 import { createLogger } from "../src/logger";
 import { createGateway } from "../src/server";
 import { startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
 import { TestMailServer } from "./support/smtp";
+import { eventually, freePort, sleep } from "./support/wait";
 
 const { customers, orders } = claimScenario;
 const CLAIM = "/store/orders/batch/customer/token";
 const CONFIRM = "/store/orders/customer/confirm";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await sleep(50);
-  }
-}
-
-/** A loopback port with nothing listening on it (yet). */
-async function closedPort(): Promise<number> {
-  const probe = await new TestMailServer().start();
-  const port = probe.port;
-  await probe.stop();
-  return port;
-}
 
 async function startWithScenario(env: Record<string, string>): Promise<{ t: TestGateway; bearer: string }> {
   const t = await startTestGateway(env);
@@ -49,7 +29,7 @@ afterEach(async () => {
 describe("outbox delivery", () => {
 
   it("delivers the email once the SMTP server is back, and the token still works", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const started = await startWithScenario({ SMTP_URL: `smtp://127.0.0.1:${port}` });
     t = started.t;
     const response = await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.work1.id] } });
@@ -80,7 +60,7 @@ describe("outbox delivery", () => {
   });
 
   it("survives a restart: a new gateway on the same database delivers what the first could not", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const first = await startWithScenario({ SMTP_URL: `smtp://127.0.0.1:${port}` });
     t = first.t;
     await t.request("POST", CLAIM, { bearer: first.bearer, body: { order_ids: [orders.home.id] } });
@@ -98,7 +78,7 @@ describe("outbox delivery", () => {
   });
 
   it("is shared by two instances on one database: each email goes out exactly once", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const started = await startWithScenario({ SMTP_URL: `smtp://127.0.0.1:${port}` });
     t = started.t;
     const other = await createGateway({ ...t.config, port: 0 }, createLogger("silent"));
@@ -139,12 +119,12 @@ describe("claim expiry", () => {
     mail = await new TestMailServer().start();
     const started = await startWithScenario({ SMTP_URL: mail.url, CLAIM_TOKEN_TTL: "1s" });
     t = started.t;
-    const updates = t.gateway.services.pubsub.subscribe(ORDER_CLAIM_UPDATED, customers.ann.id)[Symbol.asyncIterator]();
+    const updates = t.gateway.services.events.claimUpdates(customers.ann.id);
     await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.work1.id] } });
     const [message] = await mail.waitFor(1);
 
     const seen: OrderClaimUpdated[] = [(await updates.next()).value, (await updates.next()).value];
-    await updates.return?.();
+    await updates.return(undefined);
     expect(seen.map((u) => u.status)).toEqual(["PENDING", "EXPIRED"]);
     expect((await t.prisma.orderClaim.findFirstOrThrow()).status).toBe("EXPIRED");
     const response = await t.request("POST", CONFIRM, { body: { token: message!.token } });
@@ -153,7 +133,7 @@ describe("claim expiry", () => {
   });
 
   it("drops the email of a claim that expired before it could be sent, and erases its token", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const started = await startWithScenario({ SMTP_URL: `smtp://127.0.0.1:${port}`, CLAIM_TOKEN_TTL: "1s" });
     t = started.t;
     await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.work1.id] } });

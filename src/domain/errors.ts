@@ -60,3 +60,18 @@ export class ClaimTokenUsedError extends DomainError {
     super("The claim token has already been used.");
   }
 }
+
+/** The sign-in a live subscription was opened with has expired. */
+export class SignInExpiredError extends NotAuthenticatedError {
+  constructor() {
+    super("Your sign-in has expired. Sign in again to keep following your claims.");
+  }
+}
+
+/** No claim of the signed-in customer has this id (someone else's claims are not told apart). */
+export class ClaimNotFoundError extends DomainError {
+  readonly code = "NOT_FOUND";
+  constructor() {
+    super("No claim of yours has this id.");
+  }
+}

@@ -66,6 +66,13 @@ export class OutboxDispatcher {
       });
   }
 
+  /** Makes the waiting events of `topic` due now (what they need is back) and delivers them. */
+  async retryNow(topic: OutboxTopic): Promise<void> {
+    const now = new Date();
+    await this.deps.prisma.outboxEvent.updateMany({ where: { topic, delivered_at: null, available_at: { gt: now } }, data: { available_at: now } });
+    this.wake();
+  }
+
   /** Stops polling and waits for the pass in flight. */
   async stop(): Promise<void> {
     this.stopped = true;

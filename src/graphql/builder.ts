@@ -32,6 +32,7 @@ builder.scalarType("DateTime", {
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
 
 /** Exposes a Prisma enum whose values are lower_snake (Medusa's) as an UPPER_SNAKE GraphQL enum. */
 export function medusaEnum<T extends string>(name: string, values: readonly T[], description: string) {

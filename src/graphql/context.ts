@@ -1,20 +1,26 @@
 import type { Db } from "../db/database";
-import type { EventPubSub } from "../events/pubsub";
+import type { EventBus } from "../events/event-bus";
 import type { AuthService } from "../services/auth-service";
 import type { ClaimService } from "../services/claim-service";
 
 export interface Services {
   prisma: Db;
-  pubsub: EventPubSub;
+  events: EventBus;
   claims: ClaimService;
   auth: AuthService;
 }
 
-/** What every resolver sees: who is asking (if anyone) and the services. */
-export interface GraphQLContext extends Services {
-  viewer: { customerId: string } | null;
+/** The signed-in customer, and until when their credentials hold (the JWT's `exp`). */
+export interface Viewer {
+  customerId: string;
+  signedInUntil?: Date;
 }
 
-export function createContext(services: Services, customerId: string | undefined): GraphQLContext {
-  return { ...services, viewer: customerId ? { customerId } : null };
+/** What every resolver sees: who is asking (if anyone) and the services. */
+export interface GraphQLContext extends Services {
+  viewer: Viewer | null;
+}
+
+export function createContext(services: Services, viewer: Viewer | null): GraphQLContext {
+  return { ...services, viewer };
 }

@@ -15,7 +15,7 @@ export function preparedOperation<TData, TVariables extends Record<string, unkno
       schema,
       document,
       variableValues: variables,
-      contextValue: createContext(services, customerId),
+      contextValue: createContext(services, customerId ? { customerId } : null),
     })) as ExecutionResult<TData>;
     if (result.errors?.length) throw result.errors[0]!.originalError ?? result.errors[0]!;
     return result.data!;

@@ -1,16 +1,36 @@
-import { createInlineSigningKeyProvider, extractFromHeader, useJWT } from "@graphql-yoga/plugin-jwt";
-import { createYoga } from "graphql-yoga";
+import { createInlineSigningKeyProvider, type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
+import { createYoga, useExtendContext } from "graphql-yoga";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
-import { customerIdFromStoreToken, STORE_TOKEN_ALGORITHM } from "../services/auth-service";
-import { createContext, type Services } from "./context";
+import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
+import { createContext, type GraphQLContext, type Services } from "./context";
 import { schema } from "./schema";
 
 export const GRAPHQL_PATH = "/graphql";
 
-/** GraphQL over HTTP (and SSE subscriptions), with GraphiQL for browsers. */
+/** `Authorization: Bearer <jwt>` on HTTP (and SSE) requests. */
+const tokenFromHeader: ExtractTokenFunction = ({ request }) => {
+  const token = bearerToken(request?.headers.get("authorization") ?? "");
+  return token ? { token, prefix: "Bearer" } : undefined;
+};
+
+/** The JWT a WebSocket client sent in `connectionParams.authorization` (`Bearer <jwt>` or bare). */
+export function tokenFromConnectionParams(connectionParams: unknown): string | undefined {
+  if (typeof connectionParams !== "object" || connectionParams === null) return undefined;
+  const value = (connectionParams as Record<string, unknown>).authorization ?? (connectionParams as Record<string, unknown>).Authorization;
+  return typeof value === "string" ? bearerToken(value, { allowBare: true }) : undefined;
+}
+
+const tokenFromWebSocket: ExtractTokenFunction = ({ serverContext }) => {
+  const token = tokenFromConnectionParams(serverContext?.connectionParams);
+  return token ? { token } : undefined;
+};
+
+export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
+
+/** GraphQL over HTTP and SSE (and, through `getEnveloped`, WebSocket), with GraphiQL for browsers. */
 export function createGraphQLServer(services: Services, config: Pick<Config, "jwtSecret">, logger: Logger) {
-  return createYoga({
+  return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: { title: "ordergate" },
@@ -26,12 +46,14 @@ export function createGraphQLServer(services: Services, config: Pick<Config, "jw
     plugins: [
       useJWT({
         signingKeyProviders: [createInlineSigningKeyProvider(config.jwtSecret)],
-        tokenLookupLocations: [extractFromHeader({ name: "authorization", prefix: "Bearer" })],
+        tokenLookupLocations: [tokenFromHeader, tokenFromWebSocket],
         tokenVerification: { algorithms: [STORE_TOKEN_ALGORITHM] },
-        // Anonymous requests are fine (verifyOrderClaim, orderLookup); a bad token is refused.
-        reject: { missingToken: false, invalidToken: true },
+        // A missing, bad or expired token means "signed out": public operations work whatever the
+        // header holds, and the ones that need a customer say so (NotAuthenticatedError, UNAUTHENTICATED).
+        reject: { missingToken: false, invalidToken: false },
       }),
+      // After useJWT (Yoga's `context` option would run before it, and see no JWT on WebSocket).
+      useExtendContext(({ jwt }: { jwt?: { payload: unknown } }) => createContext(services, viewerFromStoreToken(jwt?.payload))),
     ],
-    context: ({ jwt }: { jwt?: { payload: unknown } }) => createContext(services, customerIdFromStoreToken(jwt?.payload)),
   });
 }

@@ -1,7 +1,7 @@
 import type { Config } from "../config";
 import type { Db } from "../db/database";
 import type { OutboxHandler } from "../events/outbox-dispatcher";
-import type { EventPubSub } from "../events/pubsub";
+import type { EventBus } from "../events/event-bus";
 import { ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
 import type { Logger } from "../logger";
 import { claimEmail } from "./claim-email";
@@ -15,7 +15,7 @@ import type { Mailer } from "./mailer";
 export function claimTokenNotifier(deps: {
   prisma: Db;
   mailer: Mailer;
-  pubsub: EventPubSub;
+  events: EventBus;
   config: Pick<Config, "claimConfirmUrl">;
   logger: Logger;
 }): OutboxHandler<typeof ORDER_UPDATE_TOKEN_CREATED> {
@@ -35,7 +35,7 @@ export function claimTokenNotifier(deps: {
       }),
     );
     deps.logger.info(`claim ${payload.claim_id}: token email sent (${payload.orders.length} order(s))`);
-    deps.pubsub.publish(ORDER_UPDATE_TOKEN_CREATED, {
+    deps.events.local.publish(ORDER_UPDATE_TOKEN_CREATED, {
       old_email: payload.old_email,
       new_customer_id: payload.new_customer_id,
       orders: payload.orders,

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { isEmail, normalizeEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
 import type { Services } from "../graphql/context";
-import { SESSION_TTL_MS } from "../services/auth-service";
+import { bearerToken, SESSION_TTL_MS } from "../services/auth-service";
 import { MedusaError, UNAUTHORIZED } from "./errors";
 import { serializeCustomer } from "./serializers";
 import { jsonBody, parseBody, requiredString } from "./validation";
@@ -32,7 +32,7 @@ export function identifyCustomer(services: Services): RequestHandler {
     try {
       const session = sessionToken(req);
       let customerId = session ? await services.auth.customerIdFromSession(session) : undefined;
-      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+      const bearer = bearerToken(req.headers.authorization ?? "");
       if (!customerId && bearer) customerId = services.auth.customerIdFromBearer(bearer);
       res.locals.customerId = customerId;
       next();

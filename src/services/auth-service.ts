@@ -24,6 +24,24 @@ export function customerIdFromStoreToken(payload: unknown): string | undefined {
   return domain === "store" && typeof customerId === "string" && customerId !== "" ? customerId : undefined;
 }
 
+/** The viewer a verified store JWT names, signed in until its `exp`. */
+export function viewerFromStoreToken(payload: unknown): { customerId: string; signedInUntil?: Date } | null {
+  const customerId = customerIdFromStoreToken(payload);
+  if (!customerId) return null;
+  const exp = (payload as { exp?: unknown }).exp;
+  return { customerId, signedInUntil: typeof exp === "number" ? new Date(exp * 1000) : undefined };
+}
+
+/**
+ * The token in an `Authorization` value: `Bearer <jwt>` (any case). With `allowBare`, a bare
+ * `<jwt>` too (WebSocket `connectionParams`, where clients often send just the token).
+ */
+export function bearerToken(value: string, options: { allowBare?: boolean } = {}): string | undefined {
+  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(value);
+  if (match) return match[1];
+  return options.allowBare && /^\s*\S+\s*$/.test(value) && !/^\s*bearer\s*$/i.test(value) ? value.trim() : undefined;
+}
+
 const hashSessionToken = (token: string) => crypto.createHash("sha256").update(token).digest("hex");
 
 /** Customer sign-in: passwords, store JWTs and cookie sessions. */

@@ -1,23 +1,29 @@
 import type { Config } from "../config";
 import { type Db, Prisma } from "../db/database";
+import type { OrderClaim } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { hashClaimToken, looksLikeClaimToken, newClaimToken } from "../domain/claim-token";
+import { deadline } from "../domain/deadline";
 import { hasControlCharacters, normalizeEmail } from "../domain/email";
 import {
   AccountRequiredError,
+  ClaimNotFoundError,
   ClaimTokenExpiredError,
   ClaimTokenInvalidError,
   ClaimTokenUsedError,
   InvalidInputError,
   NotAuthenticatedError,
+  SignInExpiredError,
 } from "../domain/errors";
 import { newId } from "../domain/ids";
+import type { EventBus } from "../events/event-bus";
 import { enqueueOutboxEvent } from "../events/outbox";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
 
 export interface ClaimServiceDeps {
   prisma: Db;
   config: Pick<Config, "claimTokenTtlMs" | "claimMaxOrders" | "claimReplaceOrderEmail">;
+  events: EventBus;
   /** Called after a commit that wrote outbox events, so they go out now rather than at the next poll. */
   onOutboxWritten: () => void;
 }
@@ -27,7 +33,19 @@ export interface VerifiedClaim {
   transferredOrderIds: string[];
 }
 
+export interface WatchClaimsOptions {
+  /** Only this claim: its current state comes first, and the stream ends once it is final. */
+  claimId?: string;
+  /** When the subscriber's sign-in runs out: the stream then fails with SignInExpiredError. */
+  signedInUntil?: Date;
+}
+
 type Tx = Prisma.TransactionClient;
+/** A Prisma `include`/`select` fragment, as the GraphQL layer computes it for the fields asked for. */
+type Selection = { include?: object; select?: object };
+
+/** PENDING is the only status that still changes. */
+const isFinal = (status: OrderClaimStatus) => status !== OrderClaimStatus.PENDING;
 
 /**
  * Order claiming (design.md §3): open claims by email group, verify a token, expire old claims.
@@ -123,6 +141,72 @@ export class ClaimService {
     });
     if (expired > 0) this.deps.onOutboxWritten();
     return expired;
+  }
+
+  /** Claims by id (those just opened), ordered by recipient. */
+  claimsByIds<S extends Selection>(claimIds: string[], selection: S) {
+    return this.deps.prisma.orderClaim.findMany({ ...selection, where: { id: { in: claimIds } }, orderBy: { recipient_email: "asc" } });
+  }
+
+  claimById<S extends Selection>(claimId: string, selection: S) {
+    return this.deps.prisma.orderClaim.findUniqueOrThrow({ ...selection, where: { id: claimId } });
+  }
+
+  /**
+   * The orders a claim moved: none until it is VERIFIED (before that the claimer does not own
+   * them, so nothing about them is told), then those it transferred that the claimer still owns.
+   */
+  transferredOrders<S extends Selection>(claim: Pick<OrderClaim, "id" | "status" | "claimer_customer_id">, selection: S) {
+    if (claim.status !== OrderClaimStatus.VERIFIED) return Promise.resolve([]);
+    return this.deps.prisma.order.findMany({
+      ...selection,
+      where: { customer_id: claim.claimer_customer_id, claim_links: { some: { claim_id: claim.id, transferred_at: { not: null } } } },
+      orderBy: { display_id: "asc" },
+    });
+  }
+
+  /**
+   * A customer's claims, each time one changes status (on any instance), as the rows they are
+   * then. A status is told once per claim, however often or late its event arrives: the row is
+   * read again for each event. Ends when the event bus ends its subscriptions (shutdown).
+   */
+  async *watchClaims(customerId: string, options: WatchClaimsOptions = {}): AsyncGenerator<OrderClaim> {
+    const updates = this.deps.events.claimUpdates(customerId);
+    const expiry = options.signedInUntil ? deadline(options.signedInUntil) : undefined;
+    const told = new Map<string, OrderClaimStatus>();
+    const tell = (claim: OrderClaim) => {
+      if (told.get(claim.id) === claim.status) return false;
+      told.set(claim.id, claim.status);
+      return true;
+    };
+    try {
+      // Listening starts before the current state is read, so no change falls in between.
+      let nextUpdate = updates.next();
+      if (options.claimId !== undefined) {
+        const claim = await this.deps.prisma.orderClaim.findFirst({ where: { id: options.claimId, claimer_customer_id: customerId } });
+        if (!claim) throw new ClaimNotFoundError();
+        tell(claim);
+        yield claim;
+        if (isFinal(claim.status)) return;
+      }
+      for (;;) {
+        const next = await (expiry ? Promise.race([nextUpdate, expiry.reached.then(() => "expired" as const)]) : nextUpdate);
+        if (next === "expired") throw new SignInExpiredError();
+        if (next.done) return;
+        const { claimId } = next.value;
+        if (options.claimId === undefined || claimId === options.claimId) {
+          const claim = await this.deps.prisma.orderClaim.findFirst({ where: { id: claimId, claimer_customer_id: customerId } });
+          if (claim && tell(claim)) {
+            yield claim;
+            if (options.claimId !== undefined && isFinal(claim.status)) return;
+          }
+        }
+        nextUpdate = updates.next();
+      }
+    } finally {
+      expiry?.cancel();
+      await updates.return(undefined);
+    }
   }
 
   private async requireAccount(customerId: string | undefined) {

@@ -5,18 +5,20 @@ import {
   ClaimTokenExpiredError,
   ClaimTokenInvalidError,
   ClaimTokenUsedError,
+  DomainError,
   InvalidInputError,
   NotAuthenticatedError,
 } from "../../domain/errors";
 import type { VerifiedClaim } from "../../services/claim-service";
 import { builder } from "../builder";
+import { domainGraphQLError } from "./errors";
 
 const OrderClaimStatusEnum = builder.enumType(OrderClaimStatus, {
   name: "OrderClaimStatus",
   description: "PENDING until the emailed token is used (VERIFIED) or runs out (EXPIRED); SUPERSEDED when a newer request by the same customer covers the same orders.",
 });
 
-builder.prismaObject("OrderClaim", {
+const OrderClaim = builder.prismaObject("OrderClaim", {
   description: "A request to move the orders placed under one email to the signed-in customer. Never exposes the token.",
   fields: (t) => ({
     id: t.exposeID("id"),
@@ -26,24 +28,17 @@ builder.prismaObject("OrderClaim", {
       select: { recipient_email: true },
       resolve: (claim) => maskEmail(claim.recipient_email),
     }),
-    orders: t.relation("orders", { query: { orderBy: { order: { display_id: "asc" } } } }),
+    orderCount: t.relationCount("orders", { description: "How many orders the claim covers." }),
+    orders: t.prismaField({
+      type: ["Order"],
+      description:
+        "Empty until the claim is VERIFIED; then the orders it moved to the claimer. Before that the claimer does not own them, so nothing about them is shown.",
+      select: { id: true, status: true, claimer_customer_id: true },
+      resolve: (query, claim, _args, ctx) => ctx.claims.transferredOrders(claim, query),
+    }),
     createdAt: t.expose("created_at", { type: "DateTime" }),
     expiresAt: t.expose("expires_at", { type: "DateTime" }),
     verifiedAt: t.expose("verified_at", { type: "DateTime", nullable: true }),
-  }),
-});
-
-builder.prismaObject("OrderClaimOrder", {
-  name: "OrderClaimOrder",
-  description: "An order a claim covers: its id and number only, since the claimer may not own it yet.",
-  fields: (t) => ({
-    id: t.exposeID("order_id"),
-    displayId: t.int({ select: { order: { select: { display_id: true } } }, resolve: (link) => link.order.display_id }),
-    transferred: t.boolean({
-      description: "Whether verification moved this order (false while pending, or if its email changed meanwhile).",
-      select: { transferred_at: true },
-      resolve: (link) => link.transferred_at !== null,
-    }),
   }),
 });
 
@@ -52,8 +47,7 @@ const ClaimOrdersSuccess = builder.objectRef<{ claimIds: string[] }>("ClaimOrder
   fields: (t) => ({
     claims: t.prismaField({
       type: ["OrderClaim"],
-      resolve: (query, { claimIds }, _args, ctx) =>
-        ctx.prisma.orderClaim.findMany({ ...query, where: { id: { in: claimIds } }, orderBy: { recipient_email: "asc" } }),
+      resolve: (query, { claimIds }, _args, ctx) => ctx.claims.claimsByIds(claimIds, query),
     }),
   }),
 });
@@ -63,7 +57,7 @@ const VerifyOrderClaimSuccess = builder.objectRef<VerifiedClaim>("VerifyOrderCla
   fields: (t) => ({
     claim: t.prismaField({
       type: "OrderClaim",
-      resolve: (query, { claimId }, _args, ctx) => ctx.prisma.orderClaim.findUniqueOrThrow({ ...query, where: { id: claimId } }),
+      resolve: (query, { claimId }, _args, ctx) => ctx.claims.claimById(claimId, query),
     }),
     transferredOrderIds: t.idList({ resolve: ({ transferredOrderIds }) => transferredOrderIds }),
   }),
@@ -95,5 +89,39 @@ builder.mutationFields((t) => ({
       directResult: true,
     },
     resolve: (_root, { token }, ctx) => ctx.claims.verifyOrderClaim(token),
+  }),
+}));
+
+/** A stream's failure, carried to `resolve` so it reaches the client as a GraphQL error before the stream ends. */
+class StreamFailure {
+  constructor(readonly error: unknown) {}
+}
+
+async function* endingOnFailure<T>(stream: AsyncGenerator<T>): AsyncGenerator<T | StreamFailure> {
+  try {
+    yield* stream;
+  } catch (error) {
+    yield new StreamFailure(error);
+  }
+}
+
+builder.subscriptionFields((t) => ({
+  orderClaimUpdated: t.field({
+    type: OrderClaim,
+    description:
+      "The signed-in customer's claims, each time one changes status (PENDING, SUPERSEDED, VERIFIED, EXPIRED), " +
+      "whichever instance made the change. With `claimId`, that claim only: its current state first, and the stream " +
+      "completes once the claim is no longer PENDING. Ends with an UNAUTHENTICATED error when the sign-in expires.",
+    args: { claimId: t.arg.id({ required: false, description: "Follow this claim only." }) },
+    subscribe: (_root, { claimId }, ctx) => {
+      if (!ctx.viewer) throw domainGraphQLError(new NotAuthenticatedError());
+      const { customerId, signedInUntil } = ctx.viewer;
+      return endingOnFailure(ctx.claims.watchClaims(customerId, { claimId: claimId === null || claimId === undefined ? undefined : String(claimId), signedInUntil }));
+    },
+    resolve: (event) => {
+      if (!(event instanceof StreamFailure)) return event;
+      // Unexpected failures are rethrown as they are: Yoga masks and logs them.
+      throw event.error instanceof DomainError ? domainGraphQLError(event.error) : event.error;
+    },
   }),
 }));

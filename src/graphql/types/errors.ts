@@ -1,3 +1,4 @@
+import { GraphQLError } from "graphql";
 import {
   AccountRequiredError,
   ClaimTokenExpiredError,
@@ -40,3 +41,12 @@ builder.objectType(InvalidInputError, {
   isTypeOf: (value) => value instanceof InvalidInputError,
   fields: (t) => ({ field: t.exposeString("field") }),
 });
+
+/**
+ * An expected failure where no typed result can carry it (a subscription stream): a GraphQL error
+ * with the same stable `extensions.code`. Not signed in is also HTTP 401 when nothing was sent yet.
+ */
+export function domainGraphQLError(error: DomainError): GraphQLError {
+  const http = error instanceof NotAuthenticatedError ? { http: { status: 401 } } : {};
+  return new GraphQLError(error.message, { extensions: { code: error.code, ...http } });
+}

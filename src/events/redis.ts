@@ -1,0 +1,80 @@
+import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import { Redis } from "ioredis";
+import type { Logger } from "../logger";
+
+export interface RedisEventTarget {
+  eventTarget: ReturnType<typeof createRedisEventTarget>;
+  /** The publish the event target made last; `dispatchEvent` publishes synchronously, so right after it this is that event's. */
+  lastPublish(): Promise<unknown>;
+  status(): "up" | "down";
+  onReconnect(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+/** Where Redis is, without the password, for logs. */
+function describe(url: string): string {
+  const { protocol, hostname, port, pathname } = new URL(url);
+  return `${protocol}//${hostname}:${port || 6379}${pathname === "/" ? "" : pathname}`;
+}
+
+/**
+ * Yoga's Redis event target over two ioredis connections, adapted so that Redis being down never
+ * crashes the process or blocks a request: a publish fails at once (the outbox retries it),
+ * subscriptions wait for the connection and are restored by ioredis when Redis is back.
+ */
+export function connectRedisEventTarget(url: string, logger: Logger): RedisEventTarget {
+  const where = describe(url);
+  // No offline queue: a publish while disconnected fails now instead of piling up in memory.
+  const publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: "ordergate-publish" });
+  // Subscribe commands wait for the connection (however long); ioredis re-subscribes after a reconnect.
+  const subscriber = new Redis(url, { maxRetriesPerRequest: null, connectionName: "ordergate-subscribe" });
+
+  let wasUp = false;
+  let reportedDown = false;
+  const reconnectListeners: (() => void)[] = [];
+  const bothReady = () => publisher.status === "ready" && subscriber.status === "ready";
+  const onReady = () => {
+    if (!bothReady()) return;
+    reportedDown = false;
+    logger.info(`Redis at ${where} connected: claim status events reach every instance`);
+    if (wasUp) for (const listener of reconnectListeners) listener();
+    wasUp = true;
+  };
+  // ioredis emits `error` on every failed reconnect: report an outage once, not every few ms.
+  const onError = (error: Error) => {
+    if (reportedDown) return;
+    reportedDown = true;
+    logger.warn(`Redis at ${where} is unreachable (${error.message}); retrying in the background`);
+  };
+  for (const client of [publisher, subscriber]) {
+    client.on("ready", onReady);
+    client.on("error", onError);
+  }
+
+  let last: Promise<unknown> = Promise.resolve();
+  const failed = (action: string) => (error: Error) => logger.warn(`Redis ${action} failed: ${error.message}`);
+  const eventTarget = createRedisEventTarget({
+    // Only the methods the event target calls; their promises are kept or handled here, since
+    // the event target drops them (an unhandled rejection would end the process).
+    publishClient: {
+      publish: (channel: string, message: string) => (last = publisher.publish(channel, message)),
+    } as unknown as Redis,
+    subscribeClient: {
+      on: (event: "message", listener: (channel: string, message: string) => void) => subscriber.on(event, listener),
+      subscribe: (channel: string) => subscriber.subscribe(channel).catch(failed("subscribe")),
+      unsubscribe: (channel: string) => subscriber.unsubscribe(channel).catch(failed("unsubscribe")),
+    } as unknown as Redis,
+  });
+
+  return {
+    eventTarget,
+    lastPublish: () => last,
+    status: () => (bothReady() ? "up" : "down"),
+    onReconnect: (listener) => reconnectListeners.push(listener),
+    async close() {
+      // Not QUIT: it would wait for a Redis that may be down. Pending commands fail (handled above).
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
