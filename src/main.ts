@@ -12,7 +12,6 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   if (config.jwtSecretIsDefault) logger.warn("JWT_SECRET is not set: using the built-in development secret. Set it for anything but local use.");
-  if (config.redisUrl) logger.warn("REDIS_URL is set but not used yet: pub/sub is in-process, so subscribers see only this instance's events.");
 
   const database = await openDatabase(config, logger);
   try {

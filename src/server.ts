@@ -57,7 +57,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     },
   });
   // Status events that failed while Redis was down go out as soon as it is back, not at their next backoff.
-  events.onReconnect(() => {
+  events.onBrokerConnected(() => {
     dispatcher!.retryNow(ORDER_CLAIM_UPDATED).catch((error) => logger.error("could not resume claim status events", error));
   });
 
@@ -90,7 +90,12 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const shutDown = async () => {
     clearInterval(expirySweep);
     const drained = new Promise<void>((resolve) => {
-      server.close(() => resolve());
+      // Keep-alive connections go as soon as their request (or stream) is done, not after keepAliveTimeout.
+      const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
+      server.close(() => {
+        clearInterval(closeIdle);
+        resolve();
+      });
       server.closeIdleConnections();
       // Requests still open after the grace period (a stuck client) are cut.
       setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();

@@ -146,10 +146,13 @@ describe("claimOrders", () => {
     const { events } = t.gateway.services;
     const tokenStream = events.local.subscribe(ORDER_UPDATE_TOKEN_CREATED)[Symbol.asyncIterator]();
     const statusStream = events.claimUpdates(customers.ann.id);
-    const collecting = (async () => {
-      tokenEvents.push((await tokenStream.next()).value);
-      for (let i = 0; i < 2; i++) statusEvents.push((await statusStream.next()).value);
-    })();
+    // Both listen from now on (a stream starts listening at its first `next()`).
+    const collecting = Promise.all([
+      tokenStream.next().then(({ value }) => tokenEvents.push(value)),
+      (async () => {
+        for (let i = 0; i < 2; i++) statusEvents.push((await statusStream.next()).value);
+      })(),
+    ]);
 
     const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.home.id] }, annToken);
     const claimId = result.data!.claimOrders.claims![0]!.id;

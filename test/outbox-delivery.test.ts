@@ -120,10 +120,11 @@ describe("claim expiry", () => {
     const started = await startWithScenario({ SMTP_URL: mail.url, CLAIM_TOKEN_TTL: "1s" });
     t = started.t;
     const updates = t.gateway.services.events.claimUpdates(customers.ann.id);
+    const first = updates.next(); // listens from here on
     await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.work1.id] } });
     const [message] = await mail.waitFor(1);
 
-    const seen: OrderClaimUpdated[] = [(await updates.next()).value, (await updates.next()).value];
+    const seen: OrderClaimUpdated[] = [(await first).value, (await updates.next()).value];
     await updates.return(undefined);
     expect(seen.map((u) => u.status)).toEqual(["PENDING", "EXPIRED"]);
     expect((await t.prisma.orderClaim.findFirstOrThrow()).status).toBe("EXPIRED");

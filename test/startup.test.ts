@@ -3,6 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { subscribe } from "./support/subscriptions";
+import { sleep } from "./support/wait";
 
 /**
  * `npm start` as an operator runs it: the embedded PostgreSQL under DATA_DIR, demo data, then a
@@ -77,12 +79,26 @@ it("serves the demo data on the embedded database, joins it from `npm run seed`,
   }
   expect(fs.existsSync(path.join(dataDir, "postgres/postmaster.pid"))).toBe(false);
 
-  // A restart keeps the data and does not load the demo again.
+  // A restart keeps the data and does not load the demo again. SIGTERM ends open subscriptions
+  // cleanly: SSE streams complete, WebSockets close with 1001 Going Away.
   const second = await start();
   try {
     expect(second.log()).not.toContain("loaded demo data");
-  } finally {
+    const login = await fetch(`${second.url}/store/auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "ann@example.com", password: "correct horse" }),
+    });
+    const { access_token: bearer } = (await login.json()) as { access_token: string };
+    const query = "subscription { orderClaimUpdated { id status } }";
+    const sse = await subscribe("sse", second.url, query, { bearer });
+    const ws = await subscribe("ws", second.url, query, { bearer });
+    await sleep(500);
     expect(await stop(second.child)).toBe(0);
+    expect(await sse.ended).toEqual({ kind: "complete" });
+    expect(await ws.ended).toEqual({ kind: "closed", code: 1001, reason: "Going away" });
+  } finally {
+    if (second.child.exitCode === null) await stop(second.child);
   }
 }, 120_000);
 

@@ -21,12 +21,12 @@ export interface EventBus {
    */
   publishClaimUpdate(update: OrderClaimUpdated): Promise<void>;
   /** One customer's claim status changes, until the stream is returned or `endSubscriptions`. */
-  claimUpdates(customerId: string): AsyncGenerator<OrderClaimUpdated>;
+  claimUpdates(customerId: string): Repeater<OrderClaimUpdated>;
   /** How many `claimUpdates` streams are listening on this instance. */
   openSubscriptions(): number;
   brokerStatus(): BrokerStatus;
-  /** Called each time Redis comes back after an outage (not on the first connection). */
-  onReconnect(listener: () => void): void;
+  /** Called each time the connection to Redis is (re)established (never without Redis). */
+  onBrokerConnected(listener: () => void): void;
   /** Completes every open `claimUpdates` stream (shutdown: subscribers see a clean end). */
   endSubscriptions(): void;
   /** Ends subscriptions and disconnects from Redis. */
@@ -46,21 +46,28 @@ export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger)
   return {
     local,
     async publishClaimUpdate(update) {
+      if (redis?.status() === "down") throw new Error("Redis is unreachable; the event waits in the outbox");
       shared.publish(ORDER_CLAIM_UPDATED, update.claimerCustomerId, update);
       await redis?.lastPublish();
     },
-    async *claimUpdates(customerId) {
-      open++;
-      try {
-        yield* Repeater.race([shared.subscribe(ORDER_CLAIM_UPDATED, customerId), ended]);
-      } finally {
-        open--;
-      }
-    },
+    // Repeaters, not async generators: `return()` must end a stream that is waiting for its next event.
+    claimUpdates: (customerId) =>
+      new Repeater<OrderClaimUpdated>(async (push, stop) => {
+        // Runs at the first `next()`: the listener is in place when that call returns.
+        const updates = shared.subscribe(ORDER_CLAIM_UPDATED, customerId);
+        open++;
+        void Promise.race([stop, ended]).then(() => updates.return());
+        try {
+          for await (const update of updates) await push(update);
+        } finally {
+          open--;
+          stop();
+        }
+      }),
     openSubscriptions: () => open,
     brokerStatus: () => redis?.status() ?? "in-process",
-    onReconnect(listener) {
-      redis?.onReconnect(listener);
+    onBrokerConnected(listener) {
+      redis?.onConnected(listener);
     },
     endSubscriptions: () => endAll(),
     async close() {

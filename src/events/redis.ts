@@ -7,7 +7,8 @@ export interface RedisEventTarget {
   /** The publish the event target made last; `dispatchEvent` publishes synchronously, so right after it this is that event's. */
   lastPublish(): Promise<unknown>;
   status(): "up" | "down";
-  onReconnect(listener: () => void): void;
+  /** Called each time the connection to Redis is (re)established. */
+  onConnected(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -29,16 +30,14 @@ export function connectRedisEventTarget(url: string, logger: Logger): RedisEvent
   // Subscribe commands wait for the connection (however long); ioredis re-subscribes after a reconnect.
   const subscriber = new Redis(url, { maxRetriesPerRequest: null, connectionName: "ordergate-subscribe" });
 
-  let wasUp = false;
   let reportedDown = false;
-  const reconnectListeners: (() => void)[] = [];
+  const connectedListeners: (() => void)[] = [];
   const bothReady = () => publisher.status === "ready" && subscriber.status === "ready";
   const onReady = () => {
     if (!bothReady()) return;
     reportedDown = false;
     logger.info(`Redis at ${where} connected: claim status events reach every instance`);
-    if (wasUp) for (const listener of reconnectListeners) listener();
-    wasUp = true;
+    for (const listener of connectedListeners) listener();
   };
   // ioredis emits `error` on every failed reconnect: report an outage once, not every few ms.
   const onError = (error: Error) => {
@@ -70,7 +69,7 @@ export function connectRedisEventTarget(url: string, logger: Logger): RedisEvent
     eventTarget,
     lastPublish: () => last,
     status: () => (bothReady() ? "up" : "down"),
-    onReconnect: (listener) => reconnectListeners.push(listener),
+    onConnected: (listener) => connectedListeners.push(listener),
     async close() {
       // Not QUIT: it would wait for a Redis that may be down. Pending commands fail (handled above).
       publisher.disconnect();

@@ -71,12 +71,16 @@ export function attachGraphQLWebSocket(server: http.Server, yoga: GraphQLServer,
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
+        const contextValue = (await contextFactory()) as Partial<GraphQLContext>;
+        // The connection itself closes when the JWT expires (4403), so its streams need not end on
+        // their own: one way to end, not two racing.
+        if (contextValue.viewer) contextValue.viewer = { customerId: contextValue.viewer.customerId };
         return {
           schema,
           operationName: params.operationName,
           document,
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
       },

@@ -3,6 +3,7 @@ import { type Db, Prisma } from "../db/database";
 import type { OrderClaim } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { hashClaimToken, looksLikeClaimToken, newClaimToken } from "../domain/claim-token";
+import { Repeater } from "graphql-yoga";
 import { deadline } from "../domain/deadline";
 import { hasControlCharacters, normalizeEmail } from "../domain/email";
 import {
@@ -166,47 +167,52 @@ export class ClaimService {
   }
 
   /**
-   * A customer's claims, each time one changes status (on any instance), as the rows they are
-   * then. A status is told once per claim, however often or late its event arrives: the row is
-   * read again for each event. Ends when the event bus ends its subscriptions (shutdown).
+   * A customer's claims, each time one changes status (on any instance): the claim as that change
+   * left it. Each status is told at most once per claim and never after a final one, however late
+   * or often its event arrives. Ends when the event bus ends its subscriptions (shutdown).
    */
-  async *watchClaims(customerId: string, options: WatchClaimsOptions = {}): AsyncGenerator<OrderClaim> {
-    const updates = this.deps.events.claimUpdates(customerId);
-    const expiry = options.signedInUntil ? deadline(options.signedInUntil) : undefined;
-    const told = new Map<string, OrderClaimStatus>();
-    const tell = (claim: OrderClaim) => {
-      if (told.get(claim.id) === claim.status) return false;
-      told.set(claim.id, claim.status);
-      return true;
-    };
-    try {
-      // Listening starts before the current state is read, so no change falls in between.
-      let nextUpdate = updates.next();
-      if (options.claimId !== undefined) {
-        const claim = await this.deps.prisma.orderClaim.findFirst({ where: { id: options.claimId, claimer_customer_id: customerId } });
-        if (!claim) throw new ClaimNotFoundError();
-        tell(claim);
-        yield claim;
-        if (isFinal(claim.status)) return;
-      }
-      for (;;) {
-        const next = await (expiry ? Promise.race([nextUpdate, expiry.reached.then(() => "expired" as const)]) : nextUpdate);
-        if (next === "expired") throw new SignInExpiredError();
-        if (next.done) return;
-        const { claimId } = next.value;
-        if (options.claimId === undefined || claimId === options.claimId) {
-          const claim = await this.deps.prisma.orderClaim.findFirst({ where: { id: claimId, claimer_customer_id: customerId } });
-          if (claim && tell(claim)) {
-            yield claim;
-            if (options.claimId !== undefined && isFinal(claim.status)) return;
-          }
+  watchClaims(customerId: string, options: WatchClaimsOptions = {}): Repeater<OrderClaim> {
+    const { prisma, events } = this.deps;
+    // A Repeater, not an async generator: `return()` must end a stream that is waiting for an event.
+    return new Repeater<OrderClaim>(async (push, stop) => {
+      const updates = events.claimUpdates(customerId);
+      const expiry = options.signedInUntil ? deadline(options.signedInUntil) : undefined;
+      const ending = Promise.race([stop.then(() => "stopped" as const), ...(expiry ? [expiry.reached.then(() => "expired" as const)] : [])]);
+      const told = new Map<string, OrderClaimStatus>();
+      /** Pushes the claim unless this status (or a final one) was told already; true once a followed claim is final. */
+      const tell = async (claim: OrderClaim) => {
+        const previous = told.get(claim.id);
+        if (previous === claim.status || (previous && isFinal(previous))) return false;
+        told.set(claim.id, claim.status);
+        await push(claim);
+        return options.claimId !== undefined && isFinal(claim.status);
+      };
+      try {
+        // Listening starts before the current state is read, so no change falls in between.
+        let nextUpdate = updates.next();
+        if (options.claimId !== undefined) {
+          const claim = await prisma.orderClaim.findFirst({ where: { id: options.claimId, claimer_customer_id: customerId } });
+          if (!claim) throw new ClaimNotFoundError();
+          if (await tell(claim)) return;
         }
-        nextUpdate = updates.next();
+        for (;;) {
+          const next = await Promise.race([nextUpdate, ending]);
+          if (next === "expired") throw new SignInExpiredError();
+          if (next === "stopped" || next.done === true) return;
+          const update = next.value;
+          if (options.claimId === undefined || update.claimId === options.claimId) {
+            const claim = await prisma.orderClaim.findFirst({ where: { id: update.claimId, claimer_customer_id: customerId } });
+            // The claim as this change left it: a later change may already be in the row.
+            if (claim && (await tell(asOfUpdate(claim, update.status)))) return;
+          }
+          nextUpdate = updates.next();
+        }
+      } finally {
+        expiry?.cancel();
+        stop();
+        await updates.return();
       }
-    } finally {
-      expiry?.cancel();
-      await updates.return(undefined);
-    }
+    });
   }
 
   private async requireAccount(customerId: string | undefined) {
@@ -255,6 +261,10 @@ export class ClaimService {
       },
       select: { id: true, created_at: true },
     });
+    // PENDING goes out before the email, so no one can confirm a claim its listeners have not heard of.
+    await enqueueOutboxEvent(tx, ORDER_CLAIM_UPDATED, {
+      payload: claimUpdate(claim.id, claimerId, OrderClaimStatus.PENDING, claim.created_at),
+    });
     await enqueueOutboxEvent(tx, ORDER_UPDATE_TOKEN_CREATED, {
       payload: {
         claim_id: claim.id,
@@ -264,9 +274,6 @@ export class ClaimService {
         display_ids: orders.map((order) => order.display_id),
       },
       secret: { token },
-    });
-    await enqueueOutboxEvent(tx, ORDER_CLAIM_UPDATED, {
-      payload: claimUpdate(claim.id, claimerId, OrderClaimStatus.PENDING, claim.created_at),
     });
     return claim.id;
   }
@@ -294,6 +301,11 @@ function assertVerifiable(status: OrderClaimStatus, expiresAt: Date): void {
   if (status === OrderClaimStatus.EXPIRED) throw new ClaimTokenExpiredError();
   if (status !== OrderClaimStatus.PENDING) throw new ClaimTokenInvalidError();
   if (expiresAt.getTime() <= Date.now()) throw new ClaimTokenExpiredError();
+}
+
+/** A claim row seen through an older status change: the status then, verified only if it was. */
+function asOfUpdate(claim: OrderClaim, status: OrderClaimStatus): OrderClaim {
+  return claim.status === status ? claim : { ...claim, status, verified_at: status === OrderClaimStatus.VERIFIED ? claim.verified_at : null };
 }
 
 function claimUpdate(claimId: string, claimerCustomerId: string, status: OrderClaimStatus, at: Date) {

@@ -38,9 +38,12 @@ export interface TestResponse {
   json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** A gateway on an ephemeral port over a fresh database; settings as environment variables. */
+/**
+ * A gateway on an ephemeral port over a fresh database; settings as environment variables. With
+ * `DATABASE_URL` in `env`, it joins that database instead (a second instance), and leaves it be.
+ */
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
-  const database = await createTestDatabase();
+  const database = env.DATABASE_URL ? { url: env.DATABASE_URL, drop: async () => {} } : await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ordergate-test-data-"));
   const config = loadConfig({
     DATABASE_URL: database.url,

@@ -1,3 +1,4 @@
+import { Repeater } from "graphql-yoga";
 import { OrderClaimStatus } from "../../db/generated/prisma/enums";
 import { maskEmail } from "../../domain/email";
 import {
@@ -97,12 +98,18 @@ class StreamFailure {
   constructor(readonly error: unknown) {}
 }
 
-async function* endingOnFailure<T>(stream: AsyncGenerator<T>): AsyncGenerator<T | StreamFailure> {
-  try {
-    yield* stream;
-  } catch (error) {
-    yield new StreamFailure(error);
-  }
+/** The stream's values, then its failure as a last value. `return()` reaches the stream even while it waits. */
+function endingOnFailure<T>(stream: Repeater<T>): Repeater<T | StreamFailure> {
+  return new Repeater(async (push, stop) => {
+    void stop.then(() => stream.return());
+    try {
+      for await (const value of stream) await push(value);
+    } catch (error) {
+      await push(new StreamFailure(error));
+    } finally {
+      stop();
+    }
+  });
 }
 
 builder.subscriptionFields((t) => ({
