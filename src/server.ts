@@ -18,6 +18,8 @@ import { ClaimService } from "./services/claim-service";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const GRAPHQL_BODY_LIMIT = "1mb";
+/** The same limit for one GraphQL-over-WebSocket message. */
+const GRAPHQL_MESSAGE_LIMIT_BYTES = 1024 * 1024;
 
 /** An over-long GraphQL request gets a GraphQL-shaped 413 rather than Express's HTML page. */
 const graphqlBodyTooLarge: ErrorRequestHandler = (error, _req, res, next) => {
@@ -84,7 +86,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   app.use("/store", storeApi(services, config, logger));
 
   const server = http.createServer(app);
-  const webSockets = attachGraphQLWebSocket(server, yoga, { keepAliveMs: config.websocketKeepAliveMs });
+  const webSockets = attachGraphQLWebSocket(server, yoga, { keepAliveMs: config.websocketKeepAliveMs, maxMessageBytes: GRAPHQL_MESSAGE_LIMIT_BYTES });
   let expirySweep: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
   const shutDown = async () => {
@@ -102,7 +104,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     });
     // Subscription streams complete (SSE ends its responses), then WebSockets close with 1001.
     events.endSubscriptions();
-    await webSockets.close();
+    await webSockets.close(SHUTDOWN_GRACE_MS);
     await drained;
     await dispatcher!.stop();
     await events.close();

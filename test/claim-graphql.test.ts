@@ -1,5 +1,6 @@
 import { ORDER_UPDATE_TOKEN_CREATED, type OrderClaimUpdated, type OrderUpdateTokenCreated } from "../src/events/topics";
 import jwt from "jsonwebtoken";
+import type { ClaimFeedMessage } from "../src/events/event-bus";
 import { TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
 import { claimScenario, storeTokenFor, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
@@ -31,6 +32,12 @@ interface ClaimView {
   orderCount: number;
   orders: { id: string; displayId: number }[];
 }
+/** Without Redis a claim status stream carries updates only (no resyncs). */
+const updateOf = (message: ClaimFeedMessage): OrderClaimUpdated => {
+  if (message.kind !== "update") throw new Error(`expected an update, got ${message.kind}`);
+  return message.update;
+};
+
 type ClaimResult = { claimOrders: { __typename: string; claims?: ClaimView[]; code?: string; message?: string; field?: string } };
 type VerifyResult = {
   verifyOrderClaim: { __typename: string; transferredOrderIds?: string[]; claim?: { status: string; orders: unknown[] }; code?: string; message?: string };
@@ -150,7 +157,7 @@ describe("claimOrders", () => {
     const collecting = Promise.all([
       tokenStream.next().then(({ value }) => tokenEvents.push(value)),
       (async () => {
-        for (let i = 0; i < 2; i++) statusEvents.push((await statusStream.next()).value);
+        for (let i = 0; i < 2; i++) statusEvents.push(updateOf((await statusStream.next()).value));
       })(),
     ]);
 

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { type OrderClaimUpdated } from "../src/events/topics";
+import type { ClaimFeedMessage } from "../src/events/event-bus";
 import { createLogger } from "../src/logger";
 import { createGateway } from "../src/server";
 import { startTestGateway, type TestGateway } from "./support/gateway";
@@ -124,9 +124,9 @@ describe("claim expiry", () => {
     await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.work1.id] } });
     const [message] = await mail.waitFor(1);
 
-    const seen: OrderClaimUpdated[] = [(await first).value, (await updates.next()).value];
+    const seen: ClaimFeedMessage[] = [(await first).value, (await updates.next()).value];
     await updates.return(undefined);
-    expect(seen.map((u) => u.status)).toEqual(["PENDING", "EXPIRED"]);
+    expect(seen.map((message) => message.kind === "update" && message.update.status)).toEqual(["PENDING", "EXPIRED"]);
     expect((await t.prisma.orderClaim.findFirstOrThrow()).status).toBe("EXPIRED");
     const response = await t.request("POST", CONFIRM, { body: { token: message!.token } });
     expect(response.status).toBe(400);

@@ -3,7 +3,7 @@ import { hashClaimToken } from "../src/domain/claim-token";
 import { startTestGateway, TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
 import { claimScenario, seedScenario, storeTokenFor, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
-import { subscribe, type SubscriptionStream, type Transport } from "./support/subscriptions";
+import { subscribe, type SubscriptionStream, subscribeWs, type Transport } from "./support/subscriptions";
 import { eventually, sleep } from "./support/wait";
 
 const { customers, orders } = claimScenario;
@@ -201,6 +201,30 @@ describe.each<Transport>(["sse", "ws"])("orderClaimUpdated over %s", (transport)
     } finally {
       await own.close();
     }
+  });
+});
+
+describe("WebSocket connections", () => {
+  it.each([
+    ["a number", { authorization: 42 }],
+    ["another scheme", { authorization: `Token ${storeTokenFor(customers.ann.id)}` }],
+    ["two words after Bearer", { authorization: "Bearer a b" }],
+  ])("refuses an authorization that is %s with 4403, before any operation", async (_case, connectionParams) => {
+    const stream = await subscribeWs(t.url, CLAIM_UPDATES, { connectionParams });
+    streams.push(stream);
+    expect(await stream.ended).toEqual({ kind: "closed", code: 4403, reason: "Forbidden" });
+  });
+
+  it("accepts the bare token in connectionParams", async () => {
+    const stream = await subscribeWs(t.url, CLAIM_UPDATES, { connectionParams: { authorization: annToken } });
+    streams.push(stream);
+    await eventually(() => (t.gateway.services.events.openSubscriptions() === 1 ? true : undefined));
+  });
+
+  it("closes a connection that sends a message over 1 MB with 1009", async () => {
+    const stream = await subscribeWs(t.url, `subscription { orderClaimUpdated { id } } # ${"x".repeat(1024 * 1024)}`, { bearer: annToken });
+    streams.push(stream);
+    expect(await stream.ended).toEqual({ kind: "closed", code: 1009, reason: "" });
   });
 });
 

@@ -1,4 +1,6 @@
-import { createPubSub, type PubSub, Repeater } from "graphql-yoga";
+import { Repeater, type RepeaterBuffer } from "@repeaterjs/repeater";
+import type { TypedEventTarget } from "@graphql-yoga/typed-event-target";
+import { createPubSub, type PubSub } from "graphql-yoga";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { connectRedisEventTarget } from "./redis";
@@ -6,11 +8,20 @@ import { ORDER_CLAIM_UPDATED, type OrderClaimUpdated, ORDER_UPDATE_TOKEN_CREATED
 
 /** Events that stay in this process: Medusa's token event carries the raw claim token. */
 export type LocalTopics = { [ORDER_UPDATE_TOKEN_CREATED]: [OrderUpdateTokenCreated] };
-/** Events every instance's subscribers see; keyed by the claimer's customer id. Never secrets. */
-export type SharedTopics = { [ORDER_CLAIM_UPDATED]: [claimerCustomerId: string, update: OrderClaimUpdated] };
+/** A claim status change, on its claimer's channel. Every instance's subscribers see these; never secrets. */
+type ClaimUpdatedEvent = CustomEvent<OrderClaimUpdated>;
+
+/** One channel per claimer (Yoga pubsub's `topic:id` form): `order-claim.updated:cus_...`. */
+const claimChannel = (customerId: string) => `${ORDER_CLAIM_UPDATED}:${customerId}`;
 
 /** `up`/`down` for Redis; `in-process` when REDIS_URL is unset (nothing to be down). */
 export type BrokerStatus = "up" | "down" | "in-process";
+
+/**
+ * What a claim status stream carries: an update, or word that the broker connection was just
+ * (re)established, so updates published meanwhile may have been missed: read the current state.
+ */
+export type ClaimFeedMessage = { kind: "update"; update: OrderClaimUpdated } | { kind: "resync" };
 
 export interface EventBus {
   /** In-process pub/sub (Yoga's), for listeners inside this instance. Never crosses Redis. */
@@ -20,8 +31,12 @@ export interface EventBus {
    * rejects while Redis is unreachable, so the outbox retries the event later.
    */
   publishClaimUpdate(update: OrderClaimUpdated): Promise<void>;
-  /** One customer's claim status changes, until the stream is returned or `endSubscriptions`. */
-  claimUpdates(customerId: string): Repeater<OrderClaimUpdated>;
+  /**
+   * One customer's claim status changes, until the stream is returned or `endSubscriptions`.
+   * Listens from its first `next()` on. A Repeater, not an async generator: `return()` ends it
+   * even while it waits for the next message.
+   */
+  claimUpdates(customerId: string): Repeater<ClaimFeedMessage>;
   /** How many `claimUpdates` streams are listening on this instance. */
   openSubscriptions(): number;
   brokerStatus(): BrokerStatus;
@@ -33,45 +48,88 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
+/** Messages a claim status stream holds for a slow reader before it collapses them. */
+const CLAIM_FEED_BUFFER = 64;
+
+/**
+ * A stream's backlog, which never makes the publisher wait: once full, the oldest messages give
+ * way to one resync at the end, which reads from the database whatever they (and any later ones) said.
+ */
+class CollapsingBuffer implements RepeaterBuffer {
+  private readonly queue: ClaimFeedMessage[] = [];
+  constructor(private readonly capacity: number) {}
+
+  get empty() {
+    return this.queue.length === 0;
+  }
+
+  get full() {
+    return false;
+  }
+
+  add(message: ClaimFeedMessage): void {
+    if (this.queue.length < this.capacity) {
+      this.queue.push(message);
+    } else if (this.queue.at(-1)?.kind !== "resync") {
+      this.queue.shift();
+      this.queue.push({ kind: "resync" });
+    }
+  }
+
+  remove(): ClaimFeedMessage {
+    const message = this.queue.shift();
+    if (!message) throw new Error("the buffer is empty");
+    return message;
+  }
+}
+
 /** In-process pub/sub, or Yoga's Redis event target when `REDIS_URL` is set. */
 export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger): EventBus {
   const local = createPubSub<LocalTopics>();
-  let endAll!: () => void;
-  const ended = new Promise<void>((resolve) => (endAll = resolve));
-
-  let open = 0;
   const redis = config.redisUrl ? connectRedisEventTarget(config.redisUrl, logger) : undefined;
-  const shared = createPubSub<SharedTopics>(redis ? { eventTarget: redis.eventTarget } : undefined);
+  // The event target itself rather than a pubsub over it: its listeners run synchronously, so a
+  // burst of events lands in each stream's bounded buffer instead of piling up in a Repeater.
+  const shared: TypedEventTarget<ClaimUpdatedEvent> = redis?.eventTarget ?? new EventTarget();
+  /** Open streams: how to end each, and how to tell it to resync. */
+  const streams = new Set<{ end: () => void; resync: () => void }>();
+  let ending = false;
+  redis?.onConnected(() => {
+    for (const stream of streams) stream.resync();
+  });
+
+  const endSubscriptions = () => {
+    ending = true;
+    for (const stream of streams) stream.end();
+  };
 
   return {
     local,
     async publishClaimUpdate(update) {
       if (redis?.status() === "down") throw new Error("Redis is unreachable; the event waits in the outbox");
-      shared.publish(ORDER_CLAIM_UPDATED, update.claimerCustomerId, update);
+      shared.dispatchEvent(new CustomEvent(claimChannel(update.claimerCustomerId), { detail: update }));
       await redis?.lastPublish();
     },
-    // Repeaters, not async generators: `return()` must end a stream that is waiting for its next event.
-    claimUpdates: (customerId) =>
-      new Repeater<OrderClaimUpdated>(async (push, stop) => {
-        // Runs at the first `next()`: the listener is in place when that call returns.
-        const updates = shared.subscribe(ORDER_CLAIM_UPDATED, customerId);
-        open++;
-        void Promise.race([stop, ended]).then(() => updates.return());
-        try {
-          for await (const update of updates) await push(update);
-        } finally {
-          open--;
-          stop();
-        }
-      }),
-    openSubscriptions: () => open,
+    claimUpdates(customerId) {
+      return new Repeater<ClaimFeedMessage>(async (push, stop) => {
+        if (ending) return stop();
+        const channel = claimChannel(customerId);
+        const listener = (event: ClaimUpdatedEvent) => void push({ kind: "update", update: event.detail });
+        const stream = { end: () => stop(), resync: () => void push({ kind: "resync" }) };
+        shared.addEventListener(channel, listener);
+        streams.add(stream);
+        await stop;
+        streams.delete(stream);
+        shared.removeEventListener(channel, listener);
+      }, new CollapsingBuffer(CLAIM_FEED_BUFFER));
+    },
+    openSubscriptions: () => streams.size,
     brokerStatus: () => redis?.status() ?? "in-process",
     onBrokerConnected(listener) {
       redis?.onConnected(listener);
     },
-    endSubscriptions: () => endAll(),
+    endSubscriptions,
     async close() {
-      endAll();
+      endSubscriptions();
       await redis?.close();
     },
   };

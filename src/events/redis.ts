@@ -26,29 +26,45 @@ function describe(url: string): string {
 export function connectRedisEventTarget(url: string, logger: Logger): RedisEventTarget {
   const where = describe(url);
   // No offline queue: a publish while disconnected fails now instead of piling up in memory.
-  const publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: "ordergate-publish" });
+  // A timeout too: a connection that died without a reset must not hold up the outbox.
+  const publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, connectionName: "ordergate-publish" });
   // Subscribe commands wait for the connection (however long); ioredis re-subscribes after a reconnect.
   const subscriber = new Redis(url, { maxRetriesPerRequest: null, connectionName: "ordergate-subscribe" });
 
   let reportedDown = false;
+  /** True once the subscriber's channels are subscribed again after its latest (re)connection. */
+  let resubscribed = false;
   const connectedListeners: (() => void)[] = [];
-  const bothReady = () => publisher.status === "ready" && subscriber.status === "ready";
+  const bothReady = () => publisher.status === "ready" && subscriber.status === "ready" && resubscribed;
   const onReady = () => {
     if (!bothReady()) return;
     reportedDown = false;
     logger.info(`Redis at ${where} connected: claim status events reach every instance`);
     for (const listener of connectedListeners) listener();
   };
+  publisher.on("ready", onReady);
+  subscriber.on("close", () => (resubscribed = false));
+  subscriber.on("ready", () => {
+    // ioredis re-subscribes right after emitting `ready`; a PING queued behind those SUBSCRIBEs
+    // answers once they are in effect, so nothing published after `onConnected` can be missed.
+    queueMicrotask(() => {
+      subscriber.ping().then(
+        () => {
+          resubscribed = true;
+          onReady();
+        },
+        () => {}, // the connection dropped again: the next `ready` retries
+      );
+    });
+  });
   // ioredis emits `error` on every failed reconnect: report an outage once, not every few ms.
   const onError = (error: Error) => {
     if (reportedDown) return;
     reportedDown = true;
     logger.warn(`Redis at ${where} is unreachable (${error.message}); retrying in the background`);
   };
-  for (const client of [publisher, subscriber]) {
-    client.on("ready", onReady);
-    client.on("error", onError);
-  }
+  publisher.on("error", onError);
+  subscriber.on("error", onError);
 
   let last: Promise<unknown> = Promise.resolve();
   const failed = (action: string) => (error: Error) => logger.warn(`Redis ${action} failed: ${error.message}`);
@@ -59,7 +75,15 @@ export function connectRedisEventTarget(url: string, logger: Logger): RedisEvent
       publish: (channel: string, message: string) => (last = publisher.publish(channel, message)),
     } as unknown as Redis,
     subscribeClient: {
-      on: (event: "message", listener: (channel: string, message: string) => void) => subscriber.on(event, listener),
+      // A malformed message (anyone with access to Redis can publish) must not end the process.
+      on: (event: "message", listener: (channel: string, message: string) => void) =>
+        subscriber.on(event, (channel: string, message: string) => {
+          try {
+            listener(channel, message);
+          } catch (error) {
+            logger.warn(`dropped a Redis message on ${channel}: ${(error as Error).message}`);
+          }
+        }),
       subscribe: (channel: string) => subscriber.subscribe(channel).catch(failed("subscribe")),
       unsubscribe: (channel: string) => subscriber.unsubscribe(channel).catch(failed("unsubscribe")),
     } as unknown as Redis,

@@ -18,12 +18,6 @@ export interface OrderClaimUpdated {
   at: string;
 }
 
-/** Yoga pub/sub topics; `order-claim.updated` is keyed by the claimer's customer id. */
-export type PubSubTopics = {
-  [ORDER_UPDATE_TOKEN_CREATED]: [OrderUpdateTokenCreated];
-  [ORDER_CLAIM_UPDATED]: [claimerCustomerId: string, payload: OrderClaimUpdated];
-};
-
 /** What the outbox stores per topic: `payload` is kept, `secret` is erased after delivery. */
 export interface OutboxMessages {
   [ORDER_UPDATE_TOKEN_CREATED]: {

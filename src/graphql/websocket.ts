@@ -6,7 +6,7 @@ import { GraphQLError } from "graphql";
 import { WebSocketServer } from "ws";
 import { deadline } from "../domain/deadline";
 import type { GraphQLContext } from "./context";
-import { GRAPHQL_PATH, type GraphQLServer, tokenFromConnectionParams } from "./yoga";
+import { authorizationParam, GRAPHQL_PATH, type GraphQLServer } from "./yoga";
 
 type SocketContext = Context<Record<string, unknown> | undefined, Extra>;
 type EnvelopedArgs = ExecutionArgs & { rootValue: ReturnType<GraphQLServer["getEnveloped"]> };
@@ -22,14 +22,14 @@ function withoutHttpExtension(error: GraphQLFormattedError): GraphQLFormattedErr
  * through Yoga's own envelop pipeline, so its plugins (JWT, masking) apply as on HTTP.
  *
  * The store JWT comes in `connectionParams.authorization` (`Bearer <jwt>` or the bare token).
- * A bad or expired one is refused with 4403 Forbidden; a connection without one may run public
+ * A bad or expired one (or anything else that is not one) is refused with 4403 Forbidden; a connection without one may run public
  * operations, and is closed with 4401 Unauthorized when it asks for one that needs a customer.
  * A connection whose JWT expires is closed with 4403 then (graphql-ws clients reconnect, with fresh
  * `connectionParams` if they compute them).
  */
-export function attachGraphQLWebSocket(server: http.Server, yoga: GraphQLServer, options: { keepAliveMs: number }) {
+export function attachGraphQLWebSocket(server: http.Server, yoga: GraphQLServer, options: { keepAliveMs: number; maxMessageBytes: number }) {
   // Upgrades are routed by hand (`noServer`), so the HTTP server's own errors (a port in use) stay its own.
-  const wsServer = new WebSocketServer({ noServer: true });
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes });
   server.on("upgrade", (request, socket, head) => {
     if ((request.url ?? "").split("?")[0] !== GRAPHQL_PATH) {
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
@@ -48,12 +48,13 @@ export function attachGraphQLWebSocket(server: http.Server, yoga: GraphQLServer,
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args),
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args),
       onConnect: async (ctx) => {
-        if (tokenFromConnectionParams(ctx.connectionParams) === undefined) return true;
+        if (authorizationParam(ctx.connectionParams) === undefined) return true;
         // The context Yoga's plugins build for this connection: the JWT verified as on HTTP.
+        // Anything presented that does not verify (not a string, not a JWT, expired) is refused.
         const { viewer } = (await envelopedFor(ctx, {}).contextFactory()) as Partial<GraphQLContext>;
         if (!viewer) return false;
         const until = viewer.signedInUntil;
-        if (until) {
+        if (until && ctx.extra.socket.readyState === ctx.extra.socket.OPEN) {
           const expiry = deadline(until);
           void expiry.reached.then(() => ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden: the sign-in has expired"));
           ctx.extra.socket.once("close", expiry.cancel);
@@ -101,7 +102,16 @@ export function attachGraphQLWebSocket(server: http.Server, yoga: GraphQLServer,
   );
 
   return {
-    /** Closes every connection with 1001 Going Away and stops accepting new ones. */
-    close: () => graphqlWs.dispose(),
+    /**
+     * Closes every connection with 1001 Going Away and stops accepting new ones; connections
+     * whose client has not answered the close within `graceMs` are cut.
+     */
+    async close(graceMs: number) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      await Promise.race([graphqlWs.dispose(), graceOver]);
+      clearTimeout(timer);
+      for (const client of wsServer.clients) client.terminate();
+    },
   };
 }

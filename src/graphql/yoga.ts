@@ -14,10 +14,17 @@ const tokenFromHeader: ExtractTokenFunction = ({ request }) => {
   return token ? { token, prefix: "Bearer" } : undefined;
 };
 
-/** The JWT a WebSocket client sent in `connectionParams.authorization` (`Bearer <jwt>` or bare). */
-export function tokenFromConnectionParams(connectionParams: unknown): string | undefined {
+/** What a WebSocket client sent as `connectionParams.authorization` (or `Authorization`), if anything. */
+export function authorizationParam(connectionParams: unknown): unknown {
   if (typeof connectionParams !== "object" || connectionParams === null) return undefined;
-  const value = (connectionParams as Record<string, unknown>).authorization ?? (connectionParams as Record<string, unknown>).Authorization;
+  const params = connectionParams as Record<string, unknown>;
+  const value = params.authorization ?? params.Authorization;
+  return value === "" || value === null ? undefined : value;
+}
+
+/** The JWT a WebSocket client sent in `connectionParams.authorization` (`Bearer <jwt>` or bare). */
+function tokenFromConnectionParams(connectionParams: unknown): string | undefined {
+  const value = authorizationParam(connectionParams);
   return typeof value === "string" ? bearerToken(value, { allowBare: true }) : undefined;
 }
 

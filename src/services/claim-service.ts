@@ -45,6 +45,9 @@ type Tx = Prisma.TransactionClient;
 /** A Prisma `include`/`select` fragment, as the GraphQL layer computes it for the fields asked for. */
 type Selection = { include?: object; select?: object };
 
+/** After a broker outage, claims changed since this long before the stream (or its last catch-up) are read again (clock skew between instances). */
+const CATCH_UP_MARGIN_MS = 60_000;
+
 /** PENDING is the only status that still changes. */
 const isFinal = (status: OrderClaimStatus) => status !== OrderClaimStatus.PENDING;
 
@@ -169,15 +172,23 @@ export class ClaimService {
   /**
    * A customer's claims, each time one changes status (on any instance): the claim as that change
    * left it. Each status is told at most once per claim and never after a final one, however late
-   * or often its event arrives. Ends when the event bus ends its subscriptions (shutdown).
+   * or often its event arrives. After a broker outage the claims changed meanwhile are read again,
+   * so a stream misses no final state. Ends when the event bus ends its subscriptions (shutdown).
    */
   watchClaims(customerId: string, options: WatchClaimsOptions = {}): Repeater<OrderClaim> {
     const { prisma, events } = this.deps;
+    const { claimId, signedInUntil } = options;
+    const ownClaims = { claimer_customer_id: customerId, ...(claimId === undefined ? {} : { id: claimId }) };
     // A Repeater, not an async generator: `return()` must end a stream that is waiting for an event.
     return new Repeater<OrderClaim>(async (push, stop) => {
       const updates = events.claimUpdates(customerId);
-      const expiry = options.signedInUntil ? deadline(options.signedInUntil) : undefined;
-      const ending = Promise.race([stop.then(() => "stopped" as const), ...(expiry ? [expiry.reached.then(() => "expired" as const)] : [])]);
+      void stop.then(() => updates.return()).catch(() => {});
+      let expired = false;
+      const expiry = signedInUntil ? deadline(signedInUntil) : undefined;
+      void expiry?.reached.then(() => {
+        expired = true;
+        void updates.return();
+      });
       const told = new Map<string, OrderClaimStatus>();
       /** Pushes the claim unless this status (or a final one) was told already; true once a followed claim is final. */
       const tell = async (claim: OrderClaim) => {
@@ -185,28 +196,37 @@ export class ClaimService {
         if (previous === claim.status || (previous && isFinal(previous))) return false;
         told.set(claim.id, claim.status);
         await push(claim);
-        return options.claimId !== undefined && isFinal(claim.status);
+        return claimId !== undefined && isFinal(claim.status);
       };
+      let caughtUpTo = new Date(Date.now() - CATCH_UP_MARGIN_MS);
       try {
         // Listening starts before the current state is read, so no change falls in between.
-        let nextUpdate = updates.next();
-        if (options.claimId !== undefined) {
-          const claim = await prisma.orderClaim.findFirst({ where: { id: options.claimId, claimer_customer_id: customerId } });
+        const first = updates.next();
+        if (claimId !== undefined) {
+          const claim = await prisma.orderClaim.findFirst({ where: ownClaims });
           if (!claim) throw new ClaimNotFoundError();
           if (await tell(claim)) return;
+        } else {
+          // What the subscriber is taken to know already: the recent claims as they are now. A
+          // catch-up then tells what changed after, not what happened before the stream began.
+          const known = await prisma.orderClaim.findMany({ where: { ...ownClaims, updated_at: { gte: caughtUpTo } }, select: { id: true, status: true } });
+          for (const claim of known) told.set(claim.id, claim.status);
         }
-        for (;;) {
-          const next = await Promise.race([nextUpdate, ending]);
-          if (next === "expired") throw new SignInExpiredError();
-          if (next === "stopped" || next.done === true) return;
-          const update = next.value;
-          if (options.claimId === undefined || update.claimId === options.claimId) {
-            const claim = await prisma.orderClaim.findFirst({ where: { id: update.claimId, claimer_customer_id: customerId } });
+        for (let message = await first; !message.done; message = await updates.next()) {
+          let claims: OrderClaim[];
+          if (message.value.kind === "resync") {
+            const since = caughtUpTo;
+            caughtUpTo = new Date(Date.now() - CATCH_UP_MARGIN_MS);
+            claims = await prisma.orderClaim.findMany({ where: { ...ownClaims, updated_at: { gte: since } }, orderBy: { updated_at: "asc" } });
+          } else {
+            const { update } = message.value;
+            const claim = claimId === undefined || update.claimId === claimId ? await prisma.orderClaim.findFirst({ where: { ...ownClaims, id: update.claimId } }) : null;
             // The claim as this change left it: a later change may already be in the row.
-            if (claim && (await tell(asOfUpdate(claim, update.status)))) return;
+            claims = claim ? [asOfUpdate(claim, update.status)] : [];
           }
-          nextUpdate = updates.next();
+          for (const claim of claims) if (await tell(claim)) return;
         }
+        if (expired) throw new SignInExpiredError();
       } finally {
         expiry?.cancel();
         stop();
@@ -261,7 +281,7 @@ export class ClaimService {
       },
       select: { id: true, created_at: true },
     });
-    // PENDING goes out before the email, so no one can confirm a claim its listeners have not heard of.
+    // PENDING is queued before the email, so listeners normally hear of a claim before anyone can confirm it.
     await enqueueOutboxEvent(tx, ORDER_CLAIM_UPDATED, {
       payload: claimUpdate(claim.id, claimerId, OrderClaimStatus.PENDING, claim.created_at),
     });

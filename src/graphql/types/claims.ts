@@ -26,7 +26,6 @@ const OrderClaim = builder.prismaObject("OrderClaim", {
     status: t.expose("status", { type: OrderClaimStatusEnum }),
     recipientEmail: t.string({
       description: "Where the token was sent, masked (`j***@example.com`).",
-      select: { recipient_email: true },
       resolve: (claim) => maskEmail(claim.recipient_email),
     }),
     orderCount: t.relationCount("orders", { description: "How many orders the claim covers." }),
@@ -34,7 +33,8 @@ const OrderClaim = builder.prismaObject("OrderClaim", {
       type: ["Order"],
       description:
         "Empty until the claim is VERIFIED; then the orders it moved to the claimer. Before that the claimer does not own them, so nothing about them is shown.",
-      select: { id: true, status: true, claimer_customer_id: true },
+      // No `select`: the parent's own status decides (a subscription tells a claim as an earlier
+      // change left it, and a reload of the row would show the orders of a later one).
       resolve: (query, claim, _args, ctx) => ctx.claims.transferredOrders(claim, query),
     }),
     createdAt: t.expose("created_at", { type: "DateTime" }),
@@ -101,7 +101,7 @@ class StreamFailure {
 /** The stream's values, then its failure as a last value. `return()` reaches the stream even while it waits. */
 function endingOnFailure<T>(stream: Repeater<T>): Repeater<T | StreamFailure> {
   return new Repeater(async (push, stop) => {
-    void stop.then(() => stream.return());
+    void stop.then(() => stream.return()).catch(() => {});
     try {
       for await (const value of stream) await push(value);
     } catch (error) {
@@ -118,7 +118,8 @@ builder.subscriptionFields((t) => ({
     description:
       "The signed-in customer's claims, each time one changes status (PENDING, SUPERSEDED, VERIFIED, EXPIRED), " +
       "whichever instance made the change. With `claimId`, that claim only: its current state first, and the stream " +
-      "completes once the claim is no longer PENDING. Ends with an UNAUTHENTICATED error when the sign-in expires.",
+      "completes once the claim is no longer PENDING. When the sign-in (JWT) expires, the stream ends: over SSE with an " +
+      "UNAUTHENTICATED error, over WebSocket by the connection closing with 4403.",
     args: { claimId: t.arg.id({ required: false, description: "Follow this claim only." }) },
     subscribe: (_root, { claimId }, ctx) => {
       if (!ctx.viewer) throw domainGraphQLError(new NotAuthenticatedError());
