@@ -185,10 +185,12 @@ export class ClaimService {
       void stop.then(() => updates.return()).catch(() => {});
       let expired = false;
       const expiry = signedInUntil ? deadline(signedInUntil) : undefined;
-      void expiry?.reached.then(() => {
-        expired = true;
-        void updates.return();
-      });
+      void expiry?.reached
+        .then(() => {
+          expired = true;
+          return updates.return();
+        })
+        .catch(() => {});
       const told = new Map<string, OrderClaimStatus>();
       /** Pushes the claim unless this status (or a final one) was told already; true once a followed claim is final. */
       const tell = async (claim: OrderClaim) => {
