@@ -3,8 +3,9 @@
  * 1. the delay from confirming a claim on instance A to the VERIFIED event reaching a subscriber
  *    on instance B through Redis, beside the same delay for a subscriber on A itself and the
  *    confirm request's own latency, measured in the same rounds;
- * 2. the memory one idle subscriber costs: the RSS of a separate `src/main.ts` server process with
- *    1,000 idle SSE subscribers (then 1,000 WebSocket ones) against the same process with none.
+ * 2. the memory one idle subscriber costs: a separate `src/main.ts` server process (one per
+ *    transport) with 1,000 idle SSE (or WebSocket) subscribers against the same process with none,
+ *    after full garbage collections (heap) and as the OS sees it (RSS).
  *
  * Needs `redis-server` on the PATH. `npm run measure:subscriptions [-- ROUNDS [SUBSCRIBERS]]`
  */
@@ -105,64 +106,105 @@ async function measureDelay(databaseUrl: string, redisUrl: string, dataDir: stri
   }
 }
 
-function rssKiB(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]);
+interface MemoryUse {
+  rss: number;
+  heapUsed: number;
+  external: number;
 }
 
-/** RSS once it stopped moving (two readings a second apart within 1%), in KiB. */
-async function settledRss(pid: number): Promise<number> {
-  let previous = rssKiB(pid);
-  for (let i = 0; i < 10; i++) {
-    await sleep(1000);
-    const current = rssKiB(pid);
-    if (Math.abs(current - previous) <= previous * 0.01) return current;
-    previous = current;
+/** A `src/main.ts` server in its own process, preloaded with `memory-probe.mjs`. */
+class ProbedServer {
+  private lines: string[] = [];
+  private waiters: ((line: string) => void)[] = [];
+  readonly url: string;
+
+  private constructor(
+    readonly child: ChildProcess,
+    port: number,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+    let buffer = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let newline;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        const waiter = this.waiters.shift();
+        if (waiter) waiter(line);
+        else this.lines.push(line);
+      }
+    });
   }
-  return previous;
-}
 
-async function measureMemory(databaseUrl: string, dataDir: string): Promise<void> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: path.join(dataDir, "memory"), PORT: String(port), HOST: "127.0.0.1", JWT_SECRET, LOG_LEVEL: "warn", SEED_DEMO: "false", REDIS_URL: "" },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    for (let tries = 0; ; tries++) {
-      const ready = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
-      if (ready) break;
+  static async start(databaseUrl: string, dataDir: string): Promise<ProbedServer> {
+    const port = await freePort();
+    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "--import", path.join(ROOT, "scripts/memory-probe.mjs"), path.join(ROOT, "src/main.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", JWT_SECRET, LOG_LEVEL: "warn", SEED_DEMO: "false", REDIS_URL: "" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const server = new ProbedServer(child, port);
+    for (let tries = 0; !(await fetch(`${server.url}/ready`).then((r) => r.ok, () => false)); tries++) {
       if (tries > 100) throw new Error("the server did not start");
       await sleep(200);
     }
-    const { access_token: bearer } = await post(`${url}/store/auth/token`, { email: "ann@example.com", password: "correct horse" });
-    for (const [transport, open] of [
-      ["SSE", subscribeSse],
-      ["WebSocket", subscribeWs],
-    ] as const) {
-      // Warm up the code paths, so the comparison is of subscribers, not of first use.
-      const warm = await Promise.all(Array.from({ length: 20 }, () => open(url, QUERY, { bearer })));
-      await sleep(500);
-      await Promise.all(warm.map((stream) => stream.close()));
-      const before = await settledRss(child.pid!);
-      const streams: SubscriptionStream[] = [];
-      for (let i = 0; i < SUBSCRIBERS; i += 100) {
-        streams.push(...(await Promise.all(Array.from({ length: Math.min(100, SUBSCRIBERS - i) }, () => open(url, QUERY, { bearer })))));
-      }
-      const after = await settledRss(child.pid!);
-      const ended = streams.filter((stream) => stream.frames.length === 0 && transport === "SSE").length;
-      console.log(
-        `${SUBSCRIBERS} idle ${transport} subscribers: server RSS ${(before / 1024).toFixed(1)} MiB -> ${(after / 1024).toFixed(1)} MiB, ` +
-          `${((after - before) / SUBSCRIBERS).toFixed(1)} KiB per subscriber${ended ? ` (${ended} SSE streams had sent nothing)` : ""}`,
-      );
-      await Promise.all(streams.map((stream) => stream.close()));
+    return server;
+  }
+
+  /** Memory after a full garbage collection, once two readings a second apart agree within 1%. */
+  async memory(): Promise<MemoryUse> {
+    let previous: MemoryUse | undefined;
+    for (let i = 0; i < 10; i++) {
+      const reading = new Promise<string>((resolve) => (this.lines.length ? resolve(this.lines.shift()!) : this.waiters.push(resolve)));
+      this.child.kill("SIGUSR2");
+      const current = JSON.parse((await reading).replace(/^memory /, "")) as MemoryUse;
+      if (previous && Math.abs(current.heapUsed - previous.heapUsed) <= previous.heapUsed * 0.01) return current;
+      previous = current;
       await sleep(1000);
     }
-  } finally {
-    child.kill("SIGTERM");
-    await new Promise((resolve) => child.once("exit", resolve));
+    return previous!;
+  }
+
+  async stop(): Promise<void> {
+    this.child.kill("SIGTERM");
+    await new Promise((resolve) => this.child.once("exit", resolve));
+  }
+}
+
+const MiB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const KiB = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+/** One fresh server per transport, so neither measurement inherits the other's heap. */
+async function measureMemory(databaseUrl: string, dataDir: string): Promise<void> {
+  for (const [transport, open] of [
+    ["SSE", subscribeSse],
+    ["WebSocket", subscribeWs],
+  ] as const) {
+    const server = await ProbedServer.start(databaseUrl, path.join(dataDir, `memory-${transport}`));
+    try {
+      const { access_token: bearer } = await post(`${server.url}/store/auth/token`, { email: "ann@example.com", password: "correct horse" });
+      // Warm up the code paths, so the comparison is of subscribers, not of first use.
+      const warm = await Promise.all(Array.from({ length: 50 }, () => open(server.url, QUERY, { bearer })));
+      await sleep(500);
+      await Promise.all(warm.map((stream) => stream.close()));
+      const before = await server.memory();
+      const streams: SubscriptionStream[] = [];
+      for (let i = 0; i < SUBSCRIBERS; i += 100) {
+        streams.push(...(await Promise.all(Array.from({ length: Math.min(100, SUBSCRIBERS - i) }, () => open(server.url, QUERY, { bearer })))));
+      }
+      await sleep(2000);
+      const after = await server.memory();
+      const perSubscriber = (key: keyof MemoryUse) => KiB((after[key] - before[key]) / SUBSCRIBERS);
+      console.log(
+        `${SUBSCRIBERS} idle ${transport} subscribers on one server: heap ${MiB(before.heapUsed)} -> ${MiB(after.heapUsed)} ` +
+          `(${perSubscriber("heapUsed")} each), RSS ${MiB(before.rss)} -> ${MiB(after.rss)} (${perSubscriber("rss")} each), ` +
+          `external ${perSubscriber("external")} each`,
+      );
+      await Promise.all(streams.map((stream) => stream.close()));
+    } finally {
+      await server.stop();
+    }
   }
 }
 

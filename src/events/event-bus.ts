@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Repeater, type RepeaterBuffer } from "@repeaterjs/repeater";
 import type { TypedEventTarget } from "@graphql-yoga/typed-event-target";
 import { createPubSub, type PubSub } from "graphql-yoga";
@@ -83,13 +84,20 @@ class CollapsingBuffer implements RepeaterBuffer {
   }
 }
 
+/** An EventTarget for any number of listeners per event (one per open stream of a customer). */
+function unboundedEventTarget(): EventTarget {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  return target;
+}
+
 /** In-process pub/sub, or Yoga's Redis event target when `REDIS_URL` is set. */
 export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger): EventBus {
   const local = createPubSub<LocalTopics>();
   const redis = config.redisUrl ? connectRedisEventTarget(config.redisUrl, logger) : undefined;
   // The event target itself rather than a pubsub over it: its listeners run synchronously, so a
   // burst of events lands in each stream's bounded buffer instead of piling up in a Repeater.
-  const shared: TypedEventTarget<ClaimUpdatedEvent> = redis?.eventTarget ?? new EventTarget();
+  const shared: TypedEventTarget<ClaimUpdatedEvent> = redis?.eventTarget ?? unboundedEventTarget();
   /** Open streams: how to end each, and how to tell it to resync. */
   const streams = new Set<{ end: () => void; resync: () => void }>();
   let ending = false;
