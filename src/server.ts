@@ -14,6 +14,7 @@ import { claimTokenNotifier } from "./notifications/claim-notifier";
 import { createMailer } from "./notifications/mailer";
 import { storeApi } from "./rest";
 import { AuthService } from "./services/auth-service";
+import { ClaimFeed } from "./services/claim-feed";
 import { ClaimService } from "./services/claim-service";
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -45,9 +46,10 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const mailer = createMailer(config);
 
   let dispatcher: OutboxDispatcher | undefined;
-  const claims = new ClaimService({ prisma, config, events, onOutboxWritten: () => dispatcher?.wake() });
+  const claims = new ClaimService({ prisma, config, onOutboxWritten: () => dispatcher?.wake() });
+  const claimFeed = new ClaimFeed({ prisma, events });
   const auth = new AuthService({ prisma, config });
-  const services: Services = { prisma, events, claims, auth };
+  const services: Services = { prisma, events, claims, claimFeed, auth };
 
   dispatcher = new OutboxDispatcher({
     prisma,

@@ -1,12 +1,14 @@
 import type { Db } from "../db/database";
 import type { EventBus } from "../events/event-bus";
 import type { AuthService } from "../services/auth-service";
+import type { ClaimFeed } from "../services/claim-feed";
 import type { ClaimService } from "../services/claim-service";
 
 export interface Services {
   prisma: Db;
   events: EventBus;
   claims: ClaimService;
+  claimFeed: ClaimFeed;
   auth: AuthService;
 }
 

@@ -124,7 +124,7 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, { claimId }, ctx) => {
       if (!ctx.viewer) throw domainGraphQLError(new NotAuthenticatedError());
       const { customerId, signedInUntil } = ctx.viewer;
-      return endingOnFailure(ctx.claims.watchClaims(customerId, { claimId: claimId === null || claimId === undefined ? undefined : String(claimId), signedInUntil }));
+      return endingOnFailure(ctx.claimFeed.watch(customerId, { claimId: claimId === null || claimId === undefined ? undefined : String(claimId), signedInUntil }));
     },
     resolve: (event) => {
       if (!(event instanceof StreamFailure)) return event;
