@@ -1,8 +1,7 @@
 import type http from "node:http";
-import type { ExecutionArgs, ExecutionResult, GraphQLFormattedError } from "graphql";
+import { type ExecutionArgs, type ExecutionResult, GraphQLError, type GraphQLFormattedError } from "graphql";
 import { CloseCode, type Context } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
-import { GraphQLError } from "graphql";
 import { WebSocketServer } from "ws";
 import { deadline } from "../domain/deadline";
 import type { GraphQLContext } from "./context";
@@ -11,6 +10,7 @@ import { authorizationParam, GRAPHQL_PATH, type GraphQLServer } from "./yoga";
 type SocketContext = Context<Record<string, unknown> | undefined, Extra>;
 type EnvelopedArgs = ExecutionArgs & { rootValue: ReturnType<GraphQLServer["getEnveloped"]> };
 
+/** `extensions.http` tells Yoga the HTTP status of an error; it means nothing on a WebSocket. */
 function withoutHttpExtension(error: GraphQLFormattedError): GraphQLFormattedError {
   if (!error.extensions?.http) return error;
   const { http: _http, ...extensions } = error.extensions;
@@ -22,8 +22,9 @@ function withoutHttpExtension(error: GraphQLFormattedError): GraphQLFormattedErr
  * through Yoga's own envelop pipeline, so its plugins (JWT, masking) apply as on HTTP.
  *
  * The store JWT comes in `connectionParams.authorization` (`Bearer <jwt>` or the bare token).
- * A bad or expired one (or anything else that is not one) is refused with 4403 Forbidden; a connection without one may run public
- * operations, and is closed with 4401 Unauthorized when it asks for one that needs a customer.
+ * Anything presented there that is not a valid, unexpired store JWT is refused with 4403
+ * Forbidden; a connection without one may run public operations, and is closed with 4401
+ * Unauthorized when it asks for one that needs a customer.
  * A connection whose JWT expires is closed with 4403 then (graphql-ws clients reconnect, with fresh
  * `connectionParams` if they compute them).
  */
@@ -90,7 +91,6 @@ export function attachGraphQLWebSocket(server: http.Server, yoga: GraphQLServer,
         const settled = result as ExecutionResult | AsyncIterable<unknown>;
         if (!(Symbol.asyncIterator in settled) && settled.errors?.some((error) => error.extensions?.code === "UNAUTHENTICATED")) refused.add(ctx);
       },
-      // `extensions.http` tells Yoga the HTTP status of an error; it means nothing on a WebSocket.
       onNext: (_ctx, _id, _params, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map(withoutHttpExtension) } : undefined,
       onComplete: (ctx) => {
