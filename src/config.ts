@@ -33,6 +33,8 @@ export interface Config {
   claimExpirySweepMs: number;
   /** How often idle WebSocket connections are pinged (and dropped when no pong comes back in as long). */
   websocketKeepAliveMs: number;
+  /** Browser origins allowed to call `/store` and `/graphql` with credentials: exact origins, or `/regex/` as Medusa allows. */
+  storeCors: (string | RegExp)[];
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
 
@@ -88,6 +90,40 @@ const url = (name: string, protocols: string[]) =>
     { message: `${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}` },
   );
 
+/** Medusa's default storefront origin. */
+const DEFAULT_STORE_CORS = "http://localhost:8000";
+
+/**
+ * Medusa's `store_cors`: comma-separated origins (`https://shop.example.com`), each either exact or
+ * a `/regular expression/` matched against the request's Origin.
+ */
+const corsOrigins = (name: string) =>
+  z.string().transform((value, ctx) => {
+    const origins: (string | RegExp)[] = [];
+    for (const entry of value.split(",").map((part) => part.trim()).filter(Boolean)) {
+      const regex = /^\/(.+)\/$/.exec(entry);
+      if (regex) {
+        try {
+          origins.push(new RegExp(regex[1]!));
+        } catch {
+          ctx.addIssue({ code: "custom", message: `${name} entry "${entry}" is not a valid regular expression` });
+        }
+        continue;
+      }
+      let origin: string | undefined;
+      try {
+        const url = new URL(entry);
+        if (["http:", "https:"].includes(url.protocol) && url.origin === entry.replace(/\/$/, "")) origin = url.origin;
+      } catch {
+        // reported below
+      }
+      if (origin) origins.push(origin);
+      else ctx.addIssue({ code: "custom", message: `${name} entry "${entry}" is not an origin such as https://shop.example.com (scheme, host, optional port; no path)` });
+    }
+    if (value.trim().replace(/,/g, "").trim() === "") ctx.addIssue({ code: "custom", message: `${name} must name at least one origin` });
+    return origins;
+  });
+
 const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: integer("PORT", 0, 65535).default(9000),
@@ -110,6 +146,7 @@ const envSchema = z.object({
   OUTBOX_RETRY_MAX: duration("OUTBOX_RETRY_MAX").default(5 * 60_000),
   CLAIM_EXPIRY_SWEEP_INTERVAL: duration("CLAIM_EXPIRY_SWEEP_INTERVAL").default(1000),
   WEBSOCKET_KEEPALIVE: duration("WEBSOCKET_KEEPALIVE").default(12_000),
+  STORE_CORS: corsOrigins("STORE_CORS").default([DEFAULT_STORE_CORS]),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"], { message: "LOG_LEVEL must be one of debug, info, warn, error, silent" }).default("info"),
 });
 
@@ -152,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboxRetryMaxMs: e.OUTBOX_RETRY_MAX,
     claimExpirySweepMs: e.CLAIM_EXPIRY_SWEEP_INTERVAL,
     websocketKeepAliveMs: e.WEBSOCKET_KEEPALIVE,
+    storeCors: e.STORE_CORS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import cors from "cors";
 import express, { type ErrorRequestHandler } from "express";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
@@ -18,6 +19,8 @@ import { ClaimFeed } from "./services/claim-feed";
 import { ClaimService } from "./services/claim-service";
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long a browser may cache a preflight answer. */
+const CORS_MAX_AGE_SECONDS = 600;
 const GRAPHQL_BODY_LIMIT = "1mb";
 /** The same limit for one GraphQL-over-WebSocket message. */
 const GRAPHQL_MESSAGE_LIMIT_BYTES = 1024 * 1024;
@@ -67,6 +70,16 @@ export async function createGateway(config: Config, logger: Logger, database?: D
 
   const app = express();
   app.disable("x-powered-by");
+  // One CORS policy for both doors (Medusa's store_cors): listed origins get credentials and
+  // answered preflights; any other origin gets no CORS headers at all.
+  const allowedOrigin = (origin: string) => config.storeCors.some((allowed) => (typeof allowed === "string" ? allowed === origin : allowed.test(origin)));
+  app.use(
+    [GRAPHQL_PATH, "/store"],
+    cors((req, decide) => {
+      const origin = req.headers.origin;
+      decide(null, origin && allowedOrigin(origin) ? { origin, credentials: true, maxAge: CORS_MAX_AGE_SECONDS } : { origin: false });
+    }),
+  );
   const yoga = createGraphQLServer(services, config, logger);
   // Bodies are read (up to the limit) before Yoga, which parses them itself.
   app.use(GRAPHQL_PATH, express.raw({ type: "application/json", limit: GRAPHQL_BODY_LIMIT }), (req, res) => yoga(req, res));

@@ -43,6 +43,11 @@ describe("settings", () => {
     [{ SEED_DEMO: "maybe" }, "SEED_DEMO: SEED_DEMO must be true or false (got \"maybe\")"],
     [{ JWT_SECRET: "short" }, "JWT_SECRET: JWT_SECRET must be at least 16 characters"],
     [{ NODE_ENV: "production" }, "JWT_SECRET: required when NODE_ENV=production"],
+    [{ STORE_CORS: "https://shop.example.com/path" }, 'STORE_CORS: STORE_CORS entry "https://shop.example.com/path" is not an origin'],
+    [{ STORE_CORS: "https://shop.example.com,/[/" }, 'STORE_CORS: STORE_CORS entry "/[/" is not a valid regular expression'],
+    [{ STORE_CORS: " , " }, "STORE_CORS: STORE_CORS must name at least one origin"],
+    [{ REDIS_URL: "localhost:6379" }, "REDIS_URL: REDIS_URL must be a URL starting with redis:// or rediss://"],
+    [{ WEBSOCKET_KEEPALIVE: "often" }, "WEBSOCKET_KEEPALIVE: WEBSOCKET_KEEPALIVE must be a positive duration"],
   ])("refuses %j with a message naming the setting", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -50,6 +55,14 @@ describe("settings", () => {
 
   it("names every bad setting at once", () => {
     expect(() => loadConfig({ PORT: "x", SEED_DEMO: "y" })).toThrow(/PORT:[\s\S]*SEED_DEMO:/);
+  });
+
+  it("reads STORE_CORS as exact origins and /regular expressions/, defaulting to Medusa's storefront", () => {
+    expect(loadConfig({}).storeCors).toEqual(["http://localhost:8000"]);
+    expect(loadConfig({ STORE_CORS: "https://shop.example.com/, /^https:\\/\\/.+\\.example\\.com$/" }).storeCors).toEqual([
+      "https://shop.example.com",
+      /^https:\/\/.+\.example\.com$/,
+    ]);
   });
 
   it("treats an empty variable as unset", () => {

@@ -42,6 +42,8 @@ export function createGraphQLServer(services: Services, config: Pick<Config, "jw
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: { title: "ordergate" },
     landingPage: false,
+    // CORS is the Express app's (STORE_CORS, shared with /store); Yoga's would reflect any origin.
+    cors: false,
     // Unexpected errors reach clients as "Unexpected error."; expected ones are typed results.
     maskedErrors: true,
     logging: {
