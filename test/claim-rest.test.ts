@@ -144,6 +144,7 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
       ["a bare string", { order_ids: "order_w1" }, "order_ids must be an array"],
       ["an object", { order_ids: { 0: "order_w1" } }, "order_ids must be an array"],
       ["a number in the list", { order_ids: ["order_w1", 1] }, "each value in order_ids must be a string"],
+      ["several numbers in the list (said once)", { order_ids: [1, "order_w1", 2, 3] }, "each value in order_ids must be a string"],
       ["an empty id", { order_ids: [""] }, "order_ids must not contain empty ids"],
       ["a blank id", { order_ids: ["  "] }, "order_ids must not contain empty ids"],
       ["a NUL byte in an id", { order_ids: ["order_\u0000w1"] }, "order_ids must not contain control characters"],
@@ -155,6 +156,15 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
       expect(response.status).toBe(400);
       expect(response.json).toEqual({ type: "invalid_data", message });
       expect(await t.prisma.orderClaim.count()).toBe(0);
+    });
+
+    it.each([
+      ["no body at all", undefined],
+      ["an empty body with a JSON content type", ""],
+    ])("%s is Medusa's {}: the missing field is named", async (_name, rawBody) => {
+      const response = await t.request("POST", CLAIM, { bearer: annToken, rawBody, headers: rawBody === undefined ? {} : { "content-type": "application/json" } });
+      expect(response.status).toBe(400);
+      expect(response.json).toEqual({ type: "invalid_data", message: "order_ids must be an array" });
     });
 
     it("malformed JSON", async () => {

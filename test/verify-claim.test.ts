@@ -90,6 +90,12 @@ describe("POST /store/orders/customer/confirm (Verify Order Claim)", () => {
     expect(response.json).toEqual({ type: "invalid_data", message });
   });
 
+  it("answers 400 naming the token for a request without a body (Medusa's {})", async () => {
+    const response = await t.request("POST", CONFIRM);
+    expect(response.status).toBe(400);
+    expect(response.json).toEqual({ type: "invalid_data", message: "token must be a string" });
+  });
+
   it("answers 400 for malformed JSON", async () => {
     const response = await t.request("POST", CONFIRM, { rawBody: "{'token':" });
     expect(response.status).toBe(400);

@@ -6,7 +6,9 @@ import { MedusaError } from "./errors";
  * Validates a JSON body the way Medusa v1's class-validator setup does: unknown properties are
  * refused (`property x should not exist`) and every problem is joined into one `invalid_data`.
  */
-export function parseBody<Shape extends z.ZodRawShape>(shape: Shape, body: unknown): z.infer<z.ZodObject<Shape>> {
+export function parseBody<Shape extends z.ZodRawShape>(shape: Shape, received: unknown): z.infer<z.ZodObject<Shape>> {
+  // No body at all is `{}` to Medusa (body-parser's default): the error then names the missing field.
+  const body = received === undefined ? {} : received;
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new MedusaError("invalid_data", "The request body must be a JSON object.");
   }
@@ -15,7 +17,8 @@ export function parseBody<Shape extends z.ZodRawShape>(shape: Shape, body: unkno
     throw new MedusaError("invalid_data", unknownKeys.map((key) => `property ${key} should not exist`).join(", "));
   }
   const parsed = z.object(shape).safeParse(body);
-  if (!parsed.success) throw new MedusaError("invalid_data", parsed.error.issues.map((issue) => issue.message).join(", "));
+  // One mention per problem: `[1, 2]` is "each value in order_ids must be a string" once, not twice.
+  if (!parsed.success) throw new MedusaError("invalid_data", [...new Set(parsed.error.issues.map((issue) => issue.message))].join(", "));
   return parsed.data;
 }
 
