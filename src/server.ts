@@ -17,6 +17,8 @@ import { storeApi } from "./rest";
 import { AuthService } from "./services/auth-service";
 import { ClaimFeed } from "./services/claim-feed";
 import { ClaimService } from "./services/claim-service";
+import { CustomerService } from "./services/customer-service";
+import { OrderService } from "./services/order-service";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 /** How long a browser may cache a preflight answer. */
@@ -52,7 +54,9 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const claims = new ClaimService({ prisma, config, onOutboxWritten: () => dispatcher?.wake() });
   const claimFeed = new ClaimFeed({ prisma, events });
   const auth = new AuthService({ prisma, config });
-  const services: Services = { prisma, events, claims, claimFeed, auth };
+  const customers = new CustomerService({ prisma });
+  const orders = new OrderService({ prisma });
+  const services: Services = { prisma, events, claims, claimFeed, auth, customers, orders };
 
   dispatcher = new OutboxDispatcher({
     prisma,

@@ -3,12 +3,16 @@ import type { EventBus } from "../events/event-bus";
 import type { AuthService } from "../services/auth-service";
 import type { ClaimFeed } from "../services/claim-feed";
 import type { ClaimService } from "../services/claim-service";
+import type { CustomerService } from "../services/customer-service";
+import type { OrderService } from "../services/order-service";
 
 export interface Services {
   prisma: Db;
   events: EventBus;
   claims: ClaimService;
   claimFeed: ClaimFeed;
+  customers: CustomerService;
+  orders: OrderService;
   auth: AuthService;
 }
 

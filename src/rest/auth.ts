@@ -1,7 +1,7 @@
 import { parse as parseCookies } from "cookie";
 import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
-import { isEmail, normalizeEmail } from "../domain/email";
+import { isEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
 import type { Services } from "../graphql/context";
 import { bearerToken, SESSION_TTL_MS } from "../services/auth-service";
@@ -79,7 +79,7 @@ export function authRoutes(services: Services, options: { secureCookies: boolean
   });
 
   router.get("/auth", requireCustomer, async (_req, res) => {
-    const customer = await services.prisma.customer.findFirst({ where: { id: customerIdOf(res), deleted_at: null } });
+    const customer = await services.customers.findSelf(customerIdOf(res)!);
     if (!customer) throw UNAUTHORIZED();
     res.json({ customer: serializeCustomer(customer) });
   });
@@ -92,16 +92,7 @@ export function authRoutes(services: Services, options: { secureCookies: boolean
   });
 
   router.get("/auth/:email", async (req, res) => {
-    const email = normalizeEmail(String(req.params.email));
-    if (!isEmail(email)) {
-      res.json({ exists: false });
-      return;
-    }
-    const customer = await services.prisma.customer.findFirst({
-      where: { email, has_account: true, deleted_at: null },
-      select: { id: true },
-    });
-    res.json({ exists: customer !== null });
+    res.json({ exists: await services.customers.accountExists(String(req.params.email)) });
   });
 
   return router;

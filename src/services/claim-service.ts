@@ -15,6 +15,7 @@ import {
 import { newId } from "../domain/ids";
 import { enqueueOutboxEvent } from "../events/outbox";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
+import type { Selection } from "./selection";
 
 export interface ClaimServiceDeps {
   prisma: Db;
@@ -29,8 +30,6 @@ export interface VerifiedClaim {
 }
 
 type Tx = Prisma.TransactionClient;
-/** A Prisma `include`/`select` fragment, as the GraphQL layer computes it for the fields asked for. */
-type Selection = { include?: object; select?: object };
 
 
 /**

@@ -24,6 +24,6 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "The signed-in customer; null without a valid store JWT.",
     resolve: (query, _root, _args, ctx) =>
-      ctx.viewer ? ctx.prisma.customer.findFirst({ ...query, where: { id: ctx.viewer.customerId, deleted_at: null } }) : null,
+      ctx.viewer ? ctx.customers.findSelf(ctx.viewer.customerId, query) : null,
   }),
 }));

@@ -1,5 +1,4 @@
 import { FulfillmentStatus, OrderStatus, PaymentStatus } from "../../db/generated/prisma/enums";
-import { isEmail, normalizeEmail } from "../../domain/email";
 import { builder, medusaEnum } from "../builder";
 
 const OrderStatusEnum = medusaEnum("OrderStatus", Object.values(OrderStatus), "Medusa's order status.");
@@ -62,21 +61,13 @@ builder.queryFields((t) => ({
     description: "One of the signed-in customer's orders; null for anyone else's or an unknown id.",
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, { id }, ctx) =>
-      ctx.viewer ? ctx.prisma.order.findFirst({ ...query, where: { id: String(id), customer_id: ctx.viewer.customerId } }) : null,
+      ctx.viewer ? ctx.orders.findOwn(ctx.viewer.customerId, String(id), query) : null,
   }),
   orderLookup: t.prismaField({
     type: "Order",
     nullable: true,
     description: "Guest lookup, as Medusa's `GET /store/orders`: the order with this number placed under this email, if exactly one.",
     args: { displayId: t.arg.int({ required: true }), email: t.arg.string({ required: true }) },
-    resolve: async (query, _root, { displayId, email }, ctx) => {
-      if (!isEmail(email.trim())) return null;
-      const matches = await ctx.prisma.order.findMany({
-        ...query,
-        where: { display_id: displayId, email: { equals: normalizeEmail(email), mode: "insensitive" } },
-        take: 2,
-      });
-      return matches.length === 1 ? matches[0]! : null;
-    },
+    resolve: (query, _root, { displayId, email }, ctx) => ctx.orders.lookUp(displayId, email, query),
   }),
 }));

@@ -1,0 +1,27 @@
+import type { Db } from "../db/database";
+import { isEmail, normalizeEmail } from "../domain/email";
+import type { Selection } from "./selection";
+
+/** Order reads, with the ownership rule written once: a customer sees only their own orders. */
+export class OrderService {
+  constructor(private readonly deps: { prisma: Db }) {}
+
+  /** One of the customer's own orders; null for anyone else's or an unknown id. */
+  findOwn<S extends Selection>(customerId: string, orderId: string, selection: S = {} as S) {
+    return this.deps.prisma.order.findFirst({ ...selection, where: { id: orderId, customer_id: customerId } });
+  }
+
+  /**
+   * Guest lookup, as Medusa's `GET /store/orders`: the order with this number placed under this
+   * email (compared case-insensitively), if exactly one; otherwise null.
+   */
+  async lookUp<S extends Selection>(displayId: number, email: string, selection: S = {} as S) {
+    if (!isEmail(email.trim())) return null;
+    const matches = await this.deps.prisma.order.findMany({
+      ...selection,
+      where: { display_id: displayId, email: { equals: normalizeEmail(email), mode: "insensitive" } },
+      take: 2,
+    });
+    return matches.length === 1 ? matches[0]! : null;
+  }
+}
