@@ -205,6 +205,66 @@ describe("queries", () => {
     expect(odd).toEqual({ data: { orderLookup: null } });
   });
 
+  it("me.orderClaims lists the customer's claims newest first, filtered by status, with no token", async () => {
+    const query = `query($status: [OrderClaimStatus!]) {
+      me { orderClaims(first: 10, status: $status) { totalCount edges { node { id status recipientEmail orderCount orders { id } } } } }
+    }`;
+    type Claims = { me: { orderClaims: { totalCount: number; edges: { node: { id: string; status: string; recipientEmail: string; orderCount: number; orders: { id: string }[] } }[] } } };
+    await t.graphql(CLAIM_ORDERS, { ids: [orders.home.id] }, annToken);
+    await t.graphql(CLAIM_ORDERS, { ids: [orders.work1.id] }, annToken);
+    const [home, work] = await mail.waitFor(2).then((messages) => [
+      messages.find((m) => m.to[0] === "ann.home@example.net")!,
+      messages.find((m) => m.to[0] === "ann.work@example.com")!,
+    ]);
+    await t.graphql(VERIFY, { token: home!.token });
+
+    const all = (await t.graphql<Claims>(query, {}, annToken)).data!.me.orderClaims;
+    expect(all.totalCount).toBe(2);
+    expect(all.edges.map((e) => [e.node.recipientEmail, e.node.status, e.node.orderCount, e.node.orders.map((o) => o.id)])).toEqual([
+      ["a***@example.com", "PENDING", 1, []],
+      ["a***@example.net", "VERIFIED", 1, [orders.home.id]],
+    ]);
+    const open = (await t.graphql<Claims>(query, { status: ["PENDING"] }, annToken)).data!.me.orderClaims;
+    expect(open.edges.map((e) => e.node.status)).toEqual(["PENDING"]);
+    const bobs = (await t.graphql<Claims>(query, {}, storeTokenFor(customers.bob.id))).data!.me.orderClaims;
+    expect(bobs).toEqual({ totalCount: 0, edges: [] });
+    expect(JSON.stringify([all, open])).not.toContain(work!.token);
+  });
+
+  it("me.orders pages newest first and filters by status", async () => {
+    type Orders = {
+      me: { orders: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: { node: { id: string; createdAt: string } }[] } };
+    };
+    const query = `query($first: Int!, $after: String, $status: [OrderStatus!]) {
+      me { orders(first: $first, after: $after, status: $status) { totalCount pageInfo { hasNextPage endCursor } edges { node { id createdAt } } } }
+    }`;
+    // Ann claims her two work orders: she then owns three.
+    await t.graphql(CLAIM_ORDERS, { ids: [orders.work1.id, orders.work2.id] }, annToken);
+    await t.graphql(VERIFY, { token: (await mail.waitFor(1))[0]!.token });
+
+    const whole = (await t.graphql<Orders>(query, { first: 10 }, annToken)).data!.me.orders;
+    expect(whole.totalCount).toBe(3);
+    expect(whole.edges.map((e) => e.node.id).sort()).toEqual([orders.annOwn.id, orders.work1.id, orders.work2.id].sort());
+    const times = whole.edges.map((e) => Date.parse(e.node.createdAt));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+
+    const paged: string[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < 3; page++) {
+      const result = (await t.graphql<Orders>(query, { first: 1, after }, annToken)).data!.me.orders;
+      paged.push(...result.edges.map((e) => e.node.id));
+      expect(result.pageInfo.hasNextPage).toBe(page < 2);
+      after = result.pageInfo.endCursor;
+    }
+    expect(paged).toEqual(whole.edges.map((e) => e.node.id));
+
+    expect((await t.graphql<Orders>(query, { first: 10, status: ["PENDING"] }, annToken)).data!.me.orders.totalCount).toBe(3);
+    expect((await t.graphql<Orders>(query, { first: 10, status: ["CANCELED", "ARCHIVED"] }, annToken)).data!.me.orders).toMatchObject({ totalCount: 0, edges: [] });
+    // Bob's order never shows up in Ann's list, nor hers in his.
+    const bobs = (await t.graphql<Orders>(query, { first: 10 }, storeTokenFor(customers.bob.id))).data!.me.orders;
+    expect(bobs.edges.map((e) => e.node.id)).toEqual([orders.bobs.id]);
+  });
+
   it("me is null when signed out", async () => {
     expect((await t.graphql<{ me: unknown }>("{ me { id } }")).data!.me).toBeNull();
   });

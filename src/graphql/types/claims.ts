@@ -43,6 +43,19 @@ const OrderClaim = builder.prismaObject("OrderClaim", {
   }),
 });
 
+builder.prismaObjectField("Customer", "orderClaims", (t) =>
+  t.relatedConnection("claims", {
+    description: "The customer's claims, newest first; `status` keeps those in any of the given statuses (e.g. [PENDING]: the open ones).",
+    cursor: "id",
+    totalCount: true,
+    args: { status: t.arg({ type: [OrderClaimStatusEnum], required: false }) },
+    query: ({ status }) => ({
+      where: status && status.length > 0 ? { status: { in: status } } : {},
+      orderBy: [{ created_at: "desc" }, { id: "desc" }],
+    }),
+  }),
+);
+
 const ClaimOrdersSuccess = builder.objectRef<{ claimIds: string[] }>("ClaimOrdersSuccess").implement({
   description: "The claims opened, one per email address; empty when no order could be claimed.",
   fields: (t) => ({

@@ -1,4 +1,5 @@
 import { builder } from "../builder";
+import { OrderStatusEnum } from "./order";
 
 builder.prismaObject("Customer", {
   description: "A customer with an account. Never exposes the password hash.",
@@ -10,10 +11,14 @@ builder.prismaObject("Customer", {
     phone: t.exposeString("phone", { nullable: true }),
     createdAt: t.expose("created_at", { type: "DateTime" }),
     orders: t.relatedConnection("orders", {
-      description: "The customer's orders, newest first.",
+      description: "The customer's orders, newest first; `status` keeps those in any of the given statuses.",
       cursor: "id",
       totalCount: true,
-      query: { orderBy: [{ created_at: "desc" }, { id: "desc" }] },
+      args: { status: t.arg({ type: [OrderStatusEnum], required: false }) },
+      query: ({ status }) => ({
+        where: status && status.length > 0 ? { status: { in: status } } : {},
+        orderBy: [{ created_at: "desc" }, { id: "desc" }],
+      }),
     }),
   }),
 });

@@ -1,7 +1,7 @@
 import { FulfillmentStatus, OrderStatus, PaymentStatus } from "../../db/generated/prisma/enums";
 import { builder, medusaEnum } from "../builder";
 
-const OrderStatusEnum = medusaEnum("OrderStatus", Object.values(OrderStatus), "Medusa's order status.");
+export const OrderStatusEnum = medusaEnum("OrderStatus", Object.values(OrderStatus), "Medusa's order status.");
 const FulfillmentStatusEnum = medusaEnum("FulfillmentStatus", Object.values(FulfillmentStatus), "Medusa's fulfillment status.");
 const PaymentStatusEnum = medusaEnum("PaymentStatus", Object.values(PaymentStatus), "Medusa's payment status.");
 
