@@ -1,0 +1,103 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { loadConfig } from "../src/config";
+import { PrismaClient } from "../src/db/generated/prisma/client";
+import { createLogger } from "../src/logger";
+import { createGateway, type Gateway } from "../src/server";
+import { loadSeed, parseSeedFile } from "../src/services/seed-service";
+import { createTestDatabase } from "./support/database";
+import { TEST_JWT_SECRET } from "./support/gateway";
+import { storeTokenFor } from "./support/scenarios";
+
+/** Every SQL statement the gateway's Prisma client sends, counted at the pg driver. */
+let statements = 0;
+class CountingClient extends pg.Client {
+  override query(...args: unknown[]): never {
+    statements++;
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
+
+const ORDERS_WITH_RELATIONS = "{ me { orders(first: 50) { edges { node { items { id } shippingAddress { city } } } } } }";
+
+let gateway: Gateway;
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let dataDir: string;
+let prisma: PrismaClient;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ordergate-query-count-"));
+  pool = new pg.Pool({ connectionString: database.url, Client: CountingClient });
+  prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // No background work during the count: the outbox and the expiry sweep wait an hour between passes.
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    DATA_DIR: dataDir,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: "silent",
+    OUTBOX_POLL_INTERVAL: "1h",
+    CLAIM_EXPIRY_SWEEP_INTERVAL: "1h",
+  });
+  gateway = await createGateway(config, createLogger("silent"), { prisma, close: () => prisma.$disconnect() });
+  await gateway.listen();
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await prisma?.$disconnect();
+  await pool?.end(); // ours, so the adapter leaves it open
+  await database?.drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function seedCustomerWithOrders(id: string, count: number): Promise<void> {
+  await loadSeed(
+    prisma,
+    parseSeedFile({
+      customers: [{ id, email: `${id}@example.com`, password: "correct horse", has_account: true }],
+      orders: Array.from({ length: count }, (_, i) => ({
+        id: `order_${id}_${i}`,
+        email: `${id}@example.com`,
+        customer_id: id,
+        items: [
+          { title: "Mug", unit_price: 1500, quantity: 1 },
+          { title: "Tea", unit_price: 700, quantity: 3 },
+        ],
+        shipping_address: { first_name: "A", address_1: `${i} Main St`, city: `City ${i}`, country_code: "us" },
+      })),
+    }),
+  );
+}
+
+/** One GraphQL request as the customer: its result and the statements it cost. */
+async function run(query: string, customerId: string): Promise<{ body: any; statements: number }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  statements = 0;
+  const response = await fetch(`${gateway.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${storeTokenFor(customerId)}` },
+    body: JSON.stringify({ query }),
+  });
+  const body = await response.json();
+  return { body, statements };
+}
+
+it("loads a customer's orders with their items and addresses in a fixed number of statements, however many orders", async () => {
+  await seedCustomerWithOrders("cus_few", 2);
+  await seedCustomerWithOrders("cus_many", 50);
+  await gateway.dispatcher.flush();
+  const few = await run(ORDERS_WITH_RELATIONS, "cus_few");
+  const many = await run(ORDERS_WITH_RELATIONS, "cus_many");
+  expect(few.body.data.me.orders.edges).toHaveLength(2);
+  expect(many.body.data.me.orders.edges).toHaveLength(50);
+  expect(many.body.data.me.orders.edges.every((e: { node: { items: unknown[]; shippingAddress: { city: string } } }) => e.node.items.length === 2 && e.node.shippingAddress.city.startsWith("City"))).toBe(true);
+  expect(many.statements).toBe(few.statements);
+  // The customer, the orders page with its count, the items, the addresses: 4 today.
+  expect(many.statements).toBeLessThanOrEqual(4);
+});
