@@ -75,3 +75,11 @@ export class ClaimNotFoundError extends DomainError {
     super("No claim of yours has this id.");
   }
 }
+
+/** Registering an email that already has an account (a guest record with it does not count). */
+export class EmailTakenError extends DomainError {
+  readonly code = "EMAIL_TAKEN";
+  constructor() {
+    super("A customer with the given email already has an account. Log in instead");
+  }
+}

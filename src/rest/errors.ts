@@ -25,6 +25,14 @@ export class MedusaError extends Error {
 
 export const UNAUTHORIZED = () => new MedusaError("unauthorized", "Unauthorized");
 
+/** Argument names as Medusa's REST bodies spell them, where GraphQL and the services say them otherwise. */
+const REST_FIELD_NAMES: Record<string, string> = { orderIds: "order_ids", firstName: "first_name", lastName: "last_name" };
+
+/** A refused argument (`InvalidInputError`) as Medusa's 400, the field named as the REST body names it. */
+export function invalidInput(field: string, message: string): MedusaError {
+  return new MedusaError("invalid_data", message.replace(field, REST_FIELD_NAMES[field] ?? field));
+}
+
 /** Renders any error as Medusa's JSON body; unexpected ones are logged and masked. */
 export function medusaErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {

@@ -3,6 +3,7 @@ import type { Config } from "../config";
 import type { Services } from "../graphql/context";
 import type { Logger } from "../logger";
 import { authRoutes, identifyCustomer } from "./auth";
+import { customerRoutes } from "./customers";
 import { medusaErrorHandler, routeNotFound } from "./errors";
 import { orderClaimRoutes } from "./orders";
 
@@ -12,6 +13,7 @@ export function storeApi(services: Services, config: Config, logger: Logger): Ro
   router.use(identifyCustomer(services));
   router.use(authRoutes(services, { secureCookies: config.production }));
   router.use(orderClaimRoutes(services));
+  router.use(customerRoutes(services));
   router.use(routeNotFound);
   router.use(medusaErrorHandler(logger));
   return router;

@@ -54,6 +54,14 @@ export type PaymentStatus =
   | 'REFUNDED'
   | 'REQUIRES_ACTION';
 
+export type RegisterCustomerInput = {
+  email: Scalars['String']['input'];
+  firstName: Scalars['String']['input'];
+  lastName: Scalars['String']['input'];
+  password: Scalars['String']['input'];
+  phone: InputMaybe<Scalars['String']['input']>;
+};
+
 export type ClaimOrdersMutationVariables = Exact<{
   orderIds: Array<string | number> | string | number;
 }>;

@@ -2,7 +2,7 @@ import { type Response, Router } from "express";
 import type { Services } from "../graphql/context";
 import { preparedOperation } from "../graphql/execute";
 import { customerIdOf, requireCustomer } from "./auth";
-import { MedusaError, UNAUTHORIZED } from "./errors";
+import { invalidInput, MedusaError, UNAUTHORIZED } from "./errors";
 import {
   ClaimOrdersDocument,
   type ClaimOrdersMutation,
@@ -15,9 +15,6 @@ const claimOrders = preparedOperation(ClaimOrdersDocument);
 const verifyOrderClaim = preparedOperation(VerifyOrderClaimDocument);
 
 type MutationResult = ClaimOrdersMutation["claimOrders"] | VerifyOrderClaimMutation["verifyOrderClaim"];
-
-/** GraphQL argument names as Medusa's REST bodies spell them. */
-const REST_FIELD_NAMES: Record<string, string> = { orderIds: "order_ids" };
 
 /**
  * Maps a mutation result onto Medusa's response: success is 200 `{}`; each typed error becomes
@@ -33,10 +30,8 @@ function sendMutationResult(res: Response, result: MutationResult): void {
       throw UNAUTHORIZED();
     case "AccountRequiredError":
       throw new MedusaError("unauthorized", result.message);
-    case "InvalidInputError": {
-      const restField = REST_FIELD_NAMES[result.field] ?? result.field;
-      throw new MedusaError("invalid_data", result.message.replace(result.field, restField));
-    }
+    case "InvalidInputError":
+      throw invalidInput(result.field, result.message);
     case "ClaimTokenInvalidError":
     case "ClaimTokenExpiredError":
     case "ClaimTokenUsedError":

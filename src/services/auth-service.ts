@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { Config } from "../config";
 import type { Db } from "../db/database";
-import { normalizeEmail } from "../domain/email";
+import { isEmail, normalizeEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
 import { hashPassword, verifyPassword } from "../domain/passwords";
 
@@ -53,9 +53,11 @@ export class AuthService {
 
   /** The registered customer with this email and password; guests and wrong passwords fail alike. */
   async authenticate(email: string, password: string) {
-    const customer = await this.deps.prisma.customer.findFirst({
-      where: { email: normalizeEmail(email), has_account: true, deleted_at: null },
-    });
+    const normalized = normalizeEmail(email);
+    // Not an email (or one PostgreSQL cannot even compare, with a NUL): no such customer.
+    const customer = isEmail(normalized)
+      ? await this.deps.prisma.customer.findFirst({ where: { email: normalized, has_account: true, deleted_at: null } })
+      : null;
     if (!customer?.password_hash) {
       this.decoyHash ??= hashPassword(crypto.randomBytes(16).toString("hex"));
       await verifyPassword(await this.decoyHash, password);

@@ -1,3 +1,4 @@
+import { EmailTakenError, InvalidCredentialsError, InvalidInputError } from "../../domain/errors";
 import { builder } from "../builder";
 import { OrderStatusEnum } from "./order";
 
@@ -30,5 +31,52 @@ builder.queryFields((t) => ({
     description: "The signed-in customer; null without a valid store JWT.",
     resolve: (query, _root, _args, ctx) =>
       ctx.viewer ? ctx.customers.findSelf(ctx.viewer.customerId, query) : null,
+  }),
+}));
+
+/** A signed-in customer and the store JWT to use as `Authorization: Bearer` (30 days, Medusa's). */
+const SignedIn = builder.objectRef<{ customerId: string; token: string }>("SignedIn").implement({
+  description: "A store JWT and the customer it signs in; send it as `Authorization: Bearer <token>` (REST, GraphQL, WebSocket).",
+  fields: (t) => ({
+    token: t.exposeString("token"),
+    customer: t.prismaField({
+      type: "Customer",
+      resolve: async (query, { customerId }, _args, ctx) => (await ctx.customers.findSelf(customerId, query))!,
+    }),
+  }),
+});
+
+const RegisterCustomerInput = builder.inputType("RegisterCustomerInput", {
+  fields: (t) => ({
+    email: t.string({ required: true }),
+    password: t.string({ required: true }),
+    firstName: t.string({ required: true }),
+    lastName: t.string({ required: true }),
+    phone: t.string({ required: false }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  registerCustomer: t.field({
+    type: SignedIn,
+    description:
+      "Creates a customer with an account and signs it in (Medusa's `POST /store/customers`). Orders placed earlier as a guest " +
+      "under the same email stay with the guest record until claimed.",
+    args: { input: t.arg({ type: RegisterCustomerInput, required: true }) },
+    errors: { types: [InvalidInputError, EmailTakenError], union: { name: "RegisterCustomerResult" }, directResult: true },
+    resolve: async (_root, { input }, ctx) => {
+      const customer = await ctx.customers.register(input);
+      return { customerId: customer.id, token: ctx.auth.issueStoreToken(customer.id) };
+    },
+  }),
+  logIn: t.field({
+    type: SignedIn,
+    description: "Signs a customer in with email and password (Medusa's `POST /store/auth/token`).",
+    args: { email: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
+    errors: { types: [InvalidCredentialsError], union: { name: "LogInResult" }, directResult: true },
+    resolve: async (_root, { email, password }, ctx) => {
+      const customer = await ctx.auth.authenticate(email, password);
+      return { customerId: customer.id, token: ctx.auth.issueStoreToken(customer.id) };
+    },
   }),
 }));

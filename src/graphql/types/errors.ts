@@ -5,6 +5,8 @@ import {
   ClaimTokenInvalidError,
   ClaimTokenUsedError,
   DomainError,
+  EmailTakenError,
+  InvalidCredentialsError,
   InvalidInputError,
   NotAuthenticatedError,
 } from "../../domain/errors";
@@ -33,6 +35,8 @@ errorType(AccountRequiredError, "AccountRequiredError", "The signed-in customer 
 errorType(ClaimTokenInvalidError, "ClaimTokenInvalidError", "No open claim has this token (mistyped, never issued, or replaced by a newer request).");
 errorType(ClaimTokenExpiredError, "ClaimTokenExpiredError", "The claim token expired before it was used.");
 errorType(ClaimTokenUsedError, "ClaimTokenUsedError", "The claim token was already used.");
+errorType(EmailTakenError, "EmailTakenError", "A customer with this email already has an account (a guest record with it does not count).");
+errorType(InvalidCredentialsError, "InvalidCredentialsError", "The email or password is incorrect (the same answer for an unknown email).");
 
 builder.objectType(InvalidInputError, {
   name: "InvalidInputError",

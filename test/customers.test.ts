@@ -1,0 +1,119 @@
+import type { TestGateway } from "./support/gateway";
+import { claimScenario, loginToken, useClaimFixture } from "./support/scenarios";
+
+/** Registration and sign-in, through both doors: Medusa's `POST /store/customers` and GraphQL. */
+const { customers, orders } = claimScenario;
+const fixture = useClaimFixture();
+let t: TestGateway;
+beforeAll(() => ({ t } = fixture));
+beforeEach(async () => {
+  await t.prisma.customer.deleteMany({ where: { email: { in: ["new@example.com", "race@example.com"] } } });
+});
+
+const REGISTER = "/store/customers";
+const newcomer = { email: "New@Example.com ", password: "a long passphrase", first_name: "Nina", last_name: "Ng" };
+
+describe("POST /store/customers", () => {
+  it("registers a customer, never returning the password hash, who can then log in", async () => {
+    const response = await t.request("POST", REGISTER, { body: { ...newcomer, phone: "+1 555 0100" } });
+    expect(response.status).toBe(200);
+    expect(response.json.customer).toMatchObject({ email: "new@example.com", first_name: "Nina", last_name: "Ng", phone: "+1 555 0100", has_account: true });
+    expect(response.json.customer.id).toMatch(/^cus_/);
+    expect(response.text).not.toContain("password");
+    expect(await loginToken(t, "new@example.com", newcomer.password)).toEqual(expect.any(String));
+  });
+
+  it("refuses an email that already has an account with Medusa's 422 duplicate_error", async () => {
+    const response = await t.request("POST", REGISTER, { body: { ...newcomer, email: "ANN@example.com" } });
+    expect(response.status).toBe(422);
+    expect(response.json).toEqual({
+      type: "duplicate_error",
+      code: "invalid_request_error",
+      message: "A customer with the given email already has an account. Log in instead",
+    });
+  });
+
+  it("lets a guest's email register; the guest's orders stay unclaimed", async () => {
+    const response = await t.request("POST", REGISTER, { body: { ...newcomer, email: customers.workGuest.email } });
+    expect(response.status).toBe(200);
+    const registered = response.json.customer.id as string;
+    expect(registered).not.toBe(customers.workGuest.id);
+    const guestOrders = await t.prisma.order.findMany({ where: { id: { in: [orders.work1.id, orders.work2.id] } }, select: { customer_id: true } });
+    expect(guestOrders.map((o) => o.customer_id)).toEqual([customers.workGuest.id, customers.workGuest.id]);
+    const token = await loginToken(t, customers.workGuest.email, newcomer.password);
+    const me = await t.graphql<{ me: { id: string; orders: { totalCount: number } } }>("{ me { id orders(first: 5) { totalCount } } }", {}, token);
+    expect(me.data!.me).toEqual({ id: registered, orders: { totalCount: 0 } });
+    await t.prisma.customer.delete({ where: { id: registered } });
+  });
+
+  it("of ten simultaneous sign-ups with one email, exactly one succeeds", async () => {
+    const responses = await Promise.all(Array.from({ length: 10 }, () => t.request("POST", REGISTER, { body: { ...newcomer, email: "race@example.com" } })));
+    expect(responses.map((r) => r.status).sort()).toEqual([200, ...Array(9).fill(422)]);
+    expect(await t.prisma.customer.count({ where: { email: "race@example.com" } })).toBe(1);
+  });
+
+  it.each([
+    ["no body", undefined, "email must be an email, password must be a string, first_name must be a string, last_name must be a string"],
+    ["a bad email", { ...newcomer, email: "nina" }, "email must be an email"],
+    ["an empty password", { ...newcomer, password: "" }, "password should not be empty"],
+    ["a blank first name", { ...newcomer, first_name: "  " }, "first_name should not be empty"],
+    ["a number as last name", { ...newcomer, last_name: 7 }, "last_name must be a string"],
+    ["a NUL in a name", { ...newcomer, last_name: "N\u0000g" }, "last_name must not contain control characters"],
+    ["a huge name", { ...newcomer, first_name: "x".repeat(5000) }, "first_name must be at most 200 characters"],
+    ["an unknown property", { ...newcomer, admin: true }, "property admin should not exist"],
+  ])("refuses %s with a 400 naming the field", async (_case, body, message) => {
+    const response = await t.request("POST", REGISTER, { body });
+    expect(response.status).toBe(400);
+    expect(response.json).toEqual({ type: "invalid_data", message });
+    expect(await t.prisma.customer.count({ where: { email: "new@example.com" } })).toBe(0);
+  });
+
+  it("keeps unicode names as given", async () => {
+    const response = await t.request("POST", REGISTER, { body: { ...newcomer, first_name: "Zoë", last_name: "Ōtani 大谷" } });
+    expect(response.json.customer).toMatchObject({ first_name: "Zoë", last_name: "Ōtani 大谷" });
+  });
+});
+
+describe("GraphQL registerCustomer and logIn", () => {
+  const REGISTER_MUTATION = `mutation($input: RegisterCustomerInput!) {
+    registerCustomer(input: $input) {
+      __typename
+      ... on SignedIn { token customer { id email firstName } }
+      ... on Error { code message }
+      ... on InvalidInputError { field }
+    }
+  }`;
+  const LOG_IN = `mutation($email: String!, $password: String!) {
+    logIn(email: $email, password: $password) { __typename ... on SignedIn { token customer { email } } ... on Error { code message } }
+  }`;
+  type Result<K extends string> = { [key in K]: { __typename: string; token?: string; customer?: { id: string; email: string }; code?: string; message?: string; field?: string } };
+  const input = { email: "new@example.com", password: "a long passphrase", firstName: "Nina", lastName: "Ng" };
+
+  it("registers and signs in with a token that works at once", async () => {
+    const result = (await t.graphql<Result<"registerCustomer">>(REGISTER_MUTATION, { input })).data!.registerCustomer;
+    expect(result).toMatchObject({ __typename: "SignedIn", customer: { email: "new@example.com", firstName: "Nina" } });
+    const me = await t.graphql<{ me: { id: string } }>("{ me { id } }", {}, result.token);
+    expect(me.data!.me.id).toBe(result.customer!.id);
+  });
+
+  it("answers a taken email and a bad field with typed errors", async () => {
+    const taken = (await t.graphql<Result<"registerCustomer">>(REGISTER_MUTATION, { input: { ...input, email: customers.bob.email } })).data!.registerCustomer;
+    expect(taken).toEqual({ __typename: "EmailTakenError", code: "EMAIL_TAKEN", message: "A customer with the given email already has an account. Log in instead" });
+    const blank = (await t.graphql<Result<"registerCustomer">>(REGISTER_MUTATION, { input: { ...input, lastName: "" } })).data!.registerCustomer;
+    expect(blank).toEqual({ __typename: "InvalidInputError", code: "INVALID_INPUT", field: "lastName", message: "lastName should not be empty" });
+  });
+
+  it("logs in, and refuses a wrong password, an unknown email and a NUL alike", async () => {
+    const ok = (await t.graphql<Result<"logIn">>(LOG_IN, { email: customers.ann.email, password: customers.ann.password })).data!.logIn;
+    expect(ok).toMatchObject({ __typename: "SignedIn", customer: { email: customers.ann.email } });
+    for (const [email, password] of [
+      [customers.ann.email, "wrong"],
+      ["nobody@example.com", "whatever"],
+      ["ann\u0000@example.com", "whatever"],
+      [customers.workGuest.email, ""],
+    ]) {
+      const refused = (await t.graphql<Result<"logIn">>(LOG_IN, { email, password })).data!.logIn;
+      expect(refused).toEqual({ __typename: "InvalidCredentialsError", code: "INVALID_CREDENTIALS", message: "The email or password is incorrect." });
+    }
+  });
+});
