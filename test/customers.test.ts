@@ -74,6 +74,29 @@ describe("POST /store/customers", () => {
   });
 });
 
+describe("GET /store/customers/me", () => {
+  it("answers the signed-in customer (bearer or session cookie), without the password hash", async () => {
+    const bearer = await loginToken(t, customers.ann.email, customers.ann.password!);
+    const byToken = await t.request("GET", "/store/customers/me", { bearer });
+    expect(byToken.status).toBe(200);
+    expect(byToken.json.customer).toMatchObject({ id: customers.ann.id, email: customers.ann.email, has_account: true });
+    expect(byToken.text).not.toContain("password");
+    const login = await t.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } });
+    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+    expect((await t.request("GET", "/store/customers/me", { cookie })).json.customer.id).toBe(customers.ann.id);
+  });
+
+  it.each([
+    ["no credentials", {}],
+    ["a garbage token", { bearer: "garbage" }],
+    ["an unknown session", { cookie: "connect.sid=nope" }],
+  ])("answers 401 unauthorized for %s", async (_case, credentials) => {
+    const response = await t.request("GET", "/store/customers/me", credentials);
+    expect(response.status).toBe(401);
+    expect(response.json).toEqual({ type: "unauthorized", message: "Unauthorized" });
+  });
+});
+
 describe("GraphQL registerCustomer and logIn", () => {
   const REGISTER_MUTATION = `mutation($input: RegisterCustomerInput!) {
     registerCustomer(input: $input) {

@@ -47,6 +47,15 @@ export const requireCustomer: RequestHandler = (_req, res, next) => {
   next(customerIdOf(res) ? undefined : UNAUTHORIZED());
 };
 
+/** `{ customer }` for the signed-in customer (`GET /store/auth`, `GET /store/customers/me`). */
+export function sendSignedInCustomer(services: Services): RequestHandler {
+  return async (_req, res) => {
+    const customer = await services.customers.findSelf(customerIdOf(res)!);
+    if (!customer) throw UNAUTHORIZED();
+    res.json({ customer: serializeCustomer(customer) });
+  };
+}
+
 export function authRoutes(services: Services, options: { secureCookies: boolean }): Router {
   const router = Router();
 
@@ -78,11 +87,7 @@ export function authRoutes(services: Services, options: { secureCookies: boolean
     res.json({ access_token: services.auth.issueStoreToken(customer.id) });
   });
 
-  router.get("/auth", requireCustomer, async (_req, res) => {
-    const customer = await services.customers.findSelf(customerIdOf(res)!);
-    if (!customer) throw UNAUTHORIZED();
-    res.json({ customer: serializeCustomer(customer) });
-  });
+  router.get("/auth", requireCustomer, sendSignedInCustomer(services));
 
   router.delete("/auth", async (req, res) => {
     const session = sessionToken(req);

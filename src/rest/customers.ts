@@ -3,6 +3,7 @@ import { z } from "zod";
 import { isEmail } from "../domain/email";
 import { EmailTakenError, InvalidInputError } from "../domain/errors";
 import type { Services } from "../graphql/context";
+import { requireCustomer, sendSignedInCustomer } from "./auth";
 import { invalidInput, MedusaError } from "./errors";
 import { serializeCustomer } from "./serializers";
 import { jsonBody, parseBody } from "./validation";
@@ -16,7 +17,7 @@ const registration = {
   phone: z.string({ error: "phone must be a string" }).nullish(),
 };
 
-/** `POST /store/customers`: Medusa's "Create a Customer". */
+/** `POST /store/customers` (Medusa's "Create a Customer") and `GET /store/customers/me`. */
 export function customerRoutes(services: Services): Router {
   const router = Router();
 
@@ -37,6 +38,8 @@ export function customerRoutes(services: Services): Router {
       throw error;
     }
   });
+
+  router.get("/customers/me", requireCustomer, sendSignedInCustomer(services));
 
   return router;
 }
