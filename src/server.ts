@@ -74,6 +74,8 @@ export async function createGateway(config: Config, logger: Logger, database?: D
 
   const app = express();
   app.disable("x-powered-by");
+  // qs, as Medusa and medusa-js: `status[]=a` and `status[0]=a` are lists.
+  app.set("query parser", "extended");
   // One CORS policy for both doors (Medusa's store_cors): listed origins get credentials and
   // answered preflights; any other origin gets no CORS headers at all.
   const allowedOrigin = (origin: string) => config.storeCors.some((allowed) => (typeof allowed === "string" ? allowed === origin : allowed.test(origin)));

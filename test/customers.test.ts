@@ -6,6 +6,9 @@ const { customers, orders } = claimScenario;
 const fixture = useClaimFixture();
 let t: TestGateway;
 beforeAll(() => ({ t } = fixture));
+beforeEach(() => {
+  fixture.mail.messages.length = 0;
+});
 beforeEach(async () => {
   await t.prisma.customer.deleteMany({ where: { email: { in: ["new@example.com", "race@example.com"] } } });
 });
@@ -94,6 +97,114 @@ describe("GET /store/customers/me", () => {
     const response = await t.request("GET", "/store/customers/me", credentials);
     expect(response.status).toBe(401);
     expect(response.json).toEqual({ type: "unauthorized", message: "Unauthorized" });
+  });
+});
+
+describe("GET /store/customers/me/orders", () => {
+  const LIST = "/store/customers/me/orders";
+  let annToken: string;
+  /** Ann claims and confirms her work orders: she then owns three. */
+  beforeEach(async () => {
+    annToken = await loginToken(t, customers.ann.email, customers.ann.password!);
+    await t.request("POST", "/store/orders/batch/customer/token", { bearer: annToken, body: { order_ids: [orders.work1.id, orders.work2.id] } });
+    const [message] = await fixture.mail.waitFor(1);
+    expect((await t.request("POST", "/store/orders/customer/confirm", { body: { token: message!.token } })).status).toBe(200);
+  });
+
+  it("lists the claimed orders with Medusa's shape: fields, items, address, customer, totals", async () => {
+    const response = await t.request("GET", LIST, { bearer: annToken });
+    expect(response.status).toBe(200);
+    const { orders: listed, count, offset, limit } = response.json;
+    expect({ count, offset, limit }).toEqual({ count: 3, offset: 0, limit: 10 });
+    expect(listed.map((o: { id: string }) => o.id).sort()).toEqual([orders.annOwn.id, orders.work1.id, orders.work2.id].sort());
+    const times = listed.map((o: { created_at: string }) => Date.parse(o.created_at));
+    expect(times).toEqual([...times].sort((a: number, b: number) => b - a));
+    const work1 = listed.find((o: { id: string }) => o.id === orders.work1.id);
+    expect(work1).toMatchObject({
+      object: "order",
+      display_id: 1001,
+      status: "pending",
+      fulfillment_status: "not_fulfilled",
+      payment_status: "not_paid",
+      customer_id: customers.ann.id,
+      email: "ann.work@example.com",
+      currency_code: "usd",
+      subtotal: 3000,
+      total: 3000,
+      shipping_total: 0,
+      items: [expect.objectContaining({ title: "Mug", unit_price: 1500, quantity: 2, subtotal: 3000, variant: null })],
+      customer: expect.objectContaining({ id: customers.ann.id }),
+      fulfillments: [],
+      shipping_methods: [],
+      discounts: [],
+      payments: [],
+      region: null,
+    });
+    expect(response.text).not.toContain("password_hash");
+  });
+
+  it.each([
+    ["status[]=canceled", 0],
+    ["status[]=pending", 3],
+    ["status[0]=pending&status[1]=completed", 3],
+    ["status=pending", 3],
+  ])("filters by status: %s", async (query, expected) => {
+    const response = await t.request("GET", `${LIST}?${query}`, { bearer: annToken });
+    expect(response.status).toBe(200);
+    expect(response.json.count).toBe(expected);
+    expect(response.json.orders).toHaveLength(expected);
+  });
+
+  it.each([
+    ["limit=1&offset=1", 1, 1, 1],
+    ["offset=10", 0, 10, 10],
+    ["limit=0", 0, 0, 0],
+    ["limit=100", 3, 0, 100],
+  ])("pages: %s", async (query, length, offset, limit) => {
+    const response = await t.request("GET", `${LIST}?${query}`, { bearer: annToken });
+    expect(response.status).toBe(200);
+    expect(response.json).toMatchObject({ count: 3, offset, limit });
+    expect(response.json.orders).toHaveLength(length);
+  });
+
+  it("pages through every order once", async () => {
+    const seen: string[] = [];
+    for (let offset = 0; offset < 3; offset++) {
+      seen.push(...(await t.request("GET", `${LIST}?limit=1&offset=${offset}`, { bearer: annToken })).json.orders.map((o: { id: string }) => o.id));
+    }
+    expect(seen).toEqual((await t.request("GET", LIST, { bearer: annToken })).json.orders.map((o: { id: string }) => o.id));
+  });
+
+  it("projects with fields and expand as Medusa does", async () => {
+    const replaced = (await t.request("GET", `${LIST}?fields=email&expand=items`, { bearer: annToken })).json.orders[0];
+    expect(Object.keys(replaced).sort()).toEqual(["created_at", "email", "id", "items", "object"]);
+    const added = (await t.request("GET", `${LIST}?fields=%2Bupdated_at,-tax_rate&expand=shipping_address`, { bearer: annToken })).json.orders[0];
+    expect(added).toHaveProperty("updated_at");
+    expect(added).not.toHaveProperty("tax_rate");
+    expect(added).toHaveProperty("subtotal");
+    expect(added).not.toHaveProperty("items");
+  });
+
+  it.each([
+    ["limit=101", "limit must not be greater than 100"],
+    ["limit=-1", "limit must be an integer number"],
+    ["offset=ten", "offset must be an integer number"],
+    ["status[]=lost", "each value in status must be one of the following values: pending, completed, archived, canceled, requires_action"],
+    ["fields=password_hash,email", "Requested fields [password_hash] are not valid"],
+    ["expand=cart,items", "Requested fields [cart] are not valid"],
+    ["q=mug", "property q should not exist"],
+  ])("refuses %s with a 400 naming it", async (query, message) => {
+    const response = await t.request("GET", `${LIST}?${query}`, { bearer: annToken });
+    expect(response.status).toBe(400);
+    expect(response.json).toEqual({ type: "invalid_data", message });
+  });
+
+  it("shows each customer only their own orders, and nobody's without credentials", async () => {
+    const bobs = await t.request("GET", LIST, { bearer: await loginToken(t, customers.bob.email, customers.bob.password!) });
+    expect(bobs.json.orders.map((o: { id: string }) => o.id)).toEqual([orders.bobs.id]);
+    const anonymous = await t.request("GET", LIST);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.json).toEqual({ type: "unauthorized", message: "Unauthorized" });
   });
 });
 

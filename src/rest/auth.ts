@@ -7,7 +7,7 @@ import type { Services } from "../graphql/context";
 import { bearerToken, SESSION_TTL_MS } from "../services/auth-service";
 import { MedusaError, UNAUTHORIZED } from "./errors";
 import { serializeCustomer } from "./serializers";
-import { jsonBody, parseBody, requiredString } from "./validation";
+import { jsonBody, parseInput, requiredString } from "./validation";
 
 /** express-session's cookie name, which Medusa v1 storefronts carry. */
 export const SESSION_COOKIE = "connect.sid";
@@ -60,7 +60,7 @@ export function authRoutes(services: Services, options: { secureCookies: boolean
   const router = Router();
 
   const signIn = async (req: Request) => {
-    const { email, password } = parseBody(credentials, req.body);
+    const { email, password } = parseInput(credentials, req.body);
     try {
       return await services.auth.authenticate(email, password);
     } catch (error) {

@@ -3,10 +3,12 @@ import { z } from "zod";
 import { isEmail } from "../domain/email";
 import { EmailTakenError, InvalidInputError } from "../domain/errors";
 import type { Services } from "../graphql/context";
-import { requireCustomer, sendSignedInCustomer } from "./auth";
+import { OrderStatus } from "../db/generated/prisma/enums";
+import { customerIdOf, requireCustomer, sendSignedInCustomer } from "./auth";
 import { invalidInput, MedusaError } from "./errors";
 import { serializeCustomer } from "./serializers";
-import { jsonBody, parseBody } from "./validation";
+import { orderProjection, toMedusaOrder } from "./order-projection";
+import { enumListParam, integerParam, jsonBody, parseInput } from "./validation";
 
 /** Medusa's `StorePostCustomersReq`, with its messages. */
 const registration = {
@@ -17,12 +19,24 @@ const registration = {
   phone: z.string({ error: "phone must be a string" }).nullish(),
 };
 
-/** `POST /store/customers` (Medusa's "Create a Customer") and `GET /store/customers/me`. */
+/** Most orders one page of `GET /store/customers/me/orders` holds (Medusa has no cap). */
+const MAX_ORDERS_PER_PAGE = 100;
+
+/** `GET /store/customers/me/orders` query: Medusa's pagination, status filter and projection. */
+const ordersQuery = {
+  limit: integerParam("limit", 0, MAX_ORDERS_PER_PAGE).default(10),
+  offset: integerParam("offset", 0, Number.MAX_SAFE_INTEGER).default(0),
+  status: enumListParam("status", Object.values(OrderStatus) as [OrderStatus, ...OrderStatus[]]).optional(),
+  fields: z.string({ error: "fields must be a string" }).optional(),
+  expand: z.string({ error: "expand must be a string" }).optional(),
+};
+
+/** `POST /store/customers` (Medusa's "Create a Customer"), `GET /store/customers/me` and its orders. */
 export function customerRoutes(services: Services): Router {
   const router = Router();
 
   router.post("/customers", jsonBody, async (req, res) => {
-    const body = parseBody(registration, req.body);
+    const body = parseInput(registration, req.body);
     try {
       const customer = await services.customers.register({
         email: body.email,
@@ -40,6 +54,13 @@ export function customerRoutes(services: Services): Router {
   });
 
   router.get("/customers/me", requireCustomer, sendSignedInCustomer(services));
+
+  router.get("/customers/me/orders", requireCustomer, async (req, res) => {
+    const query = parseInput(ordersQuery, req.query);
+    const projection = orderProjection(query, { list: true });
+    const { orders, count } = await services.orders.listOwn(customerIdOf(res)!, { limit: query.limit, offset: query.offset, statuses: query.status }, projection.include);
+    res.json({ orders: orders.map((order) => toMedusaOrder(order, projection)), count, offset: query.offset, limit: query.limit });
+  });
 
   return router;
 }

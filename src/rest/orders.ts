@@ -9,7 +9,7 @@ import {
   VerifyOrderClaimDocument,
   type VerifyOrderClaimMutation,
 } from "./operations.generated";
-import { jsonBody, parseBody, requiredString, stringArray } from "./validation";
+import { jsonBody, parseInput, requiredString, stringArray } from "./validation";
 
 const claimOrders = preparedOperation(ClaimOrdersDocument);
 const verifyOrderClaim = preparedOperation(VerifyOrderClaimDocument);
@@ -48,13 +48,13 @@ export function orderClaimRoutes(services: Services): Router {
   const router = Router();
 
   router.post("/orders/batch/customer/token", requireCustomer, jsonBody, async (req, res) => {
-    const { order_ids: orderIds } = parseBody({ order_ids: stringArray("order_ids") }, req.body);
+    const { order_ids: orderIds } = parseInput({ order_ids: stringArray("order_ids") }, req.body);
     const result = await claimOrders(services, customerIdOf(res), { orderIds });
     sendMutationResult(res, result.claimOrders);
   });
 
   router.post("/orders/customer/confirm", jsonBody, async (req, res) => {
-    const { token } = parseBody({ token: requiredString("token") }, req.body);
+    const { token } = parseInput({ token: requiredString("token") }, req.body);
     // The token is the proof: the caller's own sign-in, if any, plays no part (as in Medusa).
     const result = await verifyOrderClaim(services, undefined, { token });
     sendMutationResult(res, result.verifyOrderClaim);

@@ -3,10 +3,10 @@ import { z } from "zod";
 import { MedusaError } from "./errors";
 
 /**
- * Validates a JSON body the way Medusa v1's class-validator setup does: unknown properties are
+ * Validates a JSON body (or a parsed query string) the way Medusa v1's class-validator setup does: unknown properties are
  * refused (`property x should not exist`) and every problem is joined into one `invalid_data`.
  */
-export function parseBody<Shape extends z.ZodRawShape>(shape: Shape, received: unknown): z.infer<z.ZodObject<Shape>> {
+export function parseInput<Shape extends z.ZodRawShape>(shape: Shape, received: unknown): z.infer<z.ZodObject<Shape>> {
   // No body at all is `{}` to Medusa (body-parser's default): the error then names the missing field.
   const body = received === undefined ? {} : received;
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
@@ -31,3 +31,19 @@ export const stringArray = (field: string) =>
 
 /** JSON body parsing, placed on each route after its authentication check (401 comes before 400). */
 export const jsonBody = express.json({ limit: "100kb", strict: false });
+
+/** An integer query parameter (`?limit=10`), with class-validator's messages. */
+export const integerParam = (field: string, min: number, max: number) =>
+  z
+    .string({ error: `${field} must be an integer number` })
+    .regex(/^\d+$/, { error: `${field} must be an integer number` })
+    .transform(Number)
+    .refine((n) => n >= min, { error: `${field} must not be less than ${min}` })
+    .refine((n) => n <= max, { error: `${field} must not be greater than ${max}` });
+
+/** `?status[]=a&status[]=b` (or `status[0]=a`, or a single `status=a`): a list of enum values. */
+export const enumListParam = <T extends string>(field: string, values: readonly [T, ...T[]]) =>
+  z
+    .union([z.string(), z.array(z.string())], { error: `each value in ${field} must be one of the following values: ${values.join(", ")}` })
+    .transform((value) => (Array.isArray(value) ? value : [value]))
+    .pipe(z.array(z.enum(values, { error: `each value in ${field} must be one of the following values: ${values.join(", ")}` })));

@@ -1,4 +1,5 @@
 import type { Db } from "../db/database";
+import type { OrderStatus } from "../db/generated/prisma/enums";
 import { isEmail, normalizeEmail } from "../domain/email";
 import type { Selection } from "./selection";
 
@@ -9,6 +10,16 @@ export class OrderService {
   /** One of the customer's own orders; null for anyone else's or an unknown id. */
   findOwn<S extends Selection>(customerId: string, orderId: string, selection: S = {} as S) {
     return this.deps.prisma.order.findFirst({ ...selection, where: { id: orderId, customer_id: customerId } });
+  }
+
+  /** A page of the customer's own orders, newest first, and how many there are in all. */
+  async listOwn<I extends object>(customerId: string, page: { limit: number; offset: number; statuses?: OrderStatus[] }, include: I) {
+    const where = { customer_id: customerId, ...(page.statuses?.length ? { status: { in: page.statuses } } : {}) };
+    const [orders, count] = await Promise.all([
+      this.deps.prisma.order.findMany({ where, include, orderBy: [{ created_at: "desc" }, { id: "desc" }], skip: page.offset, take: page.limit }),
+      this.deps.prisma.order.count({ where }),
+    ]);
+    return { orders, count };
   }
 
   /**
