@@ -57,7 +57,7 @@ export function customerRoutes(services: Services): Router {
 
   router.get("/customers/me/orders", requireCustomer, async (req, res) => {
     const query = parseInput(ordersQuery, req.query);
-    const projection = orderProjection(query, { list: true });
+    const projection = orderProjection(query, { list: true, anyColumn: true });
     const { orders, count } = await services.orders.listOwn(customerIdOf(res)!, { limit: query.limit, offset: query.offset, statuses: query.status }, projection.include);
     res.json({ orders: orders.map((order) => toMedusaOrder(order, projection)), count, offset: query.offset, limit: query.limit });
   });

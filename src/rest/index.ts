@@ -5,6 +5,7 @@ import type { Logger } from "../logger";
 import { authRoutes, identifyCustomer } from "./auth";
 import { customerRoutes } from "./customers";
 import { medusaErrorHandler, routeNotFound } from "./errors";
+import { orderReadRoutes } from "./order-reads";
 import { orderClaimRoutes } from "./orders";
 
 /** Medusa Store API v1 routes under `/store`, with Medusa's JSON errors for everything. */
@@ -14,6 +15,7 @@ export function storeApi(services: Services, config: Config, logger: Logger): Ro
   router.use(authRoutes(services, { secureCookies: config.production }));
   router.use(orderClaimRoutes(services));
   router.use(customerRoutes(services));
+  router.use(orderReadRoutes(services));
   router.use(routeNotFound);
   router.use(medusaErrorHandler(logger));
   return router;

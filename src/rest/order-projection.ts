@@ -13,7 +13,10 @@ const DEFAULT_FIELDS = [
   "email", "region_id", "currency_code", "tax_rate", "created_at",
 ] as const; // prettier-ignore
 
-/** The order's own columns a caller may ask for with `fields`. */
+/** The fields Medusa allows on single store orders (`GET /store/orders`, `/store/orders/:id`). */
+const STORE_FIELDS = new Set<string>(DEFAULT_FIELDS);
+
+/** The order's own columns a caller may ask for with `fields` where Medusa allows any. */
 const COLUMNS = new Set<string>([
   ...DEFAULT_FIELDS, "updated_at", "canceled_at", "metadata", "no_notification", "external_id", "sales_channel_id",
   "billing_address_id", "shipping_address_id", "idempotency_key",
@@ -49,9 +52,10 @@ const list = (value: unknown): string[] | undefined =>
 /**
  * Reads `fields` and `expand` as Medusa does: `fields` without `+`/`-` prefixes replaces the
  * defaults (`id` always stays; `created_at` too on lists); `expand` replaces the default relations.
- * Unknown names are a 400 naming them.
+ * Unknown names are a 400 naming them. `anyColumn`: any of the order's columns may be asked for
+ * (Medusa's customer order list); otherwise only Medusa's allowed store fields (single orders).
  */
-export function orderProjection(query: { fields?: unknown; expand?: unknown }, options: { list: boolean }): OrderProjection {
+export function orderProjection(query: { fields?: unknown; expand?: unknown }, options: { list: boolean; anyColumn: boolean }): OrderProjection {
   const fieldList = list(query.fields);
   const expandList = list(query.expand);
   let fields = new Set<string>([...DEFAULT_FIELDS, ...TOTALS]);
@@ -68,7 +72,7 @@ export function orderProjection(query: { fields?: unknown; expand?: unknown }, o
   }
   const relations = new Set<string>(expandList ?? DEFAULT_RELATIONS);
   const unknown = [
-    ...[...fields].filter((name) => !COLUMNS.has(name) && !(TOTALS as readonly string[]).includes(name)),
+    ...[...fields].filter((name) => !(options.anyColumn ? COLUMNS : STORE_FIELDS).has(name) && !(TOTALS as readonly string[]).includes(name)),
     ...[...relations].filter((name) => !RELATIONS.has(name)),
   ];
   if (unknown.length > 0) throw new MedusaError("invalid_data", `Requested fields [${unknown.join(", ")}] are not valid`);

@@ -1,6 +1,6 @@
 import type { Db } from "../db/database";
 import type { OrderStatus } from "../db/generated/prisma/enums";
-import { isEmail, normalizeEmail } from "../domain/email";
+import { hasControlCharacters, isEmail, normalizeEmail } from "../domain/email";
 import type { Selection } from "./selection";
 
 /** Order reads, with the ownership rule written once: a customer sees only their own orders. */
@@ -10,6 +10,18 @@ export class OrderService {
   /** One of the customer's own orders; null for anyone else's or an unknown id. */
   findOwn<S extends Selection>(customerId: string, orderId: string, selection: S = {} as S) {
     return this.deps.prisma.order.findFirst({ ...selection, where: { id: orderId, customer_id: customerId } });
+  }
+
+  /** Any order by id, as Medusa's `GET /store/orders/:id` (the id is the secret); null if unknown. */
+  findById<I extends object>(orderId: string, include: I) {
+    if (hasControlCharacters(orderId)) return Promise.resolve(null);
+    return this.deps.prisma.order.findUnique({ where: { id: orderId }, include });
+  }
+
+  /** The order placed from a cart, as Medusa's `GET /store/orders/cart/:cart_id`; null if none. */
+  findByCartId<I extends object>(cartId: string, include: I) {
+    if (hasControlCharacters(cartId)) return Promise.resolve(null);
+    return this.deps.prisma.order.findUnique({ where: { cart_id: cartId }, include });
   }
 
   /** A page of the customer's own orders, newest first, and how many there are in all. */
