@@ -14,6 +14,7 @@ import type { Logger } from "./logger";
 import { claimTokenNotifier } from "./notifications/claim-notifier";
 import { createMailer } from "./notifications/mailer";
 import { storeApi } from "./rest";
+import { openApiDocument } from "./rest/openapi";
 import { AuthService } from "./services/auth-service";
 import { ClaimFeed } from "./services/claim-feed";
 import { ClaimService } from "./services/claim-service";
@@ -90,6 +91,9 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   // Bodies are read (up to the limit) before Yoga, which parses them itself.
   app.use(GRAPHQL_PATH, express.raw({ type: "application/json", limit: GRAPHQL_BODY_LIMIT }), (req, res) => yoga(req, res));
   app.use(GRAPHQL_PATH, graphqlBodyTooLarge);
+  app.get("/openapi.json", (_req, res) => {
+    res.json(openApiDocument());
+  });
   app.get("/health", (_req, res) => {
     res.json({ status: "ok" });
   });

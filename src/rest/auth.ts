@@ -12,7 +12,7 @@ import { jsonBody, parseInput, requiredString } from "./validation";
 /** express-session's cookie name, which Medusa v1 storefronts carry. */
 export const SESSION_COOKIE = "connect.sid";
 
-const credentials = {
+export const credentials = {
   email: z.string({ error: "email must be an email" }).trim().refine(isEmail, { error: "email must be an email" }),
   password: requiredString("password"),
 };

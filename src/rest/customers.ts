@@ -11,7 +11,7 @@ import { orderProjection, toMedusaOrder } from "./order-projection";
 import { enumListParam, integerParam, jsonBody, parseInput } from "./validation";
 
 /** Medusa's `StorePostCustomersReq`, with its messages. */
-const registration = {
+export const registration = {
   email: z.string({ error: "email must be an email" }).trim().refine(isEmail, { error: "email must be an email" }),
   password: z.string({ error: "password must be a string" }),
   first_name: z.string({ error: "first_name must be a string" }),
@@ -23,7 +23,7 @@ const registration = {
 const MAX_ORDERS_PER_PAGE = 100;
 
 /** `GET /store/customers/me/orders` query: Medusa's pagination, status filter and projection. */
-const ordersQuery = {
+export const ordersQuery = {
   limit: integerParam("limit", 0, MAX_ORDERS_PER_PAGE).default(10),
   offset: integerParam("offset", 0, Number.MAX_SAFE_INTEGER).default(0),
   status: enumListParam("status", Object.values(OrderStatus) as [OrderStatus, ...OrderStatus[]]).optional(),

@@ -6,7 +6,7 @@ import { MedusaError } from "./errors";
 import { orderProjection, toMedusaOrder } from "./order-projection";
 import { parseInput } from "./validation";
 
-const projection = {
+export const projection = {
   fields: z.string({ error: "fields must be a string" }).optional(),
   expand: z.string({ error: "expand must be a string" }).optional(),
 };
@@ -16,7 +16,7 @@ const DISPLAY_ID = "display_id must be a number conforming to the specified cons
 const MAX_DISPLAY_ID = 2_147_483_647;
 
 /** Medusa's `StoreGetOrdersParams`; `shipping_address[postal_code]` is accepted and, as in Medusa, not used. */
-const lookupQuery = {
+export const lookupQuery = {
   display_id: z
     .string({ error: DISPLAY_ID })
     .regex(/^\d+$/, { error: DISPLAY_ID })

@@ -43,18 +43,22 @@ function sendMutationResult(res: Response, result: MutationResult): void {
   }
 }
 
+/** Medusa's `StorePostCustomersCustomerOrderClaimReq` and `StorePostCustomersCustomerAcceptClaimReq`. */
+export const claimRequest = { order_ids: stringArray("order_ids") };
+export const confirmRequest = { token: requiredString("token") };
+
 /** The two Medusa claim routes: thin doors onto the `claimOrders` / `verifyOrderClaim` mutations. */
 export function orderClaimRoutes(services: Services): Router {
   const router = Router();
 
   router.post("/orders/batch/customer/token", requireCustomer, jsonBody, async (req, res) => {
-    const { order_ids: orderIds } = parseInput({ order_ids: stringArray("order_ids") }, req.body);
+    const { order_ids: orderIds } = parseInput(claimRequest, req.body);
     const result = await claimOrders(services, customerIdOf(res), { orderIds });
     sendMutationResult(res, result.claimOrders);
   });
 
   router.post("/orders/customer/confirm", jsonBody, async (req, res) => {
-    const { token } = parseInput({ token: requiredString("token") }, req.body);
+    const { token } = parseInput(confirmRequest, req.body);
     // The token is the proof: the caller's own sign-in, if any, plays no part (as in Medusa).
     const result = await verifyOrderClaim(services, undefined, { token });
     sendMutationResult(res, result.verifyOrderClaim);
