@@ -14,9 +14,8 @@ export interface Config {
   /** Unset: mail is written as `.eml` files under `dataDir/mail`. */
   smtpUrl: string | undefined;
   mailFrom: string;
-  jwtSecret: string;
-  /** True when `jwtSecret` is the built-in development secret. */
-  jwtSecretIsDefault: boolean;
+  /** Unset (outside production): a random secret kept in `dataDir` (src/jwt-secret.ts). */
+  jwtSecret: string | undefined;
   claimTokenTtlMs: number;
   /** Contains `{token}`, replaced by the URL-encoded claim token. */
   claimConfirmUrl: string;
@@ -38,7 +37,6 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
 
-export const DEVELOPMENT_JWT_SECRET = "ordergate-development-secret-do-not-use-in-production";
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -177,8 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
-    jwtSecret: e.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
-    jwtSecretIsDefault: !e.JWT_SECRET,
+    jwtSecret: e.JWT_SECRET,
     claimTokenTtlMs: e.CLAIM_TOKEN_TTL,
     claimConfirmUrl: e.CLAIM_CONFIRM_URL,
     claimMaxOrders: e.CLAIM_MAX_ORDERS,

@@ -11,7 +11,6 @@ export const DEMO_SEED_FILE = path.resolve(__dirname, "../seed/demo.json");
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  if (config.jwtSecretIsDefault) logger.warn("JWT_SECRET is not set: using the built-in development secret. Set it for anything but local use.");
 
   const database = await openDatabase(config, logger);
   try {

@@ -13,6 +13,7 @@ import { createGraphQLServer, GRAPHQL_PATH } from "./graphql/yoga";
 import type { Logger } from "./logger";
 import { claimTokenNotifier } from "./notifications/claim-notifier";
 import { createMailer } from "./notifications/mailer";
+import { loadOrCreateJwtSecret } from "./jwt-secret";
 import { storeApi } from "./rest";
 import { openApiDocument } from "./rest/openapi";
 import { AuthService } from "./services/auth-service";
@@ -46,6 +47,7 @@ export interface Gateway {
 
 /** Wires database, services, outbox, GraphQL and the Medusa REST layer into one HTTP server. */
 export async function createGateway(config: Config, logger: Logger, database?: Database): Promise<Gateway> {
+  const jwtSecret = config.jwtSecret ?? (await loadOrCreateJwtSecret(config.dataDir, logger));
   const db = database ?? (await openDatabase(config, logger));
   const prisma = db.prisma;
   const events = createEventBus(config, logger);
@@ -54,7 +56,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   let dispatcher: OutboxDispatcher | undefined;
   const claims = new ClaimService({ prisma, config, onOutboxWritten: () => dispatcher?.wake() });
   const claimFeed = new ClaimFeed({ prisma, events });
-  const auth = new AuthService({ prisma, config });
+  const auth = new AuthService({ prisma, config: { jwtSecret } });
   const customers = new CustomerService({ prisma });
   const orders = new OrderService({ prisma });
   const services: Services = { prisma, events, claims, claimFeed, auth, customers, orders };
@@ -87,7 +89,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       decide(null, origin && allowedOrigin(origin) ? { origin, credentials: true, maxAge: CORS_MAX_AGE_SECONDS } : { origin: false });
     }),
   );
-  const yoga = createGraphQLServer(services, config, logger);
+  const yoga = createGraphQLServer(services, { jwtSecret }, logger);
   // Bodies are read (up to the limit) before Yoga, which parses them itself.
   app.use(GRAPHQL_PATH, express.raw({ type: "application/json", limit: GRAPHQL_BODY_LIMIT }), (req, res) => yoga(req, res));
   app.use(GRAPHQL_PATH, graphqlBodyTooLarge);

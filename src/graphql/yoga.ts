@@ -1,6 +1,5 @@
 import { createInlineSigningKeyProvider, type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
 import { createYoga, useExtendContext } from "graphql-yoga";
-import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
 import { createContext, type GraphQLContext, type Services } from "./context";
@@ -36,7 +35,7 @@ const tokenFromWebSocket: ExtractTokenFunction = ({ serverContext }) => {
 export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
 
 /** GraphQL over HTTP and SSE (and, through `getEnveloped`, WebSocket), with GraphiQL for browsers. */
-export function createGraphQLServer(services: Services, config: Pick<Config, "jwtSecret">, logger: Logger) {
+export function createGraphQLServer(services: Services, config: { jwtSecret: string }, logger: Logger) {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,

@@ -1,6 +1,5 @@
 import crypto from "node:crypto";
 import jwt from "jsonwebtoken";
-import type { Config } from "../config";
 import type { Db } from "../db/database";
 import { isEmail, normalizeEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
@@ -49,7 +48,7 @@ export class AuthService {
   /** Compared against when the email is unknown, so both paths cost one scrypt. */
   private decoyHash: Promise<string> | undefined;
 
-  constructor(private readonly deps: { prisma: Db; config: Pick<Config, "jwtSecret"> }) {}
+  constructor(private readonly deps: { prisma: Db; config: { jwtSecret: string } }) {}
 
   /** The registered customer with this email and password; guests and wrong passwords fail alike. */
   async authenticate(email: string, password: string) {
