@@ -29,9 +29,14 @@ const GRAPHQL_BODY_LIMIT = "1mb";
 /** The same limit for one GraphQL-over-WebSocket message. */
 const GRAPHQL_MESSAGE_LIMIT_BYTES = 1024 * 1024;
 
-/** An over-long GraphQL request gets a GraphQL-shaped 413 rather than Express's HTML page. */
-const graphqlBodyTooLarge: ErrorRequestHandler = (error, _req, res, next) => {
-  if ((error as { type?: string }).type !== "entity.too.large") return next(error);
+/**
+ * Reading a GraphQL body failed: an over-long one gets a GraphQL-shaped 413 rather than Express's
+ * HTML page; a client that hung up mid-body gets nothing (it is gone, and nothing went wrong here).
+ */
+const graphqlBodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
+  const type = (error as { type?: string }).type;
+  if (type === "request.aborted") return void res.destroy();
+  if (type !== "entity.too.large") return next(error);
   res.status(413).json({ errors: [{ message: `The request body is larger than ${GRAPHQL_BODY_LIMIT}.`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
 };
 
@@ -92,7 +97,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const yoga = createGraphQLServer(services, { jwtSecret }, logger);
   // Bodies are read (up to the limit) before Yoga, which parses them itself.
   app.use(GRAPHQL_PATH, express.raw({ type: "application/json", limit: GRAPHQL_BODY_LIMIT }), (req, res) => yoga(req, res));
-  app.use(GRAPHQL_PATH, graphqlBodyTooLarge);
+  app.use(GRAPHQL_PATH, graphqlBodyErrors);
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument());
   });

@@ -1,3 +1,4 @@
+import net from "node:net";
 import type { TestGateway } from "./support/gateway";
 import { claimScenario, storeTokenFor, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
@@ -165,6 +166,25 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
       const response = await t.request("POST", CLAIM, { bearer: annToken, rawBody, headers: rawBody === undefined ? {} : { "content-type": "application/json" } });
       expect(response.status).toBe(400);
       expect(response.json).toEqual({ type: "invalid_data", message: "order_ids must be an array" });
+    });
+
+    it("a client that hangs up mid-body is no error", async () => {
+      const { port } = new URL(t.url);
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect(Number(port), "127.0.0.1", () => {
+          socket.write(
+            `POST ${CLAIM} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${annToken}\r\n` +
+              "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"order_ids\": [",
+            () => setTimeout(() => socket.destroy(), 100),
+          );
+        });
+        socket.on("close", () => resolve());
+        socket.on("error", reject);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(t.logs.filter((line) => line.startsWith("error"))).toEqual([]);
+      expect(t.logs.some((line) => line.includes("closed the request before sending its body"))).toBe(true);
+      expect(await t.prisma.orderClaim.count()).toBe(0);
     });
 
     it("malformed JSON", async () => {
