@@ -32,6 +32,10 @@ export interface Config {
   claimExpirySweepMs: number;
   /** How often idle WebSocket connections are pinged (and dropped when no pong comes back in as long). */
   websocketKeepAliveMs: number;
+  /** GraphiQL at `/graphql` in browsers: on unless production (GRAPHIQL). */
+  graphiql: boolean;
+  /** Schema introspection: on unless production (GRAPHQL_INTROSPECTION). */
+  introspection: boolean;
   /** Browser origins allowed to call `/store` and `/graphql` with credentials: exact origins, or `/regex/` as Medusa allows. */
   storeCors: (string | RegExp)[];
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -145,6 +149,8 @@ const envSchema = z.object({
   CLAIM_EXPIRY_SWEEP_INTERVAL: duration("CLAIM_EXPIRY_SWEEP_INTERVAL").default(1000),
   WEBSOCKET_KEEPALIVE: duration("WEBSOCKET_KEEPALIVE").default(12_000),
   STORE_CORS: corsOrigins("STORE_CORS").default([DEFAULT_STORE_CORS]),
+  GRAPHIQL: boolean("GRAPHIQL").optional(),
+  GRAPHQL_INTROSPECTION: boolean("GRAPHQL_INTROSPECTION").optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"], { message: "LOG_LEVEL must be one of debug, info, warn, error, silent" }).default("info"),
 });
 
@@ -187,6 +193,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     claimExpirySweepMs: e.CLAIM_EXPIRY_SWEEP_INTERVAL,
     websocketKeepAliveMs: e.WEBSOCKET_KEEPALIVE,
     storeCors: e.STORE_CORS,
+    graphiql: e.GRAPHIQL ?? !production,
+    introspection: e.GRAPHQL_INTROSPECTION ?? !production,
     logLevel: e.LOG_LEVEL,
   };
 }

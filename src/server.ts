@@ -94,7 +94,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       decide(null, origin && allowedOrigin(origin) ? { origin, credentials: true, maxAge: CORS_MAX_AGE_SECONDS } : { origin: false });
     }),
   );
-  const yoga = createGraphQLServer(services, { jwtSecret }, logger);
+  const yoga = createGraphQLServer(services, { jwtSecret, graphiql: config.graphiql, introspection: config.introspection }, logger);
   // Bodies are read (up to the limit) before Yoga, which parses them itself.
   app.use(GRAPHQL_PATH, express.raw({ type: "application/json", limit: GRAPHQL_BODY_LIMIT }), (req, res) => yoga(req, res));
   app.use(GRAPHQL_PATH, graphqlBodyErrors);

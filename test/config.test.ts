@@ -64,6 +64,16 @@ describe("settings", () => {
     ]);
   });
 
+  it("turns GraphiQL and introspection off in production unless asked for", () => {
+    expect(loadConfig({})).toMatchObject({ graphiql: true, introspection: true });
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "a-long-production-secret" })).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "a-long-production-secret", GRAPHIQL: "on", GRAPHQL_INTROSPECTION: "yes" })).toMatchObject({
+      graphiql: true,
+      introspection: true,
+    });
+    expect(() => loadConfig({ GRAPHIQL: "sometimes" })).toThrow("GRAPHIQL: GRAPHIQL must be true or false");
+  });
+
   it("treats an empty variable as unset", () => {
     expect(loadConfig({ DATABASE_URL: "", PORT: "" })).toMatchObject({ databaseUrl: undefined, port: 9000 });
   });

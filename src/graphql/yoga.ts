@@ -1,4 +1,5 @@
 import { createInlineSigningKeyProvider, type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
+import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import { createYoga, useExtendContext } from "graphql-yoga";
 import type { Logger } from "../logger";
 import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
@@ -35,11 +36,12 @@ const tokenFromWebSocket: ExtractTokenFunction = ({ serverContext }) => {
 export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
 
 /** GraphQL over HTTP and SSE (and, through `getEnveloped`, WebSocket), with GraphiQL for browsers. */
-export function createGraphQLServer(services: Services, config: { jwtSecret: string }, logger: Logger) {
+export function createGraphQLServer(services: Services, config: { jwtSecret: string; graphiql: boolean; introspection: boolean }, logger: Logger) {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: { title: "ordergate" },
+    // Off in production unless asked for (GRAPHIQL, GRAPHQL_INTROSPECTION): they map the API for anyone.
+    graphiql: config.graphiql ? { title: "ordergate" } : false,
     landingPage: false,
     // CORS is the Express app's (STORE_CORS, shared with /store); Yoga's would reflect any origin.
     cors: false,
@@ -52,6 +54,7 @@ export function createGraphQLServer(services: Services, config: { jwtSecret: str
       error: (...args) => logger.error(args.map(String).join(" ")),
     },
     plugins: [
+      ...(config.introspection ? [] : [useDisableIntrospection()]),
       useJWT({
         signingKeyProviders: [createInlineSigningKeyProvider(config.jwtSecret)],
         tokenLookupLocations: [tokenFromHeader, tokenFromWebSocket],
