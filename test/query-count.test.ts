@@ -3,13 +3,12 @@ import os from "node:os";
 import path from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { loadConfig } from "../src/config";
 import { PrismaClient } from "../src/db/generated/prisma/client";
 import { createLogger } from "../src/logger";
 import { createGateway, type Gateway } from "../src/server";
 import { loadSeed, parseSeedFile } from "../src/services/seed-service";
 import { createTestDatabase } from "./support/database";
-import { TEST_JWT_SECRET } from "./support/gateway";
+import { testConfig } from "./support/gateway";
 import { storeTokenFor } from "./support/scenarios";
 
 /** Every SQL statement the gateway's Prisma client sends, counted at the pg driver. */
@@ -35,16 +34,7 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: database.url, Client: CountingClient });
   prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   // No background work during the count: the outbox and the expiry sweep wait an hour between passes.
-  const config = loadConfig({
-    DATABASE_URL: database.url,
-    DATA_DIR: dataDir,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    JWT_SECRET: TEST_JWT_SECRET,
-    LOG_LEVEL: "silent",
-    OUTBOX_POLL_INTERVAL: "1h",
-    CLAIM_EXPIRY_SWEEP_INTERVAL: "1h",
-  });
+  const config = testConfig(database.url, dataDir, { OUTBOX_POLL_INTERVAL: "1h", CLAIM_EXPIRY_SWEEP_INTERVAL: "1h" });
   gateway = await createGateway(config, createLogger("silent"), { prisma, close: () => prisma.$disconnect() });
   await gateway.listen();
 });

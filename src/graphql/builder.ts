@@ -34,6 +34,14 @@ builder.queryType({});
 builder.mutationType({});
 builder.subscriptionType({});
 
+/** A connection's query: newest first (id breaks ties, so cursors are stable), only the given statuses if any. */
+export function newestFirstWithStatus<S extends string>({ status }: { status?: S[] | null }) {
+  return {
+    where: status && status.length > 0 ? { status: { in: status } } : {},
+    orderBy: [{ created_at: "desc" as const }, { id: "desc" as const }],
+  };
+}
+
 /** Exposes a Prisma enum whose values are lower_snake (Medusa's) as an UPPER_SNAKE GraphQL enum. */
 export function medusaEnum<T extends string>(name: string, values: readonly T[], description: string) {
   return builder.enumType(name, {

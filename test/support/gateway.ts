@@ -38,15 +38,10 @@ export interface TestResponse {
   json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/**
- * A gateway on an ephemeral port over a fresh database; settings as environment variables. With
- * `DATABASE_URL` in `env`, it joins that database instead (a second instance), and leaves it be.
- */
-export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
-  const database = env.DATABASE_URL ? { url: env.DATABASE_URL, drop: async () => {} } : await createTestDatabase();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ordergate-test-data-"));
-  const config = loadConfig({
-    DATABASE_URL: database.url,
+/** Settings for a test gateway: loopback, ephemeral port, the test secret, quick background work; `env` overrides. */
+export function testConfig(databaseUrl: string, dataDir: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    DATABASE_URL: databaseUrl,
     DATA_DIR: dataDir,
     PORT: "0",
     HOST: "127.0.0.1",
@@ -58,6 +53,16 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     CLAIM_EXPIRY_SWEEP_INTERVAL: "200ms",
     ...env,
   });
+}
+
+/**
+ * A gateway on an ephemeral port over a fresh database; settings as environment variables. With
+ * `DATABASE_URL` in `env`, it joins that database instead (a second instance), and leaves it be.
+ */
+export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+  const database = env.DATABASE_URL ? { url: env.DATABASE_URL, drop: async () => {} } : await createTestDatabase();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ordergate-test-data-"));
+  const config = testConfig(database.url, dataDir, env);
   const logs: string[] = [];
   const gateway = await createGateway(config, capturingLogger(logs));
   const url = await gateway.listen();

@@ -11,7 +11,7 @@ import {
   NotAuthenticatedError,
 } from "../../domain/errors";
 import type { VerifiedClaim } from "../../services/claim-service";
-import { builder } from "../builder";
+import { builder, newestFirstWithStatus } from "../builder";
 import { domainGraphQLError } from "./errors";
 
 const OrderClaimStatusEnum = builder.enumType(OrderClaimStatus, {
@@ -49,10 +49,7 @@ builder.prismaObjectField("Customer", "orderClaims", (t) =>
     cursor: "id",
     totalCount: true,
     args: { status: t.arg({ type: [OrderClaimStatusEnum], required: false }) },
-    query: ({ status }) => ({
-      where: status && status.length > 0 ? { status: { in: status } } : {},
-      orderBy: [{ created_at: "desc" }, { id: "desc" }],
-    }),
+    query: newestFirstWithStatus,
   }),
 );
 

@@ -1,5 +1,5 @@
 import { EmailTakenError, InvalidCredentialsError, InvalidInputError } from "../../domain/errors";
-import { builder } from "../builder";
+import { builder, newestFirstWithStatus } from "../builder";
 import { OrderStatusEnum } from "./order";
 
 builder.prismaObject("Customer", {
@@ -16,10 +16,7 @@ builder.prismaObject("Customer", {
       cursor: "id",
       totalCount: true,
       args: { status: t.arg({ type: [OrderStatusEnum], required: false }) },
-      query: ({ status }) => ({
-        where: status && status.length > 0 ? { status: { in: status } } : {},
-        orderBy: [{ created_at: "desc" }, { id: "desc" }],
-      }),
+      query: newestFirstWithStatus,
     }),
   }),
 });
