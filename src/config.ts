@@ -39,6 +39,26 @@ export interface Config {
   /** Browser origins allowed to call `/store` and `/graphql` with credentials: exact origins, or `/regex/` as Medusa allows. */
   storeCors: (string | RegExp)[];
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** Express's `trust proxy`: which hops' `X-Forwarded-For` name the client (rate limits, logs). */
+  trustProxy: boolean | number | string[];
+  /** Longest a client may take to send a whole request (headers and body); then 408. */
+  requestTimeoutMs: number;
+  /** Every rate limit; a limit that is `null` is off (RATE_LIMITS=off turns them all off). */
+  rateLimits: RateLimits;
+}
+
+/** At most `points` attempts per `durationMs`, per key. */
+export interface Rate {
+  points: number;
+  durationMs: number;
+}
+
+export interface RateLimits {
+  loginPerEmail: Rate | null;
+  loginPerIp: Rate | null;
+  claimPerCustomer: Rate | null;
+  claimPerRecipient: Rate | null;
+  confirmPerIp: Rate | null;
 }
 
 
@@ -69,6 +89,34 @@ const integer = (name: string, min: number, max: number) =>
       return z.NEVER;
     }
     return n;
+  });
+
+/** `10/15m`: at most 10 per 15 minutes; `off`: no limit. */
+const rate = (name: string) =>
+  z.string().transform((value, ctx): Rate | null => {
+    if (value.trim().toLowerCase() === "off") return null;
+    const match = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(value);
+    const points = match ? Number(match[1]) : 0;
+    const durationMs = match ? parseDuration(match[2]!) : undefined;
+    if (!match || points < 1 || points > 1_000_000 || !durationMs) {
+      ctx.addIssue({ code: "custom", message: `${name} must be a count per duration such as 10/15m or 5/1h, or off (got "${value}")` });
+      return z.NEVER;
+    }
+    return { points, durationMs };
+  });
+
+/** Express's `trust proxy`: true/false, a hop count, or comma-separated addresses/subnets (`loopback`, `10.0.0.0/8`). */
+const trustProxy = (name: string) =>
+  z.string().transform((value, ctx): boolean | number | string[] => {
+    const v = value.trim().toLowerCase();
+    if (["true", "false"].includes(v)) return v === "true";
+    if (/^\d+$/.test(v)) return Number(v);
+    const entries = v.split(",").map((part) => part.trim()).filter(Boolean);
+    if (entries.length === 0 || entries.some((entry) => !/^[0-9a-f.:/]+$|^(loopback|linklocal|uniquelocal)$/.test(entry))) {
+      ctx.addIssue({ code: "custom", message: `${name} must be true, false, a hop count, or comma-separated addresses/subnets (got "${value}")` });
+      return z.NEVER;
+    }
+    return entries;
   });
 
 const boolean = (name: string) =>
@@ -151,6 +199,14 @@ const envSchema = z.object({
   STORE_CORS: corsOrigins("STORE_CORS").default([DEFAULT_STORE_CORS]),
   GRAPHIQL: boolean("GRAPHIQL").optional(),
   GRAPHQL_INTROSPECTION: boolean("GRAPHQL_INTROSPECTION").optional(),
+  TRUST_PROXY: trustProxy("TRUST_PROXY").default(false),
+  REQUEST_TIMEOUT: duration("REQUEST_TIMEOUT").default(10_000),
+  RATE_LIMITS: boolean("RATE_LIMITS").default(true),
+  RATE_LIMIT_LOGIN_EMAIL: rate("RATE_LIMIT_LOGIN_EMAIL").default({ points: 10, durationMs: 15 * 60_000 }),
+  RATE_LIMIT_LOGIN_IP: rate("RATE_LIMIT_LOGIN_IP").default({ points: 100, durationMs: 15 * 60_000 }),
+  RATE_LIMIT_CLAIM_CUSTOMER: rate("RATE_LIMIT_CLAIM_CUSTOMER").default({ points: 20, durationMs: 60 * 60_000 }),
+  RATE_LIMIT_CLAIM_RECIPIENT: rate("RATE_LIMIT_CLAIM_RECIPIENT").default({ points: 5, durationMs: 60 * 60_000 }),
+  RATE_LIMIT_CONFIRM_IP: rate("RATE_LIMIT_CONFIRM_IP").default({ points: 30, durationMs: 15 * 60_000 }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"], { message: "LOG_LEVEL must be one of debug, info, warn, error, silent" }).default("info"),
 });
 
@@ -196,5 +252,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphiql: e.GRAPHIQL ?? !production,
     introspection: e.GRAPHQL_INTROSPECTION ?? !production,
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+    requestTimeoutMs: e.REQUEST_TIMEOUT,
+    rateLimits: {
+      loginPerEmail: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_EMAIL : null,
+      loginPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_IP : null,
+      claimPerCustomer: e.RATE_LIMITS ? e.RATE_LIMIT_CLAIM_CUSTOMER : null,
+      claimPerRecipient: e.RATE_LIMITS ? e.RATE_LIMIT_CLAIM_RECIPIENT : null,
+      confirmPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_CONFIRM_IP : null,
+    },
   };
 }

@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import cors from "cors";
-import express, { type ErrorRequestHandler } from "express";
+import express, { type ErrorRequestHandler, type Response } from "express";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { OutboxDispatcher } from "./events/outbox-dispatcher";
@@ -15,6 +15,11 @@ import { claimTokenNotifier } from "./notifications/claim-notifier";
 import { createMailer } from "./notifications/mailer";
 import { loadOrCreateJwtSecret } from "./jwt-secret";
 import { storeApi } from "./rest";
+import { bodyTooLarge, sendMedusaError } from "./rest/errors";
+import { STORE_BODY_LIMIT_BYTES } from "./rest/validation";
+import { refuseDeclaredOversize } from "./http/body-limits";
+import { clientAddressResolver } from "./http/client-address";
+import { RateLimiter } from "./services/rate-limiter";
 import { openApiDocument } from "./rest/openapi";
 import { AuthService } from "./services/auth-service";
 import { ClaimFeed } from "./services/claim-feed";
@@ -25,19 +30,26 @@ import { OrderService } from "./services/order-service";
 const SHUTDOWN_GRACE_MS = 10_000;
 /** How long a browser may cache a preflight answer. */
 const CORS_MAX_AGE_SECONDS = 600;
-const GRAPHQL_BODY_LIMIT = "1mb";
-/** The same limit for one GraphQL-over-WebSocket message. */
-const GRAPHQL_MESSAGE_LIMIT_BYTES = 1024 * 1024;
+/** The largest body any route takes: a GraphQL request (all content types), or one WebSocket message. */
+const GRAPHQL_BODY_LIMIT_BYTES = 1024 * 1024;
+/** How often the server looks for requests past REQUEST_TIMEOUT (Node's default is every 30 s). */
+const REQUEST_TIMEOUT_CHECK_MS = 1000;
+
+const graphqlError = (res: Response, status: number, message: string, code: string) => res.status(status).json({ errors: [{ message, extensions: { code } }] });
+const graphqlBodyTooLarge = (res: Response) =>
+  graphqlError(res, 413, `The request body is larger than ${GRAPHQL_BODY_LIMIT_BYTES} bytes.`, "PAYLOAD_TOO_LARGE");
 
 /**
- * Reading a GraphQL body failed: an over-long one gets a GraphQL-shaped 413 rather than Express's
- * HTML page; a client that hung up mid-body gets nothing (it is gone, and nothing went wrong here).
+ * Reading a GraphQL body failed: the client's fault gets a GraphQL-shaped 4xx rather than
+ * Express's HTML page; a client that hung up mid-body gets nothing (it is gone, and nothing went
+ * wrong here).
  */
 const graphqlBodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
-  const type = (error as { type?: string }).type;
+  const { type, status, expose, message } = error as { type?: string; status?: number; expose?: boolean; message?: string };
   if (type === "request.aborted") return void res.destroy();
-  if (type !== "entity.too.large") return next(error);
-  res.status(413).json({ errors: [{ message: `The request body is larger than ${GRAPHQL_BODY_LIMIT}.`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
+  if (type === "entity.too.large") return void graphqlBodyTooLarge(res);
+  if (!expose || !status || status >= 500) return next(error);
+  graphqlError(res, status, `The request body could not be read: ${message}`, "BAD_REQUEST");
 };
 
 export interface Gateway {
@@ -57,14 +69,15 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const prisma = db.prisma;
   const events = createEventBus(config, logger);
   const mailer = createMailer(config);
+  const rateLimiter = new RateLimiter(config.rateLimits, { redisUrl: config.redisUrl, logger });
 
   let dispatcher: OutboxDispatcher | undefined;
-  const claims = new ClaimService({ prisma, config, onOutboxWritten: () => dispatcher?.wake() });
+  const claims = new ClaimService({ prisma, config, rateLimiter, onOutboxWritten: () => dispatcher?.wake() });
   const claimFeed = new ClaimFeed({ prisma, events });
-  const auth = new AuthService({ prisma, config: { jwtSecret } });
+  const auth = new AuthService({ prisma, config: { jwtSecret }, rateLimiter });
   const customers = new CustomerService({ prisma });
   const orders = new OrderService({ prisma });
-  const services: Services = { prisma, events, claims, claimFeed, auth, customers, orders };
+  const services: Services = { prisma, events, claims, claimFeed, auth, customers, orders, rateLimiter };
 
   dispatcher = new OutboxDispatcher({
     prisma,
@@ -82,6 +95,8 @@ export async function createGateway(config: Config, logger: Logger, database?: D
 
   const app = express();
   app.disable("x-powered-by");
+  app.set("trust proxy", config.trustProxy);
+  const clientAddress = clientAddressResolver(config.trustProxy);
   // qs, as Medusa and medusa-js: `status[]=a` and `status[0]=a` are lists.
   app.set("query parser", "extended");
   // One CORS policy for both doors (Medusa's store_cors): listed origins get credentials and
@@ -94,9 +109,15 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       decide(null, origin && allowedOrigin(origin) ? { origin, credentials: true, maxAge: CORS_MAX_AGE_SECONDS } : { origin: false });
     }),
   );
-  const yoga = createGraphQLServer(services, { jwtSecret, graphiql: config.graphiql, introspection: config.introspection }, logger);
-  // Bodies are read (up to the limit) before Yoga, which parses them itself.
-  app.use(GRAPHQL_PATH, express.raw({ type: "application/json", limit: GRAPHQL_BODY_LIMIT }), (req, res) => yoga(req, res));
+  // Bodies declared over a route's limit are refused before a byte of them is read.
+  app.use(GRAPHQL_PATH, refuseDeclaredOversize(GRAPHQL_BODY_LIMIT_BYTES, graphqlBodyTooLarge));
+  app.use("/store", refuseDeclaredOversize(STORE_BODY_LIMIT_BYTES, (res) => sendMedusaError(res, bodyTooLarge(STORE_BODY_LIMIT_BYTES))));
+  app.use(refuseDeclaredOversize(GRAPHQL_BODY_LIMIT_BYTES, (res) => res.status(413).json({ message: `The request body is larger than ${GRAPHQL_BODY_LIMIT_BYTES} bytes.` })));
+
+  const yoga = createGraphQLServer(services, { jwtSecret, graphiql: config.graphiql, introspection: config.introspection, clientAddress }, logger);
+  // Bodies of every content type are read (up to the limit, decoded per Content-Encoding) before
+  // Yoga, which parses them itself.
+  app.use(GRAPHQL_PATH, express.raw({ type: () => true, limit: GRAPHQL_BODY_LIMIT_BYTES }), (req, res) => yoga(req, res));
   app.use(GRAPHQL_PATH, graphqlBodyErrors);
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument());
@@ -115,10 +136,20 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     const status = database === "down" ? "unavailable" : redis === "down" ? "degraded" : "ready";
     res.status(database === "up" ? 200 : 503).json({ status, checks: { database, redis } });
   });
-  app.use("/store", storeApi(services, config, logger));
+  app.use("/store", storeApi(services, yoga, { secureCookies: config.production, clientAddress }, logger));
+  app.use((req, res) => {
+    res.status(404).json({ message: `Route ${req.method} ${req.path} was not found` });
+  });
+  app.use(((error, req, res, _next) => {
+    const { status, expose, message } = error as { status?: number; expose?: boolean; message?: string };
+    if (expose && status && status < 500) return void res.status(status).json({ message });
+    logger.error(`${req.method} ${req.path} failed`, error);
+    res.status(500).json({ message: "An unknown error occurred." });
+  }) as ErrorRequestHandler);
 
-  const server = http.createServer(app);
-  const webSockets = attachGraphQLWebSocket(server, yoga, { keepAliveMs: config.websocketKeepAliveMs, maxMessageBytes: GRAPHQL_MESSAGE_LIMIT_BYTES });
+  // A client gets REQUEST_TIMEOUT to send its whole request (a slow or lying body), then 408.
+  const server = http.createServer({ requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS }, app);
+  const webSockets = attachGraphQLWebSocket(server, yoga, { keepAliveMs: config.websocketKeepAliveMs, maxMessageBytes: GRAPHQL_BODY_LIMIT_BYTES });
   let expirySweep: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
   const shutDown = async () => {
@@ -140,6 +171,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     await drained;
     await dispatcher!.stop();
     await events.close();
+    rateLimiter.close();
     mailer.close();
     if (!database) await db.close();
   };

@@ -125,7 +125,7 @@ describe("claimOrders", () => {
     const response = await t.request("POST", "/graphql", { body: { query: CLAIM_ORDERS, variables: { ids } }, bearer: annToken });
     expect(response.status).toBe(413);
     expect(response.json).toEqual({
-      errors: [{ message: "The request body is larger than 1mb.", extensions: { code: "PAYLOAD_TOO_LARGE" } }],
+      errors: [{ message: "The request body is larger than 1048576 bytes.", extensions: { code: "PAYLOAD_TOO_LARGE" } }],
     });
   });
 

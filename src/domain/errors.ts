@@ -83,3 +83,33 @@ export class EmailTakenError extends DomainError {
     super("A customer with the given email already has an account. Log in instead");
   }
 }
+
+/** What a rate limit protects, in words for the refusal's message. */
+const RATE_LIMITED_ACTIONS = {
+  loginPerEmail: "sign-in attempts for this email",
+  loginPerIp: "sign-in attempts from this address",
+  claimPerCustomer: "claim requests",
+  claimPerRecipient: "claim emails to this address",
+  confirmPerIp: "confirmation attempts from this address",
+} as const;
+
+export type RateLimitName = keyof typeof RATE_LIMITED_ACTIONS;
+
+/** A rate limit refused the attempt; it may be tried again after `retryAfterSeconds`. */
+export class RateLimitedError extends DomainError {
+  readonly code = "RATE_LIMITED";
+  constructor(
+    readonly limit: RateLimitName,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`Too many ${RATE_LIMITED_ACTIONS[limit]}. Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}.`);
+  }
+}
+
+/** The database cannot be reached: nothing can be served until it is back (HTTP 503). */
+export class ServiceUnavailableError extends DomainError {
+  readonly code = "SERVICE_UNAVAILABLE";
+  constructor() {
+    super("The service is temporarily unavailable. Try again shortly.");
+  }
+}

@@ -5,6 +5,7 @@ import type { ClaimFeed } from "../services/claim-feed";
 import type { ClaimService } from "../services/claim-service";
 import type { CustomerService } from "../services/customer-service";
 import type { OrderService } from "../services/order-service";
+import type { RateLimiter } from "../services/rate-limiter";
 
 export interface Services {
   prisma: Db;
@@ -14,6 +15,7 @@ export interface Services {
   customers: CustomerService;
   orders: OrderService;
   auth: AuthService;
+  rateLimiter: RateLimiter;
 }
 
 /** The signed-in customer, and until when their credentials hold (the JWT's `exp`). */
@@ -22,11 +24,13 @@ export interface Viewer {
   signedInUntil?: Date;
 }
 
-/** What every resolver sees: who is asking (if anyone) and the services. */
+/** What every resolver sees: who is asking (if anyone), from which address, and the services. */
 export interface GraphQLContext extends Services {
   viewer: Viewer | null;
+  /** The client's IP address (behind TRUST_PROXY hops), for rate limits. */
+  clientIp: string;
 }
 
-export function createContext(services: Services, viewer: Viewer | null): GraphQLContext {
-  return { ...services, viewer };
+export function createContext(services: Services, viewer: Viewer | null, clientIp: string): GraphQLContext {
+  return { ...services, viewer, clientIp };
 }

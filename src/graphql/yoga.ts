@@ -1,12 +1,44 @@
-import { createInlineSigningKeyProvider, type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
+import type { IncomingMessage } from "node:http";
+import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
+import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
+import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
+import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
+import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
+import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
+import { createInlineSigningKeyProvider, type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
 import { createYoga, useExtendContext } from "graphql-yoga";
 import type { Logger } from "../logger";
 import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
-import { createContext, type GraphQLContext, type Services } from "./context";
+import { createContext, type GraphQLContext, type Services, type Viewer } from "./context";
+import { useClientFacingErrors } from "./expected-failures";
 import { schema } from "./schema";
 
 export const GRAPHQL_PATH = "/graphql";
+
+/**
+ * What an operation may ask for (README "Limits"). The deepest query the schema needs
+ * (`me { orderClaims { edges { node { orders { items { id } } } } } }`) is 7 levels deep.
+ */
+export const OPERATION_LIMITS = { depth: 10, aliases: 15, tokens: 1000, directives: 50, cost: 5000 } as const;
+
+/** The header a browser must send on requests it would not preflight (Yoga's CSRF prevention). */
+export const CSRF_HEADER = "x-graphql-yoga-csrf";
+
+/**
+ * A request the REST door (`/store`) runs through this same pipeline: the caller was identified by
+ * the Store API's own means (a session cookie or a bearer JWT), so no token is looked up here.
+ */
+export interface RestCaller {
+  customerId: string | undefined;
+}
+
+/** What the HTTP server, the WebSocket server or the REST door hands Yoga with each request. */
+export interface GraphQLServerContext {
+  /** The HTTP request (the upgrade request on WebSocket). */
+  req?: IncomingMessage;
+  restCaller?: RestCaller;
+}
 
 /** `Authorization: Bearer <jwt>` on HTTP (and SSE) requests. */
 const tokenFromHeader: ExtractTokenFunction = ({ request }) => {
@@ -36,8 +68,16 @@ const tokenFromWebSocket: ExtractTokenFunction = ({ serverContext }) => {
 export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
 
 /** GraphQL over HTTP and SSE (and, through `getEnveloped`, WebSocket), with GraphiQL for browsers. */
-export function createGraphQLServer(services: Services, config: { jwtSecret: string; graphiql: boolean; introspection: boolean }, logger: Logger) {
-  return createYoga<Record<string, unknown>, GraphQLContext>({
+export function createGraphQLServer(
+  services: Services,
+  config: { jwtSecret: string; graphiql: boolean; introspection: boolean; clientAddress: (req: IncomingMessage) => string },
+  logger: Logger,
+) {
+  const viewerOf = (context: GraphQLServerContext & { jwt?: { payload: unknown } }): Viewer | null => {
+    if (context.restCaller) return context.restCaller.customerId ? { customerId: context.restCaller.customerId } : null;
+    return viewerFromStoreToken(context.jwt?.payload);
+  };
+  return createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     // Off in production unless asked for (GRAPHIQL, GRAPHQL_INTROSPECTION): they map the API for anyone.
@@ -47,6 +87,8 @@ export function createGraphQLServer(services: Services, config: { jwtSecret: str
     cors: false,
     // Unexpected errors reach clients as "Unexpected error."; expected ones are typed results.
     maskedErrors: true,
+    // No uploads here: multipart bodies are refused rather than parsed.
+    multipart: false,
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(" ")),
       info: (...args) => logger.info(args.map(String).join(" ")),
@@ -54,7 +96,13 @@ export function createGraphQLServer(services: Services, config: { jwtSecret: str
       error: (...args) => logger.error(args.map(String).join(" ")),
     },
     plugins: [
+      useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
+      maxTokensPlugin({ n: OPERATION_LIMITS.tokens, exposeLimits: true }),
+      maxDepthPlugin({ n: OPERATION_LIMITS.depth, exposeLimits: true }),
+      maxAliasesPlugin({ n: OPERATION_LIMITS.aliases, exposeLimits: true }),
+      maxDirectivesPlugin({ n: OPERATION_LIMITS.directives, exposeLimits: true }),
+      costLimitPlugin({ maxCost: OPERATION_LIMITS.cost, exposeLimits: true }),
       useJWT({
         signingKeyProviders: [createInlineSigningKeyProvider(config.jwtSecret)],
         tokenLookupLocations: [tokenFromHeader, tokenFromWebSocket],
@@ -64,7 +112,10 @@ export function createGraphQLServer(services: Services, config: { jwtSecret: str
         reject: { missingToken: false, invalidToken: false },
       }),
       // After useJWT (Yoga's `context` option would run before it, and see no JWT on WebSocket).
-      useExtendContext(({ jwt }: { jwt?: { payload: unknown } }) => createContext(services, viewerFromStoreToken(jwt?.payload))),
+      useExtendContext((context: GraphQLServerContext & { jwt?: { payload: unknown } }) =>
+        createContext(services, viewerOf(context), context.req ? config.clientAddress(context.req) : "unknown"),
+      ),
+      useClientFacingErrors(),
     ],
   });
 }

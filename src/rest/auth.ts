@@ -56,13 +56,14 @@ export function sendSignedInCustomer(services: Services): RequestHandler {
   };
 }
 
-export function authRoutes(services: Services, options: { secureCookies: boolean }): Router {
+export function authRoutes(services: Services, options: { secureCookies: boolean; clientAddress: (req: Request) => string }): Router {
+  const { clientAddress } = options;
   const router = Router();
 
   const signIn = async (req: Request) => {
     const { email, password } = parseInput(credentials, req.body);
     try {
-      return await services.auth.authenticate(email, password);
+      return await services.auth.authenticate(email, password, clientAddress(req));
     } catch (error) {
       if (error instanceof InvalidCredentialsError) throw new MedusaError("unauthorized", error.message);
       throw error;

@@ -1,6 +1,7 @@
+import type { IncomingMessage } from "node:http";
 import { Router } from "express";
-import type { Config } from "../config";
 import type { Services } from "../graphql/context";
+import type { GraphQLServer } from "../graphql/yoga";
 import type { Logger } from "../logger";
 import { authRoutes, identifyCustomer } from "./auth";
 import { customerRoutes } from "./customers";
@@ -9,11 +10,16 @@ import { orderReadRoutes } from "./order-reads";
 import { orderClaimRoutes } from "./orders";
 
 /** Medusa Store API v1 routes under `/store`, with Medusa's JSON errors for everything. */
-export function storeApi(services: Services, config: Config, logger: Logger): Router {
+export function storeApi(
+  services: Services,
+  yoga: GraphQLServer,
+  options: { secureCookies: boolean; clientAddress: (req: IncomingMessage) => string },
+  logger: Logger,
+): Router {
   const router = Router();
   router.use(identifyCustomer(services));
-  router.use(authRoutes(services, { secureCookies: config.production }));
-  router.use(orderClaimRoutes(services));
+  router.use(authRoutes(services, options));
+  router.use(orderClaimRoutes(yoga));
   router.use(customerRoutes(services));
   router.use(orderReadRoutes(services));
   router.use(routeNotFound);

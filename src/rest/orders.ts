@@ -1,8 +1,8 @@
 import { type Response, Router } from "express";
-import type { Services } from "../graphql/context";
-import { preparedOperation } from "../graphql/execute";
+import type { GraphQLServer } from "../graphql/yoga";
 import { customerIdOf, requireCustomer } from "./auth";
 import { invalidInput, MedusaError, UNAUTHORIZED } from "./errors";
+import { graphqlOperation } from "./graphql-door";
 import {
   ClaimOrdersDocument,
   type ClaimOrdersMutation,
@@ -10,9 +10,6 @@ import {
   type VerifyOrderClaimMutation,
 } from "./operations.generated";
 import { jsonBody, parseInput, requiredString, stringArray } from "./validation";
-
-const claimOrders = preparedOperation(ClaimOrdersDocument);
-const verifyOrderClaim = preparedOperation(VerifyOrderClaimDocument);
 
 type MutationResult = ClaimOrdersMutation["claimOrders"] | VerifyOrderClaimMutation["verifyOrderClaim"];
 
@@ -48,19 +45,21 @@ export const claimRequest = { order_ids: stringArray("order_ids") };
 export const confirmRequest = { token: requiredString("token") };
 
 /** The two Medusa claim routes: thin doors onto the `claimOrders` / `verifyOrderClaim` mutations. */
-export function orderClaimRoutes(services: Services): Router {
+export function orderClaimRoutes(yoga: GraphQLServer): Router {
   const router = Router();
+  const claimOrders = graphqlOperation(yoga, ClaimOrdersDocument);
+  const verifyOrderClaim = graphqlOperation(yoga, VerifyOrderClaimDocument);
 
   router.post("/orders/batch/customer/token", requireCustomer, jsonBody, async (req, res) => {
     const { order_ids: orderIds } = parseInput(claimRequest, req.body);
-    const result = await claimOrders(services, customerIdOf(res), { orderIds });
+    const result = await claimOrders(req, customerIdOf(res), { orderIds });
     sendMutationResult(res, result.claimOrders);
   });
 
   router.post("/orders/customer/confirm", jsonBody, async (req, res) => {
     const { token } = parseInput(confirmRequest, req.body);
     // The token is the proof: the caller's own sign-in, if any, plays no part (as in Medusa).
-    const result = await verifyOrderClaim(services, undefined, { token });
+    const result = await verifyOrderClaim(req, undefined, { token });
     sendMutationResult(res, result.verifyOrderClaim);
   });
 

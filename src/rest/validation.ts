@@ -29,8 +29,11 @@ export const requiredString = (field: string) =>
 export const stringArray = (field: string) =>
   z.array(z.string({ error: `each value in ${field} must be a string` }), { error: `${field} must be an array` });
 
+/** The most a Store API request body may hold (Medusa's body-parser default). */
+export const STORE_BODY_LIMIT_BYTES = 100 * 1024;
+
 /** JSON body parsing, placed on each route after its authentication check (401 comes before 400). */
-export const jsonBody = express.json({ limit: "100kb", strict: false });
+export const jsonBody = express.json({ limit: STORE_BODY_LIMIT_BYTES, strict: false });
 
 /** An integer query parameter (`?limit=10`), with class-validator's messages. */
 export const integerParam = (field: string, min: number, max: number) =>

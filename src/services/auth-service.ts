@@ -4,6 +4,7 @@ import type { Db } from "../db/database";
 import { isEmail, normalizeEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
 import { hashPassword, verifyPassword } from "../domain/passwords";
+import type { RateLimiter } from "./rate-limiter";
 
 /** Medusa v1 store tokens: HS256, `{ customer_id, domain: "store" }`, 30 days. */
 export const STORE_TOKEN_ALGORITHM = "HS256";
@@ -48,11 +49,17 @@ export class AuthService {
   /** Compared against when the email is unknown, so both paths cost one scrypt. */
   private decoyHash: Promise<string> | undefined;
 
-  constructor(private readonly deps: { prisma: Db; config: { jwtSecret: string } }) {}
+  constructor(private readonly deps: { prisma: Db; config: { jwtSecret: string }; rateLimiter: RateLimiter }) {}
 
-  /** The registered customer with this email and password; guests and wrong passwords fail alike. */
-  async authenticate(email: string, password: string) {
+  /**
+   * The registered customer with this email and password; guests and wrong passwords fail alike.
+   * Every attempt counts against the limits per address (`clientIp`) and per email, before any
+   * password is checked.
+   */
+  async authenticate(email: string, password: string, clientIp: string) {
     const normalized = normalizeEmail(email);
+    await this.deps.rateLimiter.take("loginPerIp", clientIp);
+    await this.deps.rateLimiter.take("loginPerEmail", normalized);
     // Not an email (or one PostgreSQL cannot even compare, with a NUL): no such customer.
     const customer = isEmail(normalized)
       ? await this.deps.prisma.customer.findFirst({ where: { email: normalized, has_account: true, deleted_at: null } })

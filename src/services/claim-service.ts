@@ -15,11 +15,13 @@ import {
 import { newId } from "../domain/ids";
 import { enqueueOutboxEvent } from "../events/outbox";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
+import type { RateLimiter } from "./rate-limiter";
 import type { Selection } from "./selection";
 
 export interface ClaimServiceDeps {
   prisma: Db;
   config: Pick<Config, "claimTokenTtlMs" | "claimMaxOrders" | "claimReplaceOrderEmail">;
+  rateLimiter: RateLimiter;
   /** Called after a commit that wrote outbox events, so they go out now rather than at the next poll. */
   onOutboxWritten: () => void;
 }
@@ -47,6 +49,7 @@ export class ClaimService {
   async claimOrders(customerId: string | undefined, orderIds: readonly string[]): Promise<string[]> {
     const claimer = await this.requireAccount(customerId);
     const ids = this.validateOrderIds(orderIds);
+    await this.deps.rateLimiter.take("claimPerCustomer", claimer.id);
 
     const orders = await this.deps.prisma.order.findMany({
       where: { id: { in: ids }, status: { not: "canceled" }, customer_id: { not: claimer.id } },
@@ -60,6 +63,7 @@ export class ClaimService {
       const email = normalizeEmail(order.email);
       groups.set(email, [...(groups.get(email) ?? []), order]);
     }
+    await this.takeRecipientAllowance([...groups.keys()]);
 
     const claimIds = await this.deps.prisma.$transaction(async (tx) => {
       // Serialises a claimer's concurrent requests, so supersession sees every earlier claim.
@@ -78,7 +82,8 @@ export class ClaimService {
    * transaction. The conditional status update makes concurrent verifications of one token
    * yield exactly one success.
    */
-  async verifyOrderClaim(token: string): Promise<VerifiedClaim> {
+  async verifyOrderClaim(token: string, clientIp: string): Promise<VerifiedClaim> {
+    await this.deps.rateLimiter.take("confirmPerIp", clientIp);
     if (!looksLikeClaimToken(token)) throw new ClaimTokenInvalidError();
     const claim = await this.deps.prisma.orderClaim.findUnique({
       where: { token_hash: hashClaimToken(token) },
@@ -148,6 +153,23 @@ export class ClaimService {
       where: { customer_id: claim.claimer_customer_id, claim_links: { some: { claim_id: claim.id, transferred_at: { not: null } } } },
       orderBy: { display_id: "asc" },
     });
+  }
+
+  /**
+   * One claim email's worth of each recipient's hourly allowance, whoever asks; when any recipient
+   * has none left, nothing is sent to anyone and the allowances taken are given back.
+   */
+  private async takeRecipientAllowance(emails: string[]): Promise<void> {
+    const taken: string[] = [];
+    try {
+      for (const email of emails) {
+        await this.deps.rateLimiter.take("claimPerRecipient", email);
+        taken.push(email);
+      }
+    } catch (error) {
+      await Promise.all(taken.map((email) => this.deps.rateLimiter.giveBack("claimPerRecipient", email)));
+      throw error;
+    }
   }
 
   private async requireAccount(customerId: string | undefined) {

@@ -99,7 +99,7 @@ builder.mutationFields((t) => ({
       union: { name: "VerifyOrderClaimResult" },
       directResult: true,
     },
-    resolve: (_root, { token }, ctx) => ctx.claims.verifyOrderClaim(token),
+    resolve: (_root, { token }, ctx) => ctx.claims.verifyOrderClaim(token, ctx.clientIp),
   }),
 }));
 

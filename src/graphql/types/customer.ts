@@ -72,7 +72,7 @@ builder.mutationFields((t) => ({
     args: { email: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
     errors: { types: [InvalidCredentialsError], union: { name: "LogInResult" }, directResult: true },
     resolve: async (_root, { email, password }, ctx) => {
-      const customer = await ctx.auth.authenticate(email, password);
+      const customer = await ctx.auth.authenticate(email, password, ctx.clientIp);
       return { customerId: customer.id, token: ctx.auth.issueStoreToken(customer.id) };
     },
   }),
