@@ -45,10 +45,10 @@ const graphqlBodyTooLarge = (res: Response) =>
  * wrong here).
  */
 const graphqlBodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
-  const { type, status, expose, message } = error as { type?: string; status?: number; expose?: boolean; message?: string };
+  const { type, status, message } = error as { type?: string; status?: number; message?: string };
   if (type === "request.aborted") return void res.destroy();
   if (type === "entity.too.large") return void graphqlBodyTooLarge(res);
-  if (!expose || !status || status >= 500) return next(error);
+  if (!status || status < 400 || status >= 500) return next(error);
   graphqlError(res, status, `The request body could not be read: ${message}`, "BAD_REQUEST");
 };
 
@@ -141,8 +141,8 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     res.status(404).json({ message: `Route ${req.method} ${req.path} was not found` });
   });
   app.use(((error, req, res, _next) => {
-    const { status, expose, message } = error as { status?: number; expose?: boolean; message?: string };
-    if (expose && status && status < 500) return void res.status(status).json({ message });
+    const { status, message } = error as { status?: number; message?: string };
+    if (status && status >= 400 && status < 500) return void res.status(status).json({ message });
     logger.error(`${req.method} ${req.path} failed`, error);
     res.status(500).json({ message: "An unknown error occurred." });
   }) as ErrorRequestHandler);

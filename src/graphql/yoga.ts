@@ -7,6 +7,7 @@ import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import { createInlineSigningKeyProvider, type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
+import { GraphQLError, type ValidationContext } from "graphql";
 import { createYoga, useExtendContext } from "graphql-yoga";
 import type { Logger } from "../logger";
 import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
@@ -21,6 +22,20 @@ export const GRAPHQL_PATH = "/graphql";
  * (`me { orderClaims { edges { node { orders { items { id } } } } } }`) is 7 levels deep.
  */
 export const OPERATION_LIMITS = { depth: 10, aliases: 15, tokens: 1000, directives: 50, cost: 5000 } as const;
+
+/**
+ * An operation over a limit fails validation like any invalid operation (HTTP 400 for
+ * `application/graphql-response+json`), with a message naming the limit and a stable code,
+ * instead of the Armor plugins' default of throwing out of validation (answered 200).
+ */
+const refusedAsValidationError = {
+  exposeLimits: true,
+  propagateOnRejection: false,
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) =>
+      context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ""), { extensions: { code: "OPERATION_LIMIT_EXCEEDED" } })),
+  ],
+};
 
 /** The header a browser must send on requests it would not preflight (Yoga's CSRF prevention). */
 export const CSRF_HEADER = "x-graphql-yoga-csrf";
@@ -98,11 +113,13 @@ export function createGraphQLServer(
     plugins: [
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
+      // Counted while parsing: a huge document is refused before it is parsed whole.
       maxTokensPlugin({ n: OPERATION_LIMITS.tokens, exposeLimits: true }),
-      maxDepthPlugin({ n: OPERATION_LIMITS.depth, exposeLimits: true }),
-      maxAliasesPlugin({ n: OPERATION_LIMITS.aliases, exposeLimits: true }),
-      maxDirectivesPlugin({ n: OPERATION_LIMITS.directives, exposeLimits: true }),
-      costLimitPlugin({ maxCost: OPERATION_LIMITS.cost, exposeLimits: true }),
+      maxDepthPlugin({ n: OPERATION_LIMITS.depth, ...refusedAsValidationError }),
+      // `__typename` is no exception: 300,000 aliases of it were the reported attack.
+      maxAliasesPlugin({ n: OPERATION_LIMITS.aliases, allowList: [], ...refusedAsValidationError }),
+      maxDirectivesPlugin({ n: OPERATION_LIMITS.directives, ...refusedAsValidationError }),
+      costLimitPlugin({ maxCost: OPERATION_LIMITS.cost, ...refusedAsValidationError }),
       useJWT({
         signingKeyProviders: [createInlineSigningKeyProvider(config.jwtSecret)],
         tokenLookupLocations: [tokenFromHeader, tokenFromWebSocket],

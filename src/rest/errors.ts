@@ -96,7 +96,7 @@ function toMedusaError(error: unknown): MedusaError | undefined {
   }
   // Other client errors raised by Express and body-parser: a URL that does not decode, a body
   // whose bytes do not match its Content-Encoding, a length that does not match the body.
-  if (httpError.expose && httpError.status && httpError.status >= 400 && httpError.status < 500) {
+  if (httpError.status && httpError.status >= 400 && httpError.status < 500) {
     const message = httpError.type === "request.size.invalid" ? "The request body's length does not match its Content-Length." : httpError.message;
     return new MedusaError("invalid_data", message ?? "The request is malformed.", { status: httpError.status });
   }
