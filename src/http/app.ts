@@ -1,0 +1,101 @@
+import type { IncomingMessage } from "node:http";
+import cors from "cors";
+import express, { type Express, type ErrorRequestHandler, type Response } from "express";
+import type { Config } from "../config";
+import type { Services } from "../graphql/context";
+import { GRAPHQL_PATH, type GraphQLServer } from "../graphql/yoga";
+import type { Logger } from "../logger";
+import { storeApi } from "../rest";
+import { bodyTooLarge, sendMedusaError } from "../rest/errors";
+import { openApiDocument } from "../rest/openapi";
+import { STORE_BODY_LIMIT_BYTES } from "../rest/validation";
+import { refuseDeclaredOversize } from "./body-limits";
+
+/** How long a browser may cache a preflight answer. */
+const CORS_MAX_AGE_SECONDS = 600;
+/** The largest body any route takes: a GraphQL request (all content types), or one WebSocket message. */
+export const GRAPHQL_BODY_LIMIT_BYTES = 1024 * 1024;
+
+const graphqlError = (res: Response, status: number, message: string, code: string) => res.status(status).json({ errors: [{ message, extensions: { code } }] });
+const graphqlBodyTooLarge = (res: Response) =>
+  graphqlError(res, 413, `The request body is larger than ${GRAPHQL_BODY_LIMIT_BYTES} bytes.`, "PAYLOAD_TOO_LARGE");
+
+/**
+ * Reading a GraphQL body failed: the client's fault gets a GraphQL-shaped 4xx rather than
+ * Express's HTML page; a client that hung up mid-body gets nothing (it is gone, and nothing went
+ * wrong here).
+ */
+const graphqlBodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
+  const { type, status, message } = error as { type?: string; status?: number; message?: string };
+  if (type === "request.aborted") return void res.destroy();
+  if (type === "entity.too.large") return void graphqlBodyTooLarge(res);
+  if (!status || status < 400 || status >= 500) return next(error);
+  graphqlError(res, status, `The request body could not be read: ${message}`, "BAD_REQUEST");
+};
+
+/**
+ * The HTTP side: CORS and body limits for both doors, GraphQL at `/graphql`, the Medusa Store API
+ * at `/store`, the OpenAPI document and probes; JSON answers for everything else.
+ */
+export function createHttpApp(deps: {
+  services: Services;
+  yoga: GraphQLServer;
+  config: Config;
+  logger: Logger;
+  clientAddress: (req: IncomingMessage) => string;
+}): Express {
+  const { services, yoga, config, logger, clientAddress } = deps;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", config.trustProxy);
+  // qs, as Medusa and medusa-js: `status[]=a` and `status[0]=a` are lists.
+  app.set("query parser", "extended");
+  // One CORS policy for both doors (Medusa's store_cors): listed origins get credentials and
+  // answered preflights; any other origin gets no CORS headers at all.
+  const allowedOrigin = (origin: string) => config.storeCors.some((allowed) => (typeof allowed === "string" ? allowed === origin : allowed.test(origin)));
+  app.use(
+    [GRAPHQL_PATH, "/store"],
+    cors((req, decide) => {
+      const origin = req.headers.origin;
+      decide(null, origin && allowedOrigin(origin) ? { origin, credentials: true, maxAge: CORS_MAX_AGE_SECONDS } : { origin: false });
+    }),
+  );
+  // Bodies declared over a route's limit are refused before a byte of them is read.
+  app.use(GRAPHQL_PATH, refuseDeclaredOversize(GRAPHQL_BODY_LIMIT_BYTES, graphqlBodyTooLarge));
+  app.use("/store", refuseDeclaredOversize(STORE_BODY_LIMIT_BYTES, (res) => sendMedusaError(res, bodyTooLarge(STORE_BODY_LIMIT_BYTES))));
+  app.use(refuseDeclaredOversize(GRAPHQL_BODY_LIMIT_BYTES, (res) => res.status(413).json({ message: `The request body is larger than ${GRAPHQL_BODY_LIMIT_BYTES} bytes.` })));
+
+  // Bodies of every content type are read (up to the limit, decoded per Content-Encoding) before
+  // Yoga, which parses them itself.
+  app.use(GRAPHQL_PATH, express.raw({ type: () => true, limit: GRAPHQL_BODY_LIMIT_BYTES }), (req, res) => yoga(req, res));
+  app.use(GRAPHQL_PATH, graphqlBodyErrors);
+  app.get("/openapi.json", (_req, res) => {
+    res.json(openApiDocument());
+  });
+  app.get("/health", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  // Only the database makes an instance unfit to serve. Without Redis, requests are served and
+  // only cross-instance subscription events wait: the instance reports itself degraded.
+  app.get("/ready", async (_req, res) => {
+    const database = await services.prisma.$queryRaw`SELECT 1`.then(
+      () => "up",
+      () => "down",
+    );
+    const redis = services.events.brokerStatus();
+    const status = database === "down" ? "unavailable" : redis === "down" ? "degraded" : "ready";
+    res.status(database === "up" ? 200 : 503).json({ status, checks: { database, redis } });
+  });
+  app.use("/store", storeApi(services, yoga, { secureCookies: config.production, clientAddress }, logger));
+  app.use((req, res) => {
+    res.status(404).json({ message: `Route ${req.method} ${req.path} was not found` });
+  });
+  app.use(((error, req, res, _next) => {
+    const { status, message } = error as { status?: number; message?: string };
+    if (status && status >= 400 && status < 500) return void res.status(status).json({ message });
+    logger.error(`${req.method} ${req.path} failed`, error);
+    res.status(500).json({ message: "An unknown error occurred." });
+  }) as ErrorRequestHandler);
+
+  return app;
+}
