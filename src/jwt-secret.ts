@@ -15,7 +15,7 @@ export async function loadOrCreateJwtSecret(dataDir: string, logger: Logger): Pr
   await fs.mkdir(dataDir, { recursive: true });
   try {
     await fs.writeFile(file, `${crypto.randomBytes(48).toString("base64url")}\n`, { flag: "wx", mode: 0o600 });
-    logger.info(`JWT_SECRET is not set: made a random one in ${file}; set JWT_SECRET to share it with Medusa or other instances`);
+    logger.info("JWT_SECRET is not set: made a random one; set JWT_SECRET to share it with Medusa or other instances", { file });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }

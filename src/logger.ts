@@ -1,25 +1,41 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import pino, { type DestinationStream } from "pino";
 import type { Config } from "./config";
 
+export type LogFields = Record<string, unknown>;
+
+/**
+ * JSON lines (pino) on stderr. Messages are constant phrases; what varies goes in `fields`
+ * (ids, masked emails, counts). Callers never pass secrets: tokens, passwords, full emails.
+ */
 export interface Logger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string, error?: unknown): void;
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, error?: unknown, fields?: LogFields): void;
 }
 
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
+const logContext = new AsyncLocalStorage<LogFields>();
 
-/** Plain line logger on stderr. Callers never pass secrets (tokens, passwords) into messages. */
-export function createLogger(level: Config["logLevel"]): Logger {
-  const threshold = LEVELS[level];
-  const write = (name: keyof typeof LEVELS, message: string) => {
-    if (LEVELS[name] >= threshold) process.stderr.write(`${new Date().toISOString()} ${name.padEnd(5)} ${message}\n`);
-  };
+/** Runs `fn` so that every line logged during it, however deep, carries `fields` (the request id). */
+export function withLogContext<T>(fields: LogFields, fn: () => T): T {
+  return logContext.run(fields, fn);
+}
+
+export function createLogger(level: Config["logLevel"], destination: DestinationStream = pino.destination({ fd: 2, sync: true })): Logger {
+  const root = pino(
+    {
+      level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin: () => logContext.getStore() ?? {},
+    },
+    destination,
+  );
   return {
-    debug: (message) => write("debug", message),
-    info: (message) => write("info", message),
-    warn: (message) => write("warn", message),
-    error: (message, error) =>
-      write("error", error === undefined ? message : `${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    debug: (message, fields) => root.debug(fields ?? {}, message),
+    info: (message, fields) => root.info(fields ?? {}, message),
+    warn: (message, fields) => root.warn(fields ?? {}, message),
+    error: (message, error, fields) => root.error({ ...fields, ...(error === undefined ? {} : { err: error instanceof Error ? error : { message: String(error) } }) }, message),
   };
 }

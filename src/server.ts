@@ -45,7 +45,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const rateLimiter = new RateLimiter(config.rateLimits, { redisUrl: config.redisUrl, logger });
 
   let dispatcher: OutboxDispatcher | undefined;
-  const claims = new ClaimService({ prisma, config, rateLimiter, onOutboxWritten: () => dispatcher?.wake() });
+  const claims = new ClaimService({ prisma, config, rateLimiter, logger, onOutboxWritten: () => dispatcher?.wake() });
   const claimFeed = new ClaimFeed({ prisma, events });
   const auth = new AuthService({ prisma, config: { jwtSecret }, rateLimiter });
   const customers = new CustomerService({ prisma });
@@ -114,7 +114,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       expirySweep = setInterval(() => {
         claims.expireDueClaims().catch((error) => logger.error("claim expiry sweep failed", error));
       }, config.claimExpirySweepMs);
-      logger.info(`mail goes to ${mailer.describe()}`);
+      logger.info("mail transport ready", { mail: mailer.describe() });
       return gateway.url;
     },
     close() {

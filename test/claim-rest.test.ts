@@ -1,5 +1,5 @@
 import net from "node:net";
-import type { TestGateway } from "./support/gateway";
+import { logEntries, type TestGateway } from "./support/gateway";
 import { claimScenario, storeTokenFor, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
 
@@ -182,7 +182,7 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
         socket.on("error", reject);
       });
       await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(t.logs.filter((line) => line.startsWith("error"))).toEqual([]);
+      expect(logEntries(t).filter((entry) => entry.level === "error")).toEqual([]);
       expect(t.logs.some((line) => line.includes("closed the request before sending its body"))).toBe(true);
       expect(await t.prisma.orderClaim.count()).toBe(0);
     });

@@ -30,7 +30,7 @@ async function start(): Promise<{ child: ChildProcess; url: string; log: () => s
     const timer = setTimeout(() => reject(new Error(`no start within 60 s:\n${log}`)), 60_000);
     const onData = (chunk: Buffer) => {
       log += chunk.toString();
-      const match = /ordergate listening on (http:\/\/\S+)/.exec(log);
+      const match = /ordergate listening on (http:\/\/[^\s"]+)/.exec(log);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);

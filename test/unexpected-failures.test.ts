@@ -1,4 +1,4 @@
-import type { TestGateway } from "./support/gateway";
+import { logEntries, type TestGateway } from "./support/gateway";
 import { claimScenario, useClaimFixture } from "./support/scenarios";
 
 const { orders } = claimScenario;
@@ -25,7 +25,12 @@ describe("an unexpected failure", () => {
       expect(response.json).toEqual({ code: "unknown_error", type: "unknown_error", message: "An unknown error occurred." });
       expect(response.text).not.toContain("order_claim");
     });
-    expect(t.logs.some((line) => line.startsWith("error POST /store/orders/batch/customer/token failed"))).toBe(true);
+    const errors = logEntries(t).filter((entry) => entry.level === "error");
+    // The cause, with its stack, once; and the request line, with the route and the 500.
+    const causes = errors.filter((entry) => entry.msg === "unexpected error in GraphQL");
+    expect(causes).toHaveLength(1);
+    expect(JSON.stringify(causes[0]!.err)).toContain('relation \\"order_claim\\" does not exist');
+    expect(errors).toContainEqual(expect.objectContaining({ msg: "request failed", method: "POST", route: "/store/orders/batch/customer/token", status: 500 }));
   });
 
   it("is a masked GraphQL error, and nothing is half-written", async () => {
@@ -39,6 +44,6 @@ describe("an unexpected failure", () => {
       expect(result.errors).toEqual([expect.objectContaining({ message: "Unexpected error." })]);
     });
     expect(await t.prisma.outboxEvent.count()).toBe(0);
-    expect(t.logs.some((line) => line.startsWith("error") && line.includes("order_claim"))).toBe(true);
+    expect(logEntries(t).some((entry) => entry.level === "error" && JSON.stringify(entry.err).includes("order_claim"))).toBe(true);
   });
 });

@@ -155,7 +155,7 @@ describe("POST /store/orders/customer/confirm (Verify Order Claim)", () => {
     const hashes = (await t.prisma.customer.findMany()).flatMap((c) => (c.password_hash ? [c.password_hash] : []));
     expect(hashes.length).toBeGreaterThan(0);
     const everything = [...t.responses, ...t.logs].join("\n");
-    expect(t.logs.some((line) => line.includes("token email sent"))).toBe(true);
+    expect(t.logs.some((line) => line.includes("claim email sent"))).toBe(true);
     expect(everything).not.toContain(token);
     expect(everything).not.toContain(hashClaimToken(token));
     for (const hash of hashes) expect(everything).not.toContain(hash);

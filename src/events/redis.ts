@@ -39,7 +39,7 @@ export function connectRedisEventTarget(url: string, logger: Logger): RedisEvent
   const onReady = () => {
     if (!bothReady()) return;
     reportedDown = false;
-    logger.info(`Redis at ${where} connected: claim status events reach every instance`);
+    logger.info("Redis connected: claim status events reach every instance", { redis: where });
     for (const listener of connectedListeners) listener();
   };
   publisher.on("ready", onReady);
@@ -61,13 +61,13 @@ export function connectRedisEventTarget(url: string, logger: Logger): RedisEvent
   const onError = (error: Error) => {
     if (reportedDown) return;
     reportedDown = true;
-    logger.warn(`Redis at ${where} is unreachable (${error.message}); retrying in the background`);
+    logger.warn("Redis is unreachable; retrying in the background", { redis: where, reason: error.message });
   };
   publisher.on("error", onError);
   subscriber.on("error", onError);
 
   let last: Promise<unknown> = Promise.resolve();
-  const failed = (action: string) => (error: Error) => logger.warn(`Redis ${action} failed: ${error.message}`);
+  const failed = (action: string) => (error: Error) => logger.warn(`Redis ${action} failed`, { reason: error.message });
   const eventTarget = createRedisEventTarget({
     // Only the methods the event target calls; their promises are kept or handled here, since
     // the event target drops them (an unhandled rejection would end the process).
@@ -81,7 +81,7 @@ export function connectRedisEventTarget(url: string, logger: Logger): RedisEvent
           try {
             listener(channel, message);
           } catch (error) {
-            logger.warn(`dropped a Redis message on ${channel}: ${(error as Error).message}`);
+            logger.warn("dropped a malformed Redis message", { channel, reason: (error as Error).message });
           }
         }),
       subscribe: (channel: string) => subscriber.subscribe(channel).catch(failed("subscribe")),

@@ -82,6 +82,8 @@ const tokenFromWebSocket: ExtractTokenFunction = ({ serverContext }) => {
 
 export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
 
+const describeLogArgs = (args: unknown[]) => args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(" ");
+
 /** GraphQL over HTTP and SSE (and, through `getEnveloped`, WebSocket), with GraphiQL for browsers. */
 export function createGraphQLServer(
   services: Services,
@@ -105,10 +107,11 @@ export function createGraphQLServer(
     // No uploads here: multipart bodies are refused rather than parsed.
     multipart: false,
     logging: {
-      debug: (...args) => logger.debug(args.map(String).join(" ")),
-      info: (...args) => logger.info(args.map(String).join(" ")),
-      warn: (...args) => logger.warn(args.map(String).join(" ")),
-      error: (...args) => logger.error(args.map(String).join(" ")),
+      debug: (...args) => logger.debug(describeLogArgs(args)),
+      info: (...args) => logger.info(describeLogArgs(args)),
+      warn: (...args) => logger.warn(describeLogArgs(args)),
+      // Yoga logs each error it masks (unexpected ones) here.
+      error: (...args) => logger.error("unexpected error in GraphQL", args.find((arg) => arg instanceof Error) ?? describeLogArgs(args)),
     },
     plugins: [
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),

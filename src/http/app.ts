@@ -10,6 +10,7 @@ import { bodyTooLarge, sendMedusaError } from "../rest/errors";
 import { openApiDocument } from "../rest/openapi";
 import { STORE_BODY_LIMIT_BYTES } from "../rest/validation";
 import { refuseDeclaredOversize } from "./body-limits";
+import { requestLog } from "./request-log";
 
 /** How long a browser may cache a preflight answer. */
 const CORS_MAX_AGE_SECONDS = 600;
@@ -47,6 +48,7 @@ export function createHttpApp(deps: {
   const { services, yoga, config, logger, clientAddress } = deps;
   const app = express();
   app.disable("x-powered-by");
+  app.use(requestLog(logger));
   app.set("trust proxy", config.trustProxy);
   // qs, as Medusa and medusa-js: `status[]=a` and `status[0]=a` are lists.
   app.set("query parser", "extended");
@@ -90,10 +92,10 @@ export function createHttpApp(deps: {
   app.use((req, res) => {
     res.status(404).json({ message: `Route ${req.method} ${req.path} was not found` });
   });
-  app.use(((error, req, res, _next) => {
+  app.use(((error, _req, res, _next) => {
     const { status, message } = error as { status?: number; message?: string };
     if (status && status >= 400 && status < 500) return void res.status(status).json({ message });
-    logger.error(`${req.method} ${req.path} failed`, error);
+    logger.error("unexpected error", error);
     res.status(500).json({ message: "An unknown error occurred." });
   }) as ErrorRequestHandler);
 

@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import type { Db } from "../db/database";
 import type { OutboxHandler } from "../events/outbox-dispatcher";
 import type { EventBus } from "../events/event-bus";
+import { maskEmail } from "../domain/email";
 import { ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
 import type { Logger } from "../logger";
 import { claimEmail } from "./claim-email";
@@ -22,7 +23,7 @@ export function claimTokenNotifier(deps: {
   return async ({ id, payload, secret }) => {
     const claim = await deps.prisma.orderClaim.findUnique({ where: { id: payload.claim_id }, select: { status: true, expires_at: true } });
     if (!secret || !claim || claim.status !== "PENDING" || claim.expires_at.getTime() <= Date.now()) {
-      deps.logger.info(`claim ${payload.claim_id}: no longer pending, its email (outbox event ${id}) is dropped`);
+      deps.logger.info("claim email dropped: the claim is no longer pending", { claimId: payload.claim_id, outboxEventId: String(id) });
       return;
     }
     await deps.mailer.send(
@@ -34,7 +35,7 @@ export function claimTokenNotifier(deps: {
         expiresInMinutes: Math.max(1, Math.round((claim.expires_at.getTime() - Date.now()) / 60_000)),
       }),
     );
-    deps.logger.info(`claim ${payload.claim_id}: token email sent (${payload.orders.length} order(s))`);
+    deps.logger.info("claim email sent", { claimId: payload.claim_id, recipient: maskEmail(payload.old_email), orders: payload.orders.length });
     deps.events.local.publish(ORDER_UPDATE_TOKEN_CREATED, {
       old_email: payload.old_email,
       new_customer_id: payload.new_customer_id,

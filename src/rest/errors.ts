@@ -54,16 +54,16 @@ export function invalidInput(field: string, message: string): MedusaError {
 
 /** Renders any error as Medusa's JSON body; unexpected ones are logged and masked. */
 export function medusaErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error, req, res, _next) => {
+  return (error, _req, res, _next) => {
     // The client hung up mid-upload: nobody is left to answer, and nothing went wrong here.
     if ((error as { type?: string }).type === "request.aborted") {
-      logger.debug(`${req.method} ${req.baseUrl}${req.path}: the client closed the request before sending its body`);
+      logger.debug("the client closed the request before sending its body");
       res.destroy();
       return;
     }
     const known = toMedusaError(error);
     if (!known) {
-      logger.error(`${req.method} ${req.baseUrl}${req.path} failed`, error);
+      logger.error("unexpected error", error);
       res.status(500).json({ code: "unknown_error", type: "unknown_error", message: "An unknown error occurred." });
       return;
     }

@@ -3,7 +3,7 @@ import { type Db, Prisma } from "../db/database";
 import type { OrderClaim } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { hashClaimToken, looksLikeClaimToken, newClaimToken } from "../domain/claim-token";
-import { hasControlCharacters, normalizeEmail } from "../domain/email";
+import { hasControlCharacters, maskEmail, normalizeEmail } from "../domain/email";
 import {
   AccountRequiredError,
   ClaimTokenExpiredError,
@@ -15,6 +15,7 @@ import {
 import { newId } from "../domain/ids";
 import { enqueueOutboxEvent } from "../events/outbox";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
+import type { Logger } from "../logger";
 import type { RateLimiter } from "./rate-limiter";
 import type { Selection } from "./selection";
 
@@ -22,6 +23,7 @@ export interface ClaimServiceDeps {
   prisma: Db;
   config: Pick<Config, "claimTokenTtlMs" | "claimMaxOrders" | "claimReplaceOrderEmail">;
   rateLimiter: RateLimiter;
+  logger: Logger;
   /** Called after a commit that wrote outbox events, so they go out now rather than at the next poll. */
   onOutboxWritten: () => void;
 }
@@ -65,16 +67,20 @@ export class ClaimService {
     }
     await this.takeRecipientAllowance([...groups.keys()]);
 
-    const claimIds = await this.deps.prisma.$transaction(async (tx) => {
+    const { superseded, opened } = await this.deps.prisma.$transaction(async (tx) => {
       // Serialises a claimer's concurrent requests, so supersession sees every earlier claim.
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`order_claim:${claimer.id}`}))`;
-      await this.supersedePendingClaims(tx, claimer.id, orders.map((order) => order.id));
-      const created: string[] = [];
-      for (const [email, group] of groups) created.push(await this.openClaim(tx, claimer.id, email, group));
-      return created;
+      const superseded = await this.supersedePendingClaims(tx, claimer.id, orders.map((order) => order.id));
+      const opened: { claimId: string; recipient: string; orders: number }[] = [];
+      for (const [email, group] of groups) {
+        opened.push({ claimId: await this.openClaim(tx, claimer.id, email, group), recipient: maskEmail(email), orders: group.length });
+      }
+      return { superseded, opened };
     });
     this.deps.onOutboxWritten();
-    return claimIds;
+    if (superseded.length > 0) this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: claimer.id });
+    for (const claim of opened) this.deps.logger.info("claim opened", { ...claim, claimerId: claimer.id });
+    return opened.map((claim) => claim.claimId);
   }
 
   /**
@@ -112,6 +118,7 @@ export class ClaimService {
       return moved;
     });
     this.deps.onOutboxWritten();
+    this.deps.logger.info("claim verified", { claimId: claim.id, claimerId: claim.claimer_customer_id, ordersMoved: transferredOrderIds.length });
     return { claimId: claim.id, transferredOrderIds };
   }
 
@@ -127,10 +134,13 @@ export class ClaimService {
           payload: claimUpdate(row.id, row.claimer_customer_id, OrderClaimStatus.EXPIRED, now),
         });
       }
-      return rows.length;
+      return rows.map((row) => row.id);
     });
-    if (expired > 0) this.deps.onOutboxWritten();
-    return expired;
+    if (expired.length > 0) {
+      this.deps.onOutboxWritten();
+      this.deps.logger.info("claims expired", { claimIds: expired });
+    }
+    return expired.length;
   }
 
   /** Claims by id (those just opened), ordered by recipient. */
@@ -193,7 +203,8 @@ export class ClaimService {
     return ids;
   }
 
-  private async supersedePendingClaims(tx: Tx, claimerId: string, orderIds: string[]): Promise<void> {
+  /** Returns the ids of the claims superseded. */
+  private async supersedePendingClaims(tx: Tx, claimerId: string, orderIds: string[]): Promise<string[]> {
     const now = new Date();
     const superseded = await tx.$queryRaw<{ id: string }[]>`
       UPDATE "order_claim" SET "status" = 'SUPERSEDED', "updated_at" = ${now}
@@ -203,6 +214,7 @@ export class ClaimService {
     for (const { id } of superseded) {
       await enqueueOutboxEvent(tx, ORDER_CLAIM_UPDATED, { payload: claimUpdate(id, claimerId, OrderClaimStatus.SUPERSEDED, now) });
     }
+    return superseded.map(({ id }) => id);
   }
 
   private async openClaim(tx: Tx, claimerId: string, email: string, orders: { id: string; display_id: number }[]): Promise<string> {

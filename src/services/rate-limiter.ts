@@ -25,7 +25,7 @@ export class RateLimiter {
       // No offline queue and a short timeout: a Redis outage must not hold up a sign-in.
       this.redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, connectionName: "ordergate-rate-limits" });
       // Outages are reported by the event bus's connections; this one only must not crash on them.
-      this.redis.on("error", (error) => options.logger.debug(`rate-limit counters in Redis unreachable: ${error.message}`));
+      this.redis.on("error", (error) => options.logger.debug("rate-limit counters in Redis unreachable", { reason: error.message }));
     }
     for (const [name, rate] of enabled) {
       const common = { keyPrefix: `ordergate:rate:${name}`, points: rate.points, duration: Math.max(1, Math.ceil(rate.durationMs / 1000)) };

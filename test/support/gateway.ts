@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type Config, loadConfig } from "../../src/config";
-import type { Logger } from "../../src/logger";
+import { createLogger, type Logger } from "../../src/logger";
 import { createGateway, type Gateway } from "../../src/server";
 import { createTestDatabase } from "./database";
 
@@ -15,7 +15,7 @@ export interface TestGateway {
   prisma: Gateway["services"]["prisma"];
   /** Every response body this gateway sent through `request`, for secret-leak checks. */
   responses: string[];
-  /** Everything the gateway logged, at debug level. */
+  /** Everything the gateway logged, at debug level: JSON lines (see `logEntries`). */
   logs: string[];
   request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, bearer?: string): Promise<{ data?: T; errors?: { message: string }[] }>;
@@ -110,8 +110,18 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
   };
 }
 
+/** The gateway's own JSON logger at debug level, writing each line into `lines`. */
 function capturingLogger(lines: string[]): Logger {
-  const keep = (level: string) => (message: string, error?: unknown) =>
-    lines.push(`${level} ${message}${error === undefined ? "" : ` ${error instanceof Error ? error.stack : String(error)}`}`);
-  return { debug: keep("debug"), info: keep("info"), warn: keep("warn"), error: keep("error") };
+  return createLogger("debug", { write: (line: string) => void lines.push(line.trimEnd()) });
+}
+
+export interface LogEntry {
+  level: "debug" | "info" | "warn" | "error";
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** The lines a test gateway logged, parsed. */
+export function logEntries(t: TestGateway): LogEntry[] {
+  return t.logs.map((line) => JSON.parse(line) as LogEntry);
 }

@@ -1,0 +1,58 @@
+import { randomUUID } from "node:crypto";
+import type { Request, RequestHandler } from "express";
+import { type Logger, withLogContext } from "../logger";
+
+/** A request id a client or proxy may choose: short, and safe to put in a log line or header. */
+const CLIENT_REQUEST_ID = /^[\w.:@+=/-]{1,128}$/;
+
+/**
+ * The route a request matched, as a template (`/store/orders/:id`), for logs and metric labels
+ * (never the raw path: ids would explode the metrics and may be personal).
+ */
+export function routeOf(req: Request): string {
+  if (req.route) return `${req.baseUrl}${(req.route as { path: string }).path}`;
+  // Mounted handlers without a route of their own (GraphQL).
+  if (req.baseUrl) return req.baseUrl;
+  return "(unmatched)";
+}
+
+export interface RequestRecord {
+  requestId: string;
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  /** The client hung up before the response was sent. */
+  aborted: boolean;
+}
+
+/**
+ * One JSON line per request (method, route, status, duration) with its request id, taken from
+ * `x-request-id` when a client or proxy sent a usable one, echoed in the response; every line
+ * logged while the request is handled carries the same id. `onRecord` hears of each request
+ * (metrics). The query string is never logged: it may hold a token.
+ */
+export function requestLog(logger: Logger, onRecord: (record: RequestRecord) => void = () => {}): RequestHandler {
+  return (req, res, next) => {
+    const sent = req.headers["x-request-id"];
+    const requestId = typeof sent === "string" && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
+    res.setHeader("x-request-id", requestId);
+    const started = process.hrtime.bigint();
+    res.once("close", () => {
+      const record: RequestRecord = {
+        requestId,
+        method: req.method,
+        route: routeOf(req),
+        status: res.statusCode,
+        durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
+        aborted: !res.writableFinished,
+      };
+      onRecord(record);
+      const { aborted, ...fields } = record;
+      if (aborted) logger.info("request aborted by the client", fields);
+      else if (record.status >= 500) logger.error("request failed", undefined, fields);
+      else logger.info("request completed", fields);
+    });
+    withLogContext({ requestId }, next);
+  };
+}
