@@ -35,7 +35,11 @@ beforeAll(async () => {
   prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   // No background work during the count: the outbox and the expiry sweep wait an hour between passes.
   const config = testConfig(database.url, dataDir, { OUTBOX_POLL_INTERVAL: "1h", CLAIM_EXPIRY_SWEEP_INTERVAL: "1h" });
-  gateway = await createGateway(config, createLogger("silent"), { prisma, close: () => prisma.$disconnect() });
+  gateway = await createGateway(config, createLogger("silent"), {
+    prisma,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => prisma.$disconnect(),
+  });
   await gateway.listen();
 });
 

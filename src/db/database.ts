@@ -1,4 +1,5 @@
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { startEmbeddedPostgres } from "./embedded";
@@ -10,11 +11,33 @@ export { Prisma } from "./generated/prisma/client";
 
 export interface Database {
   prisma: PrismaClient;
+  /** Connections in the pool: open, idle, and requests waiting for one (metrics). */
+  poolStats(): PoolStats;
   close(): Promise<void>;
 }
 
-export function createPrismaClient(url: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/**
+ * How long a request waits for a new connection: with PostgreSQL unreachable (a host that drops
+ * packets rather than refusing), requests fail fast as unavailable (503) instead of hanging.
+ */
+const CONNECT_TIMEOUT_MS = 750;
+
+function createPool(url: string, logger?: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  // An idle connection that PostgreSQL closed (a restart) is dropped from the pool; unhandled,
+  // the event would end the process.
+  pool.on("error", (error) => logger?.warn("an idle database connection was closed", { reason: error.message }));
+  return pool;
+}
+
+export function createPrismaClient(url: string, pool: pg.Pool = createPool(url)): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
 }
 
 /** Connects to `DATABASE_URL`, or to the embedded server when it is unset; applies migrations. */
@@ -27,9 +50,11 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     await embedded?.stop();
     throw error;
   }
-  const prisma = createPrismaClient(url);
+  const pool = createPool(url, logger);
+  const prisma = createPrismaClient(url, pool);
   return {
     prisma,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await prisma.$disconnect();
       await embedded?.stop();

