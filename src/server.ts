@@ -13,6 +13,7 @@ import { createGraphQLServer, GRAPHQL_PATH } from "./graphql/yoga";
 import type { Logger } from "./logger";
 import { claimTokenNotifier } from "./notifications/claim-notifier";
 import { createMailer } from "./notifications/mailer";
+import { PurgeJob } from "./jobs/purge";
 import { loadOrCreateJwtSecret } from "./jwt-secret";
 import { storeApi } from "./rest";
 import { openApiDocument } from "./rest/openapi";
@@ -75,6 +76,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       [ORDER_CLAIM_UPDATED]: ({ payload }) => events.publishClaimUpdate(payload),
     },
   });
+  const purge = new PurgeJob({ prisma, config, logger });
   // Status events that failed while Redis was down go out as soon as it is back, not at their next backoff.
   events.onBrokerConnected(() => {
     dispatcher!.retryNow(ORDER_CLAIM_UPDATED).catch((error) => logger.error("could not resume claim status events", error));
@@ -139,6 +141,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     await webSockets.close(SHUTDOWN_GRACE_MS);
     await drained;
     await dispatcher!.stop();
+    await purge.stop();
     await events.close();
     mailer.close();
     if (!database) await db.close();
@@ -156,6 +159,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
       gateway.url = `http://${host}:${port}`;
       dispatcher!.start();
+      purge.start();
       expirySweep = setInterval(() => {
         claims.expireDueClaims().catch((error) => logger.error("claim expiry sweep failed", error));
       }, config.claimExpirySweepMs);

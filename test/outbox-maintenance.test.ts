@@ -2,8 +2,11 @@ import { Client } from "pg";
 import { createPrismaClient, type Db, Prisma } from "../src/db/database";
 import { leaseStatement, OutboxDispatcher, outboxStatsStatement } from "../src/events/outbox-dispatcher";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../src/events/topics";
+import { PurgeJob } from "../src/jobs/purge";
 import { createLogger } from "../src/logger";
 import { createTestDatabase } from "./support/database";
+import { startTestGateway } from "./support/gateway";
+import { eventually } from "./support/wait";
 
 const DAY_MS = 86_400_000;
 const ago = (ms: number) => new Date(Date.now() - ms);
@@ -20,7 +23,7 @@ afterAll(async () => {
   await database?.drop();
 });
 beforeEach(async () => {
-  await prisma.$executeRawUnsafe(`TRUNCATE "outbox_event"`);
+  await prisma.$executeRawUnsafe(`TRUNCATE "outbox_event", "customer_session", "customer" CASCADE`);
 });
 
 /** An outbox row in the given state; `label` lands in the payload to tell rows apart. */
@@ -28,6 +31,51 @@ async function outboxRow(label: string, fields: Partial<Prisma.OutboxEventCreate
   const row = await prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: { label }, ...fields } });
   return row.id;
 }
+
+const remainingLabels = async () =>
+  (await prisma.outboxEvent.findMany({ orderBy: { id: "asc" } })).map((row) => (row.payload as { label: string }).label);
+
+describe("purge", () => {
+  it("deletes delivered events past the retention and expired sessions, in batches; keeps undelivered, parked and recent rows", async () => {
+    for (let i = 1; i <= 5; i++) await outboxRow(`old delivered ${i}`, { created_at: ago(9 * DAY_MS), delivered_at: ago(8 * DAY_MS) });
+    await outboxRow("recent delivered", { created_at: ago(6 * DAY_MS), delivered_at: ago(6 * DAY_MS) });
+    await outboxRow("old undelivered", { created_at: ago(30 * DAY_MS), attempts: 4 });
+    await outboxRow("old parked", { created_at: ago(30 * DAY_MS), parked_at: ago(20 * DAY_MS), attempts: 10 });
+    await prisma.customer.create({ data: { id: "cus_1", email: "ann@example.com", has_account: true } });
+    const session = (id: string, expiresAt: Date) => prisma.customerSession.create({ data: { id: id.padEnd(64, "0"), customer_id: "cus_1", expires_at: expiresAt } });
+    for (const id of ["a", "b", "c"]) await session(id, ago(60_000));
+    await session("live", new Date(Date.now() + 3_600_000));
+
+    // Two rows per statement: five old events take three statements, three sessions two.
+    const job = new PurgeJob({ prisma, config: { outboxRetentionMs: 7 * DAY_MS }, logger: createLogger("silent"), batchSize: 2 });
+    expect(await job.runOnce()).toEqual({ outboxEvents: 5, sessions: 3 });
+
+    expect(await remainingLabels()).toEqual(["recent delivered", "old undelivered", "old parked"]);
+    expect((await prisma.customerSession.findMany()).map((s) => s.id)).toEqual(["live".padEnd(64, "0")]);
+    expect(await job.runOnce()).toEqual({ outboxEvents: 0, sessions: 0 });
+  });
+
+  it("keeps delivered events for OUTBOX_RETENTION (here one day)", async () => {
+    await outboxRow("delivered 2 days ago", { delivered_at: ago(2 * DAY_MS) });
+    await outboxRow("delivered 2 hours ago", { delivered_at: ago(2 * 3_600_000) });
+    const job = new PurgeJob({ prisma, config: { outboxRetentionMs: DAY_MS }, logger: createLogger("silent") });
+    expect(await job.runOnce()).toEqual({ outboxEvents: 1, sessions: 0 });
+    expect(await remainingLabels()).toEqual(["delivered 2 hours ago"]);
+  });
+
+  it("runs when the gateway starts, and says what it deleted", async () => {
+    await outboxRow("old delivered", { delivered_at: ago(8 * DAY_MS) });
+    await outboxRow("old parked", { parked_at: ago(8 * DAY_MS) });
+    const t = await startTestGateway({ DATABASE_URL: database.url });
+    try {
+      await eventually(async () => ((await remainingLabels()).length === 1 ? true : undefined));
+      expect(await remainingLabels()).toEqual(["old parked"]);
+      expect(t.logs).toContain("info purged 1 delivered outbox events and 0 expired sessions");
+    } finally {
+      await t.close();
+    }
+  });
+});
 
 describe("outboxStats", () => {
   const dispatcher = () =>
