@@ -132,14 +132,14 @@ describe("queue queries with a long delivered history", () => {
     // What autovacuum does after a bulk load; the planner decides on these statistics.
     await client.query(`ANALYZE "outbox_event"`);
 
-    const nodes = planNodes((await explain("COSTS", leaseStatement())).Plan);
+    const nodes = planNodes((await explain("COSTS", leaseStatement)).Plan);
     expect(nodes.filter((node) => node["Index Name"] === "outbox_event_lease_idx")).toHaveLength(1);
     expect(nodes.filter((node) => node["Node Type"] === "Seq Scan")).toEqual([]);
 
     // Run for real (rolled back): it touches a handful of pages, where a walk would read thousands.
     await client.query("BEGIN");
     try {
-      const { Plan: plan } = await explain("ANALYZE, BUFFERS", leaseStatement());
+      const { Plan: plan } = await explain("ANALYZE, BUFFERS", leaseStatement);
       expect(plan["Actual Rows"]).toBe(3);
       expect((plan["Shared Hit Blocks"] as number) + (plan["Shared Read Blocks"] as number)).toBeLessThan(100);
     } finally {

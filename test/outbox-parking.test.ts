@@ -81,7 +81,7 @@ describe("parking an outbox event that keeps failing", () => {
     expect((await t.request("POST", CONFIRM, { body: { token } })).status).toBe(200);
     expect(t.logs.join("\n")).not.toContain(token);
     expect(t.logs.filter((line) => line.includes("parked after"))).toHaveLength(1);
-  });
+  }, 60_000); // two CLI processes (tsx start-up): slow on a busy machine
 
   it("parks without another try an event whose final attempt never finished (its instance died)", async () => {
     t = await startTestGateway({ OUTBOX_MAX_ATTEMPTS: "3" });

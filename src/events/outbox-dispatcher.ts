@@ -11,7 +11,7 @@ export interface OutboxEventRow<T extends OutboxTopic = OutboxTopic> {
   attempts: number;
 }
 
-/** Delivers one event; throwing makes the dispatcher retry it later. */
+/** Delivers one event; throwing makes the dispatcher retry it later (or park it, see below). */
 export type OutboxHandler<T extends OutboxTopic> = (event: OutboxEventRow<T>) => Promise<void>;
 export type OutboxHandlers = { [T in OutboxTopic]: OutboxHandler<T> };
 
@@ -29,21 +29,19 @@ const LEASE_SECONDS = 60;
 const BATCH_SIZE = 20;
 
 /**
- * Leases up to `limit` due rows and counts the attempt. The inner query's WHERE and ORDER BY
- * match the partial index `outbox_event_lease_idx` (undelivered, unparked rows by id), so it
- * never walks the delivered history (test/outbox-maintenance.test.ts EXPLAINs it).
+ * Leases a batch of due rows and counts the attempt. The inner query's WHERE and ORDER BY match
+ * the partial index `outbox_event_lease_idx` (undelivered, unparked rows by id), so it never walks
+ * the delivered history (test/outbox-maintenance.test.ts EXPLAINs it).
  */
-export function leaseStatement(limit = BATCH_SIZE): Prisma.Sql {
-  return Prisma.sql`
-    UPDATE "outbox_event" SET "locked_until" = now() + make_interval(secs => ${LEASE_SECONDS}), "attempts" = "attempts" + 1
-    WHERE "id" IN (
-      SELECT "id" FROM "outbox_event"
-      WHERE "delivered_at" IS NULL AND "parked_at" IS NULL
-        AND "available_at" <= now() AND ("locked_until" IS NULL OR "locked_until" < now())
-      ORDER BY "id" LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED)
-    RETURNING "id", "topic", "payload", "secret", "attempts"`;
-}
+export const leaseStatement = Prisma.sql`
+  UPDATE "outbox_event" SET "locked_until" = now() + make_interval(secs => ${LEASE_SECONDS}), "attempts" = "attempts" + 1
+  WHERE "id" IN (
+    SELECT "id" FROM "outbox_event"
+    WHERE "delivered_at" IS NULL AND "parked_at" IS NULL
+      AND "available_at" <= now() AND ("locked_until" IS NULL OR "locked_until" < now())
+    ORDER BY "id" LIMIT ${BATCH_SIZE}
+    FOR UPDATE SKIP LOCKED)
+  RETURNING "id", "topic", "payload", "secret", "attempts"`;
 
 /**
  * The backlog numbers in one query; each part is answered from a partial index (lease or parked),
@@ -141,7 +139,7 @@ export class OutboxDispatcher {
   }
 
   private lease(): Promise<OutboxEventRow[]> {
-    return this.deps.prisma.$queryRaw<OutboxEventRow[]>(leaseStatement()).then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
+    return this.deps.prisma.$queryRaw<OutboxEventRow[]>(leaseStatement).then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
   }
 
   private async deliver(event: OutboxEventRow): Promise<void> {
