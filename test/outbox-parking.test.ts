@@ -2,7 +2,9 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { createPrismaClient, type Db } from "../src/db/database";
+import { OutboxDispatcher } from "../src/events/outbox-dispatcher";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../src/events/topics";
+import { createLogger } from "../src/logger";
 import { createTestDatabase } from "./support/database";
 import { startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
@@ -96,6 +98,26 @@ describe("parking an outbox event that keeps failing", () => {
     expect(row).toMatchObject({ attempts: 3, delivered_at: null, last_error: expect.stringContaining("the final attempt never finished") });
     expect(row.parked_at).not.toBeNull();
     expect(t.logs.filter((line) => line.startsWith(`warn outbox event ${event.id} (${ORDER_CLAIM_UPDATED}) parked after 3 failed attempts`))).toHaveLength(1);
+  });
+
+  it("counts an event as delivered, not parked, when a slow attempt succeeds after another instance parked it", async () => {
+    t = await startTestGateway({ OUTBOX_MAX_ATTEMPTS: "3" });
+    await t.gateway.dispatcher.stop();
+    const slow = new OutboxDispatcher({
+      prisma: t.prisma,
+      config: t.config,
+      logger: createLogger("silent"),
+      handlers: {
+        [ORDER_UPDATE_TOKEN_CREATED]: async () => {},
+        // While this attempt runs, its lease runs out and another instance parks the row.
+        [ORDER_CLAIM_UPDATED]: async ({ id }) => void (await t!.prisma.outboxEvent.update({ where: { id }, data: { parked_at: new Date() } })),
+      },
+    });
+    const event = await t.prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: {}, attempts: 2 } });
+    await slow.flush();
+    const row = await t.prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } });
+    expect(row).toMatchObject({ attempts: 3, parked_at: null, delivered_at: expect.any(Date) });
+    expect(await slow.outboxStats()).toEqual({ pending: 0, parked: 0, oldestPendingAgeSeconds: null });
   });
 });
 

@@ -165,9 +165,10 @@ export class OutboxDispatcher {
       });
       return;
     }
+    // parked_at too: another instance may have parked it meanwhile (this attempt outlived its lease).
     await this.deps.prisma.outboxEvent.update({
       where: { id: event.id },
-      data: { delivered_at: new Date(), locked_until: null, last_error: null, secret: Prisma.DbNull },
+      data: { delivered_at: new Date(), parked_at: null, locked_until: null, last_error: null, secret: Prisma.DbNull },
     });
   }
 
