@@ -28,6 +28,10 @@ export interface Config {
   /** First retry delay of a failed outbox delivery; doubles per attempt up to `outboxRetryMaxMs`. */
   outboxRetryBaseMs: number;
   outboxRetryMaxMs: number;
+  /** After this many failed attempts an outbox event is parked until re-queued by hand. */
+  outboxMaxAttempts: number;
+  /** How long delivered outbox events are kept (audit) before the purge job deletes them. */
+  outboxRetentionMs: number;
   /** How often PENDING claims past their expiry are marked EXPIRED. */
   claimExpirySweepMs: number;
   /** How often idle WebSocket connections are pinged (and dropped when no pong comes back in as long). */
@@ -194,6 +198,8 @@ const envSchema = z.object({
   OUTBOX_POLL_INTERVAL: duration("OUTBOX_POLL_INTERVAL").default(1000),
   OUTBOX_RETRY_BASE: duration("OUTBOX_RETRY_BASE").default(1000),
   OUTBOX_RETRY_MAX: duration("OUTBOX_RETRY_MAX").default(5 * 60_000),
+  OUTBOX_MAX_ATTEMPTS: integer("OUTBOX_MAX_ATTEMPTS", 1, 1000).default(10),
+  OUTBOX_RETENTION: duration("OUTBOX_RETENTION").default(7 * 86_400_000),
   CLAIM_EXPIRY_SWEEP_INTERVAL: duration("CLAIM_EXPIRY_SWEEP_INTERVAL").default(1000),
   WEBSOCKET_KEEPALIVE: duration("WEBSOCKET_KEEPALIVE").default(12_000),
   STORE_CORS: corsOrigins("STORE_CORS").default([DEFAULT_STORE_CORS]),
@@ -246,6 +252,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboxPollMs: e.OUTBOX_POLL_INTERVAL,
     outboxRetryBaseMs: e.OUTBOX_RETRY_BASE,
     outboxRetryMaxMs: e.OUTBOX_RETRY_MAX,
+    outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+    outboxRetentionMs: e.OUTBOX_RETENTION,
     claimExpirySweepMs: e.CLAIM_EXPIRY_SWEEP_INTERVAL,
     websocketKeepAliveMs: e.WEBSOCKET_KEEPALIVE,
     storeCors: e.STORE_CORS,

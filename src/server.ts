@@ -12,6 +12,7 @@ import { createHttpApp, GRAPHQL_BODY_LIMIT_BYTES } from "./http/app";
 import type { Logger } from "./logger";
 import { claimTokenNotifier } from "./notifications/claim-notifier";
 import { createMailer } from "./notifications/mailer";
+import { PurgeJob } from "./jobs/purge";
 import { loadOrCreateJwtSecret } from "./jwt-secret";
 import { clientAddressResolver } from "./http/client-address";
 import { RateLimiter } from "./services/rate-limiter";
@@ -61,6 +62,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       [ORDER_CLAIM_UPDATED]: ({ payload }) => events.publishClaimUpdate(payload),
     },
   });
+  const purge = new PurgeJob({ prisma, config, logger });
   // Status events that failed while Redis was down go out as soon as it is back, not at their next backoff.
   events.onBrokerConnected(() => {
     dispatcher!.retryNow(ORDER_CLAIM_UPDATED).catch((error) => logger.error("could not resume claim status events", error));
@@ -93,6 +95,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     await webSockets.close(SHUTDOWN_GRACE_MS);
     await drained;
     await dispatcher!.stop();
+    await purge.stop();
     await events.close();
     rateLimiter.close();
     mailer.close();
@@ -111,6 +114,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
       gateway.url = `http://${host}:${port}`;
       dispatcher!.start();
+      purge.start();
       expirySweep = setInterval(() => {
         claims.expireDueClaims().catch((error) => logger.error("claim expiry sweep failed", error));
       }, config.claimExpirySweepMs);

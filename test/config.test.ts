@@ -15,6 +15,8 @@ describe("settings", () => {
       jwtSecret: undefined,
       claimConfirmUrl: "http://localhost:8000/claim/confirm?token={token}",
       mailFrom: "ordergate <no-reply@localhost>",
+      outboxMaxAttempts: 10,
+      outboxRetentionMs: 7 * 86_400_000,
     });
     expect(config.dataDir).toMatch(/\.data$/);
   });
@@ -47,9 +49,17 @@ describe("settings", () => {
     [{ STORE_CORS: " , " }, "STORE_CORS: STORE_CORS must name at least one origin"],
     [{ REDIS_URL: "localhost:6379" }, "REDIS_URL: REDIS_URL must be a URL starting with redis:// or rediss://"],
     [{ WEBSOCKET_KEEPALIVE: "often" }, "WEBSOCKET_KEEPALIVE: WEBSOCKET_KEEPALIVE must be a positive duration"],
+    [{ OUTBOX_MAX_ATTEMPTS: "0" }, "OUTBOX_MAX_ATTEMPTS: OUTBOX_MAX_ATTEMPTS must be an integer from 1 to 1000 (got \"0\")"],
+    [{ OUTBOX_MAX_ATTEMPTS: "ten" }, "OUTBOX_MAX_ATTEMPTS: OUTBOX_MAX_ATTEMPTS must be an integer from 1 to 1000"],
+    [{ OUTBOX_RETENTION: "a week" }, "OUTBOX_RETENTION: OUTBOX_RETENTION must be a positive duration such as 900, 900s, 15m or 1h (got \"a week\")"],
   ])("refuses %j with a message naming the setting", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("reads the outbox's attempt limit and retention (days allowed)", () => {
+    expect(loadConfig({ OUTBOX_MAX_ATTEMPTS: "3", OUTBOX_RETENTION: "30d" })).toMatchObject({ outboxMaxAttempts: 3, outboxRetentionMs: 30 * 86_400_000 });
+    expect(loadConfig({ OUTBOX_RETENTION: "36h" }).outboxRetentionMs).toBe(36 * 3_600_000);
   });
 
   it("names every bad setting at once", () => {

@@ -11,18 +11,55 @@ export interface OutboxEventRow<T extends OutboxTopic = OutboxTopic> {
   attempts: number;
 }
 
-/** Delivers one event; throwing makes the dispatcher retry it later. */
+/** Delivers one event; throwing makes the dispatcher retry it later (or park it, see below). */
 export type OutboxHandler<T extends OutboxTopic> = (event: OutboxEventRow<T>) => Promise<void>;
 export type OutboxHandlers = { [T in OutboxTopic]: OutboxHandler<T> };
+
+/** Backlog numbers (for metrics). */
+export interface OutboxStats {
+  /** Undelivered and not parked: due, leased or waiting for a retry. */
+  pending: number;
+  parked: number;
+  /** Since the oldest pending event was written; null when none is pending. */
+  oldestPendingAgeSeconds: number | null;
+}
 
 /** A leased row is retried by any instance if its holder dies before finishing. */
 const LEASE_SECONDS = 60;
 const BATCH_SIZE = 20;
 
 /**
+ * Leases a batch of due rows and counts the attempt. The inner query's WHERE and ORDER BY match
+ * the partial index `outbox_event_lease_idx` (undelivered, unparked rows by id), so it never walks
+ * the delivered history (test/outbox-maintenance.test.ts EXPLAINs it).
+ */
+export const leaseStatement = Prisma.sql`
+  UPDATE "outbox_event" SET "locked_until" = now() + make_interval(secs => ${LEASE_SECONDS}), "attempts" = "attempts" + 1
+  WHERE "id" IN (
+    SELECT "id" FROM "outbox_event"
+    WHERE "delivered_at" IS NULL AND "parked_at" IS NULL
+      AND "available_at" <= now() AND ("locked_until" IS NULL OR "locked_until" < now())
+    ORDER BY "id" LIMIT ${BATCH_SIZE}
+    FOR UPDATE SKIP LOCKED)
+  RETURNING "id", "topic", "payload", "secret", "attempts"`;
+
+/**
+ * The backlog numbers in one query; each part is answered from a partial index (lease or parked),
+ * however long the delivered history.
+ */
+export const outboxStatsStatement = Prisma.sql`
+  SELECT pending.count AS "pending", pending.oldest AS "oldestPendingAgeSeconds",
+    (SELECT count(*)::int FROM "outbox_event" WHERE "parked_at" IS NOT NULL) AS "parked"
+  FROM (
+    SELECT count(*)::int AS count, extract(epoch FROM now() - min("created_at"))::float8 AS oldest
+    FROM "outbox_event" WHERE "delivered_at" IS NULL AND "parked_at" IS NULL) AS pending`;
+
+/**
  * Delivers outbox rows with retries and exponential backoff. Rows are leased with
  * `FOR UPDATE SKIP LOCKED`, so several instances share the table without delivering a row twice
- * while its lease holds. A delivered row keeps its payload (audit) but loses its secret.
+ * while its lease holds. A delivered row keeps its payload (audit) but loses its secret. A row
+ * that fails `outboxMaxAttempts` times is parked: kept whole (secret included, so it can still be
+ * delivered) but never leased again until `npm run outbox -- requeue` clears `parked_at`.
  */
 export class OutboxDispatcher {
   private timer: NodeJS.Timeout | undefined;
@@ -33,7 +70,7 @@ export class OutboxDispatcher {
   constructor(
     private readonly deps: {
       prisma: Db;
-      config: Pick<Config, "outboxPollMs" | "outboxRetryBaseMs" | "outboxRetryMaxMs">;
+      config: Pick<Config, "outboxPollMs" | "outboxRetryBaseMs" | "outboxRetryMaxMs" | "outboxMaxAttempts">;
       handlers: OutboxHandlers;
       logger: Logger;
     },
@@ -69,7 +106,7 @@ export class OutboxDispatcher {
   /** Makes the waiting events of `topic` due now (what they need is back) and delivers them. */
   async retryNow(topic: OutboxTopic): Promise<void> {
     const now = new Date();
-    await this.deps.prisma.outboxEvent.updateMany({ where: { topic, delivered_at: null, available_at: { gt: now } }, data: { available_at: now } });
+    await this.deps.prisma.outboxEvent.updateMany({ where: { topic, delivered_at: null, parked_at: null, available_at: { gt: now } }, data: { available_at: now } });
     this.wake();
   }
 
@@ -78,6 +115,12 @@ export class OutboxDispatcher {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+  }
+
+  /** Backlog numbers for metrics (any instance gives the same: they are the table's). */
+  async outboxStats(): Promise<OutboxStats> {
+    const [stats] = await this.deps.prisma.$queryRaw<OutboxStats[]>(outboxStatsStatement);
+    return stats!;
   }
 
   /** Delivers what is due now and waits until no delivery pass is running (tests, tooling). */
@@ -96,24 +139,25 @@ export class OutboxDispatcher {
   }
 
   private lease(): Promise<OutboxEventRow[]> {
-    return this.deps.prisma.$queryRaw<OutboxEventRow[]>`
-      UPDATE "outbox_event" SET "locked_until" = now() + make_interval(secs => ${LEASE_SECONDS}), "attempts" = "attempts" + 1
-      WHERE "id" IN (
-        SELECT "id" FROM "outbox_event"
-        WHERE "delivered_at" IS NULL AND "available_at" <= now() AND ("locked_until" IS NULL OR "locked_until" < now())
-        ORDER BY "id" LIMIT ${BATCH_SIZE}
-        FOR UPDATE SKIP LOCKED)
-      RETURNING "id", "topic", "payload", "secret", "attempts"`.then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
+    return this.deps.prisma.$queryRaw<OutboxEventRow[]>(leaseStatement).then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
   }
 
   private async deliver(event: OutboxEventRow): Promise<void> {
+    const { outboxMaxAttempts, outboxRetryBaseMs, outboxRetryMaxMs } = this.deps.config;
+    if (event.attempts > outboxMaxAttempts) {
+      // The final attempt was leased but its outcome never recorded: the instance stopped during
+      // it, possibly because of this very event, and trying again could loop forever. (Rows past a
+      // lowered OUTBOX_MAX_ATTEMPTS land here too.) This lease is no attempt: it is not counted.
+      return this.park(event, event.attempts - 1, "the final attempt never finished (its instance stopped or its lease ran out)");
+    }
     const handler = this.deps.handlers[event.topic] as OutboxHandler<OutboxTopic> | undefined;
     try {
       if (!handler) throw new Error(`no handler for outbox topic ${event.topic}`);
       await handler(event);
     } catch (error) {
-      const delayMs = Math.min(this.deps.config.outboxRetryBaseMs * 2 ** (event.attempts - 1), this.deps.config.outboxRetryMaxMs);
       const reason = error instanceof Error ? error.message : String(error);
+      if (event.attempts >= outboxMaxAttempts) return this.park(event, event.attempts, reason);
+      const delayMs = Math.min(outboxRetryBaseMs * 2 ** (event.attempts - 1), outboxRetryMaxMs);
       this.deps.logger.warn(`outbox event ${event.id} (${event.topic}) attempt ${event.attempts} failed, retrying in ${delayMs} ms: ${reason}`);
       await this.deps.prisma.outboxEvent.update({
         where: { id: event.id },
@@ -121,9 +165,26 @@ export class OutboxDispatcher {
       });
       return;
     }
+    // parked_at too: another instance may have parked it meanwhile (this attempt outlived its lease).
     await this.deps.prisma.outboxEvent.update({
       where: { id: event.id },
-      data: { delivered_at: new Date(), locked_until: null, last_error: null, secret: Prisma.DbNull },
+      data: { delivered_at: new Date(), parked_at: null, locked_until: null, last_error: null, secret: Prisma.DbNull },
     });
+  }
+
+  /**
+   * Takes the row out of delivery, keeping its payload and secret for a re-queue. Conditional, so
+   * that of two instances whose leases overlapped (a slow attempt) only one parks it and logs.
+   */
+  private async park(event: OutboxEventRow, attempts: number, reason: string): Promise<void> {
+    const { count } = await this.deps.prisma.outboxEvent.updateMany({
+      where: { id: event.id, delivered_at: null, parked_at: null },
+      data: { parked_at: new Date(), attempts, locked_until: null, last_error: reason.slice(0, 2000) },
+    });
+    if (count === 0) return;
+    this.deps.logger.warn(
+      `outbox event ${event.id} (${event.topic}) parked after ${attempts} failed attempts: ${reason}; ` +
+        `it is kept and goes out again after: npm run outbox -- requeue ${event.id}`,
+    );
   }
 }

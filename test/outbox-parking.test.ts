@@ -1,0 +1,181 @@
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { createPrismaClient, type Db } from "../src/db/database";
+import { OutboxDispatcher } from "../src/events/outbox-dispatcher";
+import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../src/events/topics";
+import { createLogger } from "../src/logger";
+import { createTestDatabase } from "./support/database";
+import { startTestGateway, type TestGateway } from "./support/gateway";
+import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
+import { TestMailServer } from "./support/smtp";
+import { eventually, freePort, sleep } from "./support/wait";
+
+const { customers, orders } = claimScenario;
+const CLAIM = "/store/orders/batch/customer/token";
+const CONFIRM = "/store/orders/customer/confirm";
+const ROOT = path.resolve(__dirname, "..");
+const run = promisify(execFile);
+
+/** `npm run outbox -- ...args` as a real process on the given database. */
+async function outboxCommand(databaseUrl: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "src/cli/outbox.ts"), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" },
+  }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+  );
+}
+
+describe("parking an outbox event that keeps failing", () => {
+  let t: TestGateway | undefined;
+  let mail: TestMailServer | undefined;
+  afterEach(async () => {
+    await t?.close();
+    await mail?.stop();
+    t = mail = undefined;
+  });
+
+  it("parks the email after OUTBOX_MAX_ATTEMPTS attempts, keeps it, and delivers it once re-queued with npm run outbox", async () => {
+    const port = await freePort(); // no mail server there yet: every attempt fails
+    t = await startTestGateway({ SMTP_URL: `smtp://127.0.0.1:${port}`, OUTBOX_MAX_ATTEMPTS: "3" });
+    await seedScenario(t.prisma, claimScenario);
+    const bearer = await loginToken(t, customers.ann.email, customers.ann.password!);
+    expect((await t.request("POST", CLAIM, { bearer, body: { order_ids: [orders.work1.id] } })).status).toBe(200);
+
+    const parked = await eventually(async () => {
+      const row = await t!.prisma.outboxEvent.findFirstOrThrow({ where: { topic: ORDER_UPDATE_TOKEN_CREATED } });
+      return row.parked_at ? row : undefined;
+    });
+    expect(parked).toMatchObject({ attempts: 3, delivered_at: null, locked_until: null });
+    expect(parked.last_error).toMatch(/ECONNREFUSED|connect/i);
+    const token = (parked.secret as { token: string }).token; // kept for the re-queue
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const parkedLine = `warn outbox event ${parked.id} (${ORDER_UPDATE_TOKEN_CREATED}) parked after 3 failed attempts`;
+    expect(t.logs.filter((line) => line.startsWith(parkedLine))).toHaveLength(1);
+    expect(t.logs.filter((line) => /attempt \d failed, retrying/.test(line)).map((line) => /attempt (\d)/.exec(line)![1])).toEqual(["1", "2"]);
+
+    // Parked: not leased again, not even once the mail server is back.
+    mail = await new TestMailServer(port).start();
+    await t.gateway.dispatcher.flush();
+    await sleep(800); // several polls, longer than OUTBOX_RETRY_MAX
+    expect(mail.messages).toHaveLength(0);
+    expect(await t.prisma.outboxEvent.findUniqueOrThrow({ where: { id: parked.id } })).toMatchObject({ attempts: 3, parked_at: parked.parked_at });
+    expect(await t.gateway.dispatcher.outboxStats()).toMatchObject({ pending: 0, parked: 1 });
+
+    const listed = await outboxCommand(t.config.databaseUrl!, "list-parked");
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${parked.id}\\s+${ORDER_UPDATE_TOKEN_CREATED}\\s+3\\s+`, "m"));
+    expect(listed.stdout).not.toContain(token);
+
+    const requeued = await outboxCommand(t.config.databaseUrl!, "requeue", String(parked.id));
+    expect(requeued).toMatchObject({ code: 0, stdout: expect.stringContaining("re-queued 1 outbox event") });
+
+    const [message] = await mail.waitFor(1);
+    expect(message!.to).toEqual(["ann.work@example.com"]);
+    expect(message!.token).toBe(token);
+    const delivered = await eventually(async () => {
+      const row = await t!.prisma.outboxEvent.findUniqueOrThrow({ where: { id: parked.id } });
+      return row.delivered_at ? row : undefined;
+    });
+    expect(delivered).toMatchObject({ attempts: 1, parked_at: null, secret: null });
+    expect((await t.request("POST", CONFIRM, { body: { token } })).status).toBe(200);
+    expect(t.logs.join("\n")).not.toContain(token);
+    expect(t.logs.filter((line) => line.includes("parked after"))).toHaveLength(1);
+  }, 60_000); // two CLI processes (tsx start-up): slow on a busy machine
+
+  it("parks without another try an event whose final attempt never finished (its instance died)", async () => {
+    t = await startTestGateway({ OUTBOX_MAX_ATTEMPTS: "3" });
+    await t.gateway.dispatcher.stop(); // this test drives the dispatcher itself
+    const claimUpdate = { claimId: "claim_1", claimerCustomerId: "cus_nobody", status: "PENDING", at: new Date().toISOString() };
+    // Leased for its third attempt by an instance that died: the lease ran out, no outcome recorded.
+    const event = await t.prisma.outboxEvent.create({
+      data: { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate, attempts: 3, locked_until: new Date(Date.now() - 1000), last_error: "attempt 2 failed" },
+    });
+    await t.gateway.dispatcher.flush();
+    const row = await t.prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } });
+    expect(row).toMatchObject({ attempts: 3, delivered_at: null, last_error: expect.stringContaining("the final attempt never finished") });
+    expect(row.parked_at).not.toBeNull();
+    expect(t.logs.filter((line) => line.startsWith(`warn outbox event ${event.id} (${ORDER_CLAIM_UPDATED}) parked after 3 failed attempts`))).toHaveLength(1);
+  });
+
+  it("counts an event as delivered, not parked, when a slow attempt succeeds after another instance parked it", async () => {
+    t = await startTestGateway({ OUTBOX_MAX_ATTEMPTS: "3" });
+    await t.gateway.dispatcher.stop();
+    const slow = new OutboxDispatcher({
+      prisma: t.prisma,
+      config: t.config,
+      logger: createLogger("silent"),
+      handlers: {
+        [ORDER_UPDATE_TOKEN_CREATED]: async () => {},
+        // While this attempt runs, its lease runs out and another instance parks the row.
+        [ORDER_CLAIM_UPDATED]: async ({ id }) => void (await t!.prisma.outboxEvent.update({ where: { id }, data: { parked_at: new Date() } })),
+      },
+    });
+    const event = await t.prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: {}, attempts: 2 } });
+    await slow.flush();
+    const row = await t.prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } });
+    expect(row).toMatchObject({ attempts: 3, parked_at: null, delivered_at: expect.any(Date) });
+    expect(await slow.outboxStats()).toEqual({ pending: 0, parked: 0, oldestPendingAgeSeconds: null });
+  });
+});
+
+describe("npm run outbox", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let prisma: Db;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    prisma = createPrismaClient(database.url);
+  });
+  afterAll(async () => {
+    await prisma?.$disconnect();
+    await database?.drop();
+  });
+  beforeEach(() => prisma.outboxEvent.deleteMany());
+
+  const event = (fields: { parked_at?: Date; delivered_at?: Date } = {}) =>
+    prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: {}, attempts: fields.parked_at ? 10 : 1, ...fields } }).then((row) => row.id);
+
+  it.each([
+    [[], "no command given"],
+    [["requeue"], "requeue needs the ids of parked events (see list-parked), or --all"],
+    [["requeue", "12", "abc", "-3"], "not an outbox event id: abc, -3"],
+    [["requeue", "--all", "12"], "requeue takes event ids or --all, not both"],
+    [["list-parked", "12"], "list-parked takes no arguments (got: 12)"],
+    [["purge"], "unknown command: purge"],
+  ])("refuses the arguments %j with exit code 2, a message and the usage", async (args, message) => {
+    const result = await outboxCommand(database.url, ...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).toContain("usage: npm run outbox -- list-parked");
+  });
+
+  it("refuses unknown and unparked ids with exit code 1 and re-queues none of the ids given", async () => {
+    const parked = await event({ parked_at: new Date() });
+    const waiting = await event();
+    const delivered = await event({ delivered_at: new Date() });
+    const unknown = delivered + 1000n;
+
+    const result = await outboxCommand(database.url, "requeue", String(parked), String(waiting), String(delivered), String(unknown));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("requeue refused, nothing was re-queued");
+    expect(result.stderr).toContain(`outbox event ${waiting} is not parked: it is waiting for delivery`);
+    expect(result.stderr).toContain(`outbox event ${delivered} is not parked: it was delivered at`);
+    expect(result.stderr).toContain(`no outbox event ${unknown}`);
+    expect(result.stderr).not.toContain(`outbox event ${parked} `);
+    expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id: parked } })).toMatchObject({ attempts: 10, parked_at: expect.any(Date) });
+  });
+
+  it("re-queues every parked event with --all, and lists none afterwards", async () => {
+    const parked = [await event({ parked_at: new Date() }), await event({ parked_at: new Date() })];
+    const delivered = await event({ delivered_at: new Date() });
+
+    expect(await outboxCommand(database.url, "requeue", "--all")).toMatchObject({ code: 0, stdout: "re-queued 2 outbox events; a running gateway delivers them at its next poll\n" });
+    for (const id of parked) {
+      expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id } })).toMatchObject({ attempts: 0, parked_at: null, locked_until: null });
+    }
+    expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id: delivered } })).toMatchObject({ attempts: 1, delivered_at: expect.any(Date) });
+    expect(await outboxCommand(database.url, "list-parked")).toMatchObject({ code: 0, stdout: "no parked outbox events\n" });
+  });
+});
