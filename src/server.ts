@@ -15,6 +15,7 @@ import { createMailer } from "./notifications/mailer";
 import { PurgeJob } from "./jobs/purge";
 import { loadOrCreateJwtSecret } from "./jwt-secret";
 import { clientAddressResolver } from "./http/client-address";
+import { Metrics } from "./metrics";
 import { RateLimiter } from "./services/rate-limiter";
 import { AuthService } from "./services/auth-service";
 import { ClaimFeed } from "./services/claim-feed";
@@ -43,7 +44,8 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const prisma = db.prisma;
   const events = createEventBus(config, logger);
   const mailer = createMailer(config);
-  const rateLimiter = new RateLimiter(config.rateLimits, { redisUrl: config.redisUrl, logger });
+  let metrics: Metrics | undefined;
+  const rateLimiter = new RateLimiter(config.rateLimits, { redisUrl: config.redisUrl, logger, onRefused: (limit) => metrics?.rateLimitRefusals.inc({ limit }) });
 
   let dispatcher: OutboxDispatcher | undefined;
   const claims = new ClaimService({ prisma, config, rateLimiter, logger, onOutboxWritten: () => dispatcher?.wake() });
@@ -58,7 +60,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     config,
     logger,
     handlers: {
-      [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({ prisma, mailer, events, config, logger }),
+      [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({ prisma, mailer, events, config, logger, onMail: (outcome) => metrics?.mails.inc({ outcome }) }),
       [ORDER_CLAIM_UPDATED]: ({ payload }) => events.publishClaimUpdate(payload),
     },
   });
@@ -68,9 +70,28 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     dispatcher!.retryNow(ORDER_CLAIM_UPDATED).catch((error) => logger.error("could not resume claim status events", error));
   });
 
+  metrics = new Metrics(
+    {
+      claimsByStatus: () => claims.countByStatus(),
+      outbox: () => dispatcher!.outboxStats(),
+      openSubscriptions: () => events.openSubscriptions(),
+      databasePool: () => db.poolStats(),
+    },
+    logger,
+  );
   const clientAddress = clientAddressResolver(config.trustProxy);
-  const yoga = createGraphQLServer(services, { jwtSecret, graphiql: config.graphiql, introspection: config.introspection, clientAddress }, logger);
-  const app = createHttpApp({ services, yoga, config, logger, clientAddress });
+  const yoga = createGraphQLServer(
+    services,
+    {
+      jwtSecret,
+      graphiql: config.graphiql,
+      introspection: config.introspection,
+      clientAddress,
+      onOperation: (operation) => metrics!.graphqlOperations.inc(operation),
+    },
+    logger,
+  );
+  const app = createHttpApp({ services, yoga, config, logger, clientAddress, metrics });
 
   // A client gets REQUEST_TIMEOUT to send its whole request (a slow or lying body), then 408.
   const server = http.createServer({ requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS }, app);

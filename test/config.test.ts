@@ -15,7 +15,7 @@ describe("settings", () => {
       jwtSecret: undefined,
       claimConfirmUrl: "http://localhost:8000/claim/confirm?token={token}",
       mailFrom: "ordergate <no-reply@localhost>",
-      outboxMaxAttempts: 10,
+      outboxMaxAttempts: 20,
       outboxRetentionMs: 7 * 86_400_000,
     });
     expect(config.dataDir).toMatch(/\.data$/);

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { ClaimFeedMessage } from "../src/events/event-bus";
 import { createLogger } from "../src/logger";
 import { createGateway } from "../src/server";
-import { startTestGateway, type TestGateway } from "./support/gateway";
+import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
 import { TestMailServer } from "./support/smtp";
 import { eventually, freePort, sleep } from "./support/wait";
@@ -55,7 +55,7 @@ describe("outbox delivery", () => {
     expect(mail.messages).toHaveLength(1);
 
     expect((await t.request("POST", CONFIRM, { body: { token: message!.token } })).status).toBe(200);
-    expect(t.logs.some((line) => line.includes("attempt 1 failed"))).toBe(true);
+    expect(logEntries(t).some((entry) => entry.msg === "outbox delivery failed, retrying" && entry.attempt === 1)).toBe(true);
     expect(t.logs.join("\n")).not.toContain(message!.token);
   });
 

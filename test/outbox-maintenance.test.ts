@@ -5,7 +5,7 @@ import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../src/events/t
 import { PurgeJob } from "../src/jobs/purge";
 import { createLogger } from "../src/logger";
 import { createTestDatabase } from "./support/database";
-import { startTestGateway } from "./support/gateway";
+import { logEntries, startTestGateway } from "./support/gateway";
 import { eventually } from "./support/wait";
 
 const DAY_MS = 86_400_000;
@@ -69,7 +69,9 @@ describe("purge", () => {
     const t = await startTestGateway({ DATABASE_URL: database.url });
     try {
       // The line is written once the whole run (sessions too) is done; the rows go before it.
-      await eventually(() => (t.logs.includes("info purged 1 delivered outbox events and 0 expired sessions") ? true : undefined));
+      await eventually(() =>
+        logEntries(t).some((entry) => entry.msg === "purged delivered outbox events and expired sessions" && entry.outboxEvents === 1 && entry.sessions === 0) ? true : undefined,
+      );
       expect(await remainingLabels()).toEqual(["old parked"]);
     } finally {
       await t.close();

@@ -23,10 +23,11 @@ export interface PoolStats {
 }
 
 /**
- * How long a request waits for a new connection: with PostgreSQL unreachable (a host that drops
- * packets rather than refusing), requests fail fast as unavailable (503) instead of hanging.
+ * How long a request waits for a connection (a new one, or a free one from a busy pool): with
+ * PostgreSQL unreachable on a host that drops packets rather than refusing, requests fail as
+ * unavailable (503) instead of hanging. A stopped server refuses at once, well within this.
  */
-const CONNECT_TIMEOUT_MS = 750;
+const CONNECT_TIMEOUT_MS = 5000;
 
 function createPool(url: string, logger?: Logger): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });

@@ -158,7 +158,7 @@ export class OutboxDispatcher {
       const reason = error instanceof Error ? error.message : String(error);
       if (event.attempts >= outboxMaxAttempts) return this.park(event, event.attempts, reason);
       const delayMs = Math.min(outboxRetryBaseMs * 2 ** (event.attempts - 1), outboxRetryMaxMs);
-      this.deps.logger.warn(`outbox event ${event.id} (${event.topic}) attempt ${event.attempts} failed, retrying in ${delayMs} ms: ${reason}`);
+      this.deps.logger.warn("outbox delivery failed, retrying", { eventId: String(event.id), topic: event.topic, attempt: event.attempts, retryInMs: delayMs, reason });
       await this.deps.prisma.outboxEvent.update({
         where: { id: event.id },
         data: { locked_until: null, available_at: new Date(Date.now() + delayMs), last_error: reason.slice(0, 2000) },
@@ -182,9 +182,11 @@ export class OutboxDispatcher {
       data: { parked_at: new Date(), attempts, locked_until: null, last_error: reason.slice(0, 2000) },
     });
     if (count === 0) return;
-    this.deps.logger.warn(
-      `outbox event ${event.id} (${event.topic}) parked after ${attempts} failed attempts: ${reason}; ` +
-        `it is kept and goes out again after: npm run outbox -- requeue ${event.id}`,
-    );
+    this.deps.logger.warn("outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`", {
+      eventId: String(event.id),
+      topic: event.topic,
+      attempts,
+      reason,
+    });
   }
 }

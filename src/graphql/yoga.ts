@@ -13,6 +13,7 @@ import type { Logger } from "../logger";
 import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
 import { createContext, type GraphQLContext, type Services, type Viewer } from "./context";
 import { useClientFacingErrors } from "./expected-failures";
+import { type OperationRecord, useOperationMetrics } from "./operation-metrics";
 import { schema } from "./schema";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -87,7 +88,13 @@ const describeLogArgs = (args: unknown[]) => args.map((arg) => (arg instanceof E
 /** GraphQL over HTTP and SSE (and, through `getEnveloped`, WebSocket), with GraphiQL for browsers. */
 export function createGraphQLServer(
   services: Services,
-  config: { jwtSecret: string; graphiql: boolean; introspection: boolean; clientAddress: (req: IncomingMessage) => string },
+  config: {
+    jwtSecret: string;
+    graphiql: boolean;
+    introspection: boolean;
+    clientAddress: (req: IncomingMessage) => string;
+    onOperation: (operation: OperationRecord) => void;
+  },
   logger: Logger,
 ) {
   const viewerOf = (context: GraphQLServerContext & { jwt?: { payload: unknown } }): Viewer | null => {
@@ -136,6 +143,7 @@ export function createGraphQLServer(
         createContext(services, viewerOf(context), context.req ? config.clientAddress(context.req) : "unknown"),
       ),
       useClientFacingErrors(),
+      useOperationMetrics(config.onOperation),
     ],
   });
 }

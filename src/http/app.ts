@@ -9,9 +9,12 @@ import { storeApi } from "../rest";
 import { bodyTooLarge, sendMedusaError } from "../rest/errors";
 import { openApiDocument } from "../rest/openapi";
 import { STORE_BODY_LIMIT_BYTES } from "../rest/validation";
+import type { Metrics } from "../metrics";
 import { refuseDeclaredOversize } from "./body-limits";
 import { requestLog } from "./request-log";
 
+/** The status metrics give a request the client abandoned (nginx's convention). */
+const CLIENT_CLOSED_REQUEST = 499;
 /** How long a browser may cache a preflight answer. */
 const CORS_MAX_AGE_SECONDS = 600;
 /** The largest body any route takes: a GraphQL request (all content types), or one WebSocket message. */
@@ -44,11 +47,17 @@ export function createHttpApp(deps: {
   config: Config;
   logger: Logger;
   clientAddress: (req: IncomingMessage) => string;
+  metrics: Metrics;
 }): Express {
-  const { services, yoga, config, logger, clientAddress } = deps;
+  const { services, yoga, config, logger, clientAddress, metrics } = deps;
   const app = express();
   app.disable("x-powered-by");
-  app.use(requestLog(logger));
+  app.use(
+    requestLog(logger, ({ method, route, status, durationMs, aborted }) => {
+      metrics.httpRequests.inc({ method, route, status: aborted ? CLIENT_CLOSED_REQUEST : status });
+      metrics.httpDuration.observe({ method, route }, durationMs / 1000);
+    }),
+  );
   app.set("trust proxy", config.trustProxy);
   // qs, as Medusa and medusa-js: `status[]=a` and `status[0]=a` are lists.
   app.set("query parser", "extended");
@@ -73,6 +82,9 @@ export function createHttpApp(deps: {
   app.use(GRAPHQL_PATH, graphqlBodyErrors);
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument());
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.get("/health", (_req, res) => {
     res.json({ status: "ok" });

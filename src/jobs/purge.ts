@@ -64,7 +64,7 @@ export class PurgeJob {
         DELETE FROM "customer_session" WHERE "id" IN (
           SELECT "id" FROM "customer_session" WHERE "expires_at" <= ${expiredBy} ORDER BY "expires_at" LIMIT ${limit})`,
     );
-    if (outboxEvents + sessions > 0) this.deps.logger.info(`purged ${outboxEvents} delivered outbox events and ${sessions} expired sessions`);
+    if (outboxEvents + sessions > 0) this.deps.logger.info("purged delivered outbox events and expired sessions", { outboxEvents, sessions });
     return { outboxEvents, sessions };
   }
 

@@ -19,6 +19,8 @@ export function claimTokenNotifier(deps: {
   events: EventBus;
   config: Pick<Config, "claimConfirmUrl">;
   logger: Logger;
+  /** Hears whether each email was handed over or refused by the transport (metrics). */
+  onMail: (outcome: "sent" | "failed") => void;
 }): OutboxHandler<typeof ORDER_UPDATE_TOKEN_CREATED> {
   return async ({ id, payload, secret }) => {
     const claim = await deps.prisma.orderClaim.findUnique({ where: { id: payload.claim_id }, select: { status: true, expires_at: true } });
@@ -26,15 +28,20 @@ export function claimTokenNotifier(deps: {
       deps.logger.info("claim email dropped: the claim is no longer pending", { claimId: payload.claim_id, outboxEventId: String(id) });
       return;
     }
-    await deps.mailer.send(
-      claimEmail({
-        to: payload.old_email,
-        token: secret.token,
-        displayIds: payload.display_ids,
-        confirmUrlTemplate: deps.config.claimConfirmUrl,
-        expiresInMinutes: Math.max(1, Math.round((claim.expires_at.getTime() - Date.now()) / 60_000)),
-      }),
-    );
+    const email = claimEmail({
+      to: payload.old_email,
+      token: secret.token,
+      displayIds: payload.display_ids,
+      confirmUrlTemplate: deps.config.claimConfirmUrl,
+      expiresInMinutes: Math.max(1, Math.round((claim.expires_at.getTime() - Date.now()) / 60_000)),
+    });
+    try {
+      await deps.mailer.send(email);
+    } catch (error) {
+      deps.onMail("failed");
+      throw error;
+    }
+    deps.onMail("sent");
     deps.logger.info("claim email sent", { claimId: payload.claim_id, recipient: maskEmail(payload.old_email), orders: payload.orders.length });
     deps.events.local.publish(ORDER_UPDATE_TOKEN_CREATED, {
       old_email: payload.old_email,

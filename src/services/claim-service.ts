@@ -143,6 +143,12 @@ export class ClaimService {
     return expired.length;
   }
 
+  /** How many claims there are in each status (metrics). */
+  async countByStatus(): Promise<Record<string, number>> {
+    const groups = await this.deps.prisma.orderClaim.groupBy({ by: ["status"], _count: { _all: true } });
+    return Object.fromEntries(groups.map((group) => [group.status, group._count._all]));
+  }
+
   /** Claims by id (those just opened), ordered by recipient. */
   claimsByIds<S extends Selection>(claimIds: string[], selection: S) {
     return this.deps.prisma.orderClaim.findMany({ ...selection, where: { id: { in: claimIds } }, orderBy: { recipient_email: "asc" } });

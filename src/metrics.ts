@@ -1,0 +1,123 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { PoolStats } from "./db/database";
+import type { Logger } from "./logger";
+
+/** What the gauges read when Prometheus scrapes: the database's view and the process's own. */
+export interface MetricSources {
+  claimsByStatus(): Promise<Record<string, number>>;
+  outbox(): Promise<{ pending: number; parked: number; oldestPendingAgeSeconds: number | null }>;
+  openSubscriptions(): number;
+  databasePool(): PoolStats;
+}
+
+const CLAIM_STATUSES = ["PENDING", "VERIFIED", "EXPIRED", "SUPERSEDED"] as const;
+
+/**
+ * ordergate's Prometheus metrics (`/metrics`), one registry per gateway. Counters are counted
+ * where things happen; gauges of state are read from their source at scrape time, so every
+ * instance reports the shared database's view (claims, outbox) and its own (subscriptions, pool).
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: "ordergate_http_requests_total",
+    help: "HTTP requests answered, by method, route template and status (an aborted request has status 499).",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: "ordergate_http_request_duration_seconds",
+    help: "Time from a request's arrival to its response's end, by method and route template.",
+    labelNames: ["method", "route"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly graphqlOperations = new Counter({
+    name: "ordergate_graphql_operations_total",
+    help: "GraphQL operations executed (both doors), by operation type, root field and outcome (ok, or error when the result carried errors).",
+    labelNames: ["type", "field", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly mails = new Counter({
+    name: "ordergate_mails_total",
+    help: "Claim emails handed to the mail transport (sent) or refused by it (failed; the outbox retries).",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly rateLimitRefusals = new Counter({
+    name: "ordergate_rate_limit_refusals_total",
+    help: "Requests refused by a rate limit, by limit.",
+    labelNames: ["limit"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(sources: MetricSources, logger: Logger) {
+    const registers = [this.registry];
+    // A gauge whose source fails (the database down) keeps its last value; the scrape still answers.
+    const reading = (name: string, read: () => Promise<void> | void) => async () => {
+      try {
+        await read();
+      } catch (error) {
+        logger.debug("a metric could not be read", { metric: name, reason: (error as Error).message });
+      }
+    };
+
+    const claims = new Gauge({
+      name: "ordergate_claims",
+      help: "Claims in the database, by status.",
+      labelNames: ["status"] as const,
+      registers,
+      collect: reading("ordergate_claims", async () => {
+        const counts = await sources.claimsByStatus();
+        for (const status of CLAIM_STATUSES) claims.set({ status }, counts[status] ?? 0);
+      }),
+    });
+    const outboxPending = new Gauge({
+      name: "ordergate_outbox_pending_events",
+      help: "Outbox events not yet delivered (parked ones excluded).",
+      registers,
+      collect: reading("ordergate_outbox", async () => {
+        const outbox = await sources.outbox();
+        outboxPending.set(outbox.pending);
+        outboxParked.set(outbox.parked);
+        outboxOldest.set(outbox.oldestPendingAgeSeconds ?? 0);
+      }),
+    });
+    const outboxParked = new Gauge({
+      name: "ordergate_outbox_parked_events",
+      help: "Outbox events parked after too many failed attempts (npm run outbox -- requeue).",
+      registers,
+    });
+    const outboxOldest = new Gauge({
+      name: "ordergate_outbox_oldest_pending_age_seconds",
+      help: "Age of the oldest undelivered outbox event (0 when none): how far delivery is behind.",
+      registers,
+    });
+    const subscriptions: Gauge = new Gauge({
+      name: "ordergate_open_subscriptions",
+      help: "Claim status subscriptions open on this instance (SSE and WebSocket).",
+      registers,
+      collect: () => {
+        subscriptions.set(sources.openSubscriptions());
+      },
+    });
+    const pool = new Gauge({
+      name: "ordergate_database_connections",
+      help: "This instance's database connection pool: open, idle, and requests waiting for a connection.",
+      labelNames: ["state"] as const,
+      registers,
+      collect: () => {
+        const stats = sources.databasePool();
+        pool.set({ state: "open" }, stats.total);
+        pool.set({ state: "idle" }, stats.idle);
+        pool.set({ state: "waiting" }, stats.waiting);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: "ordergate_" });
+  }
+}

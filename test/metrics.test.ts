@@ -1,0 +1,93 @@
+import type { TestGateway } from "./support/gateway";
+import { claimScenario, useClaimFixture } from "./support/scenarios";
+import type { TestMailServer } from "./support/smtp";
+import { subscribe } from "./support/subscriptions";
+import { eventually } from "./support/wait";
+
+/** `/metrics` counts what happened, through both doors, in Prometheus's text format. */
+const { orders } = claimScenario;
+const CLAIM = "/store/orders/batch/customer/token";
+const CONFIRM = "/store/orders/customer/confirm";
+const CLAIM_ORDERS = "mutation ($ids: [ID!]!) { claimOrders(orderIds: $ids) { __typename } }";
+
+const fixture = useClaimFixture({ RATE_LIMITS: "on", RATE_LIMIT_CONFIRM_IP: "1/1h" });
+let t: TestGateway;
+let mail: TestMailServer;
+let annToken: string;
+beforeAll(() => ({ t, mail, annToken } = fixture));
+
+/** Every sample of the scrape, as `name{labels}` -> value. */
+async function scrape(): Promise<Map<string, number>> {
+  const response = await t.request("GET", "/metrics");
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+  const samples = new Map<string, number>();
+  for (const line of response.text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}
+
+it("counts requests, operations through both doors, claims, mail, refusals, subscriptions and connections", async () => {
+  const before = await scrape();
+  const delta = (after: Map<string, number>, sample: string) => (after.get(sample) ?? 0) - (before.get(sample) ?? 0);
+
+  expect((await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] } })).status).toBe(200);
+  expect((await t.request("POST", "/graphql", { bearer: annToken, body: { query: CLAIM_ORDERS, variables: { ids: [orders.home.id] } } })).status).toBe(200);
+  expect((await t.request("GET", `/store/orders/${orders.work2.id}`)).status).toBe(200);
+  expect((await t.request("GET", "/no/such/route")).status).toBe(404);
+  expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) } })).status).toBe(400);
+  expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) } })).status).toBe(429);
+  await mail.waitFor(2);
+  await t.gateway.dispatcher.flush();
+  const stream = await subscribe("sse", t.url, "subscription { orderClaimUpdated { id } }", { bearer: annToken });
+
+  const after = await eventually(async () => {
+    const samples = await scrape();
+    return samples.get('ordergate_mails_total{outcome="sent"}') === (before.get('ordergate_mails_total{outcome="sent"}') ?? 0) + 2 ? samples : undefined;
+  });
+  // HTTP, by route template (never a raw path), method and status.
+  expect(delta(after, `ordergate_http_requests_total{method="POST",route="${CLAIM}",status="200"}`)).toBe(1);
+  expect(delta(after, 'ordergate_http_requests_total{method="POST",route="/graphql",status="200"}')).toBe(1);
+  expect(delta(after, 'ordergate_http_requests_total{method="GET",route="/store/orders/:id",status="200"}')).toBe(1);
+  expect(delta(after, 'ordergate_http_requests_total{method="GET",route="(unmatched)",status="404"}')).toBe(1);
+  expect(delta(after, `ordergate_http_requests_total{method="POST",route="${CONFIRM}",status="429"}`)).toBe(1);
+  expect(delta(after, `ordergate_http_request_duration_seconds_count{method="POST",route="${CLAIM}"}`)).toBe(1);
+  expect([...after.keys()].some((sample) => sample.includes(orders.work2.id))).toBe(false);
+  // GraphQL operations: the REST door's claim went through the same pipeline as /graphql's.
+  expect(delta(after, 'ordergate_graphql_operations_total{type="mutation",field="claimOrders",outcome="ok"}')).toBe(2);
+  expect(delta(after, 'ordergate_graphql_operations_total{type="mutation",field="verifyOrderClaim",outcome="ok"}')).toBe(1);
+  expect(delta(after, 'ordergate_graphql_operations_total{type="mutation",field="verifyOrderClaim",outcome="error"}')).toBe(1);
+  expect(delta(after, 'ordergate_graphql_operations_total{type="subscription",field="orderClaimUpdated",outcome="ok"}')).toBe(1);
+  // State read at scrape time.
+  expect(after.get('ordergate_claims{status="PENDING"}')).toBe(2);
+  expect(after.get("ordergate_outbox_pending_events")).toBe(0);
+  expect(after.get("ordergate_outbox_oldest_pending_age_seconds")).toBe(0);
+  expect(after.get("ordergate_outbox_parked_events")).toBe(0);
+  expect(delta(after, 'ordergate_rate_limit_refusals_total{limit="confirmPerIp"}')).toBe(1);
+  expect(after.get("ordergate_open_subscriptions")).toBe(1);
+  expect(after.get('ordergate_database_connections{state="open"}')).toBeGreaterThanOrEqual(1);
+  expect(after.get("ordergate_process_resident_memory_bytes")).toBeGreaterThan(0);
+
+  await stream.close();
+  await eventually(async () => ((await scrape()).get("ordergate_open_subscriptions") === 0 ? true : undefined));
+});
+
+it("counts a mail the transport refused as failed, and shows the backlog while it waits", async () => {
+  const before = await scrape();
+  await mail.stop();
+  try {
+    expect((await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work2.id] } })).status).toBe(200);
+    const during = await eventually(async () => {
+      const samples = await scrape();
+      return (samples.get('ordergate_mails_total{outcome="failed"}') ?? 0) > (before.get('ordergate_mails_total{outcome="failed"}') ?? 0) ? samples : undefined;
+    });
+    expect(during.get("ordergate_outbox_pending_events")).toBeGreaterThanOrEqual(1);
+    expect(during.get("ordergate_outbox_oldest_pending_age_seconds")).toBeGreaterThan(0);
+  } finally {
+    await mail.start();
+  }
+  await mail.waitFor(1);
+});
