@@ -23,9 +23,14 @@ beforeAll(() => {
   dataDir = newDataDir();
 });
 afterEach(() => {
-  // A failed test must not leave its gateway or PostgreSQL behind: they share npm's process group.
+  // A failed test must not leave its gateway or PostgreSQL behind, even once npm itself has exited:
+  // they are in npm's process group, which exists as long as one of them runs.
   for (const { npm } of started.splice(0)) {
-    if (npm.exitCode === null && npm.signalCode === null) process.kill(-npm.pid!, "SIGKILL");
+    try {
+      process.kill(-npm.pid!, "SIGKILL");
+    } catch {
+      // ESRCH: nothing left in the group
+    }
   }
 });
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
