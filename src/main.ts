@@ -7,45 +7,59 @@ import { loadSeedFile } from "./cli/seed-file";
 
 export const DEMO_SEED_FILE = path.resolve(__dirname, "../seed/demo.json");
 
-/** `npm start`: migrations, demo data on an empty database, then serve until SIGTERM/SIGINT. */
+const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
+
+/** Set once the gateway has served: a failure after that is one of stopping, not of starting. */
+let served = false;
+
+/**
+ * `npm start`: migrations, demo data on an empty database, then serve until SIGTERM/SIGINT; then
+ * drain, stop the embedded PostgreSQL and resolve (the process exits 0).
+ */
 async function main(): Promise<void> {
+  // Handled from the first moment, so that a signal during start-up (initdb, migrations) does not
+  // kill this process and orphan the PostgreSQL it spawned: the step in progress finishes, then
+  // what was started is stopped. Later signals change nothing, they only must not kill the process
+  // mid-shutdown: a terminal's Ctrl-C reaches this process twice (from the terminal and forwarded
+  // by npm).
+  let stopSignal: NodeJS.Signals | undefined;
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+    for (const signal of STOP_SIGNALS) process.on(signal, () => resolve((stopSignal ??= signal)));
+  });
+
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-
   const database = await openDatabase(config, logger);
   try {
     if (config.seedDemo && (await database.prisma.order.count()) === 0 && (await database.prisma.customer.count()) === 0) {
       const result = await loadSeedFile(database.prisma, DEMO_SEED_FILE);
       logger.info(`loaded demo data: ${result.customers} customers, ${result.orders} orders (SEED_DEMO=false to skip)`);
     }
-    const gateway = await createGateway(config, logger, database);
-    const url = await gateway.listen();
-    logger.info(`ordergate listening on ${url}`);
-    logger.info(`GraphiQL: ${url}/graphql  ·  Medusa Store API: ${url}/store`);
-
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info(`${signal}: draining requests and stopping`);
-      gateway
-        .close()
-        .then(() => database.close())
-        .then(() => process.exit(0))
-        .catch((error) => {
-          logger.error("shutdown failed", error);
-          process.exit(1);
-        });
-    };
-    process.on("SIGTERM", () => shutdown("SIGTERM"));
-    process.on("SIGINT", () => shutdown("SIGINT"));
+    if (stopSignal) {
+      logger.info(`${stopSignal} during start-up: stopping`);
+    } else {
+      const gateway = await createGateway(config, logger, database);
+      const url = await gateway.listen();
+      logger.info(`ordergate listening on ${url} (Node.js ${process.version})`);
+      logger.info(`GraphiQL: ${url}/graphql  ·  Medusa Store API: ${url}/store`);
+      served = true;
+      logger.info(`${await stopRequested}: draining requests and stopping`);
+      await gateway.close();
+    }
   } catch (error) {
     await database.close().catch(() => {});
     throw error;
   }
+  await database.close();
+  logger.info("ordergate stopped");
 }
 
-main().catch((error) => {
-  process.stderr.write(`ordergate could not start: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`);
-  process.exit(1);
-});
+// process.exit: a library's leftover handle (a reconnect timer, say) must not keep a stopped
+// gateway alive.
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`ordergate ${served ? "failed while stopping" : "could not start"}: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+    process.exit(1);
+  },
+);

@@ -8,9 +8,12 @@ import { sleep } from "./support/wait";
 
 /**
  * `npm start` as an operator runs it: the embedded PostgreSQL under DATA_DIR, demo data, then a
- * clean exit on SIGTERM. Runs src/main.ts through tsx, as the npm script does.
+ * clean exit on SIGTERM. Runs the compiled dist/main.js as the npm script does (`npm test` builds
+ * it first), so the migrations and demo data are found from dist/ too; `npm run seed` runs through
+ * tsx. Stopping through npm itself: process.test.ts.
  */
 const ROOT = path.resolve(__dirname, "..");
+const MAIN = path.join(ROOT, "dist/main.js");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const run = promisify(execFile);
 
@@ -24,7 +27,7 @@ afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 const env = () => ({ ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", DATABASE_URL: "", SMTP_URL: "" });
 
 async function start(): Promise<{ child: ChildProcess; url: string; log: () => string }> {
-  const child = spawn(TSX, [path.join(ROOT, "src/main.ts")], { cwd: ROOT, env: env(), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: env(), stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no start within 60 s:\n${log}`)), 60_000);
@@ -103,7 +106,7 @@ it("serves the demo data on the embedded database, joins it from `npm run seed`,
 }, 120_000);
 
 it("refuses a bad setting with a message that names it", async () => {
-  const failure = await run(TSX, [path.join(ROOT, "src/main.ts")], { cwd: ROOT, env: { ...env(), CLAIM_TOKEN_TTL: "forever" } }).then(
+  const failure = await run(process.execPath, [MAIN], { cwd: ROOT, env: { ...env(), CLAIM_TOKEN_TTL: "forever" } }).then(
     () => undefined,
     (error: { code: number; stderr: string }) => error,
   );

