@@ -5,9 +5,10 @@ import { createLogger } from "./logger";
 import { createGateway } from "./server";
 import { loadSeedFile } from "./cli/seed-file";
 
-export const DEMO_SEED_FILE = path.resolve(__dirname, "../seed/demo.json");
+const DEMO_SEED_FILE = path.resolve(__dirname, "../seed/demo.json");
 
-const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
+/** SIGHUP too: a closed terminal must not orphan the embedded PostgreSQL. */
+const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
 /** Set once the gateway has served: a failure after that is one of stopping, not of starting. */
 let served = false;

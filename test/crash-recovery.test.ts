@@ -1,0 +1,135 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createPrismaClient, type Db } from "../src/db/database";
+import { createTestDatabase } from "./support/database";
+import { TEST_JWT_SECRET } from "./support/gateway";
+import { defineScenario, seedScenario, storeTokenFor } from "./support/scenarios";
+import { TestMailServer } from "./support/smtp";
+import { eventually } from "./support/wait";
+
+/**
+ * The gateway process killed with SIGKILL while claims are coming in: after a restart on the same
+ * database, every claim that was committed (every one that was answered 200, and any that
+ * committed without an answer) gets its email, at least once: rows the killed process had leased
+ * go out once their lease runs out. The compiled gateway (dist/, built by `npm test`).
+ */
+const ROOT = path.resolve(__dirname, "..");
+const GUESTS = 40;
+const CONCURRENCY = 8;
+
+const scenario = defineScenario({
+  customers: { claimer: { id: "cus_claimer", email: "claimer@example.com", password: "claimer password", has_account: true } },
+  orders: Object.fromEntries(
+    Array.from({ length: GUESTS }, (_, i) => [`o${i}`, { id: `order_crash_${i}`, display_id: 5000 + i, email: `guest${i}@example.com`, items: [{ title: "Mug", unit_price: 900, quantity: 1 }] }]),
+  ),
+});
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let prisma: Db;
+let mail: TestMailServer;
+let dataDir: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  prisma = createPrismaClient(database.url);
+  await seedScenario(prisma, scenario);
+  mail = await new TestMailServer().start();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ordergate-crash-"));
+});
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await prisma?.$disconnect();
+  await mail?.stop();
+  await database?.drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** The compiled gateway on the test database; resolves with its URL once it listens. */
+async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
+  const env = {
+    PATH: process.env.PATH,
+    DATABASE_URL: database.url,
+    SMTP_URL: mail.url,
+    DATA_DIR: dataDir,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    JWT_SECRET: TEST_JWT_SECRET,
+    SEED_DEMO: "false",
+    RATE_LIMITS: "off",
+    LOG_LEVEL: "info",
+  };
+  const child = spawn(process.execPath, [path.join(ROOT, "dist/main.js")], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+  children.push(child);
+  let log = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start within 30 s:\n${log}`)), 30_000);
+    child.stderr!.on("data", (chunk: Buffer) => {
+      log += chunk.toString();
+      const match = /ordergate listening on (http:\/\/[^\s"]+)/.exec(log);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`the gateway exited with ${code} before it listened:\n${log}`)));
+  });
+  return { child, url };
+}
+
+it("mails every committed claim after a SIGKILL under load and a restart", async () => {
+  const first = await startGateway();
+  const bearer = storeTokenFor(scenario.customers.claimer.id);
+  const answered: string[] = [];
+  let next = 0;
+  let killed = false;
+  const worker = async () => {
+    while (next < GUESTS && !killed) {
+      const order = scenario.orders[`o${next++}`]!;
+      try {
+        const response = await fetch(`${first.url}/store/orders/batch/customer/token`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${bearer}` },
+          body: JSON.stringify({ order_ids: [order.id] }),
+        });
+        if (response.status === 200) answered.push(order.email);
+        else throw new Error(`claim answered ${response.status}`);
+      } catch (error) {
+        if (!killed) throw error;
+      }
+      // Killed mid-load: once a quarter of the claims were answered, with others in flight.
+      if (answered.length >= GUESTS / 4 && !killed) {
+        killed = true;
+        first.child.kill("SIGKILL");
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  expect(killed).toBe(true);
+  await new Promise((resolve) => (first.child.exitCode !== null || first.child.signalCode !== null ? resolve(undefined) : first.child.once("exit", resolve)));
+  expect(first.child.signalCode).toBe("SIGKILL");
+
+  const committed = (await prisma.orderClaim.findMany({ select: { recipient_email: true } })).map((claim) => claim.recipient_email);
+  expect(committed.length).toBeGreaterThanOrEqual(answered.length);
+  expect(committed.length).toBeLessThan(GUESTS);
+  for (const email of answered) expect(committed).toContain(email);
+
+  const second = await startGateway();
+  await eventually(() => {
+    const mailed = new Set(mail.messages.map((message) => message.to[0]));
+    return committed.every((email) => mailed.has(email)) ? true : undefined;
+    // Rows the killed process had leased wait for their lease (60 s) to run out.
+  }, 90_000);
+  // Every mail is for a committed claim, and each carries a token.
+  for (const message of mail.messages) {
+    expect(committed).toContain(message.to[0]);
+    expect(message.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  }
+  await eventually(async () => ((await prisma.outboxEvent.count({ where: { delivered_at: null } })) === 0 ? true : undefined), 90_000);
+
+  second.child.kill("SIGTERM");
+  const code = await new Promise((resolve) => second.child.once("exit", (exitCode) => resolve(exitCode)));
+  expect(code).toBe(0);
+}, 240_000);
