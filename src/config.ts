@@ -1,4 +1,5 @@
 import path from "node:path";
+import proxyAddr from "proxy-addr";
 import { z } from "zod";
 
 /** Every setting ordergate reads, validated once at start (design.md §6). */
@@ -60,6 +61,7 @@ export interface Rate {
 export interface RateLimits {
   loginPerEmail: Rate | null;
   loginPerIp: Rate | null;
+  registerPerIp: Rate | null;
   claimPerCustomer: Rate | null;
   claimPerRecipient: Rate | null;
   confirmPerIp: Rate | null;
@@ -116,12 +118,22 @@ const trustProxy = (name: string) =>
     if (["true", "false"].includes(v)) return v === "true";
     if (/^\d+$/.test(v)) return Number(v);
     const entries = v.split(",").map((part) => part.trim()).filter(Boolean);
-    if (entries.length === 0 || entries.some((entry) => !/^[0-9a-f.:/]+$|^(loopback|linklocal|uniquelocal)$/.test(entry))) {
+    if (entries.length === 0 || !compilesAsTrust(entries)) {
       ctx.addIssue({ code: "custom", message: `${name} must be true, false, a hop count, or comma-separated addresses/subnets (got "${value}")` });
       return z.NEVER;
     }
     return entries;
   });
+
+/** proxy-addr, which Express uses, accepts the list (it throws on an address it cannot read). */
+function compilesAsTrust(entries: string[]): boolean {
+  try {
+    proxyAddr.compile(entries);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const boolean = (name: string) =>
   z.string().transform((value, ctx) => {
@@ -210,6 +222,7 @@ const envSchema = z.object({
   RATE_LIMITS: boolean("RATE_LIMITS").default(true),
   RATE_LIMIT_LOGIN_EMAIL: rate("RATE_LIMIT_LOGIN_EMAIL").default({ points: 10, durationMs: 15 * 60_000 }),
   RATE_LIMIT_LOGIN_IP: rate("RATE_LIMIT_LOGIN_IP").default({ points: 100, durationMs: 15 * 60_000 }),
+  RATE_LIMIT_REGISTER_IP: rate("RATE_LIMIT_REGISTER_IP").default({ points: 10, durationMs: 60 * 60_000 }),
   RATE_LIMIT_CLAIM_CUSTOMER: rate("RATE_LIMIT_CLAIM_CUSTOMER").default({ points: 20, durationMs: 60 * 60_000 }),
   RATE_LIMIT_CLAIM_RECIPIENT: rate("RATE_LIMIT_CLAIM_RECIPIENT").default({ points: 5, durationMs: 60 * 60_000 }),
   RATE_LIMIT_CONFIRM_IP: rate("RATE_LIMIT_CONFIRM_IP").default({ points: 30, durationMs: 15 * 60_000 }),
@@ -265,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: {
       loginPerEmail: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_EMAIL : null,
       loginPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_IP : null,
+      registerPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_REGISTER_IP : null,
       claimPerCustomer: e.RATE_LIMITS ? e.RATE_LIMIT_CLAIM_CUSTOMER : null,
       claimPerRecipient: e.RATE_LIMITS ? e.RATE_LIMIT_CLAIM_RECIPIENT : null,
       confirmPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_CONFIRM_IP : null,

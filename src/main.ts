@@ -14,7 +14,7 @@ const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 let served = false;
 
 /**
- * `npm start`: migrations, demo data on an empty database, then serve until SIGTERM/SIGINT; then
+ * `npm start`: migrations, demo data on an empty database, then serve until SIGTERM/SIGINT/SIGHUP; then
  * drain, stop the embedded PostgreSQL and resolve (the process exits 0).
  */
 async function main(): Promise<void> {

@@ -13,6 +13,25 @@ export interface MetricSources {
 const CLAIM_STATUSES = ["PENDING", "VERIFIED", "EXPIRED", "SUPERSEDED"] as const;
 
 /**
+ * How long a database reading serves the gauges: one query per second at most, however often
+ * `/metrics` is asked for, and one reading for all the gauges it feeds in a scrape.
+ */
+const DATABASE_READING_MS = 1000;
+
+function cachedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+  let reading: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!reading || Date.now() - reading.at > ms) {
+      const value = read();
+      reading = { at: Date.now(), value };
+      // A failed reading is not kept.
+      value.catch(() => (reading = undefined));
+    }
+    return reading.value;
+  };
+}
+
+/**
  * ordergate's Prometheus metrics (`/metrics`), one registry per gateway. Counters are counted
  * where things happen; gauges of state are read from their source at scrape time, so every
  * instance reports the shared database's view (claims, outbox) and its own (subscriptions, pool).
@@ -58,6 +77,8 @@ export class Metrics {
 
   constructor(sources: MetricSources, logger: Logger) {
     const registers = [this.registry];
+    const claimsByStatus = cachedFor(DATABASE_READING_MS, () => sources.claimsByStatus());
+    const outbox = cachedFor(DATABASE_READING_MS, () => sources.outbox());
     // A gauge whose source fails (the database down) keeps its last value; the scrape still answers.
     const reading = (name: string, read: () => Promise<void> | void) => async () => {
       try {
@@ -73,30 +94,27 @@ export class Metrics {
       labelNames: ["status"] as const,
       registers,
       collect: reading("ordergate_claims", async () => {
-        const counts = await sources.claimsByStatus();
+        const counts = await claimsByStatus();
         for (const status of CLAIM_STATUSES) claims.set({ status }, counts[status] ?? 0);
       }),
     });
-    const outboxPending = new Gauge({
+    const outboxPending: Gauge = new Gauge({
       name: "ordergate_outbox_pending_events",
       help: "Outbox events not yet delivered (parked ones excluded).",
       registers,
-      collect: reading("ordergate_outbox", async () => {
-        const outbox = await sources.outbox();
-        outboxPending.set(outbox.pending);
-        outboxParked.set(outbox.parked);
-        outboxOldest.set(outbox.oldestPendingAgeSeconds ?? 0);
-      }),
+      collect: reading("ordergate_outbox_pending_events", async () => outboxPending.set((await outbox()).pending)),
     });
-    const outboxParked = new Gauge({
+    const outboxParked: Gauge = new Gauge({
       name: "ordergate_outbox_parked_events",
       help: "Outbox events parked after too many failed attempts (npm run outbox -- requeue).",
       registers,
+      collect: reading("ordergate_outbox_parked_events", async () => outboxParked.set((await outbox()).parked)),
     });
-    const outboxOldest = new Gauge({
+    const outboxOldest: Gauge = new Gauge({
       name: "ordergate_outbox_oldest_pending_age_seconds",
       help: "Age of the oldest undelivered outbox event (0 when none): how far delivery is behind.",
       registers,
+      collect: reading("ordergate_outbox_oldest_pending_age_seconds", async () => outboxOldest.set((await outbox()).oldestPendingAgeSeconds ?? 0)),
     });
     const subscriptions: Gauge = new Gauge({
       name: "ordergate_open_subscriptions",

@@ -45,15 +45,21 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const events = createEventBus(config, logger);
   const mailer = createMailer(config);
   let metrics: Metrics | undefined;
-  const rateLimiter = new RateLimiter(config.rateLimits, { redisUrl: config.redisUrl, logger, onRefused: (limit) => metrics?.rateLimitRefusals.inc({ limit }) });
+  const rateLimiter = new RateLimiter(config.rateLimits, {
+    redisUrl: config.redisUrl,
+    logger,
+    // Every instance shares JWT_SECRET, so all of them find the same counters.
+    keySecret: jwtSecret,
+    onRefused: (limit) => metrics?.rateLimitRefusals.inc({ limit }),
+  });
 
   let dispatcher: OutboxDispatcher | undefined;
   const claims = new ClaimService({ prisma, config, rateLimiter, logger, onOutboxWritten: () => dispatcher?.wake() });
   const claimFeed = new ClaimFeed({ prisma, events });
   const auth = new AuthService({ prisma, config: { jwtSecret }, rateLimiter });
-  const customers = new CustomerService({ prisma });
+  const customers = new CustomerService({ prisma, rateLimiter });
   const orders = new OrderService({ prisma });
-  const services: Services = { prisma, events, claims, claimFeed, auth, customers, orders, rateLimiter };
+  const services: Services = { prisma, events, claims, claimFeed, auth, customers, orders };
 
   dispatcher = new OutboxDispatcher({
     prisma,

@@ -51,10 +51,36 @@ describe("settings", () => {
     [{ WEBSOCKET_KEEPALIVE: "often" }, "WEBSOCKET_KEEPALIVE: WEBSOCKET_KEEPALIVE must be a positive duration"],
     [{ OUTBOX_MAX_ATTEMPTS: "0" }, "OUTBOX_MAX_ATTEMPTS: OUTBOX_MAX_ATTEMPTS must be an integer from 1 to 1000 (got \"0\")"],
     [{ OUTBOX_MAX_ATTEMPTS: "ten" }, "OUTBOX_MAX_ATTEMPTS: OUTBOX_MAX_ATTEMPTS must be an integer from 1 to 1000"],
+    [{ TRUST_PROXY: "...." }, 'TRUST_PROXY: TRUST_PROXY must be true, false, a hop count, or comma-separated addresses/subnets (got "....")'],
+    [{ TRUST_PROXY: "10.0.0.0/8, 1.2.3" }, "TRUST_PROXY: TRUST_PROXY must be true, false, a hop count"],
+    [{ RATE_LIMIT_LOGIN_EMAIL: "10" }, 'RATE_LIMIT_LOGIN_EMAIL: RATE_LIMIT_LOGIN_EMAIL must be a count per duration such as 10/15m or 5/1h, or off (got "10")'],
+    [{ RATE_LIMIT_REGISTER_IP: "0/1h" }, "RATE_LIMIT_REGISTER_IP: RATE_LIMIT_REGISTER_IP must be a count per duration"],
+    [{ RATE_LIMIT_CONFIRM_IP: "5/soon" }, "RATE_LIMIT_CONFIRM_IP: RATE_LIMIT_CONFIRM_IP must be a count per duration"],
+    [{ RATE_LIMITS: "sometimes" }, 'RATE_LIMITS: RATE_LIMITS must be true or false (got "sometimes")'],
+    [{ REQUEST_TIMEOUT: "0" }, "REQUEST_TIMEOUT: REQUEST_TIMEOUT must be a positive duration"],
     [{ OUTBOX_RETENTION: "a week" }, "OUTBOX_RETENTION: OUTBOX_RETENTION must be a positive duration such as 900, 900s, 15m or 1h (got \"a week\")"],
   ])("refuses %j with a message naming the setting", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("reads the rate limits, each on its own or all off, and the proxies to trust", () => {
+    expect(loadConfig({}).rateLimits).toEqual({
+      loginPerEmail: { points: 10, durationMs: 15 * 60_000 },
+      loginPerIp: { points: 100, durationMs: 15 * 60_000 },
+      registerPerIp: { points: 10, durationMs: 3_600_000 },
+      claimPerCustomer: { points: 20, durationMs: 3_600_000 },
+      claimPerRecipient: { points: 5, durationMs: 3_600_000 },
+      confirmPerIp: { points: 30, durationMs: 15 * 60_000 },
+    });
+    expect(loadConfig({ RATE_LIMIT_CLAIM_RECIPIENT: "off", RATE_LIMIT_LOGIN_IP: "3 / 90s" }).rateLimits).toMatchObject({
+      claimPerRecipient: null,
+      loginPerIp: { points: 3, durationMs: 90_000 },
+    });
+    expect(Object.values(loadConfig({ RATE_LIMITS: "off" }).rateLimits)).toEqual([null, null, null, null, null, null]);
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: "2" }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: "loopback, 10.0.0.0/8" }).trustProxy).toEqual(["loopback", "10.0.0.0/8"]);
   });
 
   it("reads the outbox's attempt limit and retention (days allowed)", () => {

@@ -149,13 +149,20 @@ describe("GraphQL operations", () => {
   it(`refuses a selection deeper than ${OPERATION_LIMITS.depth}`, async () => {
     const deep = "{ me { orderClaims { edges { node { orders { customer { orderClaims { edges { node { orders { id } } } } } } } } } } }";
     await expectRefused(deep, /Query depth limit of 10 exceeded/);
-    // The deepest query a client needs passes.
+    // The deepest query a client needs passes, with fragments too (they add no depth).
     const needed = await t.graphql("{ me { orderClaims { edges { node { orders { items { id } } } } } } }", {}, storeTokenFor(customerId));
     expect(needed.errors).toBeUndefined();
+    const withFragments = await t.graphql(
+      "fragment Claims on Customer { orderClaims { edges { node { ...Claim } } } } fragment Claim on OrderClaim { orders { ... on Order { items { id } } } } { me { ...Claims } }",
+      {},
+      storeTokenFor(customerId),
+    );
+    expect(withFragments.errors).toBeUndefined();
   });
 
   it(`refuses more than ${OPERATION_LIMITS.tokens} tokens before parsing the rest`, async () => {
-    await expectRefused(`{ ${"__typename ".repeat(OPERATION_LIMITS.tokens + 10)} }`, /Token limit of 1000 exceeded/);
+    const error = await expectRefused(`{ ${"__typename ".repeat(OPERATION_LIMITS.tokens + 10)} }`, /^Token limit of 1000 exceeded\.$/);
+    expect(error.extensions.code).toBe("OPERATION_LIMIT_EXCEEDED");
   });
 
   it(`refuses more than ${OPERATION_LIMITS.directives} directives`, async () => {

@@ -1,4 +1,5 @@
-import { type LogEntry, logEntries, type TestGateway } from "./support/gateway";
+import jwt from "jsonwebtoken";
+import { type LogEntry, logEntries, TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
 import { claimScenario, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
 import { eventually } from "./support/wait";
@@ -86,6 +87,14 @@ it("logs the claim lifecycle with ids and masked emails, each line under the req
   for (const secret of [...messages.map((message) => message.token), annToken, customers.ann.password!, "ann.work@example.com", "ann.home@example.net"]) {
     expect(everything).not.toContain(secret);
   }
+});
+
+it("does not warn about a client's expired or forged token: the client is signed out, nothing more", async () => {
+  const expired = jwt.sign({ customer_id: customers.ann.id, domain: "store", exp: Math.floor(Date.now() / 1000) - 60 }, TEST_JWT_SECRET);
+  for (const bearer of [expired, "not.a.jwt", jwt.sign({ customer_id: customers.ann.id, domain: "store" }, "another-secret-0123456789")]) {
+    expect((await t.graphql("{ me { id } }", {}, bearer)).data).toEqual({ me: null });
+  }
+  expect(logEntries(t).filter((entry) => entry.level === "warn" || entry.level === "error")).toEqual([]);
 });
 
 it("logs a client that hangs up as an aborted request, not an error", async () => {

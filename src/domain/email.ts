@@ -10,6 +10,11 @@ export function maskEmail(email: string): string {
   return `${Array.from(email)[0]}***${email.slice(at)}`;
 }
 
+/** Every address in `text` masked: a mail server's refusal quotes the recipient (`550 <ann@example.com>: ...`). */
+export function maskEmailsIn(text: string): string {
+  return text.replace(/[^\s<>@"'(),;:]+@[^\s<>@"'(),;:]+/g, maskEmail);
+}
+
 /** A pragmatic check (one @, no spaces or control characters, a dot in the domain). */
 export function isEmail(value: string): boolean {
   return value.length <= 254 && /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(value);

@@ -88,6 +88,7 @@ export class EmailTakenError extends DomainError {
 const RATE_LIMITED_ACTIONS = {
   loginPerEmail: "sign-in attempts for this email",
   loginPerIp: "sign-in attempts from this address",
+  registerPerIp: "sign-ups from this address",
   claimPerCustomer: "claim requests",
   claimPerRecipient: "claim emails to this address",
   confirmPerIp: "confirmation attempts from this address",
@@ -108,6 +109,8 @@ export class RateLimitedError extends DomainError {
 
 /** The database cannot be reached: nothing can be served until it is back (HTTP 503). */
 export class ServiceUnavailableError extends DomainError {
+  /** Seconds a client is asked to wait before trying again. */
+  static readonly retryAfterSeconds = 1;
   readonly code = "SERVICE_UNAVAILABLE";
   constructor() {
     super("The service is temporarily unavailable. Try again shortly.");

@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import { type Db, Prisma } from "../db/database";
 import type { Logger } from "../logger";
 import type { OutboxMessages, OutboxTopic } from "./topics";
+import { maskEmailsIn } from "../domain/email";
 
 export interface OutboxEventRow<T extends OutboxTopic = OutboxTopic> {
   id: bigint;
@@ -155,7 +156,8 @@ export class OutboxDispatcher {
       if (!handler) throw new Error(`no handler for outbox topic ${event.topic}`);
       await handler(event);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      // Logged and stored: a mail server's refusal names the recipient, which stays masked.
+      const reason = maskEmailsIn(error instanceof Error ? error.message : String(error));
       if (event.attempts >= outboxMaxAttempts) return this.park(event, event.attempts, reason);
       const delayMs = Math.min(outboxRetryBaseMs * 2 ** (event.attempts - 1), outboxRetryMaxMs);
       this.deps.logger.warn("outbox delivery failed, retrying", { eventId: String(event.id), topic: event.topic, attempt: event.attempts, retryInMs: delayMs, reason });

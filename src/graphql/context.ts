@@ -5,7 +5,6 @@ import type { ClaimFeed } from "../services/claim-feed";
 import type { ClaimService } from "../services/claim-service";
 import type { CustomerService } from "../services/customer-service";
 import type { OrderService } from "../services/order-service";
-import type { RateLimiter } from "../services/rate-limiter";
 
 export interface Services {
   prisma: Db;
@@ -15,7 +14,6 @@ export interface Services {
   customers: CustomerService;
   orders: OrderService;
   auth: AuthService;
-  rateLimiter: RateLimiter;
 }
 
 /** The signed-in customer, and until when their credentials hold (the JWT's `exp`). */

@@ -2,9 +2,7 @@ import { handleStreamOrSingleExecutionResult, type Plugin } from "@envelop/core"
 import { GraphQLError } from "graphql";
 import { isDatabaseUnavailable } from "../db/availability";
 import { RateLimitedError, ServiceUnavailableError } from "../domain/errors";
-
-/** Seconds a client is asked to wait before retrying while the database is unreachable. */
-const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+import type { Logger } from "../logger";
 
 /**
  * Failures that are not bugs but reach a resolver as thrown errors (a rate limit, the database
@@ -22,41 +20,41 @@ export function clientFacingError(error: unknown): GraphQLError | undefined {
   if (original instanceof ServiceUnavailableError || isDatabaseUnavailable(original)) {
     const unavailable = new ServiceUnavailableError();
     return new GraphQLError(unavailable.message, {
-      extensions: { code: unavailable.code, http: { status: 503, headers: { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_SECONDS) } } },
+      extensions: { code: unavailable.code, http: { status: 503, headers: { "Retry-After": String(ServiceUnavailableError.retryAfterSeconds) } } },
     });
   }
   return undefined;
 }
 
-function withClientFacingErrors<T extends { errors?: readonly GraphQLError[] }>(result: T): T | undefined {
-  if (!result.errors?.some((error) => clientFacingError(error))) return undefined;
+/** Placed before Yoga's error masking, which then leaves these errors as they are. */
+export const useClientFacingErrors = (logger: Logger): Plugin => {
+  const mapOne = (error: GraphQLError): GraphQLError | undefined => {
+    const mapped = clientFacingError(error);
+    if (mapped?.extensions.code === "SERVICE_UNAVAILABLE") logger.warn("the database is unavailable", { reason: error.message });
+    return mapped;
+  };
+  const withClientFacingErrors = <T extends { errors?: readonly GraphQLError[] }>(result: T): T | undefined => {
+    if (!result.errors?.some((error) => clientFacingError(error))) return undefined;
+    return {
+      ...result,
+      errors: result.errors.map((error) => {
+        const mapped = mapOne(error);
+        return mapped ? new GraphQLError(mapped.message, { path: error.path, extensions: mapped.extensions }) : error;
+      }),
+    };
+  };
+  const mapResult = ({ result, setResult }: { result: { errors?: readonly GraphQLError[] }; setResult: (result: never) => void }) => {
+    const mapped = withClientFacingErrors(result);
+    if (mapped) setResult(mapped as never);
+  };
   return {
-    ...result,
-    errors: result.errors.map((error) => {
-      const mapped = clientFacingError(error);
-      return mapped ? new GraphQLError(mapped.message, { path: error.path, extensions: mapped.extensions }) : error;
+    onExecute: () => ({ onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, mapResult) }),
+    onSubscribe: () => ({
+      onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload as never, mapResult),
+      onSubscribeError: ({ error, setError }) => {
+        const mapped = error instanceof GraphQLError ? mapOne(error) : clientFacingError(error);
+        if (mapped) setError(mapped);
+      },
     }),
   };
-}
-
-/** Placed before Yoga's error masking, which then leaves these errors as they are. */
-export const useClientFacingErrors = (): Plugin => ({
-  onExecute: () => ({
-    onExecuteDone: (payload) =>
-      handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
-        const mapped = withClientFacingErrors(result);
-        if (mapped) setResult(mapped);
-      }),
-  }),
-  onSubscribe: () => ({
-    onSubscribeResult: (payload) =>
-      handleStreamOrSingleExecutionResult(payload as never, ({ result, setResult }) => {
-        const mapped = withClientFacingErrors(result);
-        if (mapped) setResult(mapped);
-      }),
-    onSubscribeError: ({ error, setError }) => {
-      const mapped = clientFacingError(error);
-      if (mapped) setError(mapped);
-    },
-  }),
-});
+};

@@ -32,11 +32,12 @@ export const OPERATION_LIMITS = { depth: 10, aliases: 15, tokens: 1000, directiv
 const refusedAsValidationError = {
   exposeLimits: true,
   propagateOnRejection: false,
-  onReject: [
-    (context: ValidationContext | null, error: GraphQLError) =>
-      context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ""), { extensions: { code: "OPERATION_LIMIT_EXCEEDED" } })),
-  ],
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(operationLimitError(error))],
 };
+
+/** An Armor plugin's refusal with a stable code, without the "Syntax Error: " its message starts with. */
+const operationLimitError = (error: GraphQLError) =>
+  new GraphQLError(error.message.replace(/^Syntax Error: /, ""), { extensions: { code: "OPERATION_LIMIT_EXCEEDED" } });
 
 /** The header a browser must send on requests it would not preflight (Yoga's CSRF prevention). */
 export const CSRF_HEADER = "x-graphql-yoga-csrf";
@@ -83,6 +84,9 @@ const tokenFromWebSocket: ExtractTokenFunction = ({ serverContext }) => {
 
 export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
 
+/** What plugin-jwt warns about when a client sends a token that does not verify. */
+const CLIENT_TOKEN_PROBLEM = /^Failed to (verify|decode) (authentication|JWT authentication) token|^Failed to extract payload from incoming token/;
+
 const describeLogArgs = (args: unknown[]) => args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(" ");
 
 /** GraphQL over HTTP and SSE (and, through `getEnveloped`, WebSocket), with GraphiQL for browsers. */
@@ -116,7 +120,8 @@ export function createGraphQLServer(
     logging: {
       debug: (...args) => logger.debug(describeLogArgs(args)),
       info: (...args) => logger.info(describeLogArgs(args)),
-      warn: (...args) => logger.warn(describeLogArgs(args)),
+      // A bad or expired token is the client's business (it is signed out), not a warning here.
+      warn: (...args) => (CLIENT_TOKEN_PROBLEM.test(String(args[0])) ? logger.debug : logger.warn)(describeLogArgs(args)),
       // Yoga logs each error it masks (unexpected ones) here.
       error: (...args) => logger.error("unexpected error in GraphQL", args.find((arg) => arg instanceof Error) ?? describeLogArgs(args)),
     },
@@ -124,12 +129,21 @@ export function createGraphQLServer(
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       // Counted while parsing: a huge document is refused before it is parsed whole.
-      maxTokensPlugin({ n: OPERATION_LIMITS.tokens, exposeLimits: true }),
-      maxDepthPlugin({ n: OPERATION_LIMITS.depth, ...refusedAsValidationError }),
+      maxTokensPlugin({
+        n: OPERATION_LIMITS.tokens,
+        exposeLimits: true,
+        onReject: [
+          (_context, error) => {
+            throw operationLimitError(error);
+          },
+        ],
+      }),
+      // Fragments (every mutation result is a union) add no depth of their own.
+      maxDepthPlugin({ n: OPERATION_LIMITS.depth, flattenFragments: true, ...refusedAsValidationError }),
       // `__typename` is no exception: 300,000 aliases of it were the reported attack.
       maxAliasesPlugin({ n: OPERATION_LIMITS.aliases, allowList: [], ...refusedAsValidationError }),
       maxDirectivesPlugin({ n: OPERATION_LIMITS.directives, ...refusedAsValidationError }),
-      costLimitPlugin({ maxCost: OPERATION_LIMITS.cost, ...refusedAsValidationError }),
+      costLimitPlugin({ maxCost: OPERATION_LIMITS.cost, flattenFragments: true, ...refusedAsValidationError }),
       useJWT({
         signingKeyProviders: [createInlineSigningKeyProvider(config.jwtSecret)],
         tokenLookupLocations: [tokenFromHeader, tokenFromWebSocket],
@@ -142,7 +156,7 @@ export function createGraphQLServer(
       useExtendContext((context: GraphQLServerContext & { jwt?: { payload: unknown } }) =>
         createContext(services, viewerOf(context), context.req ? config.clientAddress(context.req) : "unknown"),
       ),
-      useClientFacingErrors(),
+      useClientFacingErrors(logger),
       useOperationMetrics(config.onOperation),
     ],
   });

@@ -13,6 +13,8 @@ import type { Metrics } from "../metrics";
 import { refuseDeclaredOversize } from "./body-limits";
 import { requestLog } from "./request-log";
 
+/** Methods with a label of their own; Node accepts some thirty others, which share `OTHER`. */
+const METRIC_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 /** The status metrics give a request the client abandoned (nginx's convention). */
 const CLIENT_CLOSED_REQUEST = 499;
 /** How long a browser may cache a preflight answer. */
@@ -54,8 +56,9 @@ export function createHttpApp(deps: {
   app.disable("x-powered-by");
   app.use(
     requestLog(logger, ({ method, route, status, durationMs, aborted }) => {
-      metrics.httpRequests.inc({ method, route, status: aborted ? CLIENT_CLOSED_REQUEST : status });
-      metrics.httpDuration.observe({ method, route }, durationMs / 1000);
+      const methodLabel = METRIC_METHODS.has(method) ? method : "OTHER";
+      metrics.httpRequests.inc({ method: methodLabel, route, status: aborted ? CLIENT_CLOSED_REQUEST : status });
+      metrics.httpDuration.observe({ method: methodLabel, route }, durationMs / 1000);
     }),
   );
   app.set("trust proxy", config.trustProxy);

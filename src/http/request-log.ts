@@ -10,9 +10,11 @@ const CLIENT_REQUEST_ID = /^[\w.:@+=/-]{1,128}$/;
  * (never the raw path: ids would explode the metrics and may be personal).
  */
 export function routeOf(req: Request): string {
-  if (req.route) return `${req.baseUrl}${(req.route as { path: string }).path}`;
+  // `baseUrl` is the client's spelling of the mount path (routing ignores case): ours are lower case.
+  const mount = req.baseUrl.toLowerCase();
+  if (req.route) return `${mount}${(req.route as { path: string }).path}`;
   // Mounted handlers without a route of their own (GraphQL).
-  if (req.baseUrl) return req.baseUrl;
+  if (mount) return mount;
   return "(unmatched)";
 }
 

@@ -98,7 +98,7 @@ export function authRoutes(services: Services, options: { secureCookies: boolean
   });
 
   router.get("/auth/:email", async (req, res) => {
-    res.json({ exists: await services.customers.accountExists(String(req.params.email)) });
+    res.json({ exists: await services.customers.accountExists(String(req.params.email), clientAddress(req)) });
   });
 
   return router;

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import { Router } from "express";
 import { z } from "zod";
 import { isEmail } from "../domain/email";
@@ -32,7 +33,7 @@ export const ordersQuery = {
 };
 
 /** `POST /store/customers` (Medusa's "Create a Customer"), `GET /store/customers/me` and its orders. */
-export function customerRoutes(services: Services): Router {
+export function customerRoutes(services: Services, clientAddress: (req: IncomingMessage) => string): Router {
   const router = Router();
 
   router.post("/customers", jsonBody, async (req, res) => {
@@ -44,7 +45,7 @@ export function customerRoutes(services: Services): Router {
         firstName: body.first_name,
         lastName: body.last_name,
         phone: body.phone,
-      });
+      }, clientAddress(req));
       res.json({ customer: serializeCustomer(customer) });
     } catch (error) {
       if (error instanceof EmailTakenError) throw new MedusaError("duplicate_error", error.message);

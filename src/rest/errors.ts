@@ -42,7 +42,7 @@ export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
 
 /** The database is unreachable: 503 and a retry hint instead of Medusa's 500 for a database error. */
 export const serviceUnavailable = (message = new ServiceUnavailableError().message) =>
-  new MedusaError("database_error", message, { status: 503, headers: { "Retry-After": "1" } });
+  new MedusaError("database_error", message, { status: 503, headers: { "Retry-After": String(ServiceUnavailableError.retryAfterSeconds) } });
 
 /** Argument names as Medusa's REST bodies spell them, where GraphQL and the services say them otherwise. */
 const REST_FIELD_NAMES: Record<string, string> = { orderIds: "order_ids", firstName: "first_name", lastName: "last_name" };
@@ -61,6 +61,7 @@ export function medusaErrorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    if (isDatabaseUnavailable(error)) logger.warn("the database is unavailable", { reason: (error as Error).message });
     const known = toMedusaError(error);
     if (!known) {
       logger.error("unexpected error", error);
@@ -83,7 +84,7 @@ function toMedusaError(error: unknown): MedusaError | undefined {
   if (error instanceof MedusaError) return error;
   if (error instanceof RateLimitedError) return tooManyRequests(error.message, error.retryAfterSeconds);
   if (error instanceof ServiceUnavailableError || isDatabaseUnavailable(error)) return serviceUnavailable();
-  const httpError = error as { type?: string; status?: number; expose?: boolean; limit?: number; message?: string };
+  const httpError = error as { type?: string; status?: number; limit?: number; message?: string };
   switch (httpError.type) {
     case "entity.parse.failed":
       return new MedusaError("invalid_data", "The request body is not valid JSON.");

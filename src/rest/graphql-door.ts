@@ -30,14 +30,10 @@ function storeApiError(error: GraphQLFormattedError): Error {
 export function graphqlOperation<TData, TVariables extends Record<string, unknown>>(yoga: GraphQLServer, document: TypedDocumentNode<TData, TVariables>) {
   const query = print(document);
   return async (req: Request, customerId: string | undefined, variables: TVariables): Promise<TData> => {
-    const requestId = req.headers["x-request-id"];
+    // The request id needs no header: the in-process request runs in this request's log context.
     const response = await yoga.fetch(
       `${IN_PROCESS_ORIGIN}${GRAPHQL_PATH}`,
-      {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...(typeof requestId === "string" ? { "x-request-id": requestId } : {}) },
-        body: JSON.stringify({ query, variables }),
-      },
+      { method: "POST", headers: { "content-type": "application/json", accept: "application/graphql-response+json" }, body: JSON.stringify({ query, variables }) },
       { req, restCaller: { customerId } },
     );
     const result = (await response.json()) as ExecutionResult<TData>;

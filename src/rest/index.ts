@@ -20,7 +20,7 @@ export function storeApi(
   router.use(identifyCustomer(services));
   router.use(authRoutes(services, options));
   router.use(orderClaimRoutes(yoga));
-  router.use(customerRoutes(services));
+  router.use(customerRoutes(services, options.clientAddress));
   router.use(orderReadRoutes(services));
   router.use(routeNotFound);
   router.use(medusaErrorHandler(logger));

@@ -45,7 +45,8 @@ export class ClaimService {
 
   /**
    * Opens one claim per email among the given orders and returns the claim ids. Unknown, canceled
-   * and already-own orders are skipped without a word, so the result never tells which ids exist.
+   * and already-own orders are skipped without a word, so the result never tells which ids exist;
+   * so are orders whose address has had its hourly share of claim emails (RATE_LIMIT_CLAIM_RECIPIENT).
    * A claimer's pending claims that cover any of the same orders are superseded: the newest wins.
    */
   async claimOrders(customerId: string | undefined, orderIds: readonly string[]): Promise<string[]> {
@@ -65,18 +66,29 @@ export class ClaimService {
       const email = normalizeEmail(order.email);
       groups.set(email, [...(groups.get(email) ?? []), order]);
     }
-    await this.takeRecipientAllowance([...groups.keys()]);
+    for (const email of await this.recipientsOverAllowance([...groups.keys()])) {
+      groups.delete(email);
+      this.deps.logger.info("claim withheld: the address had its hourly share of claim emails", { recipient: maskEmail(email), claimerId: claimer.id });
+    }
+    if (groups.size === 0) return [];
 
-    const { superseded, opened } = await this.deps.prisma.$transaction(async (tx) => {
-      // Serialises a claimer's concurrent requests, so supersession sees every earlier claim.
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`order_claim:${claimer.id}`}))`;
-      const superseded = await this.supersedePendingClaims(tx, claimer.id, orders.map((order) => order.id));
-      const opened: { claimId: string; recipient: string; orders: number }[] = [];
-      for (const [email, group] of groups) {
-        opened.push({ claimId: await this.openClaim(tx, claimer.id, email, group), recipient: maskEmail(email), orders: group.length });
-      }
-      return { superseded, opened };
-    });
+    const { superseded, opened } = await this.deps.prisma
+      .$transaction(async (tx) => {
+        // Serialises a claimer's concurrent requests, so supersession sees every earlier claim.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`order_claim:${claimer.id}`}))`;
+        const claimed = [...groups.values()].flat().map((order) => order.id);
+        const superseded = await this.supersedePendingClaims(tx, claimer.id, claimed);
+        const opened: { claimId: string; recipient: string; orders: number }[] = [];
+        for (const [email, group] of groups) {
+          opened.push({ claimId: await this.openClaim(tx, claimer.id, email, group), recipient: maskEmail(email), orders: group.length });
+        }
+        return { superseded, opened };
+      })
+      .catch(async (error: unknown) => {
+        // Nothing was opened, so nothing will be mailed: the allowances go back.
+        await Promise.all([...groups.keys()].map((email) => this.deps.rateLimiter.giveBack("claimPerRecipient", email)));
+        throw error;
+      });
     this.deps.onOutboxWritten();
     if (superseded.length > 0) this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: claimer.id });
     for (const claim of opened) this.deps.logger.info("claim opened", { ...claim, claimerId: claimer.id });
@@ -171,21 +183,10 @@ export class ClaimService {
     });
   }
 
-  /**
-   * One claim email's worth of each recipient's hourly allowance, whoever asks; when any recipient
-   * has none left, nothing is sent to anyone and the allowances taken are given back.
-   */
-  private async takeRecipientAllowance(emails: string[]): Promise<void> {
-    const taken: string[] = [];
-    try {
-      for (const email of emails) {
-        await this.deps.rateLimiter.take("claimPerRecipient", email);
-        taken.push(email);
-      }
-    } catch (error) {
-      await Promise.all(taken.map((email) => this.deps.rateLimiter.giveBack("claimPerRecipient", email)));
-      throw error;
-    }
+  /** Takes one claim email from each recipient's hourly allowance, whoever asks; returns those that had none left. */
+  private async recipientsOverAllowance(emails: string[]): Promise<string[]> {
+    const allowed = await Promise.all(emails.map((email) => this.deps.rateLimiter.tryTake("claimPerRecipient", email)));
+    return emails.filter((_email, i) => !allowed[i]);
   }
 
   private async requireAccount(customerId: string | undefined) {

@@ -4,6 +4,7 @@ import { EmailTakenError, InvalidInputError } from "../domain/errors";
 import { newId } from "../domain/ids";
 import { hashPassword } from "../domain/passwords";
 import type { Selection } from "./selection";
+import type { RateLimiter } from "./rate-limiter";
 
 export interface Registration {
   email: string;
@@ -20,7 +21,7 @@ const MAX_PASSWORD = 1024;
 
 /** Customer records as their owners and the public see them. */
 export class CustomerService {
-  constructor(private readonly deps: { prisma: Db }) {}
+  constructor(private readonly deps: { prisma: Db; rateLimiter: RateLimiter }) {}
 
   /** The signed-in customer's own record (not deleted), or null. */
   findSelf<S extends Selection>(customerId: string, selection: S = {} as S) {
@@ -30,8 +31,10 @@ export class CustomerService {
   /**
    * Registers a customer with an account. An existing guest record with the same email (orders
    * placed without an account) stays separate, as in Medusa: its orders are claimed, not inherited.
+   * Sign-ups count against the limit per client address (each one costs a password hash).
    */
-  async register(registration: Registration) {
+  async register(registration: Registration, clientIp: string) {
+    await this.deps.rateLimiter.take("registerPerIp", clientIp);
     const email = normalizeEmail(registration.email);
     if (!isEmail(email)) throw new InvalidInputError("email", "must be an email");
     if (registration.password.length === 0) throw new InvalidInputError("password", "should not be empty");
@@ -61,8 +64,12 @@ export class CustomerService {
     }
   }
 
-  /** Whether a registered customer (not a guest record) has this email: Medusa's `GET /store/auth/:email`. */
-  async accountExists(email: string): Promise<boolean> {
+  /**
+   * Whether a registered customer (not a guest record) has this email: Medusa's `GET /store/auth/:email`.
+   * Counted with the sign-in attempts per client address: it tells who has an account.
+   */
+  async accountExists(email: string, clientIp: string): Promise<boolean> {
+    await this.deps.rateLimiter.take("loginPerIp", clientIp);
     const normalized = normalizeEmail(email);
     if (!isEmail(normalized)) return false;
     const customer = await this.deps.prisma.customer.findFirst({ where: { email: normalized, has_account: true, deleted_at: null }, select: { id: true } });

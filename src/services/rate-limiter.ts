@@ -1,4 +1,5 @@
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { isIPv6 } from "node:net";
 import { Redis } from "ioredis";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Rate, RateLimits } from "../config";
@@ -14,11 +15,14 @@ export class RateLimiter {
   private readonly limiters = new Map<RateLimitName, RateLimiterAbstract>();
   private readonly redis: Redis | undefined;
   private readonly onRefused: (limit: RateLimitName) => void;
+  private readonly keySecret: Buffer;
 
   constructor(
     settings: RateLimits,
-    options: { redisUrl?: string; logger: Logger; onRefused?: (limit: RateLimitName) => void },
+    options: { redisUrl?: string; logger: Logger; keySecret: string; onRefused?: (limit: RateLimitName) => void },
   ) {
+    // A key of its own, derived, so the counters' hashes never use the signing secret itself.
+    this.keySecret = createHmac("sha256", options.keySecret).update("ordergate rate-limit counters").digest();
     this.onRefused = options.onRefused ?? (() => {});
     const enabled = Object.entries(settings).filter((entry): entry is [RateLimitName, Rate] => entry[1] !== null);
     if (options.redisUrl && enabled.length > 0) {
@@ -39,20 +43,41 @@ export class RateLimiter {
 
   /** Counts one attempt against `limit` for `key`; throws RateLimitedError when none is left. */
   async take(limit: RateLimitName, key: string): Promise<void> {
+    const refusal = await this.count(limit, key);
+    if (refusal) throw new RateLimitedError(limit, Math.max(1, Math.ceil(refusal.msBeforeNext / 1000)));
+  }
+
+  /** Counts one attempt against `limit` for `key`; false when none was left. */
+  async tryTake(limit: RateLimitName, key: string): Promise<boolean> {
+    return !(await this.count(limit, key));
+  }
+
+  /** Gives back an attempt that was counted, when what it was for did not happen. */
+  async giveBack(limit: RateLimitName, key: string): Promise<void> {
+    await this.limiters.get(limit)?.reward(this.counterKey(key));
+  }
+
+  /** The refusal, if the attempt was over the limit. */
+  private async count(limit: RateLimitName, key: string): Promise<RateLimiterRes | undefined> {
     const limiter = this.limiters.get(limit);
-    if (!limiter) return;
+    if (!limiter) return undefined;
     try {
-      await limiter.consume(counterKey(key));
+      await limiter.consume(this.counterKey(key));
+      return undefined;
     } catch (refusal) {
       if (!(refusal instanceof RateLimiterRes)) throw refusal;
       this.onRefused(limit);
-      throw new RateLimitedError(limit, Math.max(1, Math.ceil(refusal.msBeforeNext / 1000)));
+      return refusal;
     }
   }
 
-  /** Gives back an attempt that `take` counted, when the request it was for went no further. */
-  async giveBack(limit: RateLimitName, key: string): Promise<void> {
-    await this.limiters.get(limit)?.reward(counterKey(key));
+  /**
+   * Keys are keyed hashes: the counters (in Redis, shared) hold no address, and an email's counter
+   * cannot be found by hashing a list of emails without the secret. An IPv6 client is counted by
+   * its /64, which one subscriber commonly holds whole.
+   */
+  private counterKey(key: string): string {
+    return createHmac("sha256", this.keySecret).update(clientNetwork(key)).digest("base64url").slice(0, 22);
   }
 
   close(): void {
@@ -60,7 +85,18 @@ export class RateLimiter {
   }
 }
 
-/** Emails and ids are hashed: the counters (in Redis, shared) hold no address. */
-function counterKey(key: string): string {
-  return createHash("sha256").update(key).digest("base64url").slice(0, 22);
+/** An IPv6 address as its /64 network (`2001:db8:1:2::/64`); anything else as it is. */
+export function clientNetwork(key: string): string {
+  const ipv4Mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(key);
+  if (ipv4Mapped) return ipv4Mapped[1]!;
+  if (isIPv6(key)) return `${expandIPv6(key).slice(0, 4).join(":")}::/64`;
+  return key;
+}
+
+function expandIPv6(address: string): string[] {
+  const [head, tail] = address.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return groups.map((group) => (parseInt(group, 16) || 0).toString(16));
 }

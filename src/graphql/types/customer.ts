@@ -62,7 +62,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: RegisterCustomerInput, required: true }) },
     errors: { types: [InvalidInputError, EmailTakenError], union: { name: "RegisterCustomerResult" }, directResult: true },
     resolve: async (_root, { input }, ctx) => {
-      const customer = await ctx.customers.register(input);
+      const customer = await ctx.customers.register(input, ctx.clientIp);
       return { customerId: customer.id, token: ctx.auth.issueStoreToken(customer.id) };
     },
   }),
