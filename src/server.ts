@@ -1,3 +1,4 @@
+import { createSecretKey } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "./config";
@@ -40,6 +41,8 @@ export interface Gateway {
 /** Wires database, services, outbox, GraphQL and the Medusa REST layer into one HTTP server. */
 export async function createGateway(config: Config, logger: Logger, database?: Database): Promise<Gateway> {
   const jwtSecret = config.jwtSecret ?? (await loadOrCreateJwtSecret(config.dataDir, logger));
+  // A key object, made once: given the string, jsonwebtoken tries it as a public key on every verify.
+  const jwtKey = createSecretKey(Buffer.from(jwtSecret));
   const db = database ?? (await openDatabase(config, logger));
   const prisma = db.prisma;
   const events = createEventBus(config, logger);
@@ -56,7 +59,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   let dispatcher: OutboxDispatcher | undefined;
   const claims = new ClaimService({ prisma, config, rateLimiter, logger, onOutboxWritten: () => dispatcher?.wake() });
   const claimFeed = new ClaimFeed({ prisma, events });
-  const auth = new AuthService({ prisma, config: { jwtSecret }, rateLimiter });
+  const auth = new AuthService({ prisma, config: { jwtKey }, rateLimiter });
   const customers = new CustomerService({ prisma, rateLimiter });
   const orders = new OrderService({ prisma });
   const services: Services = { prisma, events, claims, claimFeed, auth, customers, orders };
@@ -89,7 +92,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const yoga = createGraphQLServer(
     services,
     {
-      jwtSecret,
+      jwtKey,
       graphiql: config.graphiql,
       introspection: config.introspection,
       clientAddress,

@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
 import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
@@ -6,7 +7,7 @@ import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
-import { createInlineSigningKeyProvider, type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
+import { type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
 import { GraphQLError, type ValidationContext } from "graphql";
 import { createYoga, useExtendContext } from "graphql-yoga";
 import type { Logger } from "../logger";
@@ -93,7 +94,7 @@ const describeLogArgs = (args: unknown[]) => args.map((arg) => (arg instanceof E
 export function createGraphQLServer(
   services: Services,
   config: {
-    jwtSecret: string;
+    jwtKey: KeyObject;
     graphiql: boolean;
     introspection: boolean;
     clientAddress: (req: IncomingMessage) => string;
@@ -145,7 +146,8 @@ export function createGraphQLServer(
       maxDirectivesPlugin({ n: OPERATION_LIMITS.directives, ...refusedAsValidationError }),
       costLimitPlugin({ maxCost: OPERATION_LIMITS.cost, flattenFragments: true, ...refusedAsValidationError }),
       useJWT({
-        signingKeyProviders: [createInlineSigningKeyProvider(config.jwtSecret)],
+        // The key object itself (typed as a string by the plugin, passed through to jsonwebtoken).
+        signingKeyProviders: [() => config.jwtKey as unknown as string],
         tokenLookupLocations: [tokenFromHeader, tokenFromWebSocket],
         tokenVerification: { algorithms: [STORE_TOKEN_ALGORITHM] },
         // A missing, bad or expired token means "signed out": public operations work whatever the

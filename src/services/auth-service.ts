@@ -1,4 +1,4 @@
-import crypto from "node:crypto";
+import crypto, { type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { Db } from "../db/database";
 import { isEmail, normalizeEmail } from "../domain/email";
@@ -49,7 +49,7 @@ export class AuthService {
   /** Compared against when the email is unknown, so both paths cost one scrypt. */
   private decoyHash: Promise<string> | undefined;
 
-  constructor(private readonly deps: { prisma: Db; config: { jwtSecret: string }; rateLimiter: RateLimiter }) {}
+  constructor(private readonly deps: { prisma: Db; config: { jwtKey: KeyObject }; rateLimiter: RateLimiter }) {}
 
   /**
    * The registered customer with this email and password; guests and wrong passwords fail alike.
@@ -75,13 +75,13 @@ export class AuthService {
 
   issueStoreToken(customerId: string): string {
     const payload: StoreTokenPayload = { customer_id: customerId, domain: "store" };
-    return jwt.sign(payload, this.deps.config.jwtSecret, { algorithm: STORE_TOKEN_ALGORITHM, expiresIn: STORE_TOKEN_TTL });
+    return jwt.sign(payload, this.deps.config.jwtKey, { algorithm: STORE_TOKEN_ALGORITHM, expiresIn: STORE_TOKEN_TTL });
   }
 
   /** The customer id of a valid store token, or undefined for anything else. */
   customerIdFromBearer(token: string): string | undefined {
     try {
-      return customerIdFromStoreToken(jwt.verify(token, this.deps.config.jwtSecret, { algorithms: [STORE_TOKEN_ALGORITHM] }));
+      return customerIdFromStoreToken(jwt.verify(token, this.deps.config.jwtKey, { algorithms: [STORE_TOKEN_ALGORITHM] }));
     } catch {
       return undefined;
     }
