@@ -12,7 +12,7 @@ import { createGraphQLServer } from "./graphql/yoga";
 import { createHttpApp, GRAPHQL_BODY_LIMIT_BYTES } from "./http/app";
 import type { Logger } from "./logger";
 import { claimTokenNotifier } from "./notifications/claim-notifier";
-import { createMailer } from "./notifications/mailer";
+import { createMailer, SMTP_CONNECTIONS } from "./notifications/mailer";
 import { PurgeJob } from "./jobs/purge";
 import { loadOrCreateJwtSecret } from "./jwt-secret";
 import { clientAddressResolver } from "./http/client-address";
@@ -72,6 +72,8 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({ prisma, mailer, events, config, logger, onMail: (outcome) => metrics?.mails.inc({ outcome }) }),
       [ORDER_CLAIM_UPDATED]: ({ payload }) => events.publishClaimUpdate(payload),
     },
+    // Emails need no order among themselves; status events keep theirs.
+    concurrency: { [ORDER_UPDATE_TOKEN_CREATED]: SMTP_CONNECTIONS },
   });
   const purge = new PurgeJob({ prisma, config, logger });
   // Status events that failed while Redis was down go out as soon as it is back, not at their next backoff.

@@ -122,6 +122,50 @@ describe("parking an outbox event that keeps failing", () => {
   });
 });
 
+describe("a slow delivery", () => {
+  let t: TestGateway | undefined;
+  afterEach(() => t?.close());
+
+  it("keeps its lease while it runs, so another instance does not send it again, and emails go out several at once", async () => {
+    t = await startTestGateway();
+    await t.gateway.dispatcher.stop();
+    const started: bigint[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const instance = (name: string, sendMs: number) =>
+      new OutboxDispatcher({
+        prisma: t!.prisma,
+        config: t!.config,
+        logger: createLogger("silent"),
+        leaseSeconds: 2,
+        concurrency: { [ORDER_UPDATE_TOKEN_CREATED]: 3 },
+        handlers: {
+          [ORDER_UPDATE_TOKEN_CREATED]: async ({ id }) => {
+            started.push(id);
+            mostInFlight = Math.max(mostInFlight, ++inFlight);
+            await sleep(sendMs);
+            inFlight--;
+          },
+          [ORDER_CLAIM_UPDATED]: async () => {
+            throw new Error(`${name} got a status event`);
+          },
+        },
+      });
+    const events = await Promise.all(
+      Array.from({ length: 3 }, () => t!.prisma.outboxEvent.create({ data: { topic: ORDER_UPDATE_TOKEN_CREATED, payload: {} } }).then((row) => row.id)),
+    );
+    // A takes 3.5 s per email, longer than its 2 s lease; B looks for work after the lease ran out.
+    const a = instance("A", 3500).flush();
+    await sleep(2600);
+    await instance("B", 0).flush();
+    await a;
+    expect(started.sort()).toEqual([...events].sort());
+    expect(mostInFlight).toBe(3);
+    const rows = await t.prisma.outboxEvent.findMany({ where: { id: { in: events } } });
+    expect(rows.map((row) => ({ attempts: row.attempts, delivered: row.delivered_at !== null }))).toEqual(events.map(() => ({ attempts: 1, delivered: true })));
+  });
+});
+
 describe("npm run outbox", () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let prisma: Db;

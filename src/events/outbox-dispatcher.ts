@@ -25,17 +25,20 @@ export interface OutboxStats {
   oldestPendingAgeSeconds: number | null;
 }
 
-/** A leased row is retried by any instance if its holder dies before finishing. */
+/**
+ * A leased row is retried by any instance if its holder dies before finishing; a batch that takes
+ * longer (a slow mail server) renews the lease of its unfinished rows every half of it.
+ */
 const LEASE_SECONDS = 60;
-const BATCH_SIZE = 20;
+const BATCH_SIZE = 50;
 
 /**
  * Leases a batch of due rows and counts the attempt. The inner query's WHERE and ORDER BY match
  * the partial index `outbox_event_lease_idx` (undelivered, unparked rows by id), so it never walks
  * the delivered history (test/outbox-maintenance.test.ts EXPLAINs it).
  */
-export const leaseStatement = Prisma.sql`
-  UPDATE "outbox_event" SET "locked_until" = now() + make_interval(secs => ${LEASE_SECONDS}), "attempts" = "attempts" + 1
+export const leaseStatementFor = (leaseSeconds: number) => Prisma.sql`
+  UPDATE "outbox_event" SET "locked_until" = now() + make_interval(secs => ${leaseSeconds}), "attempts" = "attempts" + 1
   WHERE "id" IN (
     SELECT "id" FROM "outbox_event"
     WHERE "delivered_at" IS NULL AND "parked_at" IS NULL
@@ -43,6 +46,7 @@ export const leaseStatement = Prisma.sql`
     ORDER BY "id" LIMIT ${BATCH_SIZE}
     FOR UPDATE SKIP LOCKED)
   RETURNING "id", "topic", "payload", "secret", "attempts"`;
+export const leaseStatement = leaseStatementFor(LEASE_SECONDS);
 
 /**
  * The backlog numbers in one query; each part is answered from a partial index (lease or parked),
@@ -73,9 +77,22 @@ export class OutboxDispatcher {
       prisma: Db;
       config: Pick<Config, "outboxPollMs" | "outboxRetryBaseMs" | "outboxRetryMaxMs" | "outboxMaxAttempts">;
       handlers: OutboxHandlers;
+      /**
+       * Topics whose events need no order among themselves, and how many of them may be in flight
+       * at once (emails: one per pooled SMTP connection). The others go one at a time, by id.
+       */
+      concurrency?: Partial<Record<OutboxTopic, number>>;
+      /** How long a lease holds (LEASE_SECONDS; shorter in tests). */
+      leaseSeconds?: number;
       logger: Logger;
     },
-  ) {}
+  ) {
+    this.leaseSeconds = deps.leaseSeconds ?? LEASE_SECONDS;
+    this.leaseStatement = leaseStatementFor(this.leaseSeconds);
+  }
+
+  private readonly leaseSeconds: number;
+  private readonly leaseStatement: Prisma.Sql;
 
   start(): void {
     this.stopped = false;
@@ -134,22 +151,63 @@ export class OutboxDispatcher {
   private async drain(): Promise<void> {
     for (;;) {
       const batch = await this.lease();
-      for (const event of batch) await this.deliver(event);
+      if (batch.length > 0) await this.deliverBatch(batch);
       if (batch.length < BATCH_SIZE || this.stopped) return;
     }
   }
 
-  private lease(): Promise<OutboxEventRow[]> {
-    return this.deps.prisma.$queryRaw<OutboxEventRow[]>(leaseStatement).then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
+  /**
+   * Delivers a leased batch, each topic's events in id order or, for the topics that allow it,
+   * several at once; the delivered rows are then marked in one statement.
+   */
+  private async deliverBatch(batch: OutboxEventRow[]): Promise<void> {
+    const unfinished = new Set(batch.map((event) => event.id));
+    const renewal = setInterval(() => {
+      this.renewLease([...unfinished]).catch((error) => this.deps.logger.warn("could not renew an outbox lease", { reason: (error as Error).message }));
+    }, (this.leaseSeconds * 1000) / 2);
+    const delivered: bigint[] = [];
+    try {
+      const byTopic = new Map<OutboxTopic, OutboxEventRow[]>();
+      for (const event of batch) byTopic.set(event.topic, [...(byTopic.get(event.topic) ?? []), event]);
+      await Promise.all(
+        [...byTopic].map(([topic, events]) =>
+          eachConcurrently(events, this.deps.concurrency?.[topic] ?? 1, async (event) => {
+            if (await this.deliver(event)) delivered.push(event.id);
+            else unfinished.delete(event.id);
+          }),
+        ),
+      );
+    } finally {
+      clearInterval(renewal);
+    }
+    if (delivered.length === 0) return;
+    // parked_at too: another instance may have parked one meanwhile (an attempt outlived its lease).
+    await this.deps.prisma.outboxEvent.updateMany({
+      where: { id: { in: delivered } },
+      data: { delivered_at: new Date(), parked_at: null, locked_until: null, last_error: null, secret: Prisma.DbNull },
+    });
   }
 
-  private async deliver(event: OutboxEventRow): Promise<void> {
+  private async renewLease(ids: bigint[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.deps.prisma.$executeRaw`
+      UPDATE "outbox_event" SET "locked_until" = now() + make_interval(secs => ${this.leaseSeconds})
+      WHERE "id" = ANY(${ids}::bigint[]) AND "delivered_at" IS NULL AND "parked_at" IS NULL`;
+  }
+
+  private lease(): Promise<OutboxEventRow[]> {
+    return this.deps.prisma.$queryRaw<OutboxEventRow[]>(this.leaseStatement).then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
+  }
+
+  /** True when the event was handled; a failure is recorded here (a retry later, or parking). */
+  private async deliver(event: OutboxEventRow): Promise<boolean> {
     const { outboxMaxAttempts, outboxRetryBaseMs, outboxRetryMaxMs } = this.deps.config;
     if (event.attempts > outboxMaxAttempts) {
       // The final attempt was leased but its outcome never recorded: the instance stopped during
       // it, possibly because of this very event, and trying again could loop forever. (Rows past a
       // lowered OUTBOX_MAX_ATTEMPTS land here too.) This lease is no attempt: it is not counted.
-      return this.park(event, event.attempts - 1, "the final attempt never finished (its instance stopped or its lease ran out)");
+      await this.park(event, event.attempts - 1, "the final attempt never finished (its instance stopped or its lease ran out)");
+      return false;
     }
     const handler = this.deps.handlers[event.topic] as OutboxHandler<OutboxTopic> | undefined;
     try {
@@ -158,20 +216,19 @@ export class OutboxDispatcher {
     } catch (error) {
       // Logged and stored: a mail server's refusal names the recipient, which stays masked.
       const reason = maskEmailsIn(error instanceof Error ? error.message : String(error));
-      if (event.attempts >= outboxMaxAttempts) return this.park(event, event.attempts, reason);
+      if (event.attempts >= outboxMaxAttempts) {
+        await this.park(event, event.attempts, reason);
+        return false;
+      }
       const delayMs = Math.min(outboxRetryBaseMs * 2 ** (event.attempts - 1), outboxRetryMaxMs);
       this.deps.logger.warn("outbox delivery failed, retrying", { eventId: String(event.id), topic: event.topic, attempt: event.attempts, retryInMs: delayMs, reason });
       await this.deps.prisma.outboxEvent.update({
         where: { id: event.id },
         data: { locked_until: null, available_at: new Date(Date.now() + delayMs), last_error: reason.slice(0, 2000) },
       });
-      return;
+      return false;
     }
-    // parked_at too: another instance may have parked it meanwhile (this attempt outlived its lease).
-    await this.deps.prisma.outboxEvent.update({
-      where: { id: event.id },
-      data: { delivered_at: new Date(), parked_at: null, locked_until: null, last_error: null, secret: Prisma.DbNull },
-    });
+    return true;
   }
 
   /**
@@ -191,4 +248,13 @@ export class OutboxDispatcher {
       reason,
     });
   }
+}
+
+/** Runs `work` over `items`, at most `limit` at a time. */
+async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
