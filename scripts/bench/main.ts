@@ -117,6 +117,8 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
   const deadServers = () => servers.filter(([, child]) => child.exited).map(([name, child]) => `the ${name} exited during the bench (${child.exited})`);
   const run = async (target: Target, pass: number) => {
     const result = await runTarget(target, pass, { durationS: pass === 0 ? options.warmupS : options.durationS, connections: options.connections }, monitors, signal);
+    // A run cut short by a signal measured the servers stopping too.
+    throwIfInterrupted(signal);
     runs.push(result);
     say(describeRun(result, pass === 0 ? "warm-up" : `pass ${pass}/${options.passes}`));
     const failed = result.non2xx + result.errors + result.mismatches;
@@ -127,7 +129,6 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
   loadLoop: for (let pass = 0; pass <= options.passes; pass++) {
     for (const target of targets) {
       await run(target, pass);
-      throwIfInterrupted(signal);
       if (deadServers().length > 0) break loadLoop;
     }
   }
