@@ -1,0 +1,53 @@
+import crypto from "node:crypto";
+import path from "node:path";
+import { Client } from "pg";
+import { startEmbeddedPostgres } from "../../src/db/embedded";
+import type { Logger } from "../../src/logger";
+import { postmasterPid } from "./processes";
+
+export interface BenchDatabase {
+  /** `embedded` (in the bench's temp dir) or `external` (a fresh database on DATABASE_URL's server). */
+  kind: "embedded" | "external";
+  url: string;
+  /** The embedded server's postmaster, whose CPU the bench measures; none for an external server. */
+  postmasterPid: number | undefined;
+  /** Stops the embedded server, or drops the bench's database from the external one. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The embedded PostgreSQL in `dataDir`, or, with `externalUrl` (DATABASE_URL), a new database
+ * `ordergate_bench_<random>` on that server, so that the bench never touches existing data.
+ */
+export async function startBenchDatabase(dataDir: string, externalUrl: string | undefined, logger: Logger): Promise<BenchDatabase> {
+  if (!externalUrl) {
+    const embedded = await startEmbeddedPostgres(dataDir, logger);
+    return { kind: "embedded", url: embedded.url, postmasterPid: postmasterPid(path.join(dataDir, "postgres")), stop: () => embedded.stop() };
+  }
+  const name = `ordergate_bench_${crypto.randomBytes(6).toString("hex")}`;
+  const admin = async (sql: string) => {
+    const client = new Client({ connectionString: externalUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(externalUrl);
+  url.pathname = `/${name}`;
+  return { kind: "external", url: url.toString(), postmasterPid: undefined, stop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** Each claim with its token's hash and status: which emails are owed (see `mail.ts`). */
+export async function readClaims(url: string): Promise<{ tokenHash: string; status: string }[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ tokenHash: string; status: string }>(`SELECT token_hash AS "tokenHash", status::text AS status FROM order_claim`);
+    return rows;
+  } finally {
+    await client.end();
+  }
+}

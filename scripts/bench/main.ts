@@ -1,0 +1,248 @@
+/**
+ * `npm run bench` (issue 8): ordergate as it ships (compiled, production settings, rate limits
+ * off) on PostgreSQL, mailing to a loopback SMTP sink, beside a bare `node:http` ceiling; each
+ * target loaded by autocannon after a warm-up, in interleaved passes. Prints a table with the
+ * issue's ratios and writes the raw results to `bench-results/<timestamp>.json`.
+ *
+ * A benchmark, not a test: targets missed do not fail it, but it exits 1 when something broke
+ * (a server died, requests failed beyond a handful, an email without a token).
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { applyMigrations } from "../../src/db/migrate";
+import { createLogger } from "../../src/logger";
+import { startBenchDatabase } from "./database";
+import { ClaimPlan, CUSTOMERS, GUEST_ORDERS, seedFixtures } from "./fixtures";
+import { settleMail } from "./mail";
+import { type Monitors, type RunResult, runTarget } from "./measure";
+import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options";
+import { type Child, residentBytes, RssSampler, startCeiling, startGateway } from "./processes";
+import { type BenchReport, printReport, ratios, summarise, writeResults } from "./report";
+import { SmtpSink } from "./smtp-sink";
+import { allTargets, TARGET_NAMES, type Target } from "./targets";
+
+const ROOT = path.resolve(__dirname, "../..");
+/** Failed requests (non-2xx, errors, bad bodies) a run may have before the bench counts it as broken. */
+const HANDFUL = 5;
+/** How long the mail may take to catch up after the last run (issue 8: "by the end of the run plus 10 seconds"). */
+const MAIL_GRACE_MS = 10_000;
+/** The settings the gateway runs with, besides the secret, the database, the sink and the port. */
+const GATEWAY_SETTINGS = { NODE_ENV: "production", RATE_LIMITS: "off", SEED_DEMO: "false", LOG_LEVEL: "warn" };
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+const logger = createLogger("warn");
+const say = (line: string) => console.log(line);
+
+/** What was started, stopped in reverse order, on success, failure or a signal alike. */
+class Cleanup {
+  private steps: [string, () => Promise<void> | void][] = [];
+
+  add(name: string, step: () => Promise<void> | void): void {
+    this.steps.push([name, step]);
+  }
+
+  async run(): Promise<void> {
+    for (const [name, step] of this.steps.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        console.error(`cleanup: ${name} failed: ${(error as Error).message}`);
+      }
+    }
+    this.steps = [];
+  }
+}
+
+function throwIfInterrupted(signal: AbortSignal): void {
+  if (signal.aborted) throw new Error(`interrupted by ${String(signal.reason)}`);
+}
+
+async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSignal): Promise<number> {
+  const startedAt = new Date();
+  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "ordergate-bench-"));
+  cleanup.add("temp dir", () => fs.rmSync(tempDir, { recursive: true, force: true }));
+  // As root, the embedded PostgreSQL runs as the OS user `postgres`, which must reach its data dir.
+  fs.chmodSync(tempDir, 0o755);
+
+  const externalUrl = process.env.DATABASE_URL || undefined;
+  say(externalUrl ? "PostgreSQL: a fresh database on DATABASE_URL's server" : "PostgreSQL: the embedded server, in a temp dir");
+  const database = await startBenchDatabase(path.join(tempDir, "data"), externalUrl, logger);
+  cleanup.add("PostgreSQL", () => database.stop());
+  throwIfInterrupted(signal);
+  await applyMigrations(database.url, logger);
+  say(`seeding ${CUSTOMERS} registered customers and ${GUEST_ORDERS} guest orders (one per email)`);
+  const jwtSecret = crypto.randomBytes(32).toString("base64url");
+  const seeding = Date.now();
+  const fixtures = await seedFixtures(database.url, jwtSecret);
+  say(`seeded in ${((Date.now() - seeding) / 1000).toFixed(0)} s`);
+  throwIfInterrupted(signal);
+
+  const sink = await new SmtpSink().start();
+  cleanup.add("SMTP sink", () => sink.stop());
+  const gateway = await startGateway({
+    ...GATEWAY_SETTINGS,
+    JWT_SECRET: jwtSecret,
+    DATABASE_URL: database.url,
+    SMTP_URL: sink.url,
+    DATA_DIR: path.join(tempDir, "gateway"),
+  });
+  cleanup.add("gateway", () => gateway.child.stop());
+  const ceiling = await startCeiling();
+  cleanup.add("ceiling", () => ceiling.child.stop());
+  const rss = new RssSampler(gateway.child.pid);
+  cleanup.add("RSS sampler", () => rss.stop());
+  const gatewayCommand = "node --enable-source-maps dist/main.js (as npm start runs it)";
+  const gatewayEnvironment = `${Object.entries(GATEWAY_SETTINGS).map(([k, v]) => `${k}=${v}`).join(" ")}, JWT_SECRET set, SMTP to the sink`;
+  say(`gateway ready: ${gatewayCommand} with ${gatewayEnvironment}`);
+
+  const plan = new ClaimPlan(fixtures);
+  const targets = allTargets({ fixtures, plan, sink }).filter((target) => !options.targets || options.targets.includes(target.name));
+  const monitors: Monitors = {
+    urls: { gateway: gateway.url, ceiling: ceiling.url },
+    pids: { gateway: gateway.child.pid, ceiling: ceiling.child.pid },
+    postmasterPid: database.postmasterPid,
+    rss,
+  };
+  const minutes = (targets.length * (options.warmupS + options.passes * options.durationS)) / 60;
+  say(`${targets.length} targets, c=${options.connections}: a ${options.warmupS} s warm-up each, then ${options.passes} passes of ${options.durationS} s (about ${minutes.toFixed(1)} min of load)`);
+
+  const runs: RunResult[] = [];
+  const problems: string[] = [];
+  const servers: [string, Child][] = [
+    ["gateway", gateway.child],
+    ["ceiling", ceiling.child],
+  ];
+  const deadServers = () => servers.filter(([, child]) => child.exited).map(([name, child]) => `the ${name} exited during the bench (${child.exited})`);
+  const run = async (target: Target, pass: number) => {
+    const result = await runTarget(target, pass, { durationS: pass === 0 ? options.warmupS : options.durationS, connections: options.connections }, monitors, signal);
+    // A run cut short by a signal measured the servers stopping too.
+    throwIfInterrupted(signal);
+    runs.push(result);
+    say(describeRun(result, pass === 0 ? "warm-up" : `pass ${pass}/${options.passes}`));
+    const failed = result.non2xx + result.errors + result.mismatches;
+    if (failed > HANDFUL) {
+      problems.push(`${target.name} ${pass === 0 ? "warm-up" : `pass ${pass}`}: ${failed} failed requests (status codes ${JSON.stringify(result.statusCodes)}, ${result.errors} errors, ${result.mismatches} bad bodies)`);
+    }
+  };
+  loadLoop: for (let pass = 0; pass <= options.passes; pass++) {
+    for (const target of targets) {
+      await run(target, pass);
+      if (deadServers().length > 0) break loadLoop;
+    }
+  }
+  problems.push(...deadServers());
+
+  const claimRuns = runs.filter((r) => targets.find((t) => t.name === r.target)?.kind === "claim");
+  const lastClaimEndedAt = Math.max(startedAt.getTime(), ...claimRuns.map((r) => r.endedAt));
+  say(`waiting up to ${MAIL_GRACE_MS / 1000} s for the mail to catch up`);
+  const mail = await settleMail(database.url, sink, lastClaimEndedAt, MAIL_GRACE_MS);
+  if (mail.emailsWithoutToken > 0) problems.push(`${mail.emailsWithoutToken} emails had no claim token the sink could read`);
+
+  const gatewayPeakRssBytes = residentBytes(gateway.child.pid, "VmHWM");
+  if (!gateway.child.exited) {
+    await gateway.child.stop();
+    if (gateway.child.exited !== "exit code 0") problems.push(`the gateway did not stop cleanly on SIGTERM (${gateway.child.exited})`);
+  }
+
+  const summary = summarise(targets, runs);
+  const report: BenchReport = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    settings: {
+      ...options,
+      targets: targets.map((t) => t.name),
+      database: database.kind,
+      customers: CUSTOMERS,
+      guestOrders: GUEST_ORDERS,
+      gatewayCommand,
+      gatewayEnvironment,
+    },
+    machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverageAtEnd: os.loadavg() },
+    runs,
+    summary,
+    ratios: ratios(summary),
+    gatewayPeakRssBytes,
+    claims: { requestsAnswered2xx: claimRuns.reduce((total, r) => total + r["2xx"], 0), planWrapped: plan.wrapped },
+    mail,
+    gatewayLog: summariseLog(gateway.child.stderrLines),
+    problems,
+  };
+  printReport(report);
+  say(`\nraw results: ${path.relative(process.cwd(), writeResults(ROOT, report))}`);
+  return problems.length > 0 ? 1 : 0;
+}
+
+function describeRun(r: RunResult, label: string): string {
+  const head = `  ${label.padEnd(9)} ${r.target.padEnd(18)}`;
+  if (r.skipped) return `${head} skipped: ${r.skipped}`;
+  const cpu = `${r.cpuMsPerRequest.node.toFixed(2)}${r.cpuMsPerRequest.postgres === null ? "" : ` + ${r.cpuMsPerRequest.postgres.toFixed(2)}`}`;
+  const load = `${Math.round((100 * r.cpuMs.bench) / (r.durationS * 1000))}%`;
+  return (
+    `${head} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  non-2xx ${r.non2xx}  errors ${r.errors + r.mismatches}  ` +
+    `CPU ${cpu} ms/req  load generator ${load} of a core${r.stoppedEarly ? `  (stopped early: ${r.stoppedEarly})` : ""}`
+  );
+}
+
+/** Counts the gateway's log lines by level and keeps the first of each distinct message. */
+function summariseLog(lines: string[]): BenchReport["gatewayLog"] {
+  const byLevel: Record<string, number> = {};
+  const seen = new Set<string>();
+  const first: string[] = [];
+  for (const line of lines.filter((l) => l.trim())) {
+    let key: string;
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      key = `${entry.level}: ${entry.msg}`;
+      byLevel[entry.level ?? "?"] = (byLevel[entry.level ?? "?"] ?? 0) + 1;
+    } catch {
+      key = line;
+      byLevel["not JSON"] = (byLevel["not JSON"] ?? 0) + 1;
+    }
+    if (!seen.has(key) && first.length < 20) {
+      seen.add(key);
+      first.push(line);
+    }
+  }
+  return { lines: lines.filter((l) => l.trim()).length, byLevel, first };
+}
+
+async function main(): Promise<number> {
+  let options;
+  try {
+    options = parseOptions(process.argv.slice(2), process.env, [...TARGET_NAMES]);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  // Handled, so that a Ctrl-C stops the load and still stops every process and removes the temp
+  // dir; further signals during that change nothing.
+  const interrupt = new AbortController();
+  for (const name of STOP_SIGNALS) process.on(name, () => interrupt.abort(name));
+  const cleanup = new Cleanup();
+  try {
+    return await bench(options, cleanup, interrupt.signal);
+  } catch (error) {
+    // A signal may also surface as another error: a terminal's Ctrl-C stops PostgreSQL too.
+    if (!interrupt.signal.aborted) throw error;
+    console.error(`\ninterrupted by ${String(interrupt.signal.reason)}: stopping`);
+    return 130;
+  } finally {
+    await cleanup.run();
+  }
+}
+
+// process.exit: a library's leftover handle (a pool's idle timer, say) must not keep the bench alive.
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`bench failed: ${(error as Error).stack ?? String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,147 @@
+import autocannon from "autocannon";
+import { postgresCpuMs, processCpuMs, type RssSampler } from "./processes";
+import type { Server, Target } from "./targets";
+
+export interface RunSettings {
+  durationS: number;
+  connections: number;
+}
+
+/** The processes a run reads CPU and memory of. */
+export interface Monitors {
+  urls: Record<Server, string>;
+  pids: Record<Server, number>;
+  /** Unset for an external DATABASE_URL: its server's processes are not ours to read. */
+  postmasterPid: number | undefined;
+  /** The gateway's RSS. */
+  rss: RssSampler;
+}
+
+export interface RunResult {
+  target: string;
+  /** 0 for the warm-up. */
+  pass: number;
+  /** Why the run did not happen (confirm: too few tokens). */
+  skipped?: string;
+  /** Why the run ended before its duration (confirm: tokens used up). */
+  stoppedEarly?: string;
+  durationS: number;
+  requests: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  statusCodes: Record<string, number>;
+  "2xx": number;
+  non2xx: number;
+  /** Connection errors and timeouts. */
+  errors: number;
+  /** 2xx answers whose body said the operation failed (GraphQL). */
+  mismatches: number;
+  /**
+   * CPU time each process used during the run, in ms: the gateway also works in the background
+   * (mail) while other targets run, and the bench process is the load generator (and the SMTP sink).
+   */
+  cpuMs: { gateway: number; ceiling: number; postgres: number | null; bench: number };
+  /** CPU time per completed request: the serving process (gateway or ceiling), and PostgreSQL (for the gateway's targets). */
+  cpuMsPerRequest: { node: number; postgres: number | null };
+  /** The gateway's peak RSS during the run. */
+  gatewayPeakRssBytes: number;
+  /** `Date.now()` when the run ended. */
+  endedAt: number;
+}
+
+/** Runs one target with autocannon and reads the servers' CPU and memory around it. */
+export async function runTarget(target: Target, pass: number, settings: RunSettings, monitors: Monitors, signal: AbortSignal): Promise<RunResult> {
+  const budget = target.budget?.();
+  if (budget !== undefined && budget < settings.connections) {
+    return emptyRun(target, pass, `only ${budget} unused tokens (fewer than the ${settings.connections} connections)`);
+  }
+  const readCpu = () => {
+    const own = process.cpuUsage();
+    return {
+      gateway: processCpuMs(monitors.pids.gateway),
+      ceiling: processCpuMs(monitors.pids.ceiling),
+      postgres: monitors.postmasterPid === undefined ? null : postgresCpuMs(monitors.postmasterPid),
+      bench: (own.user + own.system) / 1000,
+    };
+  };
+  monitors.rss.reset();
+  const before = readCpu();
+  const started = Date.now();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    let instance: autocannon.Instance | undefined;
+    const stop = () => instance?.stop();
+    const timer = setTimeout(stop, settings.durationS * 1000);
+    signal.addEventListener("abort", stop);
+    instance = autocannon(
+      {
+        url: monitors.urls[target.server],
+        connections: settings.connections,
+        requests: [target.request],
+        verifyBody: target.verifyBody,
+        // autocannon notices the end of a run at its next sample: every 100 ms, not every second,
+        // so a run that ends early (confirm out of tokens) is not padded with up to a second idle.
+        sampleInt: 100,
+        // With `amount`, autocannon ignores the duration: the timer ends the run then.
+        ...(budget !== undefined ? { amount: budget } : { duration: settings.durationS }),
+      },
+      (error, done) => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", stop);
+        if (error) reject(error);
+        else resolve(done);
+      },
+    );
+  });
+  const after = readCpu();
+  const requests = result.requests.total;
+  const cpuMs = {
+    gateway: after.gateway - before.gateway,
+    ceiling: after.ceiling - before.ceiling,
+    postgres: after.postgres === null || before.postgres === null ? null : after.postgres - before.postgres,
+    bench: after.bench - before.bench,
+  };
+  const perRequest = (ms: number | null) => (ms === null || requests === 0 ? null : ms / requests);
+  const elapsedS = (Date.now() - started) / 1000;
+  return {
+    target: target.name,
+    pass,
+    ...(budget !== undefined && elapsedS < settings.durationS - 0.5 ? { stoppedEarly: `used all ${budget} tokens available at its start` } : {}),
+    durationS: result.duration,
+    requests,
+    rps: requests / result.duration,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
+    "2xx": result["2xx"],
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    mismatches: result.mismatches,
+    cpuMs,
+    cpuMsPerRequest: { node: perRequest(cpuMs[target.server]) ?? Number.NaN, postgres: target.server === "gateway" ? perRequest(cpuMs.postgres) : null },
+    gatewayPeakRssBytes: monitors.rss.reset(),
+    endedAt: Date.now(),
+  };
+}
+
+function emptyRun(target: Target, pass: number, skipped: string): RunResult {
+  return {
+    target: target.name,
+    pass,
+    skipped,
+    durationS: 0,
+    requests: 0,
+    rps: 0,
+    p50Ms: 0,
+    p99Ms: 0,
+    statusCodes: {},
+    "2xx": 0,
+    non2xx: 0,
+    errors: 0,
+    mismatches: 0,
+    cpuMs: { gateway: 0, ceiling: 0, postgres: null, bench: 0 },
+    cpuMsPerRequest: { node: Number.NaN, postgres: null },
+    gatewayPeakRssBytes: 0,
+    endedAt: Date.now(),
+  };
+}

@@ -1,0 +1,61 @@
+import { parseArgs } from "node:util";
+
+export interface BenchOptions {
+  /** Seconds of each measured run. */
+  durationS: number;
+  /** Seconds of each target's warm-up run, before the first pass. */
+  warmupS: number;
+  passes: number;
+  connections: number;
+  /** Target names to run; unset: all. */
+  targets: string[] | undefined;
+}
+
+export const USAGE = `npm run bench [-- OPTIONS]   (each also settable as an environment variable)
+  --duration SECONDS      each measured run (BENCH_DURATION, default 6)
+  --warmup SECONDS        each target's warm-up, before the first pass (BENCH_WARMUP, default 2)
+  --passes N              interleaved passes over the targets (BENCH_PASSES, default 3)
+  --connections N         autocannon connections (BENCH_CONNECTIONS, default 10)
+  --targets A,B,...       only these targets (BENCH_TARGETS, default all)
+DATABASE_URL: bench on a fresh database on that server instead of the embedded PostgreSQL.`;
+
+export class UsageError extends Error {}
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number (got "${value}")`);
+  return n;
+}
+
+/** The defaults (9 targets × (2 s + 3 × 6 s), plus start-up and seeding) finish in about four minutes. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, knownTargets: string[]): BenchOptions | "help" {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        duration: { type: "string" },
+        warmup: { type: "string" },
+        passes: { type: "string" },
+        connections: { type: "string" },
+        targets: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return "help";
+  const targetList = values.targets ?? env.BENCH_TARGETS;
+  const targets = targetList?.split(",").map((name) => name.trim()).filter(Boolean);
+  const unknown = targets?.filter((name) => !knownTargets.includes(name)) ?? [];
+  if (unknown.length > 0) throw new UsageError(`unknown target(s) ${unknown.join(", ")}; known: ${knownTargets.join(", ")}`);
+  return {
+    durationS: positive("--duration", values.duration ?? env.BENCH_DURATION, 6),
+    warmupS: positive("--warmup", values.warmup ?? env.BENCH_WARMUP, 2),
+    passes: Math.round(positive("--passes", values.passes ?? env.BENCH_PASSES, 3)),
+    connections: Math.round(positive("--connections", values.connections ?? env.BENCH_CONNECTIONS, 10)),
+    targets,
+  };
+}
