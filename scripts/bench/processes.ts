@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
+import { freePort } from "../../test/support/wait";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -44,15 +44,6 @@ function track(child: ChildProcess): Child {
     tracked.stderrLines.push(...lines);
   });
   return tracked;
-}
-
-/** A loopback port with nothing listening on it (yet). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**
