@@ -87,7 +87,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     DATABASE_URL: database.url,
     SMTP_URL: sink.url,
     DATA_DIR: path.join(tempDir, "gateway"),
-  });
+  }, { profileDir: options.profileDir });
   cleanup.add("gateway", () => gateway.child.stop());
   const ceiling = await startCeiling();
   cleanup.add("ceiling", () => ceiling.child.stop());

@@ -9,6 +9,8 @@ export interface BenchOptions {
   connections: number;
   /** Target names to run; unset: all. */
   targets: string[] | undefined;
+  /** Where the gateway writes a CPU profile (`--cpu-prof`) when it stops; unset: none. */
+  profileDir: string | undefined;
 }
 
 export const USAGE = `npm run bench [-- OPTIONS]   (each also settable as an environment variable)
@@ -17,6 +19,7 @@ export const USAGE = `npm run bench [-- OPTIONS]   (each also settable as an env
   --passes N              interleaved passes over the targets (BENCH_PASSES, default 3)
   --connections N         autocannon connections (BENCH_CONNECTIONS, default 10)
   --targets A,B,...       only these targets (BENCH_TARGETS, default all)
+  --profile DIR           the gateway writes a V8 CPU profile (.cpuprofile) into DIR when it stops (BENCH_PROFILE)
 DATABASE_URL: bench on a fresh database on that server instead of the embedded PostgreSQL.`;
 
 export class UsageError extends Error {}
@@ -40,6 +43,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, knownTarget
         passes: { type: "string" },
         connections: { type: "string" },
         targets: { type: "string" },
+        profile: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -57,5 +61,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, knownTarget
     passes: Math.round(positive("--passes", values.passes ?? env.BENCH_PASSES, 3)),
     connections: Math.round(positive("--connections", values.connections ?? env.BENCH_CONNECTIONS, 10)),
     targets,
+    profileDir: values.profile ?? env.BENCH_PROFILE,
   };
 }

@@ -50,10 +50,11 @@ function track(child: ChildProcess): Child {
  * The compiled gateway as `npm start` runs it (`node --enable-source-maps dist/main.js`), with the
  * environment given and nothing inherited but PATH; resolves once `/ready` answers 200.
  */
-export async function startGateway(env: Record<string, string>): Promise<{ child: Child; url: string }> {
+export async function startGateway(env: Record<string, string>, options: { profileDir?: string } = {}): Promise<{ child: Child; url: string }> {
   const port = await freePort();
+  const profiling = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(options.profileDir)}`] : [];
   const child = track(
-    spawn(process.execPath, ["--enable-source-maps", path.join(ROOT, "dist/main.js")], {
+    spawn(process.execPath, ["--enable-source-maps", ...profiling, path.join(ROOT, "dist/main.js")], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, ...env, PORT: String(port), HOST: "127.0.0.1" },
       stdio: ["ignore", "ignore", "pipe"],
