@@ -1,7 +1,5 @@
-import { ConfigError, loadConfig } from "../config";
-import { openDatabase } from "../db/database";
 import { listParkedOutboxEvents, OutboxRequeueError, type ParkedOutboxEvent, requeueParkedOutboxEvents } from "../events/outbox";
-import { createLogger } from "../logger";
+import { runCommand, withStartDatabase } from "./command";
 
 const USAGE = `usage: npm run outbox -- list-parked
        npm run outbox -- requeue ID... | --all
@@ -43,37 +41,27 @@ async function main(): Promise<number> {
     process.stderr.write(`${command}\n${USAGE}`);
     return 2;
   }
-  const config = loadConfig();
-  const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel);
-  const database = await openDatabase(config, logger);
-  try {
+  return withStartDatabase(async (prisma) => {
     if (command.name === "list-parked") {
-      const events = await listParkedOutboxEvents(database.prisma);
+      const events = await listParkedOutboxEvents(prisma);
       process.stdout.write(events.length === 0 ? "no parked outbox events\n" : `${table(events)}\n`);
       return 0;
     }
-    const count = await requeueParkedOutboxEvents(database.prisma, command.which);
+    let count: number;
+    try {
+      count = await requeueParkedOutboxEvents(prisma, command.which);
+    } catch (error) {
+      if (!(error instanceof OutboxRequeueError)) throw error;
+      process.stderr.write(`requeue refused, nothing was re-queued:\n${error.message}\n`);
+      return 1;
+    }
     process.stdout.write(
       count === 0
         ? "no parked outbox events to re-queue\n"
         : `re-queued ${count} outbox event${count === 1 ? "" : "s"}; a running gateway delivers ${count === 1 ? "it" : "them"} at its next poll\n`,
     );
     return 0;
-  } catch (error) {
-    if (error instanceof OutboxRequeueError) {
-      process.stderr.write(`requeue refused, nothing was re-queued:\n${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    process.stderr.write(`outbox command failed: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`);
-    process.exit(1);
-  },
-);
+runCommand("outbox command", main);
