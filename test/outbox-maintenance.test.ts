@@ -1,27 +1,19 @@
 import { Client } from "pg";
-import { createPrismaClient, type Db, Prisma } from "../src/db/database";
+import { type Db, Prisma } from "../src/db/database";
 import { leaseStatement, OutboxDispatcher, outboxStatsStatement } from "../src/events/outbox-dispatcher";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../src/events/topics";
 import { PurgeJob } from "../src/jobs/purge";
 import { createLogger } from "../src/logger";
-import { createTestDatabase } from "./support/database";
+import { useTestDatabase } from "./support/database";
 import { logEntries, startTestGateway } from "./support/gateway";
 import { eventually } from "./support/wait";
 
 const DAY_MS = 86_400_000;
 const ago = (ms: number) => new Date(Date.now() - ms);
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+const testDatabase = useTestDatabase();
 let prisma: Db;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  prisma = createPrismaClient(database.url);
-});
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await database?.drop();
-});
+beforeAll(() => ({ prisma } = testDatabase));
 beforeEach(async () => {
   await prisma.$executeRawUnsafe(`TRUNCATE "outbox_event", "customer_session", "customer" CASCADE`);
 });
@@ -66,7 +58,7 @@ describe("purge", () => {
   it("runs when the gateway starts, and says what it deleted", async () => {
     await outboxRow("old delivered", { delivered_at: ago(8 * DAY_MS) });
     await outboxRow("old parked", { parked_at: ago(8 * DAY_MS) });
-    const t = await startTestGateway({ DATABASE_URL: database.url });
+    const t = await startTestGateway({ DATABASE_URL: testDatabase.url });
     try {
       // The line is written once the whole run (sessions too) is done; the rows go before it.
       await eventually(() =>
@@ -113,7 +105,7 @@ function planNodes(node: Record<string, unknown>): Record<string, unknown>[] {
 describe("queue queries with a long delivered history", () => {
   let client: Client;
   beforeAll(() => {
-    client = new Client({ connectionString: database.url });
+    client = new Client({ connectionString: testDatabase.url });
     return client.connect();
   });
   afterAll(() => client?.end());

@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
-import { createPrismaClient, type Db } from "../src/db/database";
+import type { Db } from "../src/db/database";
 import { OutboxDispatcher } from "../src/events/outbox-dispatcher";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../src/events/topics";
 import { createLogger } from "../src/logger";
-import { createTestDatabase } from "./support/database";
+import { useTestDatabase } from "./support/database";
 import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
 import { TestMailServer } from "./support/smtp";
@@ -167,16 +167,9 @@ describe("a slow delivery", () => {
 });
 
 describe("npm run outbox", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  const testDatabase = useTestDatabase();
   let prisma: Db;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    prisma = createPrismaClient(database.url);
-  });
-  afterAll(async () => {
-    await prisma?.$disconnect();
-    await database?.drop();
-  });
+  beforeAll(() => ({ prisma } = testDatabase));
   beforeEach(() => prisma.outboxEvent.deleteMany());
 
   const event = (fields: { parked_at?: Date; delivered_at?: Date } = {}) =>
@@ -190,7 +183,7 @@ describe("npm run outbox", () => {
     [["list-parked", "12"], "list-parked takes no arguments (got: 12)"],
     [["purge"], "unknown command: purge"],
   ])("refuses the arguments %j with exit code 2, a message and the usage", async (args, message) => {
-    const result = await outboxCommand(database.url, ...args);
+    const result = await outboxCommand(testDatabase.url, ...args);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
     expect(result.stderr).toContain("usage: npm run outbox -- list-parked");
@@ -202,7 +195,7 @@ describe("npm run outbox", () => {
     const delivered = await event({ delivered_at: new Date() });
     const unknown = delivered + 1000n;
 
-    const result = await outboxCommand(database.url, "requeue", String(parked), String(waiting), String(delivered), String(unknown));
+    const result = await outboxCommand(testDatabase.url, "requeue", String(parked), String(waiting), String(delivered), String(unknown));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("requeue refused, nothing was re-queued");
     expect(result.stderr).toContain(`outbox event ${waiting} is not parked: it is waiting for delivery`);
@@ -216,11 +209,11 @@ describe("npm run outbox", () => {
     const parked = [await event({ parked_at: new Date() }), await event({ parked_at: new Date() })];
     const delivered = await event({ delivered_at: new Date() });
 
-    expect(await outboxCommand(database.url, "requeue", "--all")).toMatchObject({ code: 0, stdout: "re-queued 2 outbox events; a running gateway delivers them at its next poll\n" });
+    expect(await outboxCommand(testDatabase.url, "requeue", "--all")).toMatchObject({ code: 0, stdout: "re-queued 2 outbox events; a running gateway delivers them at its next poll\n" });
     for (const id of parked) {
       expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id } })).toMatchObject({ attempts: 0, parked_at: null, locked_until: null });
     }
     expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id: delivered } })).toMatchObject({ attempts: 1, delivered_at: expect.any(Date) });
-    expect(await outboxCommand(database.url, "list-parked")).toMatchObject({ code: 0, stdout: "no parked outbox events\n" });
+    expect(await outboxCommand(testDatabase.url, "list-parked")).toMatchObject({ code: 0, stdout: "no parked outbox events\n" });
   });
 });

@@ -3,26 +3,18 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { createPrismaClient, type Db } from "../src/db/database";
+import type { Db } from "../src/db/database";
 import { verifyPassword } from "../src/domain/passwords";
 import { loadSeed, parseSeedFile, SeedError } from "../src/services/seed-service";
-import { createTestDatabase } from "./support/database";
+import { useTestDatabase } from "./support/database";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..");
 const DEMO = path.join(ROOT, "seed/demo.json");
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+const testDatabase = useTestDatabase();
 let prisma: Db;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  prisma = createPrismaClient(database.url);
-});
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await database?.drop();
-});
+beforeAll(() => ({ prisma } = testDatabase));
 beforeEach(async () => {
   await prisma.$executeRawUnsafe(`TRUNCATE "customer", "order", "line_item", "address" CASCADE`);
 });
@@ -95,7 +87,7 @@ describe("npm run seed", () => {
   const seedCommand = (file: string, env: Record<string, string>) =>
     run(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "src/cli/seed.ts"), file], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: "warn", ...env },
+      env: { ...process.env, DATABASE_URL: testDatabase.url, LOG_LEVEL: "warn", ...env },
     });
 
   it("loads a file into the configured database and says what it did", async () => {

@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import { createPrismaClient, type Db } from "../../src/db/database";
 import { Client } from "pg";
 import { TEMPLATE_DATABASE } from "./database-names";
 
@@ -28,4 +29,18 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
     url: url.toString(),
     drop: () => withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
+}
+
+/** A fresh database for the enclosing file or describe block, with a Prisma client on it; filled in before its tests. */
+export function useTestDatabase(): { url: string; prisma: Db } {
+  const fixture = {} as { url: string; prisma: Db; drop(): Promise<void> };
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    Object.assign(fixture, { url: database.url, drop: database.drop, prisma: createPrismaClient(database.url) });
+  });
+  afterAll(async () => {
+    await fixture.prisma?.$disconnect();
+    await fixture.drop?.();
+  });
+  return fixture;
 }
