@@ -47,13 +47,22 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const prisma = db.prisma;
   const events = createEventBus(config, logger);
   const mailer = createMailer(config);
-  let metrics: Metrics | undefined;
+  // The gauges read their sources only when scraped, once everything below exists.
+  const metrics = new Metrics(
+    {
+      claimsByStatus: () => claims.countByStatus(),
+      outbox: () => dispatcher!.outboxStats(),
+      openSubscriptions: () => events.openSubscriptions(),
+      databasePool: () => db.poolStats(),
+    },
+    logger,
+  );
   const rateLimiter = new RateLimiter(config.rateLimits, {
     redisUrl: config.redisUrl,
     logger,
     // Every instance shares JWT_SECRET, so all of them find the same counters.
     keySecret: jwtSecret,
-    onRefused: (limit) => metrics?.rateLimitRefusals.inc({ limit }),
+    onRefused: (limit) => metrics.rateLimitRefusals.inc({ limit }),
   });
 
   let dispatcher: OutboxDispatcher | undefined;
@@ -69,7 +78,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     config,
     logger,
     handlers: {
-      [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({ prisma, mailer, events, config, logger, onMail: (outcome) => metrics?.mails.inc({ outcome }) }),
+      [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({ prisma, mailer, events, config, logger, onMail: (outcome) => metrics.mails.inc({ outcome }) }),
       [ORDER_CLAIM_UPDATED]: ({ payload }) => events.publishClaimUpdate(payload),
     },
     // Emails need no order among themselves; status events keep theirs.
@@ -81,15 +90,6 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     dispatcher!.retryNow(ORDER_CLAIM_UPDATED).catch((error) => logger.error("could not resume claim status events", error));
   });
 
-  metrics = new Metrics(
-    {
-      claimsByStatus: () => claims.countByStatus(),
-      outbox: () => dispatcher!.outboxStats(),
-      openSubscriptions: () => events.openSubscriptions(),
-      databasePool: () => db.poolStats(),
-    },
-    logger,
-  );
   const clientAddress = clientAddressResolver(config.trustProxy);
   const yoga = createGraphQLServer(
     services,
@@ -98,7 +98,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       graphiql: config.graphiql,
       introspection: config.introspection,
       clientAddress,
-      onOperation: (operation) => metrics!.graphqlOperations.inc(operation),
+      onOperation: (operation) => metrics.graphqlOperations.inc(operation),
     },
     logger,
   );
