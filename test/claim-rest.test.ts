@@ -1,4 +1,5 @@
 import net from "node:net";
+import pg from "pg";
 import { logEntries, type TestGateway } from "./support/gateway";
 import { claimScenario, storeTokenFor, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
@@ -108,6 +109,57 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
     const pending = await t.prisma.orderClaim.count({ where: { status: "PENDING" } });
     expect(pending).toBe(1);
+  });
+
+  it("makes a request wait for another's uncommitted claim on the same orders, and supersede it", async () => {
+    // Another request's write, held open mid-transaction: the next request for the same order must
+    // not take its snapshot before that commits, or both claims would stay pending.
+    const other = new pg.Client({ connectionString: t.config.databaseUrl });
+    await other.connect();
+    try {
+      await other.query("BEGIN");
+      await other.query(
+        `SELECT FROM "open_order_claims"($1, now(), $2, '{"topic":"order-claim.updated","payload":{}}', $3, '[]')`,
+        [customers.ann.id, [orders.work1.id], JSON.stringify([{ id: "oclaim_in_flight", recipient_email: "ann.work@example.com", token_hash: "0".repeat(64), expires_at: new Date(Date.now() + 60_000), order_ids: [orders.work1.id] }])],
+      );
+      const request = t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await other.query("COMMIT");
+      expect((await request).status).toBe(200);
+    } finally {
+      await other.end();
+    }
+    const claims = await t.prisma.orderClaim.findMany({ where: { claimer_customer_id: customers.ann.id } });
+    expect(claims.map((c) => [c.id === "oclaim_in_flight" ? "in flight" : "request", c.status]).sort()).toEqual([
+      ["in flight", "SUPERSEDED"],
+      ["request", "PENDING"],
+    ]);
+  });
+
+  it("keeps supersession right when overlapping requests race: the last one written wins, every other is superseded and announced", async () => {
+    const sets = [[orders.work1.id], [orders.work1.id, orders.work2.id], [orders.work2.id]];
+    const responses = await Promise.all(Array.from({ length: 24 }, (_, i) => t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: sets[i % 3] } })));
+    expect(responses.map((r) => r.status)).toEqual(Array(24).fill(200));
+
+    const claims = await t.prisma.orderClaim.findMany({ where: { claimer_customer_id: customers.ann.id }, include: { orders: true } });
+    expect(claims).toHaveLength(24);
+    const events = await t.prisma.outboxEvent.findMany({ where: { topic: "order-claim.updated" }, orderBy: { id: "asc" } });
+    const announced = (status: string) => events.filter((e) => (e.payload as { status: string }).status === status).map((e) => (e.payload as { claimId: string }).claimId);
+    // Each order is in at most one pending claim, and the claim written last (its PENDING event is the newest) is one.
+    for (const order of [orders.work1.id, orders.work2.id]) {
+      expect(claims.filter((c) => c.status === "PENDING" && c.orders.some((o) => o.order_id === order)).length).toBeLessThanOrEqual(1);
+    }
+    const lastWritten = announced("PENDING").at(-1);
+    expect(claims.find((c) => c.id === lastWritten)!.status).toBe("PENDING");
+    // Every other claim was superseded by a later one that shares an order, and announced once.
+    const superseded = claims.filter((c) => c.status === "SUPERSEDED").map((c) => c.id);
+    expect(superseded.length).toBeGreaterThan(0);
+    expect(claims.filter((c) => c.status !== "SUPERSEDED" && c.status !== "PENDING")).toEqual([]);
+    expect(announced("SUPERSEDED").sort()).toEqual(superseded.sort());
+    for (const claim of claims.filter((c) => c.status === "PENDING")) {
+      const later = claims.filter((other) => announced("PENDING").indexOf(other.id) > announced("PENDING").indexOf(claim.id));
+      expect(later.filter((other) => other.orders.some((o) => claim.orders.some((mine) => mine.order_id === o.order_id)))).toEqual([]);
+    }
   });
 
   it("lets a registered customer claim an order another account owns: the mail goes to that order's address", async () => {

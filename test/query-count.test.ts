@@ -95,3 +95,22 @@ it("loads a customer's orders with their items and addresses in a fixed number o
   // The customer, the orders page with its count, the items, the addresses: 4 today.
   expect(many.statements).toBeLessThanOrEqual(4);
 });
+
+it("opens a claim in 2 statements and confirms it in 1 (the hot paths), whatever else the gateway does", async () => {
+  await seedCustomerWithOrders("cus_claimer", 0);
+  await seedCustomerWithOrders("cus_guest", 2);
+  await gateway.dispatcher.flush();
+  await gateway.dispatcher.stop(); // the outbox's statements are not the request's
+  const claimed = await run('mutation { claimOrders(orderIds: ["order_cus_guest_0", "order_cus_guest_1"]) { __typename } }', "cus_claimer");
+  expect(claimed.body.data.claimOrders.__typename).toBe("ClaimOrdersSuccess");
+  // The claimer's account and the orders; then the claim, its links and events, superseding as needed.
+  expect(claimed.statements).toBe(2);
+
+  const [tokenEvent] = await prisma.outboxEvent.findMany({ where: { topic: "order-update-token.created" } });
+  const { token } = tokenEvent!.secret as { token: string };
+  statements = 0;
+  const response = await fetch(`${gateway.url}/store/orders/customer/confirm`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
+  expect(response.status).toBe(200);
+  expect(statements).toBe(1);
+  expect((await prisma.order.findMany({ where: { customer_id: "cus_claimer" } })).map((o) => o.id).sort()).toEqual(["order_cus_guest_0", "order_cus_guest_1"]);
+});

@@ -1,5 +1,5 @@
 import type { Config } from "../config";
-import { type Db, Prisma } from "../db/database";
+import type { Db } from "../db/database";
 import type { OrderClaim } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { hashClaimToken, looksLikeClaimToken, newClaimToken } from "../domain/claim-token";
@@ -14,7 +14,7 @@ import {
 } from "../domain/errors";
 import { newId } from "../domain/ids";
 import { enqueueOutboxEvent } from "../events/outbox";
-import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED, type OutboxMessages } from "../events/topics";
+import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED, type OutboxMessages, type OutboxTopic } from "../events/topics";
 import type { Logger } from "../logger";
 import type { RateLimiter } from "./rate-limiter";
 import type { Selection } from "./selection";
@@ -33,8 +33,28 @@ export interface VerifiedClaim {
   transferredOrderIds: string[];
 }
 
-type Tx = Prisma.TransactionClient;
+/** An outbox event as the claim statements write it (see enqueueOutboxEvent). */
+type OutboxEventInput = { [T in OutboxTopic]: { topic: T } & OutboxMessages[T] }[OutboxTopic];
 
+interface NewClaim {
+  id: string;
+  recipientEmail: string;
+  tokenHash: string;
+  expiresAt: Date;
+  orders: { id: string; display_id: number }[];
+  events: OutboxEventInput[];
+}
+
+/** The claim a token names as the verification statement found it, and what that statement did. */
+interface VerificationRow {
+  id: string;
+  status: OrderClaimStatus;
+  expires_at: Date;
+  claimer_customer_id: string;
+  claimer_can_claim: boolean;
+  verified: boolean;
+  moved_order_ids: string[];
+}
 
 /**
  * Order claiming (design.md §3): open claims by email group, verify a token, expire old claims.
@@ -50,15 +70,10 @@ export class ClaimService {
    * A claimer's pending claims that cover any of the same orders are superseded: the newest wins.
    */
   async claimOrders(customerId: string | undefined, orderIds: readonly string[]): Promise<string[]> {
-    const claimer = await this.requireAccount(customerId);
+    if (!customerId) throw new NotAuthenticatedError();
     const ids = this.validateOrderIds(orderIds);
+    const { claimer, orders } = await this.claimableOrders(customerId, ids);
     await this.deps.rateLimiter.take("claimPerCustomer", claimer.id);
-
-    const orders = await this.deps.prisma.order.findMany({
-      where: { id: { in: ids }, status: { not: "canceled" }, customer_id: { not: claimer.id } },
-      select: { id: true, email: true, display_id: true },
-      orderBy: { display_id: "asc" },
-    });
     if (orders.length === 0) return [];
 
     const groups = new Map<string, typeof orders>();
@@ -72,66 +87,72 @@ export class ClaimService {
     }
     if (groups.size === 0) return [];
 
-    const { superseded, opened } = await this.deps.prisma
-      .$transaction(async (tx) => {
-        // Serialises a claimer's concurrent requests, so supersession sees every earlier claim.
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`order_claim:${claimer.id}`}))`;
-        const claimed = [...groups.values()].flat().map((order) => order.id);
-        const superseded = await this.supersedePendingClaims(tx, claimer.id, claimed);
-        const opened: { claimId: string; recipient: string; orders: number }[] = [];
-        for (const [email, group] of groups) {
-          opened.push({ claimId: await this.openClaim(tx, claimer.id, email, group), recipient: maskEmail(email), orders: group.length });
-        }
-        return { superseded, opened };
-      })
-      .catch(async (error: unknown) => {
-        // Nothing was opened, so nothing will be mailed: the allowances go back.
-        await Promise.all([...groups.keys()].map((email) => this.deps.rateLimiter.giveBack("claimPerRecipient", email)));
-        throw error;
-      });
+    const claims = [...groups].map(([email, group]) => this.newClaim(claimer.id, email, group));
+    const superseded = await this.openClaims(claimer.id, claims).catch(async (error: unknown) => {
+      // Nothing was opened, so nothing will be mailed: the allowances go back.
+      await Promise.all([...groups.keys()].map((email) => this.deps.rateLimiter.giveBack("claimPerRecipient", email)));
+      throw error;
+    });
     this.deps.onOutboxWritten();
     if (superseded.length > 0) this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: claimer.id });
-    for (const claim of opened) this.deps.logger.info("claim opened", { ...claim, claimerId: claimer.id });
-    return opened.map((claim) => claim.claimId);
+    for (const claim of claims) {
+      this.deps.logger.info("claim opened", { claimId: claim.id, recipient: maskEmail(claim.recipientEmail), orders: claim.orders.length, claimerId: claimer.id });
+    }
+    return claims.map((claim) => claim.id);
   }
 
   /**
    * Moves the claim's still-eligible orders to the claimer and marks it VERIFIED, in one
-   * transaction. The conditional status update makes concurrent verifications of one token
-   * yield exactly one success.
+   * statement (the confirm hot path). The conditional status update makes concurrent
+   * verifications of one token yield exactly one success: the others wait for its row lock and
+   * then find it no longer PENDING.
    */
   async verifyOrderClaim(token: string, clientIp: string): Promise<VerifiedClaim> {
     await this.deps.rateLimiter.take("confirmPerIp", clientIp);
     if (!looksLikeClaimToken(token)) throw new ClaimTokenInvalidError();
-    const claim = await this.deps.prisma.orderClaim.findUnique({
-      where: { token_hash: hashClaimToken(token) },
-      include: { claimer: { select: { email: true, deleted_at: true, has_account: true } } },
-    });
+    const now = new Date();
+    const verified: OutboxMessages[typeof ORDER_CLAIM_UPDATED]["payload"] = claimUpdate("", "", OrderClaimStatus.VERIFIED, now);
+    const [claim] = await this.deps.prisma.$queryRaw<VerificationRow[]>`
+      WITH claim AS (
+        SELECT c."id", c."status", c."expires_at", c."claimer_customer_id", c."recipient_email", claimer."email" AS "claimer_email",
+               claimer."deleted_at" IS NULL AND claimer."has_account" AS "claimer_can_claim"
+        FROM "order_claim" AS c JOIN "customer" AS claimer ON claimer."id" = c."claimer_customer_id"
+        WHERE c."token_hash" = ${hashClaimToken(token)}),
+      marked AS (
+        UPDATE "order_claim" AS c SET "status" = 'VERIFIED', "verified_at" = ${now}, "updated_at" = ${now}
+        FROM claim
+        WHERE c."id" = claim."id" AND claim."claimer_can_claim" AND c."status" = 'PENDING' AND c."expires_at" > ${now}
+        RETURNING c."id", c."claimer_customer_id", c."recipient_email", claim."claimer_email"),
+      moved AS (
+        UPDATE "order" AS o
+        SET "customer_id" = marked."claimer_customer_id", "updated_at" = ${now},
+            "email" = CASE WHEN ${this.deps.config.claimReplaceOrderEmail} THEN marked."claimer_email" ELSE o."email" END
+        FROM marked JOIN "order_claim_order" AS link ON link."claim_id" = marked."id"
+        WHERE link."order_id" = o."id" AND lower(btrim(o."email")) = marked."recipient_email" AND o."status" <> 'canceled'
+        RETURNING o."id"),
+      linked AS (
+        UPDATE "order_claim_order" AS link SET "transferred_at" = ${now}
+        FROM marked, moved WHERE link."claim_id" = marked."id" AND link."order_id" = moved."id"),
+      announced AS (
+        INSERT INTO "outbox_event" ("topic", "payload")
+        SELECT ${ORDER_CLAIM_UPDATED}, ${JSON.stringify(verified)}::jsonb || jsonb_build_object('claimId', marked."id", 'claimerCustomerId', marked."claimer_customer_id")
+        FROM marked)
+      SELECT claim."id", claim."status", claim."expires_at", claim."claimer_customer_id", claim."claimer_can_claim",
+             EXISTS (SELECT FROM marked) AS "verified", ARRAY(SELECT moved."id" FROM moved ORDER BY moved."id") AS "moved_order_ids"
+      FROM claim`;
     if (!claim) throw new ClaimTokenInvalidError();
-    assertVerifiable(claim.status, claim.expires_at);
-    if (claim.claimer.deleted_at || !claim.claimer.has_account) throw new ClaimTokenInvalidError();
-
-    const transferredOrderIds = await this.deps.prisma.$transaction(async (tx) => {
-      const now = new Date();
-      const marked = await tx.orderClaim.updateMany({
-        where: { id: claim.id, status: OrderClaimStatus.PENDING, expires_at: { gt: now } },
-        data: { status: OrderClaimStatus.VERIFIED, verified_at: now },
-      });
-      if (marked.count === 0) {
-        // Another verification (or the expiry sweep) got there first.
-        const current = await tx.orderClaim.findUniqueOrThrow({ where: { id: claim.id }, select: { status: true, expires_at: true } });
-        assertVerifiable(current.status, current.expires_at);
-        throw new ClaimTokenUsedError();
-      }
-      const moved = await this.transferOrders(tx, claim.id, claim.claimer_customer_id, claim.recipient_email, claim.claimer.email);
-      await enqueueOutboxEvent(tx, ORDER_CLAIM_UPDATED, {
-        payload: claimUpdate(claim.id, claim.claimer_customer_id, OrderClaimStatus.VERIFIED, now),
-      });
-      return moved;
-    });
+    if (!claim.verified) {
+      assertVerifiable(claim.status, claim.expires_at);
+      if (!claim.claimer_can_claim) throw new ClaimTokenInvalidError();
+      // It was PENDING when the statement began: another verification (or the expiry sweep, or
+      // a newer claim) changed it while this one waited for its row.
+      const current = await this.deps.prisma.orderClaim.findUniqueOrThrow({ where: { id: claim.id }, select: { status: true, expires_at: true } });
+      assertVerifiable(current.status, current.expires_at);
+      throw new ClaimTokenUsedError();
+    }
     this.deps.onOutboxWritten();
-    this.deps.logger.info("claim verified", { claimId: claim.id, claimerId: claim.claimer_customer_id, ordersMoved: transferredOrderIds.length });
-    return { claimId: claim.id, transferredOrderIds };
+    this.deps.logger.info("claim verified", { claimId: claim.id, claimerId: claim.claimer_customer_id, ordersMoved: claim.moved_order_ids.length });
+    return { claimId: claim.id, transferredOrderIds: claim.moved_order_ids };
   }
 
   /** Marks PENDING claims past their expiry EXPIRED and announces each. Safe on many instances. */
@@ -189,15 +210,21 @@ export class ClaimService {
     return emails.filter((_email, i) => !allowed[i]);
   }
 
-  private async requireAccount(customerId: string | undefined) {
-    if (!customerId) throw new NotAuthenticatedError();
-    const customer = await this.deps.prisma.customer.findFirst({
-      where: { id: customerId, deleted_at: null },
-      select: { id: true, has_account: true },
-    });
-    if (!customer) throw new NotAuthenticatedError();
-    if (!customer.has_account) throw new AccountRequiredError();
-    return customer;
+  /**
+   * The claimer's account and, of the given orders, those it may claim (not canceled, not its
+   * own), in one statement: no row when the customer is gone.
+   */
+  private async claimableOrders(customerId: string, orderIds: string[]) {
+    const rows = await this.deps.prisma.$queryRaw<{ has_account: boolean; id: string | null; email: string; display_id: number }[]>`
+      SELECT c."has_account", o."id", o."email", o."display_id"
+      FROM "customer" AS c
+      LEFT JOIN "order" AS o ON o."id" = ANY(${orderIds}::varchar[]) AND o."status" <> 'canceled' AND o."customer_id" <> c."id"
+      WHERE c."id" = ${customerId} AND c."deleted_at" IS NULL
+      ORDER BY o."display_id"`;
+    if (rows.length === 0) throw new NotAuthenticatedError();
+    if (!rows[0]!.has_account) throw new AccountRequiredError();
+    const orders = rows.flatMap(({ id, email, display_id }) => (id === null ? [] : [{ id, email, display_id }]));
+    return { claimer: { id: customerId }, orders };
   }
 
   private validateOrderIds(orderIds: readonly string[]): string[] {
@@ -210,34 +237,14 @@ export class ClaimService {
     return ids;
   }
 
-  /** Returns the ids of the claims superseded. */
-  private async supersedePendingClaims(tx: Tx, claimerId: string, orderIds: string[]): Promise<string[]> {
-    const now = new Date();
-    const superseded = await tx.$queryRaw<{ id: string }[]>`
-      UPDATE "order_claim" SET "status" = 'SUPERSEDED', "updated_at" = ${now}
-      WHERE "claimer_customer_id" = ${claimerId} AND "status" = 'PENDING'
-        AND "id" IN (SELECT "claim_id" FROM "order_claim_order" WHERE "order_id" = ANY(${orderIds}))
-      RETURNING "id"`;
-    for (const { id } of superseded) {
-      await enqueueOutboxEvent(tx, ORDER_CLAIM_UPDATED, { payload: claimUpdate(id, claimerId, OrderClaimStatus.SUPERSEDED, now) });
-    }
-    return superseded.map(({ id }) => id);
-  }
-
-  /**
-   * The claim, its orders and its two outbox events in one statement (the hot path: four inserts
-   * were six round trips). PENDING is queued before the email (ids follow the VALUES order), so
-   * listeners normally hear of a claim before anyone can confirm it.
-   */
-  private async openClaim(tx: Tx, claimerId: string, email: string, orders: { id: string; display_id: number }[]): Promise<string> {
+  /** A claim for one address's orders: its token (for the email only) and its two outbox events. */
+  private newClaim(claimerId: string, email: string, orders: { id: string; display_id: number }[]): NewClaim {
     const token = newClaimToken();
-    const claimId = newId("oclaim");
+    const id = newId("oclaim");
     const now = new Date();
-    const expiresAt = new Date(now.getTime() + this.deps.config.claimTokenTtlMs);
-    const pending: OutboxMessages[typeof ORDER_CLAIM_UPDATED] = { payload: claimUpdate(claimId, claimerId, OrderClaimStatus.PENDING, now) };
     const tokenCreated: OutboxMessages[typeof ORDER_UPDATE_TOKEN_CREATED] = {
       payload: {
-        claim_id: claimId,
+        claim_id: id,
         old_email: email,
         new_customer_id: claimerId,
         orders: orders.map((order) => order.id),
@@ -245,35 +252,38 @@ export class ClaimService {
       },
       secret: { token },
     };
-    await tx.$executeRaw`
-      WITH claim AS (
-        INSERT INTO "order_claim" ("id", "claimer_customer_id", "recipient_email", "status", "token_hash", "expires_at", "created_at", "updated_at")
-        VALUES (${claimId}, ${claimerId}, ${email}, 'PENDING', ${hashClaimToken(token)}, ${expiresAt}, ${now}, ${now})
-        RETURNING "id"),
-      links AS (
-        INSERT INTO "order_claim_order" ("claim_id", "order_id")
-        SELECT claim."id", unnest(${orders.map((order) => order.id)}::varchar[]) FROM claim)
-      INSERT INTO "outbox_event" ("topic", "payload", "secret")
-      VALUES (${ORDER_CLAIM_UPDATED}, ${JSON.stringify(pending.payload)}::jsonb, NULL),
-             (${ORDER_UPDATE_TOKEN_CREATED}, ${JSON.stringify(tokenCreated.payload)}::jsonb, ${JSON.stringify(tokenCreated.secret)}::jsonb)`;
-    return claimId;
+    return {
+      id,
+      recipientEmail: email,
+      tokenHash: hashClaimToken(token),
+      expiresAt: new Date(now.getTime() + this.deps.config.claimTokenTtlMs),
+      orders,
+      // PENDING is queued before the email, so listeners normally hear of a claim before anyone can confirm it.
+      events: [
+        { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate(id, claimerId, OrderClaimStatus.PENDING, now) },
+        { topic: ORDER_UPDATE_TOKEN_CREATED, ...tokenCreated },
+      ],
+    };
   }
 
-  /** Moves the claim's orders whose email still matches and that are not canceled. */
-  private async transferOrders(tx: Tx, claimId: string, claimerId: string, recipientEmail: string, claimerEmail: string): Promise<string[]> {
-    const newEmail = this.deps.config.claimReplaceOrderEmail ? claimerEmail : null;
-    const moved = await tx.$queryRaw<{ id: string }[]>`
-      UPDATE "order" AS o
-      SET "customer_id" = ${claimerId}, "email" = COALESCE(${newEmail}::varchar, o."email"), "updated_at" = now()
-      FROM "order_claim_order" AS link
-      WHERE link."claim_id" = ${claimId} AND link."order_id" = o."id"
-        AND lower(btrim(o."email")) = ${recipientEmail} AND o."status" <> 'canceled'
-      RETURNING o."id"`;
-    const ids = moved.map((row) => row.id);
-    if (ids.length > 0) {
-      await tx.orderClaimOrder.updateMany({ where: { claim_id: claimId, order_id: { in: ids } }, data: { transferred_at: new Date() } });
-    }
-    return ids.sort();
+  /**
+   * Writes the claims, their order links and events, superseding the claimer's pending claims
+   * that cover any of the same orders, in one statement (`open_order_claims`, a migration's
+   * function: the lock and the supersede must run in separate snapshots). Returns the ids of the
+   * claims superseded.
+   */
+  private async openClaims(claimerId: string, claims: NewClaim[]): Promise<string[]> {
+    const now = new Date();
+    const supersededEvent = { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate("", claimerId, OrderClaimStatus.SUPERSEDED, now) };
+    const rows = await this.deps.prisma.$queryRaw<{ superseded_claim_id: string }[]>`
+      SELECT "superseded_claim_id" FROM "open_order_claims"(
+        ${claimerId}::varchar,
+        ${now}::timestamptz,
+        ${claims.flatMap((claim) => claim.orders.map((order) => order.id))}::varchar[],
+        ${JSON.stringify(supersededEvent)}::jsonb,
+        ${JSON.stringify(claims.map(({ id, recipientEmail, tokenHash, expiresAt, orders }) => ({ id, recipient_email: recipientEmail, token_hash: tokenHash, expires_at: expiresAt, order_ids: orders.map((order) => order.id) })))}::jsonb,
+        ${JSON.stringify(claims.flatMap((claim) => claim.events))}::jsonb)`;
+    return rows.map((row) => row.superseded_claim_id);
   }
 }
 
