@@ -118,6 +118,10 @@ export function createGraphQLServer(
     maskedErrors: true,
     // No uploads here: multipart bodies are refused rather than parsed.
     multipart: false,
+    // The Express app reads every /graphql body under its own cap (GRAPHQL_BODY_LIMIT_BYTES)
+    // before Yoga sees it, and the REST door's bodies are ours: Yoga's own limit only re-streamed
+    // each body through a size-counting TransformStream.
+    maxRequestBodySize: false,
     logging: {
       debug: (...args) => logger.debug(describeLogArgs(args)),
       info: (...args) => logger.info(describeLogArgs(args)),

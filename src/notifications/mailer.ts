@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import nodemailer from "nodemailer";
+import MailComposer from "nodemailer/lib/mail-composer";
 import type { Config } from "../config";
 
 export interface MailMessage {
@@ -41,7 +42,9 @@ function smtpMailer(smtpUrl: string, from: string): Mailer {
   const target = new URL(smtpUrl);
   return {
     async send(message) {
-      await transport.sendMail({ from, ...message });
+      // Composed whole first: streamed, a message reached the socket in dozens of small writes.
+      const raw = await new MailComposer({ from, ...message }).compile().build();
+      await transport.sendMail({ envelope: { from, to: message.to }, raw });
     },
     describe: () => `SMTP ${target.hostname}:${target.port || "25"}`,
     close: () => transport.close(),
