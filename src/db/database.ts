@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import type { Config } from "../config";
@@ -37,8 +38,32 @@ function createPool(url: string, logger?: Logger): pg.Pool {
   return pool;
 }
 
+/**
+ * Most distinct statements kept prepared on each connection. The gateway's statements are a
+ * fixed set, but an `IN` list's length makes a new text; past this, new texts run unprepared.
+ */
+const PREPARED_STATEMENTS_MAX = 500;
+
+/**
+ * Names each statement by its text, so pg prepares it once per connection and PostgreSQL neither
+ * parses nor plans it again (planning cost more than running the claim's statements).
+ */
+function preparedStatementNames(): (query: { sql: string }) => string {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    let name = names.get(sql);
+    if (name === undefined) {
+      // pg runs a statement named "" unprepared.
+      if (names.size >= PREPARED_STATEMENTS_MAX) return "";
+      name = `og_${crypto.createHash("sha1").update(sql).digest("base64url")}`;
+      names.set(sql, name);
+    }
+    return name;
+  };
+}
+
 export function createPrismaClient(url: string, pool: pg.Pool = createPool(url)): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true, statementNameGenerator: preparedStatementNames() }) });
 }
 
 /** Connects to `DATABASE_URL`, or to the embedded server when it is unset; applies migrations. */

@@ -52,6 +52,9 @@ interface VerificationRow {
   expires_at: Date;
   claimer_customer_id: string;
   claimer_can_claim: boolean;
+  /** After waiting for the claim's row lock; null when the claimer cannot claim (nothing locked). */
+  current_status: OrderClaimStatus | null;
+  current_expires_at: Date | null;
   verified: boolean;
   moved_order_ids: string[];
 }
@@ -118,10 +121,16 @@ export class ClaimService {
                claimer."deleted_at" IS NULL AND claimer."has_account" AS "claimer_can_claim"
         FROM "order_claim" AS c JOIN "customer" AS claimer ON claimer."id" = c."claimer_customer_id"
         WHERE c."token_hash" = ${hashClaimToken(token)}),
+      current AS (
+        -- The claim as it is now, locked until this statement commits: a concurrent verification
+        -- waits here, then sees VERIFIED. Found by primary key alone (with its status in the WHERE
+        -- clause, young statistics led the planner to scan every pending claim).
+        SELECT c."id", c."status", c."expires_at" FROM "order_claim" AS c
+        WHERE c."id" = (SELECT claim."id" FROM claim WHERE claim."claimer_can_claim") FOR UPDATE),
       marked AS (
         UPDATE "order_claim" AS c SET "status" = 'VERIFIED', "verified_at" = ${now}, "updated_at" = ${now}
-        FROM claim
-        WHERE c."id" = claim."id" AND claim."claimer_can_claim" AND c."status" = 'PENDING' AND c."expires_at" > ${now}
+        FROM claim, current
+        WHERE c."id" = current."id" AND current."status" = 'PENDING' AND current."expires_at" > ${now}
         RETURNING c."id", c."claimer_customer_id", c."recipient_email", claim."claimer_email"),
       moved AS (
         UPDATE "order" AS o
@@ -138,16 +147,16 @@ export class ClaimService {
         SELECT ${ORDER_CLAIM_UPDATED}, ${JSON.stringify(verified)}::jsonb || jsonb_build_object('claimId', marked."id", 'claimerCustomerId', marked."claimer_customer_id")
         FROM marked)
       SELECT claim."id", claim."status", claim."expires_at", claim."claimer_customer_id", claim."claimer_can_claim",
+             current."status" AS "current_status", current."expires_at" AS "current_expires_at",
              EXISTS (SELECT FROM marked) AS "verified", ARRAY(SELECT moved."id" FROM moved ORDER BY moved."id") AS "moved_order_ids"
-      FROM claim`;
+      FROM claim LEFT JOIN current ON true`;
     if (!claim) throw new ClaimTokenInvalidError();
     if (!claim.verified) {
       assertVerifiable(claim.status, claim.expires_at);
       if (!claim.claimer_can_claim) throw new ClaimTokenInvalidError();
       // It was PENDING when the statement began: another verification (or the expiry sweep, or
       // a newer claim) changed it while this one waited for its row.
-      const current = await this.deps.prisma.orderClaim.findUniqueOrThrow({ where: { id: claim.id }, select: { status: true, expires_at: true } });
-      assertVerifiable(current.status, current.expires_at);
+      assertVerifiable(claim.current_status!, claim.current_expires_at!);
       throw new ClaimTokenUsedError();
     }
     this.deps.onOutboxWritten();
