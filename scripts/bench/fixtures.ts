@@ -3,7 +3,15 @@ import { createPrismaClient } from "../../src/db/database";
 import { loadSeed, parseSeedFile, type SeedFile } from "../../src/services/seed-service";
 
 export const CUSTOMERS = 50;
-export const GUEST_ORDERS = 2000;
+export const GUEST_ORDERS = 4000;
+/** Guest orders per email address: a person who checked out as a guest ten times claims them together. */
+export const ORDERS_PER_GUEST = 10;
+/**
+ * Claims of one id ask for the orders of the first 100 addresses, claims of several for the other
+ * 300: one customer's claims never overlap (no supersession: every claim is owed its email and
+ * every token it carries still works) until a walk wraps, at 1,000 and 300 claims per customer.
+ */
+const SINGLE_ORDER_POOL = 1000;
 /** Orders each registered customer owns from the start, so the read routes return full pages. */
 const OWN_ORDERS_PER_CUSTOMER = 10;
 /** Guest orders per seed transaction: the seed loader writes row by row in one transaction. */
@@ -29,8 +37,8 @@ const items = [
 const address = { first_name: "Bench", last_name: "Mark", address_1: "1 Main St", city: "Springfield", postal_code: "12345", country_code: "us" };
 
 /**
- * Loads 50 registered customers (with passwords, each owning 10 orders) and 2,000 guest orders,
- * one per email address, through the seed loader, and makes each customer's store JWT.
+ * Loads 50 registered customers (with passwords, each owning 10 orders) and 4,000 guest orders,
+ * 10 per email address, through the seed loader, and makes each customer's store JWT.
  */
 export async function seedFixtures(databaseUrl: string, jwtSecret: string): Promise<Fixtures> {
   const customers = Array.from({ length: CUSTOMERS }, (_, i) => ({
@@ -51,7 +59,7 @@ export async function seedFixtures(databaseUrl: string, jwtSecret: string): Prom
       shipping_address: address,
     })),
   );
-  const guestOrders: GuestOrder[] = Array.from({ length: GUEST_ORDERS }, (_, n) => ({ id: `order_guest_${n}`, displayId: 1 + n, email: `guest${n}@bench.example` }));
+  const guestOrders: GuestOrder[] = Array.from({ length: GUEST_ORDERS }, (_, n) => ({ id: `order_guest_${n}`, displayId: 1 + n, email: `guest${Math.floor(n / ORDERS_PER_GUEST)}@bench.example` }));
   const guestSeed: NonNullable<SeedFile["orders"]> = guestOrders.map((order) => ({
     id: order.id,
     display_id: order.displayId,
@@ -79,33 +87,43 @@ export async function seedFixtures(databaseUrl: string, jwtSecret: string): Prom
 export const randomIndex = (length: number) => Math.floor(Math.random() * length);
 
 /**
- * Which guest orders each claim asks for. A random customer per request, and per customer a
- * shuffled walk through the guest orders: a customer asks again for an order only after it has
- * asked for all 2,000, so no claim supersedes another of the same customer (which could drop its
- * email before it is sent) and none asks for an order it already owns from a confirmation; every
- * claim opened is owed an email.
+ * Which guest orders each claim asks for. A random customer per request. A claim of one id takes
+ * the next order of the customer's shuffled walk through the single-order pool; a claim of several
+ * takes the next address of its walk through the other addresses, with that address's orders (one
+ * claim, one email, as when a person claims the orders they placed as a guest). See
+ * SINGLE_ORDER_POOL: claims supersede one another only once a walk wraps.
  */
 export class ClaimPlan {
-  private readonly walks: number[][];
-  private readonly positions: number[];
-  /** Set once some customer walked past the end of the orders: from then on, supersessions can happen. */
-  wrapped = false;
+  private readonly orderWalks: Walk[];
+  private readonly guestWalks: Walk[];
 
   constructor(private readonly fixtures: Fixtures) {
-    this.walks = fixtures.customerIds.map(() => shuffled(fixtures.guestOrders.length));
-    this.positions = fixtures.customerIds.map(() => 0);
+    const groups = (fixtures.guestOrders.length - SINGLE_ORDER_POOL) / ORDERS_PER_GUEST;
+    this.orderWalks = fixtures.customerIds.map(() => new Walk(SINGLE_ORDER_POOL));
+    this.guestWalks = fixtures.customerIds.map(() => new Walk(groups));
   }
 
   next(count: number): { bearer: string; orderIds: string[] } {
-    const customer = randomIndex(this.walks.length);
-    const walk = this.walks[customer]!;
-    const orderIds: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const position = this.positions[customer]!++;
-      if (position >= walk.length) this.wrapped = true;
-      orderIds.push(this.fixtures.guestOrders[walk[position % walk.length]!]!.id);
-    }
-    return { bearer: this.fixtures.bearers[customer]!, orderIds };
+    if (count > ORDERS_PER_GUEST) throw new Error(`a claim can ask for at most ${ORDERS_PER_GUEST} orders (one address's)`);
+    const customer = randomIndex(this.fixtures.customerIds.length);
+    const bearer = this.fixtures.bearers[customer]!;
+    if (count === 1) return { bearer, orderIds: [this.fixtures.guestOrders[this.orderWalks[customer]!.next()]!.id] };
+    const first = SINGLE_ORDER_POOL + this.guestWalks[customer]!.next() * ORDERS_PER_GUEST;
+    return { bearer, orderIds: this.fixtures.guestOrders.slice(first, first + count).map((order) => order.id) };
+  }
+}
+
+/** A shuffled walk through 0..length-1, starting over when it ends. */
+class Walk {
+  private readonly order: number[];
+  private position = 0;
+
+  constructor(length: number) {
+    this.order = shuffled(length);
+  }
+
+  next(): number {
+    return this.order[this.position++ % this.order.length]!;
   }
 }
 

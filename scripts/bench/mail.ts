@@ -4,7 +4,7 @@ import type { SmtpSink } from "./smtp-sink";
 
 export interface MailReport {
   claimsOpened: number;
-  /** Superseded claims may rightly get no email (one dropped before sending); none are expected (see ClaimPlan). */
+  /** Superseded claims may rightly get no email (one dropped before sending); see ClaimPlan for when they happen. */
   superseded: number;
   /** Claims owed an email: every one not superseded. */
   owed: number;

@@ -14,11 +14,11 @@ import path from "node:path";
 import { applyMigrations } from "../../src/db/migrate";
 import { createLogger } from "../../src/logger";
 import { startBenchDatabase } from "./database";
-import { ClaimPlan, CUSTOMERS, GUEST_ORDERS, seedFixtures } from "./fixtures";
+import { ClaimPlan, CUSTOMERS, GUEST_ORDERS, ORDERS_PER_GUEST, seedFixtures } from "./fixtures";
 import { settleMail } from "./mail";
 import { type Monitors, type RunResult, runTarget } from "./measure";
 import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options";
-import { type Child, residentBytes, RssSampler, startCeiling, startGateway } from "./processes";
+import { type Child, residentBytes, RssSampler, startCeiling, startGateway, startScriptNodeOptions } from "./processes";
 import { type BenchReport, printReport, ratios, summarise, writeResults } from "./report";
 import { SmtpSink } from "./smtp-sink";
 import { allTargets, TARGET_NAMES, type Target } from "./targets";
@@ -72,7 +72,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
   cleanup.add("PostgreSQL", () => database.stop());
   throwIfInterrupted(signal);
   await applyMigrations(database.url, logger);
-  say(`seeding ${CUSTOMERS} registered customers and ${GUEST_ORDERS} guest orders (one per email)`);
+  say(`seeding ${CUSTOMERS} registered customers and ${GUEST_ORDERS} guest orders (${ORDERS_PER_GUEST} per email address)`);
   const jwtSecret = crypto.randomBytes(32).toString("base64url");
   const seeding = Date.now();
   const fixtures = await seedFixtures(database.url, jwtSecret);
@@ -93,7 +93,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
   cleanup.add("ceiling", () => ceiling.child.stop());
   const rss = new RssSampler(gateway.child.pid);
   cleanup.add("RSS sampler", () => rss.stop());
-  const gatewayCommand = "node --enable-source-maps dist/main.js (as npm start runs it)";
+  const gatewayCommand = `node ${startScriptNodeOptions().join(" ")} dist/main.js (as npm start runs it)`;
   const gatewayEnvironment = `${Object.entries(GATEWAY_SETTINGS).map(([k, v]) => `${k}=${v}`).join(" ")}, JWT_SECRET set, SMTP to the sink`;
   say(`gateway ready: ${gatewayCommand} with ${gatewayEnvironment}`);
 
@@ -164,7 +164,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     summary,
     ratios: ratios(summary),
     gatewayPeakRssBytes,
-    claims: { requestsAnswered2xx: claimRuns.reduce((total, r) => total + r["2xx"], 0), planWrapped: plan.wrapped },
+    claims: { requestsAnswered2xx: claimRuns.reduce((total, r) => total + r["2xx"], 0) },
     mail,
     gatewayLog: summariseLog(gateway.child.stderrLines),
     problems,

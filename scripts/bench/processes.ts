@@ -46,15 +46,23 @@ function track(child: ChildProcess): Child {
   return tracked;
 }
 
+/** The Node options of `npm start` (`exec node OPTIONS dist/main.js` in package.json), so the bench runs what ships. */
+export function startScriptNodeOptions(): string[] {
+  const start: string = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.start;
+  const match = /^exec node((?: --[^ ]+)*) dist\/main\.js$/.exec(start);
+  if (!match) throw new Error(`package.json's start script is not "exec node [OPTIONS] dist/main.js": ${start}`);
+  return match[1]!.trim().split(" ").filter(Boolean);
+}
+
 /**
- * The compiled gateway as `npm start` runs it (`node --enable-source-maps dist/main.js`), with the
+ * The compiled gateway as `npm start` runs it (its Node options read from package.json), with the
  * environment given and nothing inherited but PATH; resolves once `/ready` answers 200.
  */
 export async function startGateway(env: Record<string, string>, options: { profileDir?: string } = {}): Promise<{ child: Child; url: string }> {
   const port = await freePort();
   const profiling = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(options.profileDir)}`] : [];
   const child = track(
-    spawn(process.execPath, ["--enable-source-maps", ...profiling, path.join(ROOT, "dist/main.js")], {
+    spawn(process.execPath, [...startScriptNodeOptions(), ...profiling, path.join(ROOT, "dist/main.js")], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, ...env, PORT: String(port), HOST: "127.0.0.1" },
       stdio: ["ignore", "ignore", "pipe"],

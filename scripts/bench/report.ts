@@ -42,7 +42,7 @@ export interface BenchReport {
   ratios: RatioResult[];
   /** The gateway's peak RSS over the whole bench (VmHWM). */
   gatewayPeakRssBytes: number;
-  claims: { requestsAnswered2xx: number; planWrapped: boolean };
+  claims: { requestsAnswered2xx: number };
   mail: MailReport;
   gatewayLog: { lines: number; byLevel: Record<string, number>; first: string[] };
   /** What broke: the bench exits non-zero when there is any. */
@@ -177,8 +177,7 @@ export function printReport(report: BenchReport): void {
     ),
     "",
     `claims: ${report.claims.requestsAnswered2xx} claim requests answered 2xx (warm-ups included; not those still in flight when a run ended) opened ${mail.claimsOpened} claims` +
-      `${mail.superseded ? ` (${mail.superseded} superseded: no email owed)` : ""}; emails: ${mail.emailsReceived} received by the SMTP sink, ${mailLine}` +
-      `${report.claims.planWrapped ? "; some customer asked for every guest order, so later claims could supersede earlier ones" : ""}`,
+      `${mail.superseded ? ` (${mail.superseded} superseded: no email owed)` : ""}; emails: ${mail.emailsReceived} received by the SMTP sink, ${mailLine}`,
     `gateway log (stderr at LOG_LEVEL=warn): ${report.gatewayLog.lines} lines${Object.keys(report.gatewayLog.byLevel).length ? ` (${Object.entries(report.gatewayLog.byLevel).map(([level, n]) => `${n} ${level}`).join(", ")})` : ""}`,
     ...report.gatewayLog.first.map((line) => `  ${line.length > 300 ? `${line.slice(0, 300)}...` : line}`),
   );
