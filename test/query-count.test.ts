@@ -115,3 +115,16 @@ it("opens a claim in 2 statements and confirms it in 1 (the hot paths), whatever
   expect(statements).toBe(1);
   expect((await prisma.order.findMany({ where: { customer_id: "cus_claimer" } })).map((o) => o.id).sort()).toEqual(["order_cus_guest_0", "order_cus_guest_1"]);
 });
+
+it("answers GET /store/customers/me/orders in 2 statements: the page with its items and addresses, and the count", async () => {
+  await seedCustomerWithOrders("cus_rest_reader", 12);
+  await gateway.dispatcher.flush();
+  statements = 0;
+  const response = await fetch(`${gateway.url}/store/customers/me/orders?limit=5`, { headers: { authorization: `Bearer ${storeTokenFor("cus_rest_reader")}` } });
+  const body = await response.json();
+  // One statement through the customer (page and count) made PostgreSQL build every order as JSON: slower.
+  expect(statements).toBe(2);
+  expect(body.count).toBe(12);
+  expect(body.orders).toHaveLength(5);
+  expect(body.orders.every((order: { items: unknown[]; shipping_address: { city: string } }) => order.items.length === 2 && order.shipping_address.city.startsWith("City"))).toBe(true);
+});
