@@ -51,3 +51,25 @@ export async function readClaims(url: string): Promise<{ tokenHash: string; stat
     await client.end();
   }
 }
+
+/**
+ * Waits until the outbox holds nothing undelivered (parked rows aside), polling every 100 ms;
+ * returns the seconds it took, or null if `timeoutMs` passed first.
+ */
+export async function waitForOutboxDrain(url: string, timeoutMs: number): Promise<number | null> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  const started = Date.now();
+  try {
+    for (;;) {
+      const { rows } = await client.query<{ waiting: boolean }>(
+        `SELECT EXISTS (SELECT FROM outbox_event WHERE delivered_at IS NULL AND parked_at IS NULL) AS waiting`,
+      );
+      if (!rows[0]!.waiting) return (Date.now() - started) / 1000;
+      if (Date.now() - started > timeoutMs) return null;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -48,6 +48,11 @@ export interface RunResult {
   gatewayPeakRssBytes: number;
   /** `Date.now()` when the run ended. */
   endedAt: number;
+  /**
+   * Claim runs: seconds after the run ended until the outbox had sent everything (every email
+   * of the run's claims); null if it had not within MAIL_DRAIN_LIMIT_MS. The next run starts after.
+   */
+  mailDrainedAfterS?: number | null;
 }
 
 /** Runs one target with autocannon and reads the servers' CPU and memory around it. */
