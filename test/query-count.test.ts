@@ -102,10 +102,18 @@ it("opens a claim in 2 statements and confirms it in 1 (the hot paths), whatever
   await seedCustomerWithOrders("cus_guest", 2);
   await gateway.dispatcher.flush();
   await gateway.dispatcher.stop(); // the outbox's statements are not the request's
-  const claimed = await run('mutation { claimOrders(orderIds: ["order_cus_guest_0", "order_cus_guest_1"]) { __typename } }', "cus_claimer");
-  expect(claimed.body.data.claimOrders.__typename).toBe("ClaimOrdersSuccess");
-  // The claimer's account and the orders; then the claim, its links and events, superseding as needed.
+  const claimed = await run(
+    'mutation { claimOrders(orderIds: ["order_cus_guest_0", "order_cus_guest_1"]) { ... on ClaimOrdersSuccess { claims { id status recipientEmail orderCount createdAt expiresAt } } } }',
+    "cus_claimer",
+  );
+  expect(claimed.body.data.claimOrders.claims).toEqual([
+    { id: expect.stringMatching(/^oclaim_/), status: "PENDING", recipientEmail: "c***@example.com", orderCount: 2, createdAt: expect.any(String), expiresAt: expect.any(String) },
+  ]);
+  // The claimer's account and the orders; then the claim, its links and events, superseding as
+  // needed. The claims are answered as written: no third statement reads them back.
   expect(claimed.statements).toBe(2);
+  const stored = await prisma.orderClaim.findUniqueOrThrow({ where: { id: claimed.body.data.claimOrders.claims[0].id } });
+  expect([stored.created_at.toISOString(), stored.expires_at.toISOString()]).toEqual([claimed.body.data.claimOrders.claims[0].createdAt, claimed.body.data.claimOrders.claims[0].expiresAt]);
 
   const [tokenEvent] = await prisma.outboxEvent.findMany({ where: { topic: "order-update-token.created" } });
   const { token } = tokenEvent!.secret as { token: string };

@@ -33,6 +33,9 @@ export interface VerifiedClaim {
   transferredOrderIds: string[];
 }
 
+/** A claim as `claimOrders` wrote it, with its order count (what GraphQL's OrderClaim shows of it). */
+export type OpenedClaim = OrderClaim & { _count: { orders: number } };
+
 /** An outbox event as the claim statements write it (see enqueueOutboxEvent). */
 type OutboxEventInput = { [T in OutboxTopic]: { topic: T } & OutboxMessages[T] }[OutboxTopic];
 
@@ -72,7 +75,7 @@ export class ClaimService {
    * so are orders whose address has had its hourly share of claim emails (RATE_LIMIT_CLAIM_RECIPIENT).
    * A claimer's pending claims that cover any of the same orders are superseded: the newest wins.
    */
-  async claimOrders(customerId: string | undefined, orderIds: readonly string[]): Promise<string[]> {
+  async claimOrders(customerId: string | undefined, orderIds: readonly string[]): Promise<OpenedClaim[]> {
     if (!customerId) throw new NotAuthenticatedError();
     const ids = this.validateOrderIds(orderIds);
     const { claimer, orders } = await this.claimableOrders(customerId, ids);
@@ -90,8 +93,9 @@ export class ClaimService {
     }
     if (groups.size === 0) return [];
 
-    const claims = [...groups].map(([email, group]) => this.newClaim(claimer.id, email, group));
-    const superseded = await this.openClaims(claimer.id, claims).catch(async (error: unknown) => {
+    const now = new Date();
+    const claims = [...groups].map(([email, group]) => this.newClaim(claimer.id, email, group, now));
+    const superseded = await this.openClaims(claimer.id, claims, now).catch(async (error: unknown) => {
       // Nothing was opened, so nothing will be mailed: the allowances go back.
       await Promise.all([...groups.keys()].map((email) => this.deps.rateLimiter.giveBack("claimPerRecipient", email)));
       throw error;
@@ -101,7 +105,21 @@ export class ClaimService {
     for (const claim of claims) {
       this.deps.logger.info("claim opened", { claimId: claim.id, recipient: maskEmail(claim.recipientEmail), orders: claim.orders.length, claimerId: claimer.id });
     }
-    return claims.map((claim) => claim.id);
+    // The rows as written, by recipient: a client's selection of them costs no second read.
+    return claims
+      .map((claim): OpenedClaim => ({
+        id: claim.id,
+        claimer_customer_id: claimer.id,
+        recipient_email: claim.recipientEmail,
+        status: OrderClaimStatus.PENDING,
+        token_hash: claim.tokenHash,
+        expires_at: claim.expiresAt,
+        verified_at: null,
+        created_at: now,
+        updated_at: now,
+        _count: { orders: claim.orders.length },
+      }))
+      .sort((a, b) => (a.recipient_email < b.recipient_email ? -1 : a.recipient_email > b.recipient_email ? 1 : 0));
   }
 
   /**
@@ -191,11 +209,6 @@ export class ClaimService {
     return Object.fromEntries(groups.map((group) => [group.status, group._count._all]));
   }
 
-  /** Claims by id (those just opened), ordered by recipient. */
-  claimsByIds<S extends Selection>(claimIds: string[], selection: S) {
-    return this.deps.prisma.orderClaim.findMany({ ...selection, where: { id: { in: claimIds } }, orderBy: { recipient_email: "asc" } });
-  }
-
   claimById<S extends Selection>(claimId: string, selection: S) {
     return this.deps.prisma.orderClaim.findUniqueOrThrow({ ...selection, where: { id: claimId } });
   }
@@ -247,10 +260,9 @@ export class ClaimService {
   }
 
   /** A claim for one address's orders: its token (for the email only) and its two outbox events. */
-  private newClaim(claimerId: string, email: string, orders: { id: string; display_id: number }[]): NewClaim {
+  private newClaim(claimerId: string, email: string, orders: { id: string; display_id: number }[], now: Date): NewClaim {
     const token = newClaimToken();
     const id = newId("oclaim");
-    const now = new Date();
     const tokenCreated: OutboxMessages[typeof ORDER_UPDATE_TOKEN_CREATED] = {
       payload: {
         claim_id: id,
@@ -281,8 +293,7 @@ export class ClaimService {
    * function: the lock and the supersede must run in separate snapshots). Returns the ids of the
    * claims superseded.
    */
-  private async openClaims(claimerId: string, claims: NewClaim[]): Promise<string[]> {
-    const now = new Date();
+  private async openClaims(claimerId: string, claims: NewClaim[], now: Date): Promise<string[]> {
     const supersededEvent = { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate("", claimerId, OrderClaimStatus.SUPERSEDED, now) };
     const rows = await this.deps.prisma.$queryRaw<{ superseded_claim_id: string }[]>`
       SELECT "superseded_claim_id" FROM "open_order_claims"(

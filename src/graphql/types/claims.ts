@@ -10,7 +10,7 @@ import {
   InvalidInputError,
   NotAuthenticatedError,
 } from "../../domain/errors";
-import type { VerifiedClaim } from "../../services/claim-service";
+import type { OpenedClaim, VerifiedClaim } from "../../services/claim-service";
 import { builder, newestFirstWithStatus } from "../builder";
 import { domainGraphQLError } from "./errors";
 
@@ -53,12 +53,14 @@ builder.prismaObjectField("Customer", "orderClaims", (t) =>
   }),
 );
 
-const ClaimOrdersSuccess = builder.objectRef<{ claimIds: string[] }>("ClaimOrdersSuccess").implement({
+const ClaimOrdersSuccess = builder.objectRef<{ claims: OpenedClaim[] }>("ClaimOrdersSuccess").implement({
   description: "The claims opened, one per email address; empty when no order could be claimed.",
   fields: (t) => ({
     claims: t.prismaField({
       type: ["OrderClaim"],
-      resolve: (query, { claimIds }, _args, ctx) => ctx.claims.claimsByIds(claimIds, query),
+      // The rows the service wrote, with their order counts: no second read. (No other relation
+      // of a PENDING claim is read: `orders` stays empty until it is verified.)
+      resolve: (_query, { claims }) => claims,
     }),
   }),
 });
@@ -87,7 +89,7 @@ builder.mutationFields((t) => ({
       directResult: true,
     },
     resolve: async (_root, { orderIds }, ctx) => ({
-      claimIds: await ctx.claims.claimOrders(ctx.viewer?.customerId, orderIds.map(String)),
+      claims: await ctx.claims.claimOrders(ctx.viewer?.customerId, orderIds.map(String)),
     }),
   }),
   verifyOrderClaim: t.field({
