@@ -18,8 +18,8 @@ import { ClaimPlan, CUSTOMERS, GUEST_ORDERS, ORDERS_PER_GUEST, seedFixtures } fr
 import { settleMail } from "./mail";
 import { type Monitors, type RunResult, runTarget } from "./measure";
 import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options";
-import { type Child, residentBytes, RssSampler, startCeiling, startGateway, startScriptNodeOptions } from "./processes";
-import { type BenchReport, printReport, ratios, summarise, writeResults } from "./report";
+import { type Child, postgresCpuMs, processCpuMs, residentBytes, RssSampler, startCeiling, startGateway, startScriptNodeOptions } from "./processes";
+import { type BenchReport, printReport, ratios, summarise, summariseClaimsWithMail, writeResults } from "./report";
 import { SmtpSink } from "./smtp-sink";
 import { allTargets, TARGET_NAMES, type Target } from "./targets";
 
@@ -125,7 +125,13 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     const result = await runTarget(target, pass, { durationS: pass === 0 ? options.warmupS : options.durationS, connections: options.connections }, monitors, signal);
     // A run cut short by a signal measured the servers stopping too.
     throwIfInterrupted(signal);
-    if (target.kind === "claim") result.mailDrainedAfterS = await waitForOutboxDrain(database.url, MAIL_DRAIN_LIMIT_MS);
+    if (target.kind === "claim") {
+      const cpuNow = () => ({ gateway: processCpuMs(gateway.child.pid), postgres: database.postmasterPid === undefined ? null : postgresCpuMs(database.postmasterPid) });
+      const before = cpuNow();
+      result.mailDrainedAfterS = await waitForOutboxDrain(database.url, MAIL_DRAIN_LIMIT_MS);
+      const after = cpuNow();
+      result.mailDrainCpuMs = { gateway: after.gateway - before.gateway, postgres: after.postgres === null || before.postgres === null ? null : after.postgres - before.postgres };
+    }
     runs.push(result);
     say(describeRun(result, pass === 0 ? "warm-up" : `pass ${pass}/${options.passes}`));
     if (result.mailDrainedAfterS === null) problems.push(`${target.name} ${pass === 0 ? "warm-up" : `pass ${pass}`}: the outbox still held mail ${MAIL_DRAIN_LIMIT_MS / 1000} s after the run`);
@@ -170,6 +176,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverageAtEnd: os.loadavg() },
     runs,
     summary,
+    claimsWithMail: summariseClaimsWithMail(runs),
     ratios: ratios(summary),
     gatewayPeakRssBytes,
     claims: { requestsAnswered2xx: claimRuns.reduce((total, r) => total + r["2xx"], 0) },

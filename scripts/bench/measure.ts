@@ -53,6 +53,8 @@ export interface RunResult {
    * of the run's claims); null if it had not within MAIL_DRAIN_LIMIT_MS. The next run starts after.
    */
   mailDrainedAfterS?: number | null;
+  /** Claim runs: the CPU the gateway and PostgreSQL used while that mail went out, in ms. */
+  mailDrainCpuMs?: { gateway: number; postgres: number | null };
 }
 
 /** Runs one target with autocannon and reads the servers' CPU and memory around it. */
