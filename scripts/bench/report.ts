@@ -36,7 +36,7 @@ export interface BenchReport {
   startedAt: string;
   finishedAt: string;
   settings: Record<string, unknown>;
-  machine: Record<string, unknown>;
+  machine: { node: string; cpus: number; cpuModel: string | undefined; loadAverageAtEnd: number[] };
   runs: RunResult[];
   summary: TargetSummary[];
   claimsWithMail: ClaimWithMailSummary[];
@@ -155,7 +155,7 @@ export function printReport(report: BenchReport): void {
   out.push(
     "",
     `ordergate bench: ${settings.connections} connections, ${settings.passes} interleaved passes of ${settings.durationS} s per target after a ${settings.warmupS} s warm-up; ` +
-      `${settings.database} PostgreSQL; gateway: ${settings.gatewayCommand} with ${settings.gatewayEnvironment}`,
+      `${settings.database} PostgreSQL; Node.js ${report.machine.node}, ${report.machine.cpus} CPUs; gateway: ${settings.gatewayCommand} with ${settings.gatewayEnvironment}`,
     "",
     table(
       ["target", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors", "CPU ms/req node", "PostgreSQL", "both"],
