@@ -135,7 +135,9 @@ it.each(["SIGTERM", "SIGINT"] as const)("%s to the npm process stops the gateway
   await untilHealthy(s);
   // The server runs on the Node.js that runs this test (CI runs the suite on several versions).
   expect(s.log()).toContain(`ordergate listening on http://127.0.0.1:${s.port} (Node.js ${process.version})`);
-  expect(processesUsing(dataDir)).toHaveLength(1); // the postmaster: the check below can see it
+  // The postmaster, so the check below can see it (a backend forked a moment ago still carries
+  // the postmaster's command line until it renames itself: there may be more than one).
+  expect(processesUsing(dataDir).length).toBeGreaterThanOrEqual(1);
 
   process.kill(s.npm.pid!, signal);
   await expectStoppedCleanly(s, dataDir);
