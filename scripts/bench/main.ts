@@ -16,9 +16,9 @@ import { createLogger } from "../../src/logger";
 import { startBenchDatabase, waitForOutboxDrain } from "./database";
 import { ClaimPlan, CUSTOMERS, GUEST_ORDERS, ORDERS_PER_GUEST, seedFixtures } from "./fixtures";
 import { settleMail } from "./mail";
-import { type Monitors, type RunResult, runTarget } from "./measure";
+import { measureMailDrain, type Monitors, type RunResult, runTarget } from "./measure";
 import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options";
-import { type Child, postgresCpuMs, processCpuMs, residentBytes, RssSampler, startCeiling, startGateway, startScriptNodeOptions } from "./processes";
+import { type Child, residentBytes, RssSampler, startCeiling, startGateway, startScriptNodeOptions } from "./processes";
 import { type BenchReport, printReport, ratios, summarise, summariseClaimsWithMail, writeResults } from "./report";
 import { SmtpSink } from "./smtp-sink";
 import { allTargets, TARGET_NAMES, type Target } from "./targets";
@@ -125,19 +125,14 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     const result = await runTarget(target, pass, { durationS: pass === 0 ? options.warmupS : options.durationS, connections: options.connections }, monitors, signal);
     // A run cut short by a signal measured the servers stopping too.
     throwIfInterrupted(signal);
-    if (target.kind === "claim") {
-      const cpuNow = () => ({ gateway: processCpuMs(gateway.child.pid), postgres: database.postmasterPid === undefined ? null : postgresCpuMs(database.postmasterPid) });
-      const before = cpuNow();
-      result.mailDrainedAfterS = await waitForOutboxDrain(database.url, MAIL_DRAIN_LIMIT_MS);
-      const after = cpuNow();
-      result.mailDrainCpuMs = { gateway: after.gateway - before.gateway, postgres: after.postgres === null || before.postgres === null ? null : after.postgres - before.postgres };
-    }
+    if (target.kind === "claim") await measureMailDrain(result, monitors, () => waitForOutboxDrain(database.url, MAIL_DRAIN_LIMIT_MS));
     runs.push(result);
     say(describeRun(result, pass === 0 ? "warm-up" : `pass ${pass}/${options.passes}`));
-    if (result.mailDrainedAfterS === null) problems.push(`${target.name} ${pass === 0 ? "warm-up" : `pass ${pass}`}: the outbox still held mail ${MAIL_DRAIN_LIMIT_MS / 1000} s after the run`);
+    const which = `${target.name} ${pass === 0 ? "warm-up" : `pass ${pass}`}`;
+    if (result.mailDrainedAfterS === null) problems.push(`${which}: the outbox still held mail ${MAIL_DRAIN_LIMIT_MS / 1000} s after the run`);
     const failed = result.non2xx + result.errors + result.mismatches;
     if (failed > HANDFUL) {
-      problems.push(`${target.name} ${pass === 0 ? "warm-up" : `pass ${pass}`}: ${failed} failed requests (status codes ${JSON.stringify(result.statusCodes)}, ${result.errors} errors, ${result.mismatches} bad bodies)`);
+      problems.push(`${which}: ${failed} failed requests (status codes ${JSON.stringify(result.statusCodes)}, ${result.errors} errors, ${result.mismatches} bad bodies)`);
     }
   };
   loadLoop: for (let pass = 0; pass <= options.passes; pass++) {

@@ -41,7 +41,7 @@ export interface RunResult {
    * CPU time each process used during the run, in ms: the gateway also works in the background
    * (mail) while other targets run, and the bench process is the load generator (and the SMTP sink).
    */
-  cpuMs: { gateway: number; ceiling: number; postgres: number | null; bench: number };
+  cpuMs: CpuReading;
   /** CPU time per completed request: the serving process (gateway or ceiling), and PostgreSQL (for the gateway's targets). */
   cpuMsPerRequest: { node: number; postgres: number | null };
   /** The gateway's peak RSS during the run. */
@@ -57,23 +57,47 @@ export interface RunResult {
   mailDrainCpuMs?: { gateway: number; postgres: number | null };
 }
 
+type CpuReading = { gateway: number; ceiling: number; postgres: number | null; bench: number };
+
+/** CPU time each monitored process (and this one, the load generator) has used so far, in ms. */
+function readCpu(monitors: Monitors): CpuReading {
+  const own = process.cpuUsage();
+  return {
+    gateway: processCpuMs(monitors.pids.gateway),
+    ceiling: processCpuMs(monitors.pids.ceiling),
+    postgres: monitors.postmasterPid === undefined ? null : postgresCpuMs(monitors.postmasterPid),
+    bench: (own.user + own.system) / 1000,
+  };
+}
+
+function cpuBetween(before: CpuReading, after: CpuReading): CpuReading {
+  return {
+    gateway: after.gateway - before.gateway,
+    ceiling: after.ceiling - before.ceiling,
+    postgres: after.postgres === null || before.postgres === null ? null : after.postgres - before.postgres,
+    bench: after.bench - before.bench,
+  };
+}
+
+/**
+ * Waits for the mail a claim run queued (`drain`: seconds until the outbox is empty, null if it
+ * never was) and records on the run how long it took and the CPU the gateway and PostgreSQL spent.
+ */
+export async function measureMailDrain(result: RunResult, monitors: Monitors, drain: () => Promise<number | null>): Promise<void> {
+  const before = readCpu(monitors);
+  result.mailDrainedAfterS = await drain();
+  const { gateway, postgres } = cpuBetween(before, readCpu(monitors));
+  result.mailDrainCpuMs = { gateway, postgres };
+}
+
 /** Runs one target with autocannon and reads the servers' CPU and memory around it. */
 export async function runTarget(target: Target, pass: number, settings: RunSettings, monitors: Monitors, signal: AbortSignal): Promise<RunResult> {
   const budget = target.budget?.();
   if (budget !== undefined && budget < settings.connections) {
     return emptyRun(target, pass, `only ${budget} unused tokens (fewer than the ${settings.connections} connections)`);
   }
-  const readCpu = () => {
-    const own = process.cpuUsage();
-    return {
-      gateway: processCpuMs(monitors.pids.gateway),
-      ceiling: processCpuMs(monitors.pids.ceiling),
-      postgres: monitors.postmasterPid === undefined ? null : postgresCpuMs(monitors.postmasterPid),
-      bench: (own.user + own.system) / 1000,
-    };
-  };
   monitors.rss.reset();
-  const before = readCpu();
+  const before = readCpu(monitors);
   const started = Date.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     let instance: autocannon.Instance | undefined;
@@ -100,14 +124,8 @@ export async function runTarget(target: Target, pass: number, settings: RunSetti
       },
     );
   });
-  const after = readCpu();
   const requests = result.requests.total;
-  const cpuMs = {
-    gateway: after.gateway - before.gateway,
-    ceiling: after.ceiling - before.ceiling,
-    postgres: after.postgres === null || before.postgres === null ? null : after.postgres - before.postgres,
-    bench: after.bench - before.bench,
-  };
+  const cpuMs = cpuBetween(before, readCpu(monitors));
   const perRequest = (ms: number | null) => (ms === null || requests === 0 ? null : ms / requests);
   const elapsedS = (Date.now() - started) / 1000;
   return {
