@@ -70,7 +70,7 @@ export class ClaimService {
   constructor(private readonly deps: ClaimServiceDeps) {}
 
   /**
-   * Opens one claim per email among the given orders and returns the claim ids. Unknown, canceled
+   * Opens one claim per email among the given orders and returns them. Unknown, canceled
    * and already-own orders are skipped without a word, so the result never tells which ids exist;
    * so are orders whose address has had its hourly share of claim emails (RATE_LIMIT_CLAIM_RECIPIENT).
    * A claimer's pending claims that cover any of the same orders are superseded: the newest wins.
@@ -78,8 +78,8 @@ export class ClaimService {
   async claimOrders(customerId: string | undefined, orderIds: readonly string[]): Promise<OpenedClaim[]> {
     if (!customerId) throw new NotAuthenticatedError();
     const ids = this.validateOrderIds(orderIds);
-    const { claimer, orders } = await this.claimableOrders(customerId, ids);
-    await this.deps.rateLimiter.take("claimPerCustomer", claimer.id);
+    const orders = await this.claimableOrders(customerId, ids);
+    await this.deps.rateLimiter.take("claimPerCustomer", customerId);
     if (orders.length === 0) return [];
 
     const groups = new Map<string, typeof orders>();
@@ -89,27 +89,27 @@ export class ClaimService {
     }
     for (const email of await this.recipientsOverAllowance([...groups.keys()])) {
       groups.delete(email);
-      this.deps.logger.info("claim withheld: the address had its hourly share of claim emails", { recipient: maskEmail(email), claimerId: claimer.id });
+      this.deps.logger.info("claim withheld: the address had its hourly share of claim emails", { recipient: maskEmail(email), claimerId: customerId });
     }
     if (groups.size === 0) return [];
 
     const now = new Date();
-    const claims = [...groups].map(([email, group]) => this.newClaim(claimer.id, email, group, now));
-    const superseded = await this.openClaims(claimer.id, claims, now).catch(async (error: unknown) => {
+    const claims = [...groups].map(([email, group]) => this.newClaim(customerId, email, group, now));
+    const superseded = await this.openClaims(customerId, claims, now).catch(async (error: unknown) => {
       // Nothing was opened, so nothing will be mailed: the allowances go back.
       await Promise.all([...groups.keys()].map((email) => this.deps.rateLimiter.giveBack("claimPerRecipient", email)));
       throw error;
     });
     this.deps.onOutboxWritten();
-    if (superseded.length > 0) this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: claimer.id });
+    if (superseded.length > 0) this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: customerId });
     for (const claim of claims) {
-      this.deps.logger.info("claim opened", { claimId: claim.id, recipient: maskEmail(claim.recipientEmail), orders: claim.orders.length, claimerId: claimer.id });
+      this.deps.logger.info("claim opened", { claimId: claim.id, recipient: maskEmail(claim.recipientEmail), orders: claim.orders.length, claimerId: customerId });
     }
     // The rows as written, by recipient: a client's selection of them costs no second read.
     return claims
       .map((claim): OpenedClaim => ({
         id: claim.id,
-        claimer_customer_id: claimer.id,
+        claimer_customer_id: customerId,
         recipient_email: claim.recipientEmail,
         status: OrderClaimStatus.PENDING,
         token_hash: claim.tokenHash,
@@ -233,8 +233,8 @@ export class ClaimService {
   }
 
   /**
-   * The claimer's account and, of the given orders, those it may claim (not canceled, not its
-   * own), in one statement: no row when the customer is gone.
+   * Of the given orders, those the customer may claim (not canceled, not its own), read with its
+   * account in one statement: refuses a customer who is gone or has no account.
    */
   private async claimableOrders(customerId: string, orderIds: string[]) {
     const rows = await this.deps.prisma.$queryRaw<{ has_account: boolean; id: string | null; email: string; display_id: number }[]>`
@@ -245,8 +245,7 @@ export class ClaimService {
       ORDER BY o."display_id"`;
     if (rows.length === 0) throw new NotAuthenticatedError();
     if (!rows[0]!.has_account) throw new AccountRequiredError();
-    const orders = rows.flatMap(({ id, email, display_id }) => (id === null ? [] : [{ id, email, display_id }]));
-    return { claimer: { id: customerId }, orders };
+    return rows.flatMap(({ id, email, display_id }) => (id === null ? [] : [{ id, email, display_id }]));
   }
 
   private validateOrderIds(orderIds: readonly string[]): string[] {
