@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import path from "node:path";
-import { Client } from "pg";
 import { startEmbeddedPostgres } from "../../src/db/embedded";
+import { withPgClient } from "../../src/db/pg-client";
 import type { Logger } from "../../src/logger";
 import { postmasterPid } from "./processes";
 
@@ -25,15 +25,10 @@ export async function startBenchDatabase(dataDir: string, externalUrl: string | 
     return { kind: "embedded", url: embedded.url, postmasterPid: postmasterPid(path.join(dataDir, "postgres")), stop: () => embedded.stop() };
   }
   const name = `ordergate_bench_${crypto.randomBytes(6).toString("hex")}`;
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: externalUrl });
-    await client.connect();
-    try {
+  const admin = (sql: string) =>
+    withPgClient(externalUrl, async (client) => {
       await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
+    });
   await admin(`CREATE DATABASE ${name}`);
   const url = new URL(externalUrl);
   url.pathname = `/${name}`;
@@ -41,26 +36,20 @@ export async function startBenchDatabase(dataDir: string, externalUrl: string | 
 }
 
 /** Each claim with its token's hash and status: which emails are owed (see `mail.ts`). */
-export async function readClaims(url: string): Promise<{ tokenHash: string; status: string }[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
+export function readClaims(url: string): Promise<{ tokenHash: string; status: string }[]> {
+  return withPgClient(url, async (client) => {
     const { rows } = await client.query<{ tokenHash: string; status: string }>(`SELECT token_hash AS "tokenHash", status::text AS status FROM order_claim`);
     return rows;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /**
  * Waits until the outbox holds nothing undelivered (parked rows aside), polling every 100 ms;
  * returns the seconds it took, or null if `timeoutMs` passed first.
  */
-export async function waitForOutboxDrain(url: string, timeoutMs: number): Promise<number | null> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  const started = Date.now();
-  try {
+export function waitForOutboxDrain(url: string, timeoutMs: number): Promise<number | null> {
+  return withPgClient(url, async (client) => {
+    const started = Date.now();
     for (;;) {
       const { rows } = await client.query<{ waiting: boolean }>(
         `SELECT EXISTS (SELECT FROM outbox_event WHERE delivered_at IS NULL AND parked_at IS NULL) AS waiting`,
@@ -69,7 +58,5 @@ export async function waitForOutboxDrain(url: string, timeoutMs: number): Promis
       if (Date.now() - started > timeoutMs) return null;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-  } finally {
-    await client.end();
-  }
+  });
 }

@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import type { Logger } from "../logger";
+import { withPgClient } from "./pg-client";
 
 /** A PostgreSQL server ordergate runs itself, with its data under `DATA_DIR/postgres`. */
 export interface EmbeddedPostgres {
@@ -80,17 +81,12 @@ function urlFor(password: string, port: number): string {
 }
 
 async function ensureDatabase(url: string): Promise<void> {
-  const { Client } = await import("pg");
   const admin = new URL(url);
   admin.pathname = "/postgres";
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
+  await withPgClient(admin.toString(), async (client) => {
     const found = await client.query("SELECT 1 FROM pg_database WHERE datname = 'ordergate'");
     if (found.rowCount === 0) await client.query("CREATE DATABASE ordergate");
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 async function readOrCreatePassword(file: string): Promise<string> {

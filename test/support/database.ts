@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { createPrismaClient, type Db } from "../../src/db/database";
-import { Client } from "pg";
+import type { Client } from "pg";
+import { withPgClient } from "../../src/db/pg-client";
 import { TEMPLATE_DATABASE } from "./database-names";
 
 function adminUrl(): string {
@@ -9,15 +10,7 @@ function adminUrl(): string {
   return url;
 }
 
-async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: adminUrl() });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+const withAdmin = <T>(work: (client: Client) => Promise<T>): Promise<T> => withPgClient(adminUrl(), work);
 
 /** A fresh, migrated database for one test file (a copy of the template: fast). */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
