@@ -18,8 +18,10 @@ export interface Config {
   /** Unset (outside production): a random secret kept in `dataDir` (src/jwt-secret.ts). */
   jwtSecret: string | undefined;
   claimTokenTtlMs: number;
-  /** Contains `{token}`, replaced by the URL-encoded claim token. */
-  claimConfirmUrl: string;
+  /** Where people reach this ordergate (links in emails), without a trailing slash; unset: where it listens. */
+  publicUrl: string | undefined;
+  /** Contains `{token}`, replaced by the URL-encoded claim token; unset: ordergate's own confirm page (see claimConfirmUrlTemplate). */
+  claimConfirmUrl: string | undefined;
   claimMaxOrders: number;
   /** Medusa v1 replaced an order's email with the claimer's on confirmation; we keep it by default. */
   claimReplaceOrderEmail: boolean;
@@ -156,6 +158,9 @@ const url = (name: string, protocols: string[]) =>
     { message: `${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}` },
   );
 
+/** ordergate's own confirm page (src/http/pages), the email's link unless CLAIM_CONFIRM_URL names a storefront's. */
+export const CONFIRM_PAGE_PATH = "/claim/confirm";
+
 /** Medusa's default storefront origin. */
 const DEFAULT_STORE_CORS = "http://localhost:8000";
 
@@ -201,9 +206,12 @@ const envSchema = z.object({
   MAIL_FROM: z.string().min(3, "MAIL_FROM must be a sender address").default("ordergate <no-reply@localhost>"),
   JWT_SECRET: z.string().min(16, "JWT_SECRET must be at least 16 characters").optional(),
   CLAIM_TOKEN_TTL: duration("CLAIM_TOKEN_TTL").default(15 * 60_000),
+  PUBLIC_URL: url("PUBLIC_URL", ["http:", "https:"])
+    .refine((value) => !/[?#]/.test(value), { message: "PUBLIC_URL must not have a query or fragment" })
+    .optional(),
   CLAIM_CONFIRM_URL: url("CLAIM_CONFIRM_URL", ["http:", "https:"])
     .refine((value) => value.includes("{token}"), { message: "CLAIM_CONFIRM_URL must contain {token}" })
-    .default("http://localhost:8000/claim/confirm?token={token}"),
+    .optional(),
   CLAIM_MAX_ORDERS: integer("CLAIM_MAX_ORDERS", 1, 10_000).default(100),
   CLAIM_REPLACE_ORDER_EMAIL: boolean("CLAIM_REPLACE_ORDER_EMAIL").default(false),
   SEED_DEMO: boolean("SEED_DEMO").default(true),
@@ -228,6 +236,15 @@ const envSchema = z.object({
   RATE_LIMIT_CONFIRM_IP: rate("RATE_LIMIT_CONFIRM_IP").default({ points: 30, durationMs: 15 * 60_000 }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"], { message: "LOG_LEVEL must be one of debug, info, warn, error, silent" }).default("info"),
 });
+
+/**
+ * The email's link, `{token}` to be replaced: CLAIM_CONFIRM_URL, else the confirm page under
+ * PUBLIC_URL, else under the address the server listens at (`http://localhost:9000` by default;
+ * known only once it listens, which matters for PORT=0).
+ */
+export function claimConfirmUrlTemplate(config: Pick<Config, "publicUrl" | "claimConfirmUrl">, listeningUrl: string): string {
+  return config.claimConfirmUrl ?? `${config.publicUrl ?? listeningUrl}${CONFIRM_PAGE_PATH}?token={token}`;
+}
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -258,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: e.MAIL_FROM,
     jwtSecret: e.JWT_SECRET,
     claimTokenTtlMs: e.CLAIM_TOKEN_TTL,
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     claimConfirmUrl: e.CLAIM_CONFIRM_URL,
     claimMaxOrders: e.CLAIM_MAX_ORDERS,
     claimReplaceOrderEmail: e.CLAIM_REPLACE_ORDER_EMAIL,

@@ -1,7 +1,7 @@
 import { createSecretKey } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Config } from "./config";
+import { claimConfirmUrlTemplate, type Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { OutboxDispatcher } from "./events/outbox-dispatcher";
 import { createEventBus } from "./events/event-bus";
@@ -78,7 +78,14 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     config,
     logger,
     handlers: {
-      [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({ prisma, mailer, events, config, logger, onMail: (outcome) => metrics.mails.inc({ outcome }) }),
+      [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({
+        prisma,
+        mailer,
+        events,
+        confirmUrlTemplate: () => claimConfirmUrlTemplate(config, gateway.url),
+        logger,
+        onMail: (outcome) => metrics.mails.inc({ outcome }),
+      }),
       [ORDER_CLAIM_UPDATED]: ({ payload }) => events.publishClaimUpdate(payload),
     },
     // Emails need no order among themselves; status events keep theirs.

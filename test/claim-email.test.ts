@@ -1,6 +1,13 @@
 import { claimEmail } from "../src/notifications/claim-email";
 
-const base = { to: "ann.work@example.com", token: "T".repeat(43), confirmUrlTemplate: "https://shop.example/confirm?token={token}&src=mail", expiresInMinutes: 15 };
+const now = new Date("2026-12-02T10:00:00.000Z");
+const base = {
+  to: "ann.work@example.com",
+  token: "T".repeat(43),
+  confirmUrlTemplate: "https://shop.example/confirm?token={token}&src=mail",
+  expiresAt: new Date(now.getTime() + 15 * 60_000),
+  now,
+};
 
 describe("the claim email", () => {
   it("carries the link with the token as the token= value, the token as text, and the order numbers", () => {
@@ -10,7 +17,8 @@ describe("the claim email", () => {
     expect(mail.text).toContain(`https://shop.example/confirm?token=${base.token}&src=mail`);
     expect(mail.text).toMatch(new RegExp(`enter this code:\\s+${base.token}`));
     expect(mail.html).toContain(`href="https://shop.example/confirm?token=${base.token}&amp;src=mail"`);
-    expect(mail.text).toContain("expires in 15 minutes");
+    expect(mail.text).toContain("expires in 15 minutes (2 Dec 2026, 10:15 UTC)");
+    expect(mail.html).toContain("expires in 15 minutes (2 Dec 2026, 10:15 UTC)");
   });
 
   it("keeps the subject short for a large claim but lists every order in the body", () => {
@@ -22,5 +30,28 @@ describe("the claim email", () => {
 
   it("says order, singular, for one", () => {
     expect(claimEmail({ ...base, displayIds: [7] }).subject).toBe("Confirm adding order #7 to your account");
+  });
+
+  it("tells the expiry in words that read right, from the moment it is written", () => {
+    const expiringIn = (ms: number) => claimEmail({ ...base, displayIds: [1], expiresAt: new Date(now.getTime() + ms) }).text;
+    expect(expiringIn(3_000)).toContain("expires in 3 seconds");
+    expect(expiringIn(1_000)).toContain("expires in 1 second");
+    expect(expiringIn(60_000)).toContain("expires in 60 seconds");
+    expect(expiringIn(5 * 60_000 - 300)).toContain("expires in 5 minutes");
+    expect(expiringIn(60 * 60_000)).toContain("expires in 1 hour");
+    expect(expiringIn(90 * 60_000)).toContain("expires in 90 minutes");
+    expect(expiringIn(3 * 3_600_000)).toContain("expires in 3 hours");
+    expect(expiringIn(3 * 86_400_000)).toContain("expires in 3 days");
+    expect(expiringIn(3_000)).not.toMatch(/\b1 minutes\b/);
+  });
+
+  it("has an HTML part with the link as a button and every value escaped", () => {
+    const mail = claimEmail({ ...base, displayIds: [1001], confirmUrlTemplate: 'https://shop.example/c?t={token}&x="<b>' });
+    expect(mail.html).toMatch(/^<!doctype html>/);
+    expect(mail.html).toContain('<html lang="en">');
+    expect(mail.html).toMatch(/<a href="https:\/\/shop\.example\/c\?t=T{43}&amp;x=&quot;&lt;b&gt;"[^>]*>Review and confirm<\/a>/);
+    expect(mail.html).not.toContain('"<b>');
+    expect(mail.html).toContain("<strong>#1001</strong>");
+    expect(mail.text).toContain(`https://shop.example/c?t=${base.token}&x="<b>`);
   });
 });

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, parseDuration } from "../src/config";
+import { claimConfirmUrlTemplate, ConfigError, loadConfig, parseDuration } from "../src/config";
 
 describe("settings", () => {
   it("defaults to the embedded database, port 9000 and a 15 minute token", () => {
@@ -13,12 +13,26 @@ describe("settings", () => {
       claimReplaceOrderEmail: false,
       seedDemo: true,
       jwtSecret: undefined,
-      claimConfirmUrl: "http://localhost:8000/claim/confirm?token={token}",
+      publicUrl: undefined,
+      claimConfirmUrl: undefined,
       mailFrom: "ordergate <no-reply@localhost>",
       outboxMaxAttempts: 20,
       outboxRetentionMs: 7 * 86_400_000,
     });
     expect(config.dataDir).toMatch(/\.data$/);
+  });
+
+  it("links the email to ordergate's own confirm page: where it listens, or PUBLIC_URL, unless CLAIM_CONFIRM_URL names a storefront's", () => {
+    expect(claimConfirmUrlTemplate(loadConfig({}), "http://localhost:9000")).toBe("http://localhost:9000/claim/confirm?token={token}");
+    expect(claimConfirmUrlTemplate(loadConfig({ PUBLIC_URL: "https://orders.shop.example/gateway/" }), "http://localhost:9000")).toBe(
+      "https://orders.shop.example/gateway/claim/confirm?token={token}",
+    );
+    expect(
+      claimConfirmUrlTemplate(
+        loadConfig({ PUBLIC_URL: "https://orders.shop.example", CLAIM_CONFIRM_URL: "https://shop.example/account/claim?t={token}" }),
+        "http://localhost:9000",
+      ),
+    ).toBe("https://shop.example/account/claim?t={token}");
   });
 
   it.each([
@@ -41,6 +55,8 @@ describe("settings", () => {
     [{ SMTP_URL: "localhost:25" }, "SMTP_URL: SMTP_URL must be a URL starting with smtp:// or smtps://"],
     [{ CLAIM_MAX_ORDERS: "0" }, "CLAIM_MAX_ORDERS: CLAIM_MAX_ORDERS must be an integer from 1 to 10000"],
     [{ CLAIM_CONFIRM_URL: "https://shop.example/confirm" }, "CLAIM_CONFIRM_URL must contain {token}"],
+    [{ PUBLIC_URL: "orders.shop.example" }, "PUBLIC_URL: PUBLIC_URL must be a URL starting with http:// or https://"],
+    [{ PUBLIC_URL: "https://orders.shop.example/?a=1" }, "PUBLIC_URL: PUBLIC_URL must not have a query or fragment"],
     [{ SEED_DEMO: "maybe" }, "SEED_DEMO: SEED_DEMO must be true or false (got \"maybe\")"],
     [{ JWT_SECRET: "short" }, "JWT_SECRET: JWT_SECRET must be at least 16 characters"],
     [{ NODE_ENV: "production" }, "JWT_SECRET: required when NODE_ENV=production"],

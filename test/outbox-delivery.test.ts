@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { simpleParser } from "mailparser";
 import path from "node:path";
 import type { ClaimFeedMessage } from "../src/events/event-bus";
 import { createLogger } from "../src/logger";
@@ -107,7 +108,9 @@ describe("outbox delivery", () => {
     const file = await eventually(async () => (fs.existsSync(folder) ? fs.readdirSync(folder).find((f) => f.endsWith(".eml")) : undefined));
     const eml = fs.readFileSync(path.join(folder, file), "utf8");
     expect(eml).toMatch(/^To: ann\.home@example\.net$/m);
-    const token = /enter this code:\s+([A-Za-z0-9_-]{43})/.exec(eml)?.[1];
+    const parsed = await simpleParser(eml);
+    expect(parsed.html).toContain("Review and confirm");
+    const token = /enter this code:\s+([A-Za-z0-9_-]{43})/.exec(parsed.text ?? "")?.[1];
     expect(token).toBeDefined();
     expect((await t.request("POST", CONFIRM, { body: { token } })).status).toBe(200);
   });

@@ -1,3 +1,5 @@
+import { timeUntilInWords, utcTimeInWords } from "../domain/time-words";
+import { html } from "../html";
 import type { MailMessage } from "./mailer";
 
 export interface ClaimEmailInput {
@@ -5,37 +7,58 @@ export interface ClaimEmailInput {
   token: string;
   displayIds: number[];
   confirmUrlTemplate: string;
-  expiresInMinutes: number;
+  expiresAt: Date;
+  /** When the email is written: the expiry is told relative to it. */
+  now: Date;
 }
 
 const SUBJECT_MAX_NUMBERS = 3;
+/** The pages' accent colour (src/http/pages/assets/pages.css), inline: mail clients drop style sheets. */
+const ACCENT = "#1d4ed8";
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-
-/** The email that carries a claim token to the address the orders were placed under. */
+/**
+ * The email that carries a claim token to the address the orders were placed under: a plain-text
+ * part and an HTML part saying the same, the link as a button in the HTML one.
+ */
 export function claimEmail(input: ClaimEmailInput): MailMessage {
   const link = input.confirmUrlTemplate.replaceAll("{token}", encodeURIComponent(input.token));
   const numbers = input.displayIds.map((id) => `#${id}`).join(", ");
   const plural = input.displayIds.length === 1 ? "order" : "orders";
+  const expiry = `The link works once and expires ${timeUntilInWords(input.expiresAt, input.now)} (${utcTimeInWords(input.expiresAt)}).`;
+  const notYou = "If it was not you, ignore this email: nothing changes.";
   const text = [
     `Someone signed in to a customer account asked to add your ${plural} ${numbers} to their account.`,
     "",
-    "If that was you, confirm it here:",
+    "If that was you, review and confirm it here:",
     link,
     "",
     "Or enter this code:",
     "",
     `    ${input.token}`,
     "",
-    `The link works once and expires in ${input.expiresInMinutes} minutes. If it was not you, ignore this email: nothing changes.`,
+    expiry,
+    notYou,
   ].join("\n");
-  const html = `<p>Someone signed in to a customer account asked to add your ${plural} <strong>${escapeHtml(numbers)}</strong> to their account.</p>
-<p>If that was you, <a href="${escapeHtml(link)}">confirm it here</a>.</p>
-<p>Or enter this code: <code>${escapeHtml(input.token)}</code></p>
-<p>The link works once and expires in ${input.expiresInMinutes} minutes. If it was not you, ignore this email: nothing changes.</p>`;
+  const markup = html`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Confirm adding your ${plural}</title></head>
+<body style="margin:0;padding:24px 12px;background:#f4f4f5;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#18181b;line-height:1.5">
+<div style="max-width:560px;margin:0 auto;background:#ffffff;border:1px solid #e4e4e7;border-radius:8px;padding:24px">
+<h1 style="margin:0 0 16px;font-size:20px">Confirm adding your ${plural}</h1>
+<p style="margin:0 0 16px">Someone signed in to a customer account asked to add your ${plural} <strong>${numbers}</strong> to their account.</p>
+<p style="margin:0 0 24px">If that was you, review and confirm it:</p>
+<table role="presentation" cellspacing="0" cellpadding="0" style="margin:0 0 24px"><tr><td style="border-radius:6px;background:${ACCENT}">
+<a href="${link}" style="display:inline-block;padding:12px 20px;color:#ffffff;font-weight:600;text-decoration:none;border-radius:6px">Review and confirm</a>
+</td></tr></table>
+<p style="margin:0 0 8px">Or enter this code:</p>
+<p style="margin:0 0 24px"><code style="font-size:15px;background:#f4f4f5;padding:4px 6px;border-radius:4px;word-break:break-all">${input.token}</code></p>
+<p style="margin:0 0 8px;color:#52525b;font-size:14px">${expiry}</p>
+<p style="margin:0;color:#52525b;font-size:14px">${notYou}</p>
+</div>
+</body>
+</html>`;
   // A subject stays short however many orders the claim covers; the body lists them all.
   const subjectOrders =
     input.displayIds.length <= SUBJECT_MAX_NUMBERS ? `${plural} ${numbers}` : `${input.displayIds.length} orders`;
-  return { to: input.to, subject: `Confirm adding ${subjectOrders} to your account`, text, html };
+  return { to: input.to, subject: `Confirm adding ${subjectOrders} to your account`, text, html: markup.markup };
 }

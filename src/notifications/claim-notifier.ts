@@ -1,4 +1,3 @@
-import type { Config } from "../config";
 import type { Db } from "../db/database";
 import type { OutboxHandler } from "../events/outbox-dispatcher";
 import type { EventBus } from "../events/event-bus";
@@ -17,7 +16,8 @@ export function claimTokenNotifier(deps: {
   prisma: Db;
   mailer: Mailer;
   events: EventBus;
-  config: Pick<Config, "claimConfirmUrl">;
+  /** The link's template (claimConfirmUrlTemplate), asked per email: the default depends on where the server listens. */
+  confirmUrlTemplate: () => string;
   logger: Logger;
   /** Hears whether each email was handed over or refused by the transport (metrics). */
   onMail: (outcome: "sent" | "failed") => void;
@@ -32,8 +32,9 @@ export function claimTokenNotifier(deps: {
       to: payload.old_email,
       token: secret.token,
       displayIds: payload.display_ids,
-      confirmUrlTemplate: deps.config.claimConfirmUrl,
-      expiresInMinutes: Math.max(1, Math.round((claim.expires_at.getTime() - Date.now()) / 60_000)),
+      confirmUrlTemplate: deps.confirmUrlTemplate(),
+      expiresAt: claim.expires_at,
+      now: new Date(),
     });
     try {
       await deps.mailer.send(email);
