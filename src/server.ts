@@ -21,6 +21,7 @@ import { RateLimiter } from "./services/rate-limiter";
 import { AuthService } from "./services/auth-service";
 import { ClaimFeed } from "./services/claim-feed";
 import { ClaimService } from "./services/claim-service";
+import { ClaimViewService } from "./services/claim-views";
 import { CustomerService } from "./services/customer-service";
 import { OrderService } from "./services/order-service";
 
@@ -68,10 +69,11 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   let dispatcher: OutboxDispatcher | undefined;
   const claims = new ClaimService({ prisma, config, rateLimiter, logger, onOutboxWritten: () => dispatcher?.wake() });
   const claimFeed = new ClaimFeed({ prisma, events });
+  const claimViews = new ClaimViewService({ prisma });
   const auth = new AuthService({ prisma, config: { jwtKey }, rateLimiter });
   const customers = new CustomerService({ prisma, rateLimiter });
   const orders = new OrderService({ prisma });
-  const services: Services = { prisma, events, claims, claimFeed, auth, customers, orders };
+  const services: Services = { prisma, events, claims, claimFeed, claimViews, auth, customers, orders };
 
   dispatcher = new OutboxDispatcher({
     prisma,
@@ -109,7 +111,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     },
     logger,
   );
-  const app = createHttpApp({ services, yoga, config, logger, clientAddress, metrics });
+  const app = createHttpApp({ services, yoga, config, logger, clientAddress, metrics, jwtSecret });
 
   // A client gets REQUEST_TIMEOUT to send its whole request (a slow or lying body), then 408.
   const server = http.createServer({ requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS }, app);

@@ -1,4 +1,6 @@
+import { createClient } from "graphql-ws";
 import jwt from "jsonwebtoken";
+import WebSocket from "ws";
 import { startTestGateway, TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
 import { claimScenario, seedScenario } from "./support/scenarios";
 
@@ -108,6 +110,46 @@ describe("GraphQL authentication", () => {
     const token = (await t.request("POST", "/store/auth/token", { body: ann })).json.access_token;
     const result = await t.graphql<{ me: { id: string; email: string } }>("{ me { id email } }", {}, token);
     expect(result.data!.me).toEqual({ id: customers.ann.id, email: ann.email });
+  });
+
+  it("signs in over HTTP with the session cookie of POST /store/auth, until the session ends", async () => {
+    const cookie = sessionCookie((await t.request("POST", "/store/auth", { body: ann })).headers.get("set-cookie"));
+    const me = async (options: { cookie?: string; bearer?: string }) =>
+      (await t.request("POST", "/graphql", { ...options, body: { query: "{ me { id } }" } })).json.data.me;
+    expect(await me({ cookie })).toEqual({ id: customers.ann.id });
+    // A bearer token, when sent, names the customer.
+    const bobToken = (await t.request("POST", "/store/auth/token", { body: { email: customers.bob.email, password: customers.bob.password } })).json.access_token;
+    expect(await me({ cookie, bearer: bobToken })).toEqual({ id: customers.bob.id });
+    await t.request("DELETE", "/store/auth", { cookie });
+    expect(await me({ cookie })).toBeNull();
+  });
+
+  it("does not let a cross-site page ride on the session cookie: a request without a preflight is refused", async () => {
+    const cookie = sessionCookie((await t.request("POST", "/store/auth", { body: ann })).headers.get("set-cookie"));
+    // What a <form> or <img> from another site could send: no JSON content type, no custom header.
+    const simple = await t.request("GET", `/graphql?query=${encodeURIComponent("{ me { id } }")}`, { cookie });
+    expect(simple.status).toBe(403);
+    expect(simple.text).not.toContain(customers.ann.id);
+    const form = await t.request("POST", "/graphql", { cookie, rawBody: "query={me{id}}", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(form.status).toBe(403);
+    expect(form.text).not.toContain(customers.ann.id);
+  });
+
+  it("ignores the session cookie on WebSocket, which has no CORS: only connectionParams sign in there", async () => {
+    const cookie = sessionCookie((await t.request("POST", "/store/auth", { body: ann })).headers.get("set-cookie"));
+    class CookieWebSocket extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols, { headers: { cookie } });
+      }
+    }
+    const client = createClient({ url: `${t.url.replace(/^http/, "ws")}/graphql`, webSocketImpl: CookieWebSocket, retryAttempts: 0 });
+    try {
+      const results = [];
+      for await (const result of client.iterate({ query: "{ me { id } }" })) results.push(result);
+      expect(results).toEqual([{ data: { me: null } }]);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it("treats a JWT that is not a store token as signed out", async () => {

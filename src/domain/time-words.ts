@@ -1,5 +1,6 @@
 const relativeTime = new Intl.RelativeTimeFormat("en", { numeric: "always" });
 const utcDateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+const utcDate = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeZone: "UTC" });
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -21,4 +22,9 @@ export function timeUntilInWords(until: Date, now: Date): string {
 /** An instant for people who may be anywhere: "2 Dec 2026, 10:15 UTC". */
 export function utcTimeInWords(at: Date): string {
   return `${utcDateTime.format(at)} UTC`;
+}
+
+/** A day, as the UTC calendar has it: "2 Dec 2026". */
+export function utcDateInWords(at: Date): string {
+  return utcDate.format(at);
 }

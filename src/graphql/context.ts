@@ -3,6 +3,7 @@ import type { EventBus } from "../events/event-bus";
 import type { AuthService } from "../services/auth-service";
 import type { ClaimFeed } from "../services/claim-feed";
 import type { ClaimService } from "../services/claim-service";
+import type { ClaimViewService } from "../services/claim-views";
 import type { CustomerService } from "../services/customer-service";
 import type { OrderService } from "../services/order-service";
 
@@ -11,6 +12,7 @@ export interface Services {
   events: EventBus;
   claims: ClaimService;
   claimFeed: ClaimFeed;
+  claimViews: ClaimViewService;
   customers: CustomerService;
   orders: OrderService;
   auth: AuthService;

@@ -11,9 +11,10 @@ import { type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
 import { GraphQLError, type ValidationContext } from "graphql";
 import { createYoga, useExtendContext } from "graphql-yoga";
 import type { Logger } from "../logger";
-import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
+import { bearerToken, sessionTokenFromCookies, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
 import { createContext, type GraphQLContext, type Services, type Viewer } from "./context";
 import { useClientFacingErrors } from "./expected-failures";
+import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from "./graphiql";
 import { type OperationRecord, useOperationMetrics } from "./operation-metrics";
 import { schema } from "./schema";
 
@@ -56,6 +57,8 @@ export interface GraphQLServerContext {
   /** The HTTP request (the upgrade request on WebSocket). */
   req?: IncomingMessage;
   restCaller?: RestCaller;
+  /** Set on WebSocket connections (the graphql-ws socket). */
+  socket?: unknown;
 }
 
 /** `Authorization: Bearer <jwt>` on HTTP (and SSE) requests. */
@@ -102,15 +105,23 @@ export function createGraphQLServer(
   },
   logger: Logger,
 ) {
-  const viewerOf = (context: GraphQLServerContext & { jwt?: { payload: unknown } }): Viewer | null => {
+  const viewerOf = async (context: GraphQLServerContext & { jwt?: { payload: unknown } }): Promise<Viewer | null> => {
     if (context.restCaller) return context.restCaller.customerId ? { customerId: context.restCaller.customerId } : null;
-    return viewerFromStoreToken(context.jwt?.payload);
+    const fromToken = viewerFromStoreToken(context.jwt?.payload);
+    if (fromToken || context.socket || !context.req) return fromToken;
+    // Over HTTP and SSE, a browser's session cookie (POST /store/auth, the /claim page) signs it
+    // in too. Cross-site requests cannot ride on it: CSRF prevention refuses any request a browser
+    // would send without a preflight, and CORS answers preflights only for STORE_CORS origins.
+    // Not on WebSocket, which has neither protection.
+    const session = sessionTokenFromCookies(context.req.headers.cookie);
+    return session ? services.auth.viewerFromSession(session) : null;
   };
   return createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     // Off in production unless asked for (GRAPHIQL, GRAPHQL_INTROSPECTION): they map the API for anyone.
-    graphiql: config.graphiql ? { title: "ordergate" } : false,
+    graphiql: config.graphiql ? GRAPHIQL_OPTIONS : false,
+    renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
     // CORS is the Express app's (STORE_CORS, shared with /store); Yoga's would reflect any origin.
     cors: false,
@@ -159,8 +170,8 @@ export function createGraphQLServer(
         reject: { missingToken: false, invalidToken: false },
       }),
       // After useJWT (Yoga's `context` option would run before it, and see no JWT on WebSocket).
-      useExtendContext((context: GraphQLServerContext & { jwt?: { payload: unknown } }) =>
-        createContext(services, viewerOf(context), context.req ? config.clientAddress(context.req) : "unknown"),
+      useExtendContext(async (context: GraphQLServerContext & { jwt?: { payload: unknown } }) =>
+        createContext(services, await viewerOf(context), context.req ? config.clientAddress(context.req) : "unknown"),
       ),
       useClientFacingErrors(logger),
       useOperationMetrics(config.onOperation),

@@ -11,6 +11,7 @@ import { openApiDocument } from "../rest/openapi";
 import { STORE_BODY_LIMIT_BYTES } from "../rest/validation";
 import type { Metrics } from "../metrics";
 import { refuseDeclaredOversize } from "./body-limits";
+import { pageRoutes } from "./pages";
 import { requestLog } from "./request-log";
 
 /** Methods with a label of their own; Node accepts some thirty others, which share `OTHER`. */
@@ -41,7 +42,7 @@ const graphqlBodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
 
 /**
  * The HTTP side: CORS and body limits for both doors, GraphQL at `/graphql`, the Medusa Store API
- * at `/store`, the OpenAPI document and probes; JSON answers for everything else.
+ * at `/store`, the pages under `/claim`, the OpenAPI document and probes; JSON answers for everything else.
  */
 export function createHttpApp(deps: {
   services: Services;
@@ -50,8 +51,10 @@ export function createHttpApp(deps: {
   logger: Logger;
   clientAddress: (req: IncomingMessage) => string;
   metrics: Metrics;
+  /** JWT_SECRET (or the kept one): the pages' form tokens are keyed from it. */
+  jwtSecret: string;
 }): Express {
-  const { services, yoga, config, logger, clientAddress, metrics } = deps;
+  const { services, yoga, config, logger, clientAddress, metrics, jwtSecret } = deps;
   const app = express();
   app.disable("x-powered-by");
   app.use(
@@ -104,6 +107,7 @@ export function createHttpApp(deps: {
     res.status(database === "up" ? 200 : 503).json({ status, checks: { database, redis } });
   });
   app.use("/store", storeApi(services, yoga, { secureCookies: config.production, clientAddress }, logger));
+  app.use(pageRoutes(services, yoga, { jwtSecret, secureCookies: config.production, publicUrl: config.publicUrl, clientAddress }, logger));
   app.use((req, res) => {
     res.status(404).json({ message: `Route ${req.method} ${req.path} was not found` });
   });

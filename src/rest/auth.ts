@@ -1,16 +1,13 @@
-import { parse as parseCookies } from "cookie";
 import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
 import { isEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
 import type { Services } from "../graphql/context";
-import { bearerToken, SESSION_TTL_MS } from "../services/auth-service";
+import { clearSessionCookie, setSessionCookie } from "../http/session-cookie";
+import { bearerToken, sessionTokenFromCookies } from "../services/auth-service";
 import { MedusaError, UNAUTHORIZED } from "./errors";
 import { serializeCustomer } from "./serializers";
 import { jsonBody, parseInput, requiredString } from "./validation";
-
-/** express-session's cookie name, which Medusa v1 storefronts carry. */
-export const SESSION_COOKIE = "connect.sid";
 
 export const credentials = {
   email: z.string({ error: "email must be an email" }).trim().refine(isEmail, { error: "email must be an email" }),
@@ -22,9 +19,7 @@ export function customerIdOf(res: Response): string | undefined {
   return res.locals.customerId as string | undefined;
 }
 
-function sessionToken(req: Request): string | undefined {
-  return req.headers.cookie ? parseCookies(req.headers.cookie)[SESSION_COOKIE] : undefined;
-}
+const sessionToken = (req: Request) => sessionTokenFromCookies(req.headers.cookie);
 
 /** Medusa's optional authentication: a session cookie, else a store bearer JWT; anonymous otherwise. */
 export function identifyCustomer(services: Services): RequestHandler {
@@ -73,13 +68,7 @@ export function authRoutes(services: Services, options: { secureCookies: boolean
   router.post("/auth", jsonBody, async (req, res) => {
     const customer = await signIn(req);
     const token = await services.auth.createSession(customer.id);
-    res.cookie(SESSION_COOKIE, token, {
-      httpOnly: true,
-      sameSite: "lax",
-      secure: options.secureCookies,
-      maxAge: SESSION_TTL_MS,
-      path: "/",
-    });
+    setSessionCookie(res, token, options.secureCookies);
     res.json({ customer: serializeCustomer(customer) });
   });
 
@@ -93,7 +82,7 @@ export function authRoutes(services: Services, options: { secureCookies: boolean
   router.delete("/auth", async (req, res) => {
     const session = sessionToken(req);
     if (session) await services.auth.destroySession(session);
-    res.clearCookie(SESSION_COOKIE, { path: "/" });
+    clearSessionCookie(res);
     res.json({});
   });
 

@@ -1,4 +1,5 @@
 import crypto, { type KeyObject } from "node:crypto";
+import { parse as parseCookies } from "cookie";
 import jwt from "jsonwebtoken";
 import type { Db } from "../db/database";
 import { isEmail, normalizeEmail } from "../domain/email";
@@ -40,6 +41,14 @@ export function bearerToken(value: string, options: { allowBare?: boolean } = {}
   const match = /^\s*bearer\s+(\S+)\s*$/i.exec(value);
   if (match) return match[1];
   return options.allowBare && /^\s*\S+\s*$/.test(value) && !/^\s*bearer\s*$/i.test(value) ? value.trim() : undefined;
+}
+
+/** express-session's cookie name, which Medusa v1 storefronts carry. */
+export const SESSION_COOKIE = "connect.sid";
+
+/** The session token in a `Cookie` header, if it carries one. */
+export function sessionTokenFromCookies(cookieHeader: string | undefined): string | undefined {
+  return cookieHeader ? parseCookies(cookieHeader)[SESSION_COOKIE] || undefined : undefined;
 }
 
 const hashSessionToken = (token: string) => crypto.createHash("sha256").update(token).digest("hex");
@@ -97,14 +106,19 @@ export class AuthService {
   }
 
   async customerIdFromSession(token: string): Promise<string | undefined> {
+    return (await this.viewerFromSession(token))?.customerId;
+  }
+
+  /** The customer a live session signs in, until the session ends; null for an unknown or ended one. */
+  async viewerFromSession(token: string): Promise<{ customerId: string; signedInUntil: Date } | null> {
     const id = hashSessionToken(token);
     const session = await this.deps.prisma.customerSession.findUnique({ where: { id } });
-    if (!session) return undefined;
+    if (!session) return null;
     if (session.expires_at.getTime() <= Date.now()) {
       await this.deps.prisma.customerSession.deleteMany({ where: { id } });
-      return undefined;
+      return null;
     }
-    return session.customer_id;
+    return { customerId: session.customer_id, signedInUntil: session.expires_at };
   }
 
   async destroySession(token: string): Promise<void> {

@@ -25,7 +25,7 @@ builder.queryFields((t) => ({
   me: t.prismaField({
     type: "Customer",
     nullable: true,
-    description: "The signed-in customer; null without a valid store JWT.",
+    description: "The signed-in customer (a store JWT, or over HTTP the session cookie of `POST /store/auth`); null when signed out.",
     resolve: (query, _root, _args, ctx) =>
       ctx.viewer ? ctx.customers.findSelf(ctx.viewer.customerId, query) : null,
   }),

@@ -30,7 +30,7 @@ function errorType(errorClass: new (...args: any[]) => DomainError, name: string
   });
 }
 
-errorType(NotAuthenticatedError, "NotAuthenticatedError", "The operation needs a signed-in customer (a store JWT in `Authorization: Bearer`).");
+errorType(NotAuthenticatedError, "NotAuthenticatedError", "The operation needs a signed-in customer: a store JWT in `Authorization: Bearer` (WebSocket: `connectionParams.authorization`), or over HTTP the session cookie of `POST /store/auth`.");
 errorType(AccountRequiredError, "AccountRequiredError", "The signed-in customer is a guest record without an account.");
 errorType(ClaimTokenInvalidError, "ClaimTokenInvalidError", "No open claim has this token (mistyped, never issued, or replaced by a newer request).");
 errorType(ClaimTokenExpiredError, "ClaimTokenExpiredError", "The claim token expired before it was used.");

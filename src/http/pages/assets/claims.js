@@ -1,0 +1,133 @@
+// The claims page, live: counts each link's expiry down, and follows the signed-in customer's
+// claims over GraphQL (`orderClaimUpdated`, SSE, authenticated by the session cookie). When a
+// claim changes, its card is fetched again as the server renders it (/claim/claims/:id), so the
+// page and the script never disagree about how a claim looks.
+"use strict";
+
+(function () {
+  const list = document.getElementById("claims");
+  const live = document.getElementById("live-status");
+  if (!list || !live) return;
+
+  const SUBSCRIPTION = "subscription ClaimsPage { orderClaimUpdated { id status } }";
+  const MAX_RETRY_MS = 15000;
+
+  function announce(text) {
+    live.textContent = text;
+  }
+
+  function remaining(ms) {
+    const seconds = Math.max(0, Math.ceil(ms / 1000));
+    const minutes = Math.floor(seconds / 60);
+    return minutes + ":" + String(seconds % 60).padStart(2, "0");
+  }
+
+  function tick() {
+    for (const element of list.querySelectorAll(".countdown[data-expires-at]")) {
+      const left = Date.parse(element.dataset.expiresAt) - Date.now();
+      // The server marks the claim EXPIRED within a moment and the card is replaced; until then it says so itself.
+      element.textContent = left > 0 ? "expires in " + remaining(left) : "has expired";
+    }
+  }
+
+  function fromHtml(markup) {
+    const template = document.createElement("template");
+    template.innerHTML = markup.trim();
+    return template.content;
+  }
+
+  async function fragment(path) {
+    const response = await fetch(path, { headers: { accept: "text/html" }, cache: "no-store" });
+    // Signed out meanwhile (elsewhere, or the session ended): the page shows the sign-in form.
+    if (response.status === 401) {
+      window.location.reload();
+      return null;
+    }
+    return response.ok ? response.text() : null;
+  }
+
+  async function refreshClaim(id) {
+    const markup = await fragment("/claim/claims/" + encodeURIComponent(id));
+    if (markup === null) return;
+    const card = fromHtml(markup).firstElementChild;
+    if (!card) return;
+    const current = document.getElementById(card.id);
+    if (current) current.replaceWith(card);
+    else list.prepend(card);
+    const empty = document.getElementById("no-claims");
+    if (empty) empty.remove();
+    tick();
+    announce(card.dataset.announce || "");
+  }
+
+  async function refreshAll() {
+    const markup = await fragment("/claim/claims");
+    if (markup === null) return;
+    list.replaceChildren(fromHtml(markup));
+    tick();
+  }
+
+  /** Reads a text/event-stream body, calling `onEvent(type, data)` for each event. */
+  async function readEvents(body, onEvent) {
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value.replace(/\r\n?/g, "\n");
+      let end;
+      while ((end = buffer.indexOf("\n\n")) !== -1) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let type = "message";
+        const data = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) type = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        }
+        if (data.length > 0 || type !== "message") onEvent(type, data.join("\n"));
+      }
+    }
+  }
+
+  async function follow() {
+    let retryMs = 1000;
+    for (;;) {
+      try {
+        const response = await fetch("/graphql", {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "text/event-stream", "x-graphql-yoga-csrf": "claims-page" },
+          body: JSON.stringify({ query: SUBSCRIPTION }),
+          cache: "no-store",
+        });
+        if (!response.ok || !response.body) throw new Error("subscription refused: HTTP " + response.status);
+        retryMs = 1000;
+        // Whatever changed while not listening (before the first connection, or during a break).
+        await refreshAll();
+        let signedOut = false;
+        await readEvents(response.body, (type, data) => {
+          if (type !== "next" && type !== "message") return;
+          const result = JSON.parse(data);
+          if (result.errors && result.errors.some((error) => error.extensions && error.extensions.code === "UNAUTHENTICATED")) {
+            signedOut = true;
+            return;
+          }
+          const claim = result.data && result.data.orderClaimUpdated;
+          if (claim) void refreshClaim(claim.id);
+        });
+        if (signedOut) {
+          window.location.reload();
+          return;
+        }
+      } catch (error) {
+        console.warn("claim updates interrupted; retrying", error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, retryMs));
+      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+    }
+  }
+
+  tick();
+  setInterval(tick, 1000);
+  void follow();
+})();

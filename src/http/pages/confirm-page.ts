@@ -1,0 +1,111 @@
+import { type Request, type Response, Router } from "express";
+import { CONFIRM_PAGE_PATH } from "../../config";
+import { OrderClaimStatus } from "../../db/generated/prisma/enums";
+import { timeUntilInWords, utcTimeInWords } from "../../domain/time-words";
+import type { Services } from "../../graphql/context";
+import type { GraphQLServer } from "../../graphql/yoga";
+import { html } from "../../html";
+import { graphqlOperation } from "../../rest/graphql-door";
+import { VerifyOrderClaimDocument } from "../../rest/operations.generated";
+import type { TokenClaimView } from "../../services/claim-views";
+import { pageDocument, sendMessagePage } from "./layout";
+import type { FormTokens } from "./security";
+
+const orderNumbers = (numbers: number[]) => numbers.map((n) => `#${n}`).join(", ");
+const plural = (count: number, one: string, many: string) => (count === 1 ? one : many);
+
+/** Where the code from the email can be entered when the link is incomplete (a GET: it changes nothing). */
+const codeForm = html`<form method="get" action="${CONFIRM_PAGE_PATH}">
+<label for="token">Code from the email</label>
+<input type="password" id="token" name="token" autocomplete="one-time-code" required minlength="43" maxlength="43" spellcheck="false" autocapitalize="off">
+<button type="submit">Continue</button>
+</form>`;
+
+/** What a link whose claim can no longer be confirmed says, by what became of the claim. */
+function unusableLinkPage(res: Response, claim: TokenClaimView | null) {
+  if (!claim) {
+    return sendMessagePage(res, 404, "This link is not valid", "bad", html`<p>It may be mistyped or cut short, or a newer request for the same orders replaced it. Use the link in the newest email, or enter its code:</p>${codeForm}`);
+  }
+  switch (claim.status) {
+    case OrderClaimStatus.VERIFIED:
+      return sendMessagePage(
+        res,
+        410,
+        "This link was already used",
+        "warn",
+        html`<p>${plural(claim.orderNumbers.length, "Order", "Orders")} ${orderNumbers(claim.orderNumbers)} went to the account ${claim.claimerEmail}${claim.verifiedAt ? html` on ${utcTimeInWords(claim.verifiedAt)}` : ""}. A link works once.</p>`,
+      );
+    case OrderClaimStatus.EXPIRED:
+      return sendMessagePage(
+        res,
+        410,
+        "This link has expired",
+        "warn",
+        html`<p>It expired on ${utcTimeInWords(claim.expiresAt)}, before it was used. Nothing changed. To add the orders to an account, ask for them again from that account: a new email comes with a new link.</p>`,
+      );
+    default:
+      return sendMessagePage(res, 410, "This link was replaced by a newer one", "warn", html`<p>A newer request for the same orders sent another email. Use the link in that one.</p>`);
+  }
+}
+
+/**
+ * The confirm page, where the claim email's link leads by default: GET shows what the token is
+ * for and a Confirm button, and changes nothing (mail scanners open links before people do);
+ * the button POSTs, through the same GraphQL operation as `POST /store/orders/customer/confirm`.
+ */
+export function confirmPage(services: Services, yoga: GraphQLServer, forms: FormTokens): Router {
+  const router = Router();
+  const verifyOrderClaim = graphqlOperation(yoga, VerifyOrderClaimDocument);
+
+  router.get(CONFIRM_PAGE_PATH, async (req, res) => {
+    const token = typeof req.query.token === "string" ? req.query.token.trim() : "";
+    if (token === "") {
+      return sendMessagePage(res, 400, "This link is incomplete", "bad", html`<p>The link from the email ends with a code. Open the whole link from the email, or enter the code here:</p>${codeForm}`);
+    }
+    const claim = await services.claimViews.byToken(token);
+    if (claim?.status !== OrderClaimStatus.PENDING) return unusableLinkPage(res, claim);
+    const count = claim.orderNumbers.length;
+    const now = new Date();
+    res.type("html").send(
+      pageDocument({
+        title: `Add your ${plural(count, "order", "orders")} to an account?`,
+        main: html`<section class="card" aria-labelledby="page-title">
+<h1 id="page-title">Add your ${plural(count, "order", "orders")} to an account?</h1>
+<p>Someone signed in as <strong>${claim.claimerEmail}</strong> asked to add ${plural(count, "this order", "these orders")} to their account.</p>
+<dl class="facts">
+<dt>${plural(count, "Order", "Orders")}</dt><dd>${orderNumbers(claim.orderNumbers)}</dd>
+<dt>Placed under</dt><dd>${claim.recipientEmail}</dd>
+<dt>Goes to the account</dt><dd>${claim.claimerEmail}</dd>
+<dt>Link expires</dt><dd><time datetime="${claim.expiresAt.toISOString()}">${timeUntilInWords(claim.expiresAt, now)} (${utcTimeInWords(claim.expiresAt)})</time></dd>
+</dl>
+<form method="post" action="${CONFIRM_PAGE_PATH}">
+<input type="hidden" name="token" value="${token}">
+<input type="hidden" name="_csrf" value="${forms.tokenFor(req, res)}">
+<button type="submit">Confirm</button>
+</form>
+<p class="muted">If that was not you, close this page: nothing changes until someone presses Confirm.</p>
+</section>`,
+      }).markup,
+    );
+  });
+
+  router.post(CONFIRM_PAGE_PATH, forms.protect, async (req: Request, res) => {
+    const token = typeof req.body?.token === "string" ? req.body.token.trim() : "";
+    const result = (await verifyOrderClaim(req, undefined, { token })).verifyOrderClaim;
+    const claim = await services.claimViews.byToken(token);
+    if (result.__typename !== "VerifyOrderClaimSuccess" || !claim) return unusableLinkPage(res, claim);
+    const moved = claim.movedOrderNumbers;
+    const stayed = claim.orderNumbers.filter((n) => !moved.includes(n));
+    sendMessagePage(
+      res,
+      200,
+      "Confirmed",
+      "ok",
+      html`<p>${moved.length === 0 ? "No order moved." : html`${plural(moved.length, "Order", "Orders")} ${orderNumbers(moved)} ${plural(moved.length, "is", "are")} now in the account ${claim.claimerEmail}.`}</p>
+${stayed.length > 0 && html`<p>${plural(stayed.length, "Order", "Orders")} ${orderNumbers(stayed)} stayed where ${plural(stayed.length, "it was: it", "they were: they")} changed after the request (a new email, or canceled).</p>`}
+<p><a href="/claim">See your claims</a></p>`,
+    );
+  });
+
+  return router;
+}

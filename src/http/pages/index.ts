@@ -1,0 +1,61 @@
+import path from "node:path";
+import express, { type ErrorRequestHandler, type Request, Router } from "express";
+import { RateLimitedError } from "../../domain/errors";
+import type { Services } from "../../graphql/context";
+import type { GraphQLServer } from "../../graphql/yoga";
+import { html } from "../../html";
+import type { Logger } from "../../logger";
+import { MedusaError } from "../../rest/errors";
+import { claimsPage } from "./claims-page";
+import { confirmPage } from "./confirm-page";
+import { ASSETS_PATH, sendMessagePage } from "./layout";
+import { CrossSiteRequestError, formTokens, isFormTokenError, pageHeaders, refuseCrossSite } from "./security";
+
+/** The largest form a page posts (a token, a form token, an email and a password). */
+const FORM_BODY_LIMIT = "16kb";
+
+/** A failure as the person reading the page should hear it: status, heading, sentence. */
+function describeFailure(error: unknown): { status: number; title: string; message: string; retryAfter?: number } | undefined {
+  if (error instanceof CrossSiteRequestError || isFormTokenError(error)) {
+    return { status: 403, title: "This form cannot be sent", message: new CrossSiteRequestError().message };
+  }
+  if (error instanceof RateLimitedError) return { status: 429, title: "Too many attempts", message: error.message, retryAfter: error.retryAfterSeconds };
+  // Refusals that came back through the GraphQL door (a rate limit, the database down).
+  if (error instanceof MedusaError && error.options.status) {
+    const retryAfter = Number(error.options.headers?.["Retry-After"]) || undefined;
+    const title = error.options.status === 429 ? "Too many attempts" : "Please try again shortly";
+    return { status: error.options.status, title, message: error.message, retryAfter };
+  }
+  const httpError = error as { status?: number; type?: string };
+  if (httpError.type === "entity.too.large") return { status: 413, title: "This form is too large", message: "The form sent more than a page's form holds." };
+  if (httpError.status && httpError.status >= 400 && httpError.status < 500) return { status: httpError.status, title: "This request was not understood", message: "Open the page again and send the form from there." };
+  return undefined;
+}
+
+/**
+ * The pages people see (plain HTML, one style sheet, one small script; no build step): the
+ * confirm page the claim email links to, and the claims page of a signed-in customer.
+ */
+export function pageRoutes(
+  services: Services,
+  yoga: GraphQLServer,
+  options: { jwtSecret: string; secureCookies: boolean; publicUrl: string | undefined; clientAddress: (req: Request) => string },
+  logger: Logger,
+): Router {
+  const forms = formTokens(options);
+  const router = Router();
+  router.use(ASSETS_PATH, express.static(path.join(__dirname, "assets"), { index: false, fallthrough: false, maxAge: "1h" }));
+  router.use(["/claim", "/claim/*rest"], pageHeaders, forms.readCookies);
+  router.post(["/claim", "/claim/*rest"], refuseCrossSite(options.publicUrl), express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT }));
+  router.use(confirmPage(services, yoga, forms));
+  router.use(claimsPage(services, forms, options));
+  router.use(((error, req, res, next) => {
+    if (!req.path.startsWith("/claim")) return next(error);
+    const failure = describeFailure(error);
+    if (!failure) logger.error("unexpected error on a page", error);
+    const { status, title, message, retryAfter } = failure ?? { status: 500, title: "Something went wrong", message: "The page could not be shown. Try again in a moment." };
+    if (retryAfter) res.set("Retry-After", String(retryAfter));
+    sendMessagePage(res, status, title, "bad", html`<p>${message}</p>`);
+  }) as ErrorRequestHandler);
+  return router;
+}

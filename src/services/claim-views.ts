@@ -1,0 +1,146 @@
+import type { Db } from "../db/database";
+import type { Prisma } from "../db/generated/prisma/client";
+import { OrderClaimStatus } from "../db/generated/prisma/enums";
+import { hashClaimToken, looksLikeClaimToken } from "../domain/claim-token";
+import { maskEmail } from "../domain/email";
+
+/** What the person holding a claim's token may see of it (the confirm page): the token is the proof. */
+export interface TokenClaimView {
+  /** As it stands now: a PENDING claim past its expiry is EXPIRED, whether or not the sweep has marked it yet. */
+  status: OrderClaimStatus;
+  /** Where the token went, masked. */
+  recipientEmail: string;
+  /** The account the orders would move to, masked: the recipient should know whose it is. */
+  claimerEmail: string;
+  /** The numbers of the orders it covers (they were placed under the recipient's address). */
+  orderNumbers: number[];
+  /** Of those, the ones its confirmation moved (an order whose email changed meanwhile stays). */
+  movedOrderNumbers: number[];
+  expiresAt: Date;
+  verifiedAt: Date | null;
+}
+
+/** An order a verified claim moved, as the claimer's page lists it. */
+export interface ClaimedOrderView {
+  displayId: number;
+  createdAt: Date;
+  currencyCode: string;
+  /** Sum of unit price times quantity over the items, in the currency's minor unit. */
+  subtotal: number;
+  itemCount: number;
+}
+
+/** One of a customer's claims as their own page shows it. */
+export interface CustomerClaimView {
+  id: string;
+  status: OrderClaimStatus;
+  recipientEmail: string;
+  orderCount: number;
+  createdAt: Date;
+  expiresAt: Date;
+  verifiedAt: Date | null;
+  /** Empty until VERIFIED (the claimer does not own them before); then those moved that it still owns. */
+  orders: ClaimedOrderView[];
+}
+
+const currentStatus = (status: OrderClaimStatus, expiresAt: Date, now: Date) =>
+  status === OrderClaimStatus.PENDING && expiresAt.getTime() <= now.getTime() ? OrderClaimStatus.EXPIRED : status;
+
+const customerClaimSelect = {
+  id: true,
+  claimer_customer_id: true,
+  status: true,
+  recipient_email: true,
+  created_at: true,
+  expires_at: true,
+  verified_at: true,
+  _count: { select: { orders: true } },
+  orders: {
+    where: { transferred_at: { not: null } },
+    select: {
+      order: {
+        select: { display_id: true, created_at: true, currency_code: true, customer_id: true, items: { select: { unit_price: true, quantity: true } } },
+      },
+    },
+  },
+} as const satisfies Prisma.OrderClaimSelect;
+
+/** Claims as people read them on the pages: by token for the recipient, by customer for the claimer. Reads only. */
+export class ClaimViewService {
+  constructor(private readonly deps: { prisma: Db }) {}
+
+  /** The claim a token names, or null for anything that is not a live token's (malformed, unknown, superseded ones included). */
+  async byToken(token: string, now = new Date()): Promise<TokenClaimView | null> {
+    if (!looksLikeClaimToken(token)) return null;
+    const claim = await this.deps.prisma.orderClaim.findUnique({
+      where: { token_hash: hashClaimToken(token) },
+      select: {
+        status: true,
+        recipient_email: true,
+        expires_at: true,
+        verified_at: true,
+        claimer: { select: { email: true } },
+        orders: { select: { transferred_at: true, order: { select: { display_id: true } } } },
+      },
+    });
+    if (!claim) return null;
+    const numbers = (links: typeof claim.orders) => links.map((link) => link.order.display_id).sort((a, b) => a - b);
+    return {
+      status: currentStatus(claim.status, claim.expires_at, now),
+      recipientEmail: maskEmail(claim.recipient_email),
+      claimerEmail: maskEmail(claim.claimer.email),
+      orderNumbers: numbers(claim.orders),
+      movedOrderNumbers: numbers(claim.orders.filter((link) => link.transferred_at !== null)),
+      expiresAt: claim.expires_at,
+      verifiedAt: claim.verified_at,
+    };
+  }
+
+  /** The customer's newest claims, newest first. */
+  async ofCustomer(customerId: string, limit: number, now = new Date()): Promise<CustomerClaimView[]> {
+    const claims = await this.deps.prisma.orderClaim.findMany({
+      where: { claimer_customer_id: customerId },
+      orderBy: [{ created_at: "desc" }, { id: "desc" }],
+      take: limit,
+      select: customerClaimSelect,
+    });
+    return claims.map((claim) => toCustomerView(claim, now));
+  }
+
+  /** One of the customer's claims; null for another customer's or an unknown id. */
+  async oneOfCustomer(customerId: string, claimId: string, now = new Date()): Promise<CustomerClaimView | null> {
+    const claim = await this.deps.prisma.orderClaim.findFirst({ where: { id: claimId, claimer_customer_id: customerId }, select: customerClaimSelect });
+    return claim ? toCustomerView(claim, now) : null;
+  }
+}
+
+type SelectedClaim = Prisma.OrderClaimGetPayload<{ select: typeof customerClaimSelect }>;
+
+function toCustomerView(claim: SelectedClaim, now: Date): CustomerClaimView {
+  const status = currentStatus(claim.status, claim.expires_at, now);
+  const orders =
+    status === OrderClaimStatus.VERIFIED
+      ? claim.orders
+          .map((link) => link.order)
+          // Moved by this claim and still the claimer's (an order can move on again later).
+          .filter((order) => order.customer_id === claim.claimer_customer_id)
+          .map((order) => ({
+            displayId: order.display_id,
+            createdAt: order.created_at,
+            currencyCode: order.currency_code,
+            subtotal: order.items.reduce((sum, item) => sum + item.unit_price * item.quantity, 0),
+            itemCount: order.items.reduce((sum, item) => sum + item.quantity, 0),
+          }))
+          .sort((a, b) => a.displayId - b.displayId)
+      : [];
+  return {
+    id: claim.id,
+    status,
+    recipientEmail: maskEmail(claim.recipient_email),
+    orderCount: claim._count.orders,
+    createdAt: claim.created_at,
+    expiresAt: claim.expires_at,
+    verifiedAt: claim.verified_at,
+    orders,
+  };
+}

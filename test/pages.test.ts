@@ -1,0 +1,253 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { chromiumInstalled, launchChromium, localOnlyContext, screenshot } from "./support/browser";
+import type { TestGateway } from "./support/gateway";
+import { claimScenario, useClaimFixture } from "./support/scenarios";
+import type { ReceivedMail, TestMailServer } from "./support/smtp";
+
+// Without Chromium (a developer machine), say why and skip; CI installs it and must run these.
+const available = chromiumInstalled() || process.env.CI === "true";
+if (!available) console.warn("skipping the browser tests: Chromium is not installed (apt-get install -y chromium)");
+const describeInBrowser = available ? describe : describe.skip;
+
+const { customers, orders } = claimScenario;
+const CLAIM = "/store/orders/batch/customer/token";
+
+jest.setTimeout(60_000);
+
+const fixture = useClaimFixture();
+let t: TestGateway;
+let mail: TestMailServer;
+let annToken: string;
+let browser: Browser;
+/** Every context a test opened, with the requests that tried to leave the machine. */
+let contexts: { context: BrowserContext; outside: string[] }[] = [];
+
+beforeAll(async () => {
+  ({ t, mail, annToken } = fixture);
+  if (available) browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+afterEach(async () => {
+  const outside = contexts.flatMap((c) => c.outside);
+  await Promise.all(contexts.map((c) => c.context.close()));
+  contexts = [];
+  // No page may reach beyond this machine (GraphiQL's assets included).
+  expect(outside).toEqual([]);
+});
+
+async function newPage(options: Parameters<Browser["newContext"]>[0] = {}): Promise<Page> {
+  const opened = await localOnlyContext(browser, options);
+  contexts.push(opened);
+  return opened.context.newPage();
+}
+
+/** Ann asks for orders by REST; resolves with the email that went to their address. */
+async function claimByEmail(orderIds: string[]): Promise<ReceivedMail> {
+  const response = await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: orderIds } });
+  expect(response.status).toBe(200);
+  const [message] = await mail.waitFor(1);
+  return message!;
+}
+
+/** The link behind the email's button, as a person would click it in the HTML part. */
+function buttonLink(message: ReceivedMail): string {
+  const href = /<a href="([^"]+)"[^>]*>Review and confirm<\/a>/.exec(message.html)?.[1];
+  expect(href).toBeDefined();
+  return href!.replaceAll("&amp;", "&");
+}
+
+const ownerOf = async (orderId: string) => (await t.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).customer_id;
+const pendingClaim = () => t.prisma.orderClaim.findFirstOrThrow({ where: { status: "PENDING" } });
+
+async function signIn(page: Page): Promise<void> {
+  await page.goto(`${t.url}/claim`);
+  await page.getByLabel("Email").fill(customers.ann.email);
+  await page.getByLabel("Password").fill(customers.ann.password!);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Your claims" }).waitFor();
+}
+
+describeInBrowser("the confirm page (the email's link)", () => {
+  it("shows the claim from a real email, confirms on the button, then says the link was used", async () => {
+    const link = buttonLink(await claimByEmail([orders.work1.id, orders.work2.id]));
+    expect(link).toMatch(new RegExp(`^${t.url}/claim/confirm\\?token=[A-Za-z0-9_-]{43}$`));
+    const page = await newPage();
+
+    const shown = await page.goto(link);
+    expect(shown!.status()).toBe(200);
+    await page.getByRole("heading", { name: "Add your orders to an account?" }).waitFor();
+    const facts = await page.locator("dl.facts").innerText();
+    expect(facts).toContain("#1001, #1002");
+    expect(facts).toContain("a***@example.com"); // placed under ann.work@, going to ann@: both masked
+    expect(facts).toMatch(/in (14|15) minutes \(\d+ \w+ \d{4}, \d\d:\d\d UTC\)/);
+    expect(await page.content()).not.toContain("ann.work@example.com");
+    await screenshot(page, "confirm-page");
+
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.getByRole("heading", { name: "Confirmed" }).waitFor();
+    expect(await page.getByRole("status").innerText()).toContain("Orders #1001, #1002 are now in the account a***@example.com.");
+    await screenshot(page, "confirm-page-confirmed");
+    expect(await ownerOf(orders.work1.id)).toBe(customers.ann.id);
+    expect(await ownerOf(orders.work2.id)).toBe(customers.ann.id);
+
+    const again = await page.goto(link);
+    expect(again!.status()).toBe(410);
+    await page.getByRole("heading", { name: "This link was already used" }).waitFor();
+    expect(await page.getByRole("alert").innerText()).toContain("Orders #1001, #1002 went to the account a***@example.com");
+    await screenshot(page, "confirm-page-used");
+  });
+
+  it("changes nothing when the link is only opened (a mail scanner's GET)", async () => {
+    const message = await claimByEmail([orders.home.id]);
+    const page = await newPage();
+    for (let i = 0; i < 3; i++) expect((await page.goto(buttonLink(message)))!.status()).toBe(200);
+    expect((await fetch(buttonLink(message))).status).toBe(200);
+    expect((await pendingClaim()).status).toBe("PENDING");
+    expect(await ownerOf(orders.home.id)).not.toBe(customers.ann.id);
+    // The token still works, once.
+    expect((await t.request("POST", "/store/orders/customer/confirm", { body: { token: message.token } })).status).toBe(200);
+  });
+
+  it("says an expired link has expired, and a made-up one is not valid", async () => {
+    const link = buttonLink(await claimByEmail([orders.home.id]));
+    await t.prisma.orderClaim.updateMany({ data: { expires_at: new Date(Date.now() - 60_000) } });
+    const page = await newPage();
+    expect((await page.goto(link))!.status()).toBe(410);
+    await page.getByRole("heading", { name: "This link has expired" }).waitFor();
+    await screenshot(page, "confirm-page-expired");
+
+    expect((await page.goto(`${t.url}/claim/confirm?token=${"x".repeat(43)}`))!.status()).toBe(404);
+    await page.getByRole("heading", { name: "This link is not valid" }).waitFor();
+    expect((await page.goto(`${t.url}/claim/confirm`))!.status()).toBe(400);
+    await page.getByRole("heading", { name: "This link is incomplete" }).waitFor();
+  });
+
+  it("refuses a Confirm posted from another site", async () => {
+    const message = await claimByEmail([orders.home.id]);
+    // Another site (another host: localhost instead of the gateway's 127.0.0.1) posts the token.
+    const attacker = http.createServer((_req, res) => {
+      res.setHeader("content-type", "text/html");
+      res.end(`<form id="f" method="post" action="${t.url}/claim/confirm"><input name="token" value="${message.token}"></form>
+<script>document.getElementById("f").submit()</script>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
+    try {
+      const page = await newPage();
+      const refused = page.waitForResponse((response) => response.url() === `${t.url}/claim/confirm` && response.request().method() === "POST");
+      await page.goto(`http://localhost:${(attacker.address() as AddressInfo).port}/`);
+      expect((await refused).status()).toBe(403);
+      await page.getByRole("heading", { name: "This form cannot be sent" }).waitFor();
+    } finally {
+      attacker.close();
+    }
+    // Without a browser's word for it, the form token is still required.
+    const bare = await fetch(`${t.url}/claim/confirm`, { method: "POST", body: new URLSearchParams({ token: message.token! }) });
+    expect(bare.status).toBe(403);
+    expect((await pendingClaim()).status).toBe("PENDING");
+    expect(await ownerOf(orders.home.id)).not.toBe(customers.ann.id);
+  });
+
+  it("can be used with the keyboard alone, and reads at 320 px wide", async () => {
+    const link = buttonLink(await claimByEmail([orders.home.id]));
+    const page = await newPage({ viewport: { width: 320, height: 640 } });
+    await page.goto(link);
+    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim());
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Skip to content");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("ordergate");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Confirm");
+    // Nothing wider than the screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    await screenshot(page, "confirm-page-320px");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Confirmed" }).waitFor();
+    expect(await ownerOf(orders.home.id)).toBe(customers.ann.id);
+  });
+});
+
+describeInBrowser("the claims page", () => {
+  it("asks to sign in, and says so when the password is wrong", async () => {
+    const page = await newPage();
+    await page.goto(`${t.url}/claim`);
+    await page.getByRole("heading", { name: "Sign in to see your claims" }).waitFor();
+    await screenshot(page, "claims-sign-in");
+    await page.getByLabel("Email").fill(customers.ann.email);
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    expect(await page.getByRole("alert").innerText()).toContain("The email or password is incorrect.");
+    expect(await page.getByLabel("Email").inputValue()).toBe(customers.ann.email);
+  });
+
+  it("shows a new claim, then flips it to Confirmed with its orders within two seconds of a confirmation elsewhere", async () => {
+    const page = await newPage();
+    await signIn(page);
+    await page.getByText("No claims yet").waitFor();
+
+    const message = await claimByEmail([orders.work1.id]);
+    const claim = await pendingClaim();
+    const card = page.locator(`#claim-${claim.id}`);
+    await card.locator(".status", { hasText: "Waiting for confirmation" }).waitFor({ timeout: 2000 });
+    expect(await card.locator(".countdown").innerText()).toMatch(/^expires in (14|15):\d\d$/);
+    await screenshot(page, "claims-pending");
+
+    // The link, confirmed in another browser (another device).
+    const other = await newPage();
+    await other.goto(buttonLink(message));
+    await other.getByRole("button", { name: "Confirm" }).click();
+    await other.getByRole("heading", { name: "Confirmed" }).waitFor();
+    const confirmedAt = Date.now();
+
+    await page.locator(`#claim-${claim.id}[data-status="verified"]`).waitFor({ timeout: 2000 });
+    expect(Date.now() - confirmedAt).toBeLessThan(2000);
+    expect(await card.locator(".status").innerText()).toBe("Confirmed");
+    expect(await card.locator("table.orders").innerText()).toContain("#1001");
+    expect(await card.locator("table.orders").innerText()).toContain("$30.00");
+    expect(await page.locator("#live-status").innerText()).toContain("Confirmed");
+    await screenshot(page, "claims-confirmed");
+    await page.setViewportSize({ width: 320, height: 640 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    // The orders table fits too, with no scrolling of its own.
+    expect(await page.locator(".table-scroll").evaluate((box) => box.scrollWidth - box.clientWidth)).toBe(0);
+    await screenshot(page, "claims-confirmed-320px");
+  });
+
+  it("flips a claim to Expired when its link runs out", async () => {
+    await claimByEmail([orders.home.id]);
+    const claim = await pendingClaim();
+    const page = await newPage();
+    await signIn(page);
+    const card = page.locator(`#claim-${claim.id}`);
+    await card.locator(".status", { hasText: "Waiting for confirmation" }).waitFor();
+    await t.prisma.orderClaim.update({ where: { id: claim.id }, data: { expires_at: new Date(Date.now() + 1000) } });
+    await page.locator(`#claim-${claim.id}[data-status="expired"]`).waitFor({ timeout: 5000 });
+    expect(await card.locator(".status").innerText()).toBe("Expired");
+    await screenshot(page, "claims-expired");
+  });
+
+  it("signs out", async () => {
+    const page = await newPage();
+    await signIn(page);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in to see your claims" }).waitFor();
+  });
+});
+
+describeInBrowser("GraphiQL", () => {
+  it("renders from the npm package and runs the example with nothing leaving the machine", async () => {
+    const page = await newPage();
+    await page.goto(`${t.url}/graphql`);
+    await page.locator(".graphiql-container").first().waitFor();
+    await page.getByText("mutation SignIn").first().waitFor();
+    await page.locator(".graphiql-execute-button").click();
+    await page.locator(".result-window").getByText('"token"').waitFor();
+    // Monaco lays the result out with non-breaking spaces, which \s matches.
+    expect(await page.locator(".result-window").innerText()).toMatch(/"email":\s+"ann@example\.com"/);
+    await screenshot(page, "graphiql");
+  });
+});
