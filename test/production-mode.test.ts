@@ -1,6 +1,6 @@
 import { startTestGateway, type TestGateway } from "./support/gateway";
 
-/** NODE_ENV=production: GraphiQL and introspection are off unless a setting turns them on. */
+/** NODE_ENV=production: GraphiQL and introspection are off unless a setting turns them on; page cookies are Secure. */
 const INTROSPECTION = "{ __schema { queryType { name } } }";
 const TYPE_LOOKUP = '{ __type(name: "Order") { name } }';
 
@@ -10,10 +10,10 @@ async function graphiqlServed(t: TestGateway): Promise<boolean> {
 }
 
 describe.each([
-  ["production", { NODE_ENV: "production" }, false],
-  ["production with GRAPHIQL and GRAPHQL_INTROSPECTION on", { NODE_ENV: "production", GRAPHIQL: "true", GRAPHQL_INTROSPECTION: "true" }, true],
-  ["development", {}, true],
-])("%s", (_name, env, open) => {
+  ["production", { NODE_ENV: "production" }, false, true],
+  ["production with GRAPHIQL and GRAPHQL_INTROSPECTION on", { NODE_ENV: "production", GRAPHIQL: "true", GRAPHQL_INTROSPECTION: "true" }, true, true],
+  ["development", {}, true, false],
+])("%s", (_name, env, open, secure) => {
   let t: TestGateway;
   beforeAll(async () => {
     t = await startTestGateway(env);
@@ -30,6 +30,12 @@ describe.each([
       if (open) expect(result.errors).toBeUndefined();
       else expect(result.errors?.[0]?.message).toMatch(/introspection/i);
     }
+  });
+
+  it(`gives the pages' form-token cookie ${secure ? "the __Host- prefix and Secure" : "no Secure flag (plain HTTP)"}`, async () => {
+    const setCookie = (await t.request("GET", "/claim")).headers.get("set-cookie")!;
+    if (secure) expect(setCookie).toMatch(/^__Host-ordergate\.form=[0-9a-f]+\.[0-9a-f]+; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    else expect(setCookie).toMatch(/^ordergate\.form=[0-9a-f]+\.[0-9a-f]+; Path=\/; HttpOnly; SameSite=Strict$/);
   });
 
   it("still answers ordinary queries", async () => {

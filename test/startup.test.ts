@@ -65,6 +65,13 @@ it("serves the demo data on the embedded database, joins it from `npm run seed`,
     const graphiql = await fetch(`${first.url}/graphql`, { headers: { accept: "text/html" } });
     expect(graphiql.status).toBe(200);
     expect(await graphiql.text()).toContain("ordergate");
+    // The pages' assets come from the build (dist/), as `npm start` runs it.
+    const styles = await fetch(`${first.url}/claim/assets/pages.css`);
+    expect(styles.status).toBe(200);
+    expect(styles.headers.get("content-type")).toMatch(/^text\/css/);
+    const script = await fetch(`${first.url}/claim/assets/claims.js`);
+    expect(script.headers.get("content-type")).toMatch(/javascript/);
+    expect(await script.text()).toContain("orderClaimUpdated");
 
     // The seed command finds the running embedded server and writes into the same database.
     const file = path.join(dataDir, "extra.json");

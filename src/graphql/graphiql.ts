@@ -1,14 +1,20 @@
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import type { GraphiQLOptions } from "graphql-yoga";
 
-const SIGN_IN = `# ordergate's GraphQL API. Three tabs walk through a claim:
-#   1. Sign in (this tab): run it, then copy \`token\` from the result.
-#   2. Claim orders: paste the token into that tab's Headers panel (below the
-#      editor) as {"Authorization": "Bearer <token>"}, then run it. An email
-#      with a one-time link goes to the address the orders were placed under.
-#   3. Watch claims: the same header; statuses arrive as they change.
-# Signed in on the /claim page (its session cookie), no header is needed.
-# The demo data's customer is ann@example.com, password "correct horse".
+const SIGN_IN = `# ordergate's GraphQL API: three tabs walk
+# through a claim.
+#  1. Sign in (this tab): run it (the pink
+#     button), then copy \`token\` from the result.
+#  2. Claim orders: paste the token into that
+#     tab's Headers panel, below the editor:
+#     {"Authorization": "Bearer <token>"}
+#     and run it. A one-time link is emailed to
+#     the address the orders were placed under.
+#  3. Watch claims: the same header; statuses
+#     arrive as they change.
+# Signed in on the /claim page (its session
+# cookie), no header is needed.
+# Demo customer: ann@example.com, "correct horse".
 
 mutation SignIn {
   logIn(email: "ann@example.com", password: "correct horse") {
@@ -22,8 +28,10 @@ mutation SignIn {
 }
 `;
 
-const CLAIM_ORDERS = `# Asks to move orders placed under another email to the signed-in customer.
-# Needs the header {"Authorization": "Bearer <token from tab 1>"} (Headers panel).
+const CLAIM_ORDERS = `# Asks to move orders placed under another
+# email to the signed-in customer. Needs the
+# header {"Authorization": "Bearer <token>"}
+# (Headers panel, below), token from tab 1.
 
 mutation ClaimOrders($orderIds: [ID!]!) {
   claimOrders(orderIds: $orderIds) {
@@ -37,7 +45,8 @@ mutation ClaimOrders($orderIds: [ID!]!) {
 }
 `;
 
-const WATCH_CLAIMS = `# The signed-in customer's claims as their status changes (the same header as tab 2).
+const WATCH_CLAIMS = `# The signed-in customer's claims as their
+# status changes (the same header as tab 2).
 
 subscription WatchClaims {
   orderClaimUpdated {

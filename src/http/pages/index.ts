@@ -27,6 +27,7 @@ function describeFailure(error: unknown): { status: number; title: string; messa
     return { status: error.options.status, title, message: error.message, retryAfter };
   }
   const httpError = error as { status?: number; type?: string };
+  if (httpError.status === 404) return { status: 404, title: "Not found", message: "There is no such page." };
   if (httpError.type === "entity.too.large") return { status: 413, title: "This form is too large", message: "The form sent more than a page's form holds." };
   if (httpError.status && httpError.status >= 400 && httpError.status < 500) return { status: httpError.status, title: "This request was not understood", message: "Open the page again and send the form from there." };
   return undefined;
@@ -45,7 +46,7 @@ export function pageRoutes(
   const forms = formTokens(options);
   const router = Router();
   router.use(ASSETS_PATH, express.static(path.join(__dirname, "assets"), { index: false, fallthrough: false, maxAge: "1h" }));
-  router.use(["/claim", "/claim/*rest"], pageHeaders, forms.readCookies);
+  router.use("/claim", pageHeaders, forms.readCookies);
   router.post(["/claim", "/claim/*rest"], refuseCrossSite(options.publicUrl), express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT }));
   router.use(confirmPage(services, yoga, forms));
   router.use(claimsPage(services, forms, options));
