@@ -236,6 +236,22 @@ describeInBrowser("the claims page", () => {
     await screenshot(page, "claims-expired");
   });
 
+  it("answers the script's fragment requests for the customer's own claims only", async () => {
+    await claimByEmail([orders.home.id]);
+    const claim = await pendingClaim();
+    const page = await newPage();
+    await signIn(page);
+    const status = (path: string) => page.evaluate(async (url) => (await fetch(url)).status, `${t.url}${path}`);
+    expect(await status(`/claim/claims/${claim.id}`)).toBe(200);
+    expect(await status("/claim/claims")).toBe(200);
+    for (const id of ["oclaim_unknown", "%00", "%E2%9C%93", "x".repeat(2000)]) expect(await status(`/claim/claims/${id}`)).toBe(404);
+    // Another customer's claim is not there for her.
+    await t.prisma.orderClaim.update({ where: { id: claim.id }, data: { claimer_customer_id: customers.bob.id } });
+    expect(await status(`/claim/claims/${claim.id}`)).toBe(404);
+    // Signed out, the script is told to reload (401), not shown anything.
+    expect((await fetch(`${t.url}/claim/claims/${claim.id}`)).status).toBe(401);
+  });
+
   it("signs out", async () => {
     const page = await newPage();
     await signIn(page);

@@ -2,7 +2,7 @@ import type { Db } from "../db/database";
 import type { Prisma } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { hashClaimToken, looksLikeClaimToken } from "../domain/claim-token";
-import { maskEmail } from "../domain/email";
+import { hasControlCharacters, maskEmail } from "../domain/email";
 
 /** What the person holding a claim's token may see of it (the confirm page): the token is the proof. */
 export interface TokenClaimView {
@@ -109,6 +109,8 @@ export class ClaimViewService {
 
   /** One of the customer's claims; null for another customer's or an unknown id. */
   async oneOfCustomer(customerId: string, claimId: string, now = new Date()): Promise<CustomerClaimView | null> {
+    // No id holds one (and PostgreSQL refuses a NUL outright).
+    if (hasControlCharacters(claimId)) return null;
     const claim = await this.deps.prisma.orderClaim.findFirst({ where: { id: claimId, claimer_customer_id: customerId }, select: customerClaimSelect });
     return claim ? toCustomerView(claim, now) : null;
   }
