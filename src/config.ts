@@ -206,8 +206,11 @@ const envSchema = z.object({
   MAIL_FROM: z.string().min(3, "MAIL_FROM must be a sender address").default("ordergate <no-reply@localhost>"),
   JWT_SECRET: z.string().min(16, "JWT_SECRET must be at least 16 characters").optional(),
   CLAIM_TOKEN_TTL: duration("CLAIM_TOKEN_TTL").default(15 * 60_000),
+  // An origin only: the pages and their scripts link to root paths (/claim, /graphql).
   PUBLIC_URL: url("PUBLIC_URL", ["http:", "https:"])
-    .refine((value) => !/[?#]/.test(value), { message: "PUBLIC_URL must not have a query or fragment" })
+    .refine((value) => !URL.canParse(value) || new URL(value).origin === value.replace(/\/$/, ""), {
+      message: "PUBLIC_URL must be an origin such as https://orders.shop.example (scheme, host, optional port; no path, query or fragment)",
+    })
     .optional(),
   CLAIM_CONFIRM_URL: url("CLAIM_CONFIRM_URL", ["http:", "https:"])
     .refine((value) => value.includes("{token}"), { message: "CLAIM_CONFIRM_URL must contain {token}" })
@@ -261,9 +264,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const production = e.NODE_ENV === "production";
-  if (production && !e.JWT_SECRET) {
-    throw new ConfigError("Invalid settings:\n  JWT_SECRET: required when NODE_ENV=production");
-  }
+  const productionProblems = [
+    ...(production && !e.JWT_SECRET ? ["  JWT_SECRET: required when NODE_ENV=production"] : []),
+    // Without either, the claim emails would link to http://localhost.
+    ...(production && !e.PUBLIC_URL && !e.CLAIM_CONFIRM_URL
+      ? ["  PUBLIC_URL: required when NODE_ENV=production (where people reach ordergate: the email's link starts with it), unless CLAIM_CONFIRM_URL is set"]
+      : []),
+  ];
+  if (productionProblems.length > 0) throw new ConfigError(`Invalid settings:\n${productionProblems.join("\n")}`);
   return {
     production,
     port: e.PORT,
@@ -275,7 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: e.MAIL_FROM,
     jwtSecret: e.JWT_SECRET,
     claimTokenTtlMs: e.CLAIM_TOKEN_TTL,
-    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
+    publicUrl: e.PUBLIC_URL?.replace(/\/$/, ""),
     claimConfirmUrl: e.CLAIM_CONFIRM_URL,
     claimMaxOrders: e.CLAIM_MAX_ORDERS,
     claimReplaceOrderEmail: e.CLAIM_REPLACE_ORDER_EMAIL,

@@ -117,9 +117,11 @@ describe("GraphQL authentication", () => {
     const me = async (options: { cookie?: string; bearer?: string }) =>
       (await t.request("POST", "/graphql", { ...options, body: { query: "{ me { id } }" } })).json.data.me;
     expect(await me({ cookie })).toEqual({ id: customers.ann.id });
-    // A bearer token, when sent, names the customer.
+    // With both, the session comes first, on /graphql as on /store (Medusa's order); a bearer alone signs in.
     const bobToken = (await t.request("POST", "/store/auth/token", { body: { email: customers.bob.email, password: customers.bob.password } })).json.access_token;
-    expect(await me({ cookie, bearer: bobToken })).toEqual({ id: customers.bob.id });
+    expect(await me({ cookie, bearer: bobToken })).toEqual({ id: customers.ann.id });
+    expect((await t.request("GET", "/store/auth", { cookie, bearer: bobToken })).json.customer.id).toBe(customers.ann.id);
+    expect(await me({ bearer: bobToken })).toEqual({ id: customers.bob.id });
     await t.request("DELETE", "/store/auth", { cookie });
     expect(await me({ cookie })).toBeNull();
   });

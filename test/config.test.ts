@@ -24,8 +24,8 @@ describe("settings", () => {
 
   it("links the email to ordergate's own confirm page: where it listens, or PUBLIC_URL, unless CLAIM_CONFIRM_URL names a storefront's", () => {
     expect(claimConfirmUrlTemplate(loadConfig({}), "http://localhost:9000")).toBe("http://localhost:9000/claim/confirm?token={token}");
-    expect(claimConfirmUrlTemplate(loadConfig({ PUBLIC_URL: "https://orders.shop.example/gateway/" }), "http://localhost:9000")).toBe(
-      "https://orders.shop.example/gateway/claim/confirm?token={token}",
+    expect(claimConfirmUrlTemplate(loadConfig({ PUBLIC_URL: "https://orders.shop.example/" }), "http://localhost:9000")).toBe(
+      "https://orders.shop.example/claim/confirm?token={token}",
     );
     expect(
       claimConfirmUrlTemplate(
@@ -56,10 +56,12 @@ describe("settings", () => {
     [{ CLAIM_MAX_ORDERS: "0" }, "CLAIM_MAX_ORDERS: CLAIM_MAX_ORDERS must be an integer from 1 to 10000"],
     [{ CLAIM_CONFIRM_URL: "https://shop.example/confirm" }, "CLAIM_CONFIRM_URL must contain {token}"],
     [{ PUBLIC_URL: "orders.shop.example" }, "PUBLIC_URL: PUBLIC_URL must be a URL starting with http:// or https://"],
-    [{ PUBLIC_URL: "https://orders.shop.example/?a=1" }, "PUBLIC_URL: PUBLIC_URL must not have a query or fragment"],
+    [{ PUBLIC_URL: "https://orders.shop.example/?a=1" }, "PUBLIC_URL: PUBLIC_URL must be an origin"],
+    [{ PUBLIC_URL: "https://orders.shop.example/gateway" }, "PUBLIC_URL: PUBLIC_URL must be an origin"],
     [{ SEED_DEMO: "maybe" }, "SEED_DEMO: SEED_DEMO must be true or false (got \"maybe\")"],
     [{ JWT_SECRET: "short" }, "JWT_SECRET: JWT_SECRET must be at least 16 characters"],
     [{ NODE_ENV: "production" }, "JWT_SECRET: required when NODE_ENV=production"],
+    [{ NODE_ENV: "production", JWT_SECRET: "a-long-production-secret" }, "PUBLIC_URL: required when NODE_ENV=production"],
     [{ STORE_CORS: "https://shop.example.com/path" }, 'STORE_CORS: STORE_CORS entry "https://shop.example.com/path" is not an origin'],
     [{ STORE_CORS: "https://shop.example.com,/[/" }, 'STORE_CORS: STORE_CORS entry "/[/" is not a valid regular expression'],
     [{ STORE_CORS: " , " }, "STORE_CORS: STORE_CORS must name at least one origin"],
@@ -118,8 +120,8 @@ describe("settings", () => {
 
   it("turns GraphiQL and introspection off in production unless asked for", () => {
     expect(loadConfig({})).toMatchObject({ graphiql: true, introspection: true });
-    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "a-long-production-secret" })).toMatchObject({ graphiql: false, introspection: false });
-    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "a-long-production-secret", GRAPHIQL: "on", GRAPHQL_INTROSPECTION: "yes" })).toMatchObject({
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "a-long-production-secret", PUBLIC_URL: "https://orders.shop.example" })).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "a-long-production-secret", PUBLIC_URL: "https://orders.shop.example", GRAPHIQL: "on", GRAPHQL_INTROSPECTION: "yes" })).toMatchObject({
       graphiql: true,
       introspection: true,
     });
@@ -130,8 +132,15 @@ describe("settings", () => {
     expect(loadConfig({ DATABASE_URL: "", PORT: "" })).toMatchObject({ databaseUrl: undefined, port: 9000 });
   });
 
+  it("in production, needs to know where people reach it, or the storefront's confirm page", () => {
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "a-long-production-secret", CLAIM_CONFIRM_URL: "https://shop.example/c?t={token}" })).toMatchObject({
+      publicUrl: undefined,
+      claimConfirmUrl: "https://shop.example/c?t={token}",
+    });
+  });
+
   it("uses JWT_SECRET in production", () => {
-    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "a-long-production-secret" })).toMatchObject({
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "a-long-production-secret", PUBLIC_URL: "https://orders.shop.example" })).toMatchObject({
       production: true,
       jwtSecret: "a-long-production-secret",
     });

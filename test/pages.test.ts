@@ -95,7 +95,7 @@ describeInBrowser("the confirm page (the email's link)", () => {
 
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.getByRole("heading", { name: "Confirmed" }).waitFor();
-    expect(await page.getByRole("status").innerText()).toContain("Orders #1001, #1002 are now in the account a***@example.com.");
+    expect(await page.locator(".notice").innerText()).toContain("Orders #1001, #1002 are now in the account a***@example.com.");
     await screenshot(page, "confirm-page-confirmed");
     expect(await ownerOf(orders.work1.id)).toBe(customers.ann.id);
     expect(await ownerOf(orders.work2.id)).toBe(customers.ann.id);
@@ -103,7 +103,7 @@ describeInBrowser("the confirm page (the email's link)", () => {
     const again = await page.goto(link);
     expect(again!.status()).toBe(410);
     await page.getByRole("heading", { name: "This link was already used" }).waitFor();
-    expect(await page.getByRole("alert").innerText()).toContain("Orders #1001, #1002 went to the account a***@example.com");
+    expect(await page.locator(".notice").innerText()).toContain("Orders #1001, #1002 went to the account a***@example.com");
     await screenshot(page, "confirm-page-used");
   });
 
@@ -174,6 +174,55 @@ describeInBrowser("the confirm page (the email's link)", () => {
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Confirmed" }).waitFor();
     expect(await ownerOf(orders.home.id)).toBe(customers.ann.id);
+  });
+});
+
+/** The confirm page's form as a browser gets it: its cookie and its form token. */
+async function confirmForm(link: string): Promise<{ cookie: string; formToken: string }> {
+  const page = await fetch(link);
+  const cookie = page.headers.get("set-cookie")!.split(";")[0]!;
+  const formToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+  return { cookie, formToken };
+}
+
+describe("the pages over plain HTTP", () => {
+  it("refuses a form that carries a valid form token when the browser says it came from another site", async () => {
+    const message = await claimByEmail([orders.home.id]);
+    const { cookie, formToken } = await confirmForm(buttonLink(message));
+    const post = (headers: Record<string, string>) =>
+      fetch(`${t.url}/claim/confirm`, { method: "POST", headers: { cookie, ...headers }, body: new URLSearchParams({ token: message.token!, _csrf: formToken }) });
+    expect((await post({ "sec-fetch-site": "cross-site" })).status).toBe(403);
+    expect((await post({ "sec-fetch-site": "same-site" })).status).toBe(403);
+    expect((await post({ origin: "http://shop.evil.example" })).status).toBe(403);
+    expect((await post({ origin: "null" })).status).toBe(403);
+    expect((await pendingClaim()).status).toBe("PENDING");
+    // The same form from the page itself goes through.
+    const sameOrigin = await post({ "sec-fetch-site": "same-origin", origin: t.url });
+    expect(sameOrigin.status).toBe(200);
+    expect(await sameOrigin.text()).toContain("Confirmed");
+    expect(await ownerOf(orders.home.id)).toBe(customers.ann.id);
+  });
+
+  it("sends the pages with no framing, no Referer, no caching; GraphiQL is never framed either", async () => {
+    const link = buttonLink(await claimByEmail([orders.home.id]));
+    for (const path of [new URL(link).pathname + new URL(link).search, "/claim"]) {
+      const response = await fetch(`${t.url}${path}`);
+      expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+      expect(response.headers.get("content-security-policy")).toContain("script-src 'self'");
+      expect(response.headers.get("x-frame-options")).toBe("DENY");
+      expect(response.headers.get("referrer-policy")).toBe("no-referrer");
+      expect(response.headers.get("cache-control")).toBe("no-store");
+    }
+    const graphiql = await fetch(`${t.url}/graphql`, { headers: { accept: "text/html" } });
+    expect(graphiql.headers.get("x-frame-options")).toBe("DENY");
+    expect(graphiql.headers.get("content-security-policy")).toBe("frame-ancestors 'none'");
+  });
+
+  it("answers an unknown page under /claim with an HTML 404", async () => {
+    const response = await fetch(`${t.url}/claim/nope`);
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await response.text()).toContain("<h1 id=\"page-title\">Not found</h1>");
   });
 });
 

@@ -10,8 +10,8 @@ async function graphiqlServed(t: TestGateway): Promise<boolean> {
 }
 
 describe.each([
-  ["production", { NODE_ENV: "production" }, false, true],
-  ["production with GRAPHIQL and GRAPHQL_INTROSPECTION on", { NODE_ENV: "production", GRAPHIQL: "true", GRAPHQL_INTROSPECTION: "true" }, true, true],
+  ["production", { NODE_ENV: "production", PUBLIC_URL: "https://orders.shop.example" }, false, true],
+  ["production with GRAPHIQL and GRAPHQL_INTROSPECTION on", { NODE_ENV: "production", PUBLIC_URL: "https://orders.shop.example", GRAPHIQL: "true", GRAPHQL_INTROSPECTION: "true" }, true, true],
   ["development", {}, true, false],
 ])("%s", (_name, env, open, secure) => {
   let t: TestGateway;

@@ -35,7 +35,7 @@ const MAIL_GRACE_MS = 10_000;
  */
 const MAIL_DRAIN_LIMIT_MS = 120_000;
 /** The settings the gateway runs with, besides the secret, the database, the sink and the port. */
-const GATEWAY_SETTINGS = { NODE_ENV: "production", RATE_LIMITS: "off", SEED_DEMO: "false", LOG_LEVEL: "warn" };
+const GATEWAY_SETTINGS = { NODE_ENV: "production", PUBLIC_URL: "http://localhost", RATE_LIMITS: "off", SEED_DEMO: "false", LOG_LEVEL: "warn" };
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 const logger = createLogger("warn");

@@ -1,6 +1,6 @@
 import type { Db } from "../db/database";
 import type { EventBus } from "../events/event-bus";
-import type { AuthService } from "../services/auth-service";
+import type { AuthService, SignedInCustomer } from "../services/auth-service";
 import type { ClaimFeed } from "../services/claim-feed";
 import type { ClaimService } from "../services/claim-service";
 import type { ClaimViewService } from "../services/claim-views";
@@ -18,11 +18,8 @@ export interface Services {
   auth: AuthService;
 }
 
-/** The signed-in customer, and until when their credentials hold (the JWT's `exp`). */
-export interface Viewer {
-  customerId: string;
-  signedInUntil?: Date;
-}
+/** The signed-in customer, and until when their credentials hold (the JWT's `exp`, the session's end). */
+export type Viewer = SignedInCustomer;
 
 /** What every resolver sees: who is asking (if anyone), from which address, and the services. */
 export interface GraphQLContext extends Services {

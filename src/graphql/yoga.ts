@@ -11,7 +11,7 @@ import { type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
 import { GraphQLError, type ValidationContext } from "graphql";
 import { createYoga, useExtendContext } from "graphql-yoga";
 import type { Logger } from "../logger";
-import { bearerToken, sessionTokenFromCookies, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
+import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
 import { createContext, type GraphQLContext, type Services, type Viewer } from "./context";
 import { useClientFacingErrors } from "./expected-failures";
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from "./graphiql";
@@ -107,14 +107,13 @@ export function createGraphQLServer(
 ) {
   const viewerOf = async (context: GraphQLServerContext & { jwt?: { payload: unknown } }): Promise<Viewer | null> => {
     if (context.restCaller) return context.restCaller.customerId ? { customerId: context.restCaller.customerId } : null;
-    const fromToken = viewerFromStoreToken(context.jwt?.payload);
-    if (fromToken || context.socket || !context.req) return fromToken;
+    const bearer = () => viewerFromStoreToken(context.jwt?.payload);
     // Over HTTP and SSE, a browser's session cookie (POST /store/auth, the /claim page) signs it
-    // in too. Cross-site requests cannot ride on it: CSRF prevention refuses any request a browser
-    // would send without a preflight, and CORS answers preflights only for STORE_CORS origins.
-    // Not on WebSocket, which has neither protection.
-    const session = sessionTokenFromCookies(context.req.headers.cookie);
-    return session ? services.auth.viewerFromSession(session) : null;
+    // in too, first as on /store. Cross-site requests cannot ride on it: CSRF prevention refuses
+    // any request a browser would send without a preflight, and CORS answers preflights only for
+    // STORE_CORS origins. Not on WebSocket, which has neither protection.
+    if (context.socket || !context.req) return bearer();
+    return services.auth.identify({ cookieHeader: context.req.headers.cookie, bearer });
   };
   return createYoga<GraphQLServerContext, GraphQLContext>({
     schema,

@@ -84,6 +84,11 @@ export function createHttpApp(deps: {
 
   // Bodies of every content type are read (up to the limit, decoded per Content-Encoding) before
   // Yoga, which parses them itself.
+  // GraphiQL acts with the visitor's session cookie: no other page may frame it (and a JSON answer has no use for a frame either).
+  app.use(GRAPHQL_PATH, (_req, res, next) => {
+    res.set({ "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'" });
+    next();
+  });
   app.use(GRAPHQL_PATH, express.raw({ type: () => true, limit: GRAPHQL_BODY_LIMIT_BYTES }), (req, res) => yoga(req, res));
   app.use(GRAPHQL_PATH, graphqlBodyErrors);
   app.get("/openapi.json", (_req, res) => {

@@ -4,7 +4,7 @@ import { isEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
 import type { Services } from "../graphql/context";
 import { clearSessionCookie, setSessionCookie } from "../http/session-cookie";
-import { bearerToken, sessionTokenFromCookies } from "../services/auth-service";
+import { sessionTokenFromCookies } from "../services/auth-service";
 import { MedusaError, UNAUTHORIZED } from "./errors";
 import { serializeCustomer } from "./serializers";
 import { jsonBody, parseInput, requiredString } from "./validation";
@@ -25,11 +25,8 @@ const sessionToken = (req: Request) => sessionTokenFromCookies(req.headers.cooki
 export function identifyCustomer(services: Services): RequestHandler {
   return async (req, res, next) => {
     try {
-      const session = sessionToken(req);
-      let customerId = session ? await services.auth.customerIdFromSession(session) : undefined;
-      const bearer = bearerToken(req.headers.authorization ?? "");
-      if (!customerId && bearer) customerId = services.auth.customerIdFromBearer(bearer);
-      res.locals.customerId = customerId;
+      const viewer = await services.auth.identify({ cookieHeader: req.headers.cookie, bearer: () => services.auth.viewerFromBearer(req.headers.authorization) });
+      res.locals.customerId = viewer?.customerId;
       next();
     } catch (error) {
       next(error);

@@ -25,8 +25,14 @@ export function customerIdFromStoreToken(payload: unknown): string | undefined {
   return domain === "store" && typeof customerId === "string" && customerId !== "" ? customerId : undefined;
 }
 
-/** The viewer a verified store JWT names, signed in until its `exp`. */
-export function viewerFromStoreToken(payload: unknown): { customerId: string; signedInUntil?: Date } | null {
+/** A signed-in customer, and until when the credentials hold (a JWT's `exp`, a session's end). */
+export interface SignedInCustomer {
+  customerId: string;
+  signedInUntil?: Date;
+}
+
+/** The customer a verified store JWT names, signed in until its `exp`. */
+export function viewerFromStoreToken(payload: unknown): SignedInCustomer | null {
   const customerId = customerIdFromStoreToken(payload);
   if (!customerId) return null;
   const exp = (payload as { exp?: unknown }).exp;
@@ -87,12 +93,14 @@ export class AuthService {
     return jwt.sign(payload, this.deps.config.jwtKey, { algorithm: STORE_TOKEN_ALGORITHM, expiresIn: STORE_TOKEN_TTL });
   }
 
-  /** The customer id of a valid store token, or undefined for anything else. */
-  customerIdFromBearer(token: string): string | undefined {
+  /** The customer of a valid store token in an `Authorization: Bearer` value, or null for anything else. */
+  viewerFromBearer(authorization: string | undefined): SignedInCustomer | null {
+    const token = bearerToken(authorization ?? "");
+    if (!token) return null;
     try {
-      return customerIdFromStoreToken(jwt.verify(token, this.deps.config.jwtKey, { algorithms: [STORE_TOKEN_ALGORITHM] }));
+      return viewerFromStoreToken(jwt.verify(token, this.deps.config.jwtKey, { algorithms: [STORE_TOKEN_ALGORITHM] }));
     } catch {
-      return undefined;
+      return null;
     }
   }
 
@@ -105,12 +113,18 @@ export class AuthService {
     return token;
   }
 
-  async customerIdFromSession(token: string): Promise<string | undefined> {
-    return (await this.viewerFromSession(token))?.customerId;
+  /**
+   * Who a request signs in, in Medusa's order for every door (REST, GraphQL over HTTP, the pages):
+   * the session of its cookie if that session is live, else the customer of its store JWT
+   * (`bearer`, verified by the caller's means); signed out otherwise.
+   */
+  async identify(credentials: { cookieHeader: string | undefined; bearer?: () => SignedInCustomer | null }): Promise<SignedInCustomer | null> {
+    const session = sessionTokenFromCookies(credentials.cookieHeader);
+    return (session ? await this.viewerFromSession(session) : null) ?? credentials.bearer?.() ?? null;
   }
 
   /** The customer a live session signs in, until the session ends; null for an unknown or ended one. */
-  async viewerFromSession(token: string): Promise<{ customerId: string; signedInUntil: Date } | null> {
+  private async viewerFromSession(token: string): Promise<SignedInCustomer | null> {
     const id = hashSessionToken(token);
     const session = await this.deps.prisma.customerSession.findUnique({ where: { id } });
     if (!session) return null;

@@ -61,7 +61,7 @@ function claimCard(claim: CustomerClaimView) {
   }
   return html`<li class="card claim" id="claim-${claim.id}" data-claim-id="${claim.id}" data-status="${status}" data-announce="${`Orders placed under ${claim.recipientEmail}: ${STATUS_LABELS[claim.status]}`}">
 <div class="claim-head"><h2>${orders} placed under ${claim.recipientEmail}</h2><span class="status status-${status}">${STATUS_LABELS[claim.status]}</span></div>
-<p class="muted">Asked ${utcTimeInWords(claim.createdAt)}</p>
+<p class="muted">Asked ${utcTimeInWords(claim.createdAt)}${claim.verifiedAt && html` · confirmed ${utcTimeInWords(claim.verifiedAt)}`}</p>
 ${detail}
 </li>`;
 }
@@ -82,9 +82,8 @@ export function claimsPage(services: Services, forms: FormTokens, options: { sec
   const router = Router();
 
   const signedInCustomer = async (req: Request) => {
-    const session = sessionTokenFromCookies(req.headers.cookie);
-    const customerId = session ? await services.auth.customerIdFromSession(session) : undefined;
-    return customerId ? services.customers.findSelf(customerId) : null;
+    const viewer = await services.auth.identify({ cookieHeader: req.headers.cookie });
+    return viewer ? services.customers.findSelf(viewer.customerId) : null;
   };
 
   const signInPage = (req: Request, res: Response, status: number, problem?: string, email = "") =>
@@ -98,12 +97,12 @@ export function claimsPage(services: Services, forms: FormTokens, options: { sec
 <h1 id="page-title">Sign in to see your claims</h1>
 <p>Your claims are the orders placed under other emails that you asked to add to your account. Sign in to see whether each was confirmed.</p>
 ${problem && html`<div class="notice bad" role="alert" id="sign-in-problem">${problem}</div>`}
-<form method="post" action="${CLAIMS_PAGE_PATH}/sign-in"${problem ? html` aria-describedby="sign-in-problem"` : ""}>
+<form method="post" action="${CLAIMS_PAGE_PATH}/sign-in">
 <input type="hidden" name="_csrf" value="${forms.tokenFor(req, res)}">
 <label for="email">Email</label>
-<input type="email" id="email" name="email" autocomplete="username" required value="${email}">
+<input type="email" id="email" name="email" autocomplete="username" required value="${email}"${problem && html` aria-describedby="sign-in-problem"`}>
 <label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required>
+<input type="password" id="password" name="password" autocomplete="current-password" required${problem && html` aria-describedby="sign-in-problem" aria-invalid="true" autofocus`}>
 <button type="submit">Sign in</button>
 </form>
 </section>`,

@@ -17,7 +17,7 @@ const plural = (count: number, one: string, many: string) => (count === 1 ? one 
 /** Where the code from the email can be entered when the link is incomplete (a GET: it changes nothing). */
 const codeForm = html`<form method="get" action="${CONFIRM_PAGE_PATH}">
 <label for="token">Code from the email</label>
-<input type="password" id="token" name="token" autocomplete="one-time-code" required minlength="43" maxlength="43" spellcheck="false" autocapitalize="off">
+<input type="text" id="token" name="token" autocomplete="one-time-code" required spellcheck="false" autocapitalize="off">
 <button type="submit">Continue</button>
 </form>`;
 
@@ -43,8 +43,11 @@ function unusableLinkPage(res: Response, claim: TokenClaimView | null) {
         "warn",
         html`<p>It expired on ${utcTimeInWords(claim.expiresAt)}, before it was used. Nothing changed. To add the orders to an account, ask for them again from that account: a new email comes with a new link.</p>`,
       );
-    default:
+    case OrderClaimStatus.SUPERSEDED:
       return sendMessagePage(res, 410, "This link was replaced by a newer one", "warn", html`<p>A newer request for the same orders sent another email. Use the link in that one.</p>`);
+    default:
+      // Still pending, yet refused: the account that asked can no longer take orders (closed).
+      return sendMessagePage(res, 410, "This link cannot be used", "warn", html`<p>The account that asked for these orders can no longer receive them. Nothing changed.</p>`);
   }
 }
 

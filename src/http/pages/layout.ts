@@ -40,11 +40,14 @@ ${page.main}
 `;
 }
 
-/** Sends a page that only says something: a heading and a notice (what happened, what to do next). */
+/**
+ * Sends a page that only says something: a heading and a notice (what happened, what to do
+ * next). Whole pages, read from the heading down: no live-region role.
+ */
 export function sendMessagePage(res: Response, status: number, title: string, tone: "ok" | "warn" | "bad", body: HtmlValue): void {
   const main = html`<section class="card" aria-labelledby="page-title">
 <h1 id="page-title">${title}</h1>
-<div class="notice ${tone}" role="${tone === "ok" ? "status" : "alert"}">${body}</div>
+<div class="notice ${tone}">${body}</div>
 </section>`;
   res.status(status).type("html").send(pageDocument({ title, main }).markup);
 }

@@ -16,10 +16,13 @@
     live.textContent = text;
   }
 
+  /** "4:59", or "1:04:59" from an hour up. */
   function remaining(ms) {
     const seconds = Math.max(0, Math.ceil(ms / 1000));
-    const minutes = Math.floor(seconds / 60);
-    return minutes + ":" + String(seconds % 60).padStart(2, "0");
+    const hours = Math.floor(seconds / 3600);
+    const minutes = Math.floor(seconds / 60) % 60;
+    const mmss = String(minutes).padStart(hours > 0 ? 2 : 1, "0") + ":" + String(seconds % 60).padStart(2, "0");
+    return hours > 0 ? hours + ":" + mmss : mmss;
   }
 
   function tick() {
@@ -46,25 +49,36 @@
     return response.ok ? response.text() : null;
   }
 
-  async function refreshClaim(id) {
-    const markup = await fragment("/claim/claims/" + encodeURIComponent(id));
-    if (markup === null) return;
-    const card = fromHtml(markup).firstElementChild;
-    if (!card) return;
-    const current = document.getElementById(card.id);
-    if (current) current.replaceWith(card);
-    else list.prepend(card);
-    const empty = document.getElementById("no-claims");
-    if (empty) empty.remove();
-    tick();
-    announce(card.dataset.announce || "");
-  }
-
   async function refreshAll() {
     const markup = await fragment("/claim/claims");
     if (markup === null) return;
     list.replaceChildren(fromHtml(markup));
     tick();
+  }
+
+  async function refreshClaim(id) {
+    // A claim the page does not show (new, or older than those listed): the list as the server
+    // renders it now puts it where it belongs, or leaves it out.
+    if (!document.getElementById("claim-" + id)) {
+      await refreshAll();
+    } else {
+      const markup = await fragment("/claim/claims/" + encodeURIComponent(id));
+      if (markup === null) return;
+      const card = fromHtml(markup).firstElementChild;
+      const current = document.getElementById("claim-" + id);
+      if (!card || !current) return;
+      current.replaceWith(card);
+      tick();
+    }
+    const card = document.getElementById("claim-" + id);
+    if (card) announce(card.dataset.announce || "");
+  }
+
+  // One refresh at a time, in the order the events came: a late answer to an older request
+  // never overwrites a newer state.
+  let refreshes = Promise.resolve();
+  function queue(refresh) {
+    refreshes = refreshes.then(refresh).catch((error) => console.warn("could not refresh the claims", error));
   }
 
   /** Reads a text/event-stream body, calling `onEvent(type, data)` for each event. */
@@ -74,7 +88,8 @@
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      buffer += value.replace(/\r\n?/g, "\n");
+      // Lines may end in CRLF, CR or LF; a CR at the end of a chunk may be half of a CRLF.
+      buffer = (buffer + value).replace(/\r\n/g, "\n").replace(/\r(?!$)/g, "\n");
       let end;
       while ((end = buffer.indexOf("\n\n")) !== -1) {
         const block = buffer.slice(0, end);
@@ -101,9 +116,8 @@
           cache: "no-store",
         });
         if (!response.ok || !response.body) throw new Error("subscription refused: HTTP " + response.status);
-        retryMs = 1000;
         // Whatever changed while not listening (before the first connection, or during a break).
-        await refreshAll();
+        queue(refreshAll);
         let signedOut = false;
         await readEvents(response.body, (type, data) => {
           if (type !== "next" && type !== "message") return;
@@ -113,7 +127,10 @@
             return;
           }
           const claim = result.data && result.data.orderClaimUpdated;
-          if (claim) void refreshClaim(claim.id);
+          if (!claim) return;
+          // The stream works: the next break starts its backoff afresh.
+          retryMs = 1000;
+          queue(() => refreshClaim(claim.id));
         });
         if (signedOut) {
           window.location.reload();
