@@ -50,6 +50,10 @@ export interface Config {
   trustProxy: boolean | number | string[];
   /** Longest a client may take to send a whole request (headers and body); then 408. */
   requestTimeoutMs: number;
+  /** Medusa v1 behind ordergate: every `/store` request ordergate does not answer goes there. Unset: answered 404. */
+  medusaUrl: string | undefined;
+  /** Longest Medusa may take to answer a forwarded request; then 504. */
+  medusaTimeoutMs: number;
   /** Every rate limit; a limit that is `null` is off (RATE_LIMITS=off turns them all off). */
   rateLimits: RateLimits;
 }
@@ -230,6 +234,10 @@ const envSchema = z.object({
   GRAPHQL_INTROSPECTION: boolean("GRAPHQL_INTROSPECTION").optional(),
   TRUST_PROXY: trustProxy("TRUST_PROXY").default(false),
   REQUEST_TIMEOUT: duration("REQUEST_TIMEOUT").default(10_000),
+  MEDUSA_URL: url("MEDUSA_URL", ["http:", "https:"])
+    .refine((value) => !URL.canParse(value) || !/[?#]/.test(value), { message: "MEDUSA_URL must not have a query or fragment" })
+    .optional(),
+  MEDUSA_TIMEOUT: duration("MEDUSA_TIMEOUT").default(30_000),
   RATE_LIMITS: boolean("RATE_LIMITS").default(true),
   RATE_LIMIT_LOGIN_EMAIL: rate("RATE_LIMIT_LOGIN_EMAIL").default({ points: 10, durationMs: 15 * 60_000 }),
   RATE_LIMIT_LOGIN_IP: rate("RATE_LIMIT_LOGIN_IP").default({ points: 100, durationMs: 15 * 60_000 }),
@@ -301,6 +309,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     requestTimeoutMs: e.REQUEST_TIMEOUT,
+    medusaUrl: e.MEDUSA_URL?.replace(/\/$/, ""),
+    medusaTimeoutMs: e.MEDUSA_TIMEOUT,
     rateLimits: {
       loginPerEmail: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_EMAIL : null,
       loginPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_IP : null,

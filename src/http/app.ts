@@ -111,7 +111,8 @@ export function createHttpApp(deps: {
     const status = database === "down" ? "unavailable" : redis === "down" ? "degraded" : "ready";
     res.status(database === "up" ? 200 : 503).json({ status, checks: { database, redis } });
   });
-  app.use("/store", storeApi(services, yoga, { secureCookies: config.production, clientAddress }, logger));
+  const medusa = config.medusaUrl ? { medusaUrl: config.medusaUrl, timeoutMs: config.medusaTimeoutMs } : undefined;
+  app.use("/store", storeApi(services, yoga, { secureCookies: config.production, clientAddress, medusa }, logger));
   app.use(pageRoutes(services, yoga, { jwtSecret, secureCookies: config.production, publicUrl: config.publicUrl, clientAddress }, logger));
   app.use((req, res) => {
     res.status(404).json({ message: `Route ${req.method} ${req.path} was not found` });

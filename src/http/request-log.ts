@@ -10,6 +10,9 @@ const CLIENT_REQUEST_ID = /^[\w.:@+=/-]{1,128}$/;
  * (never the raw path: ids would explode the metrics and may be personal).
  */
 export function routeOf(req: Request): string {
+  // A handler that names its route itself (requests forwarded to Medusa).
+  const named = (req.res?.locals as { route?: unknown } | undefined)?.route;
+  if (typeof named === "string") return named;
   // `baseUrl` is the client's spelling of the mount path (routing ignores case): ours are lower case.
   const mount = req.baseUrl.toLowerCase();
   if (req.route) return `${mount}${(req.route as { path: string }).path}`;

@@ -6,14 +6,23 @@ import type { Logger } from "../logger";
 import { authRoutes, identifyCustomer } from "./auth";
 import { customerRoutes } from "./customers";
 import { medusaErrorHandler, routeNotFound } from "./errors";
+import { forwardToMedusa } from "./medusa-forwarding";
 import { orderReadRoutes } from "./order-reads";
 import { orderClaimRoutes } from "./orders";
 
-/** Medusa Store API v1 routes under `/store`, with Medusa's JSON errors for everything. */
+/**
+ * Medusa Store API v1 routes under `/store`, with Medusa's JSON errors for everything; with
+ * MEDUSA_URL, every other `/store` request is Medusa's to answer.
+ */
 export function storeApi(
   services: Services,
   yoga: GraphQLServer,
-  options: { secureCookies: boolean; clientAddress: (req: IncomingMessage) => string },
+  options: {
+    secureCookies: boolean;
+    clientAddress: (req: IncomingMessage) => string;
+    /** Where the routes ordergate does not answer go (MEDUSA_URL); without it they are 404. */
+    medusa?: { medusaUrl: string; timeoutMs: number };
+  },
   logger: Logger,
 ): Router {
   const router = Router();
@@ -22,7 +31,7 @@ export function storeApi(
   router.use(orderClaimRoutes(yoga));
   router.use(customerRoutes(services, options.clientAddress));
   router.use(orderReadRoutes(services));
-  router.use(routeNotFound);
+  router.use(options.medusa ? forwardToMedusa(options.medusa, logger) : routeNotFound);
   router.use(medusaErrorHandler(logger));
   return router;
 }

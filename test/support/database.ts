@@ -12,16 +12,27 @@ function adminUrl(): string {
 
 const withAdmin = <T>(work: (client: Client) => Promise<T>): Promise<T> => withPgClient(adminUrl(), work);
 
-/** A fresh, migrated database for one test file (a copy of the template: fast). */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `ordergate_test_${crypto.randomBytes(6).toString("hex")}`;
-  await withAdmin((client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`));
+/** A new database on the suite's server, a copy of `template` if given; `drop` removes it. */
+async function createDatabase(name: string, template?: string): Promise<{ url: string; drop(): Promise<void> }> {
+  await withAdmin((client) => client.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ""}`));
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     drop: () => withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
+}
+
+const uniqueName = (prefix: string) => `${prefix}_${crypto.randomBytes(6).toString("hex")}`;
+
+/** A fresh, migrated database for one test file (a copy of the template: fast). */
+export function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  return createDatabase(uniqueName("ordergate_test"), TEMPLATE_DATABASE);
+}
+
+/** An empty database (for another program's own migrations: Medusa's), on the suite's server. */
+export function createEmptyDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  return createDatabase(uniqueName(prefix));
 }
 
 /** A fresh database for the enclosing file or describe block, with a Prisma client on it; filled in before its tests. */

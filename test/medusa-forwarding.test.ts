@@ -1,0 +1,113 @@
+import { FORWARDED_ROUTE } from "../src/rest/medusa-forwarding";
+import { startTestGateway, TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
+import { MEDUSA_STORE_CORS, medusaInstalled, TestMedusa } from "./support/medusa";
+import { claimScenario, seedScenario } from "./support/scenarios";
+
+// Without the Medusa test server installed (`npm ci --prefix medusa-v1-server`), say why and skip;
+// CI installs it and must run these.
+const available = medusaInstalled() || process.env.CI === "true";
+if (!available) console.warn("skipping the Medusa forwarding tests: run `npm ci --prefix medusa-v1-server` to install the Medusa v1 test server");
+const describeWithMedusa = available ? describe : describe.skip;
+
+jest.setTimeout(120_000);
+
+/** The storefront ordergate's STORE_CORS allows (Medusa's own policy allows another). */
+const GATEWAY_STORE_CORS = "http://gateway-shop.example";
+
+describeWithMedusa("in front of a real Medusa v1: every other /store route is forwarded", () => {
+  let medusa: TestMedusa;
+  let t: TestGateway;
+
+  beforeAll(async () => {
+    medusa = await (await TestMedusa.create(TEST_JWT_SECRET)).start();
+    t = await startTestGateway({ MEDUSA_URL: medusa.url, MEDUSA_TIMEOUT: "2s", STORE_CORS: GATEWAY_STORE_CORS });
+    await seedScenario(t.prisma, claimScenario);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await medusa?.close();
+  });
+
+  const through = (method: string, route: string, body?: unknown) => medusa.request(method, route, { body, baseUrl: t.url });
+
+  it("answers a product list, a region list and a cart exactly as Medusa does", async () => {
+    for (const route of ["/store/products", "/store/regions", "/store/products?limit=1&offset=0", "/store/collections"]) {
+      const [direct, forwarded] = [await medusa.request("GET", route), await through("GET", route)];
+      expect(forwarded.status).toBe(direct.status);
+      expect(forwarded.headers.get("content-type")).toBe(direct.headers.get("content-type"));
+      expect(forwarded.json).toEqual(direct.json);
+    }
+    const created = await through("POST", "/store/carts", { region_id: await medusa.regionId() });
+    expect(created.status).toBe(200);
+    const cartId = created.json.cart.id as string;
+    expect(cartId).toMatch(/^cart_/);
+    const [direct, forwarded] = [await medusa.request("GET", `/store/carts/${cartId}`), await through("GET", `/store/carts/${cartId}`)];
+    expect(forwarded.json).toEqual(direct.json);
+  });
+
+  it("carries a whole guest checkout through to Medusa's order", async () => {
+    const order = await medusa.placeGuestOrder("guest.through@example.com", { baseUrl: t.url });
+    expect(order.id).toMatch(/^order_/);
+    // Medusa, asked directly, has it.
+    const lookup = await medusa.request("GET", `/store/orders/cart/${order.cart_id}`);
+    expect(lookup.status).toBe(200);
+    expect(lookup.json.order).toMatchObject({ id: order.id, email: "guest.through@example.com" });
+  });
+
+  it("passes Medusa's errors through as they are, and answers its own routes itself", async () => {
+    const [direct, forwarded] = [await medusa.request("GET", "/store/products/prod_missing"), await through("GET", "/store/products/prod_missing")];
+    expect(forwarded.status).toBe(404);
+    expect(forwarded.json).toEqual(direct.json);
+    const invalid = await through("POST", "/store/carts", { region_id: 12 });
+    expect(invalid.status).toBe((await medusa.request("POST", "/store/carts", { body: { region_id: 12 } })).status);
+    // ordergate's own: its login, not Medusa's (whose database has no such customer).
+    const login = await through("POST", "/store/auth/token", { email: claimScenario.customers.ann.email, password: claimScenario.customers.ann.password });
+    expect(login.status).toBe(200);
+  });
+
+  it("answers browsers with ordergate's CORS policy only, and logs and counts forwarded requests under one route", async () => {
+    // Medusa itself answers its storefront's origin with CORS headers of its own...
+    const direct = await fetch(`${medusa.url}/store/products`, { headers: { origin: MEDUSA_STORE_CORS } });
+    expect(direct.headers.get("access-control-allow-origin")).toBe(MEDUSA_STORE_CORS);
+    // ...which ordergate drops: STORE_CORS is the one policy for /store.
+    const notAllowedHere = await fetch(`${t.url}/store/products`, { headers: { origin: MEDUSA_STORE_CORS } });
+    expect(notAllowedHere.status).toBe(200);
+    expect(notAllowedHere.headers.get("access-control-allow-origin")).toBeNull();
+    const response = await fetch(`${t.url}/store/products`, { headers: { origin: GATEWAY_STORE_CORS, "x-request-id": "forwarded-1" } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("access-control-allow-origin")).toBe(GATEWAY_STORE_CORS);
+    expect(response.headers.get("access-control-allow-credentials")).toBe("true");
+    expect(response.headers.get("x-request-id")).toBe("forwarded-1");
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toContain(`route="${FORWARDED_ROUTE}"`);
+    expect(t.logs.some((line) => line.includes('"requestId":"forwarded-1"') && line.includes(FORWARDED_ROUTE))).toBe(true);
+  });
+
+  it("answers 504 when Medusa does not answer in time, and 502 at once when it is down; its own routes keep working", async () => {
+    // Frozen: the kernel still accepts the connection, nobody answers.
+    medusa.signal("SIGSTOP");
+    try {
+      const started = Date.now();
+      const slow = await through("GET", "/store/products");
+      expect(slow.status).toBe(504);
+      expect(slow.json).toEqual({ type: "unknown_error", code: "medusa_timeout", message: "The store backend did not answer within 2 s." });
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      medusa.signal("SIGCONT");
+    }
+
+    await medusa.stop();
+    try {
+      const started = Date.now();
+      const down = await through("GET", "/store/products");
+      expect(down.status).toBe(502);
+      expect(down.json).toEqual({ type: "unknown_error", code: "medusa_unavailable", message: "The store backend could not be reached." });
+      expect(Date.now() - started).toBeLessThan(1000);
+      const own = await through("POST", "/store/auth/token", { email: claimScenario.customers.ann.email, password: claimScenario.customers.ann.password });
+      expect(own.status).toBe(200);
+    } finally {
+      await medusa.start();
+    }
+    expect((await through("GET", "/store/products")).status).toBe(200);
+  });
+});
