@@ -1,6 +1,7 @@
 import path from "node:path";
 import { ConfigError, loadConfig } from "./config";
 import { openDatabase } from "./db/database";
+import { ForeignDatabaseError } from "./db/migrate";
 import { createLogger } from "./logger";
 import { createGateway } from "./server";
 import { loadSeedFile } from "./cli/seed-file";
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const database = await openDatabase(config, logger);
   try {
-    if (config.seedDemo && (await database.prisma.order.count()) === 0 && (await database.prisma.customer.count()) === 0) {
+    // Never on a Medusa store's database: its orders are Medusa's to make.
+    if (config.seedDemo && database.kind === "ordergate" && (await database.prisma.order.count()) === 0 && (await database.prisma.customer.count()) === 0) {
       const result = await loadSeedFile(database.prisma, DEMO_SEED_FILE);
       logger.info(`loaded demo data: ${result.customers} customers, ${result.orders} orders (SEED_DEMO=false to skip)`);
     }
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error) => {
-    process.stderr.write(`ordergate ${served ? "failed while stopping" : "could not start"}: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+    process.stderr.write(`ordergate ${served ? "failed while stopping" : "could not start"}: ${error instanceof ConfigError || error instanceof ForeignDatabaseError ? error.message : ((error as Error).stack ?? String(error))}\n`);
     process.exit(1);
   },
 );

@@ -120,7 +120,7 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
     try {
       await other.query("BEGIN");
       await other.query(
-        `SELECT FROM "open_order_claims"($1, now(), $2, '{"topic":"order-claim.updated","payload":{}}', $3, '[]')`,
+        `SELECT FROM "ordergate"."open_order_claims"($1, now(), $2, '{"topic":"order-claim.updated","payload":{}}', $3, '[]')`,
         [customers.ann.id, [orders.work1.id], JSON.stringify([{ id: "oclaim_in_flight", recipient_email: "ann.work@example.com", token_hash: "0".repeat(64), expires_at: new Date(Date.now() + 60_000), order_ids: [orders.work1.id] }])],
       );
       const request = t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] } });

@@ -15,7 +15,7 @@ const testDatabase = useTestDatabase();
 let prisma: Db;
 beforeAll(() => ({ prisma } = testDatabase));
 beforeEach(async () => {
-  await prisma.$executeRawUnsafe(`TRUNCATE "outbox_event", "customer_session", "customer" CASCADE`);
+  await prisma.$executeRawUnsafe(`TRUNCATE "ordergate"."outbox_event", "ordergate"."customer_session", "customer" CASCADE`);
 });
 
 /** An outbox row in the given state; `label` lands in the payload to tell rows apart. */
@@ -117,14 +117,14 @@ describe("queue queries with a long delivered history", () => {
 
   it("leases from the partial index, not by walking 200,000 delivered rows", async () => {
     await client.query(`
-      INSERT INTO "outbox_event" ("topic", "payload", "attempts", "created_at", "available_at", "delivered_at")
+      INSERT INTO "ordergate"."outbox_event" ("topic", "payload", "attempts", "created_at", "available_at", "delivered_at")
       SELECT 'order-claim.updated', jsonb_build_object('claimId', 'claim_' || n, 'claimerCustomerId', 'cus_' || n, 'status', 'VERIFIED'),
         1, now() - interval '1 day', now() - interval '1 day', now() - interval '1 day'
       FROM generate_series(1, 200000) AS n`);
     for (let i = 1; i <= 3; i++) await outboxRow(`due ${i}`);
     await outboxRow("parked", { parked_at: new Date(), attempts: 10 });
     // What autovacuum does after a bulk load; the planner decides on these statistics.
-    await client.query(`ANALYZE "outbox_event"`);
+    await client.query(`ANALYZE "ordergate"."outbox_event"`);
 
     const nodes = planNodes((await explain("COSTS", leaseStatement)).Plan);
     expect(nodes.filter((node) => node["Index Name"] === "outbox_event_lease_idx")).toHaveLength(1);

@@ -37,6 +37,7 @@ beforeAll(async () => {
   const config = testConfig(database.url, dataDir, { OUTBOX_POLL_INTERVAL: "1h", CLAIM_EXPIRY_SWEEP_INTERVAL: "1h" });
   gateway = await createGateway(config, createLogger("silent"), {
     prisma,
+    kind: "ordergate",
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => prisma.$disconnect(),
   });

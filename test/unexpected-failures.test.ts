@@ -9,11 +9,11 @@ beforeAll(() => ({ t, annToken } = fixture));
 
 /** Makes every claim write fail the way a broken database would, for the duration of `work`. */
 async function withBrokenClaimTable(work: () => Promise<void>): Promise<void> {
-  await t.prisma.$executeRawUnsafe(`ALTER TABLE "order_claim" RENAME TO "order_claim_away"`);
+  await t.prisma.$executeRawUnsafe(`ALTER TABLE "ordergate"."order_claim" RENAME TO "order_claim_away"`);
   try {
     await work();
   } finally {
-    await t.prisma.$executeRawUnsafe(`ALTER TABLE "order_claim_away" RENAME TO "order_claim"`);
+    await t.prisma.$executeRawUnsafe(`ALTER TABLE "ordergate"."order_claim_away" RENAME TO "order_claim"`);
   }
 }
 

@@ -136,7 +136,7 @@ describe("POST /store/orders/customer/confirm (Verify Order Claim)", () => {
     const claim = await t.prisma.orderClaim.findFirstOrThrow();
     expect(claim.token_hash).toBe(hashClaimToken(token));
     const dump = JSON.stringify(
-      await t.prisma.$queryRaw`SELECT row_to_json(c)::text AS row FROM "order_claim" c UNION ALL SELECT row_to_json(o)::text FROM "outbox_event" o`,
+      await t.prisma.$queryRaw`SELECT row_to_json(c)::text AS row FROM "ordergate"."order_claim" c UNION ALL SELECT row_to_json(o)::text FROM "ordergate"."outbox_event" o`,
     );
     expect(dump).not.toContain(token);
   });

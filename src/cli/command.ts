@@ -1,17 +1,18 @@
 import { ConfigError, loadConfig } from "../config";
 import { type Db, openDatabase } from "../db/database";
+import { type DatabaseKind, ForeignDatabaseError } from "../db/migrate";
 import { createLogger } from "../logger";
 
 /**
  * The database `npm start` uses (same settings, embedded or DATABASE_URL, running or not), open
  * for `work` and closed afterwards. Only warnings are logged unless LOG_LEVEL asks for more detail.
  */
-export async function withStartDatabase<T>(work: (prisma: Db) => Promise<T>): Promise<T> {
+export async function withStartDatabase<T>(work: (prisma: Db, kind: DatabaseKind) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel);
   const database = await openDatabase(config, logger);
   try {
-    return await work(database.prisma);
+    return await work(database.prisma, database.kind);
   } finally {
     await database.close();
   }
@@ -22,7 +23,7 @@ export function runCommand(name: string, main: () => Promise<number>): void {
   main().then(
     (code) => process.exit(code),
     (error) => {
-      process.stderr.write(`${name} failed: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+      process.stderr.write(`${name} failed: ${error instanceof ConfigError || error instanceof ForeignDatabaseError ? error.message : ((error as Error).stack ?? String(error))}\n`);
       process.exit(1);
     },
   );

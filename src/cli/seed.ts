@@ -9,7 +9,11 @@ async function main(): Promise<number> {
     process.stderr.write("usage: npm run seed -- FILE.json\n");
     return 2;
   }
-  return withStartDatabase(async (prisma) => {
+  return withStartDatabase(async (prisma, kind) => {
+    if (kind === "medusa") {
+      process.stderr.write("seed refused, nothing was written: DATABASE_URL is a Medusa v1 store's database, whose customers and orders are Medusa's to make\n");
+      return 1;
+    }
     try {
       const result = await loadSeedFile(prisma, file);
       process.stdout.write(`seeded ${result.customers} customers and ${result.orders} orders from ${file}\n`);

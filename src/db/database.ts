@@ -5,13 +5,15 @@ import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { startEmbeddedPostgres } from "./embedded";
 import { PrismaClient } from "./generated/prisma/client";
-import { applyMigrations } from "./migrate";
+import { applyMigrations, type DatabaseKind } from "./migrate";
 
 export type Db = PrismaClient;
 export { Prisma } from "./generated/prisma/client";
 
 export interface Database {
   prisma: PrismaClient;
+  /** ordergate's own database, or a Medusa v1 store's that ordergate joined. */
+  kind: DatabaseKind;
   /** Connections in the pool: open, idle, and requests waiting for one (metrics). */
   poolStats(): PoolStats;
   close(): Promise<void>;
@@ -70,16 +72,19 @@ export function createPrismaClient(url: string, pool: pg.Pool = createPool(url))
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, logger);
   const url = config.databaseUrl ?? embedded!.url;
+  let kind: DatabaseKind;
   try {
-    await applyMigrations(url, logger);
+    ({ kind } = await applyMigrations(url, logger));
   } catch (error) {
     await embedded?.stop();
     throw error;
   }
   const pool = createPool(url, logger);
   const prisma = createPrismaClient(url, pool);
+  if (kind === "medusa") logger.info("on a Medusa v1 database: ordergate's own tables are in the schema \"ordergate\"; Medusa's are used as they are");
   return {
     prisma,
+    kind,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await prisma.$disconnect();

@@ -5,23 +5,50 @@ import { Client } from "pg";
 import type { Logger } from "../logger";
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../../prisma/migrations");
+/** ordergate's own objects beside a Medusa v1 store's tables (the first migration's header says why). */
+export const MEDUSA_MIGRATIONS_DIR = path.resolve(__dirname, "../../prisma/medusa-migrations");
 
 /** The key `prisma migrate` locks with, so our runs and Prisma's never interleave. */
 const PRISMA_MIGRATE_LOCK_KEY = 72707369;
 
+/** The first migration Medusa v1 ever ran (TypeORM's `migrations` table), and tables it made that ordergate reads. */
+const MEDUSA_FIRST_MIGRATION = "initialSchema1611063162649";
+const MEDUSA_TABLES = ["customer", "order", "line_item", "address", "store"];
+
 /**
- * Applies `prisma/migrations` in Prisma's own format and bookkeeping (`_prisma_migrations`,
- * SHA-256 checksums), so `prisma migrate deploy` and this agree about what is applied. Prisma's
- * native migration engine cannot be downloaded here; this needs only a `pg` connection. Each
- * migration runs in one transaction; concurrent instances wait on the advisory lock.
+ * What the database holds: ordergate's own (or nothing yet, which becomes ordergate's), or a
+ * Medusa v1 store's, which ordergate joins with its objects in the "ordergate" schema only.
  */
-export async function applyMigrations(databaseUrl: string, logger: Logger, migrationsDir = MIGRATIONS_DIR): Promise<string[]> {
-  const migrations = await readMigrations(migrationsDir);
+export type DatabaseKind = "ordergate" | "medusa";
+
+/** A database that is neither empty, nor ordergate's, nor Medusa v1's: refused before anything is written. */
+export class ForeignDatabaseError extends Error {
+  override name = "ForeignDatabaseError";
+}
+
+/** Where each kind's history is kept: on Medusa's database, nothing of ordergate's goes into "public". */
+const HISTORIES: Record<DatabaseKind, { dir: string; bookkeeping: string }> = {
+  ordergate: { dir: MIGRATIONS_DIR, bookkeeping: `"_prisma_migrations"` },
+  medusa: { dir: MEDUSA_MIGRATIONS_DIR, bookkeeping: `"ordergate"."_prisma_migrations"` },
+};
+
+/**
+ * Recognises the database (`inspectDatabase`), then applies its kind's migrations in Prisma's own
+ * format and bookkeeping (`_prisma_migrations`, SHA-256 checksums), so `prisma migrate deploy` and
+ * this agree about what is applied. Prisma's native migration engine cannot be downloaded here;
+ * this needs only a `pg` connection. Each migration runs in one transaction; concurrent instances
+ * wait on the advisory lock, and look at the database only once they hold it.
+ */
+export async function applyMigrations(databaseUrl: string, logger: Logger): Promise<{ kind: DatabaseKind; applied: string[] }> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_LOCK_KEY]);
-    await client.query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    const kind = await inspectDatabase(client);
+    const { dir, bookkeeping } = HISTORIES[kind];
+    const migrations = await readMigrations(dir);
+    if (kind === "medusa") await client.query(`CREATE SCHEMA IF NOT EXISTS "ordergate"`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${bookkeeping} (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
       "checksum" VARCHAR(64) NOT NULL,
       "finished_at" TIMESTAMPTZ,
@@ -32,7 +59,7 @@ export async function applyMigrations(databaseUrl: string, logger: Logger, migra
       "applied_steps_count" INTEGER NOT NULL DEFAULT 0
     )`);
     const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
-      `SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL`,
+      `SELECT migration_name, checksum, finished_at FROM ${bookkeeping} WHERE rolled_back_at IS NULL`,
     );
     const recorded = new Map(rows.map((row) => [row.migration_name, row]));
     const applied: string[] = [];
@@ -46,10 +73,11 @@ export async function applyMigrations(databaseUrl: string, logger: Logger, migra
       await client.query("BEGIN");
       try {
         await client.query(migration.sql);
-        await client.query(
-          `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 1)`,
-          [crypto.randomUUID(), migration.checksum, migration.name],
-        );
+        await client.query(`INSERT INTO ${bookkeeping} (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 1)`, [
+          crypto.randomUUID(),
+          migration.checksum,
+          migration.name,
+        ]);
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK");
@@ -58,11 +86,52 @@ export async function applyMigrations(databaseUrl: string, logger: Logger, migra
       logger.info(`applied migration ${migration.name}`);
       applied.push(migration.name);
     }
-    return applied;
+    return { kind, applied };
   } finally {
     await client.query("SELECT pg_advisory_unlock($1)", [PRISMA_MIGRATE_LOCK_KEY]).catch(() => {});
     await client.end();
   }
+}
+
+/**
+ * What kind of database this is, by what it holds (read only): ordergate's bookkeeping naming
+ * only ordergate's migrations; Medusa v1's own tables and first migration; or nothing at all.
+ * Anything else is a ForeignDatabaseError, naming a few of the tables found.
+ */
+export async function inspectDatabase(client: Client): Promise<DatabaseKind> {
+  const { rows: relations } = await client.query<{ schema: string; name: string }>(`
+    SELECT n.nspname AS schema, c.relname AS name FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+    ORDER BY 1, 2`);
+  const has = (schema: string, name: string) => relations.some((relation) => relation.schema === schema && relation.name === name);
+  const recordedIn = async (bookkeeping: string) =>
+    (await client.query<{ migration_name: string }>(`SELECT migration_name FROM ${bookkeeping}`)).rows.map((row) => row.migration_name);
+  /** Every migration the kind's bookkeeping records is one of that kind's. */
+  const recordsOnlyOwn = async (kind: DatabaseKind) => {
+    const known = new Set((await readMigrations(HISTORIES[kind].dir)).map((migration) => migration.name));
+    return (await recordedIn(HISTORIES[kind].bookkeeping)).every((name) => known.has(name));
+  };
+  const isMedusa = async () => {
+    if (!MEDUSA_TABLES.every((table) => has("public", table)) || !has("public", "migrations")) return false;
+    const { rows } = await client.query<{ found: boolean }>(`
+      SELECT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'migrations' AND column_name = 'name') AS found`);
+    if (!rows[0]!.found) return false;
+    const first = await client.query(`SELECT 1 FROM "public"."migrations" WHERE "name" = $1`, [MEDUSA_FIRST_MIGRATION]);
+    return first.rowCount === 1;
+  };
+
+  const besideMedusa = has("ordergate", "_prisma_migrations");
+  const standalone = has("public", "_prisma_migrations");
+  if (besideMedusa && !standalone && (await isMedusa()) && (await recordsOnlyOwn("medusa"))) return "medusa";
+  if (standalone && !besideMedusa && (await recordsOnlyOwn("ordergate"))) return "ordergate";
+  if (!standalone && !besideMedusa && (await isMedusa())) return "medusa";
+  if (relations.length === 0) return "ordergate";
+  const shown = relations.slice(0, 5).map((relation) => `${relation.schema}.${relation.name}`);
+  throw new ForeignDatabaseError(
+    `The database at DATABASE_URL is neither empty, nor ordergate's, nor a Medusa v1 store's (it holds ${shown.join(", ")}` +
+      `${relations.length > shown.length ? ` and ${relations.length - shown.length} more` : ""}): nothing was written to it. ` +
+      "Point DATABASE_URL at an empty database, at ordergate's own, or at a Medusa v1 store's.",
+  );
 }
 
 interface Migration {

@@ -38,9 +38,9 @@ const BATCH_SIZE = 50;
  * the delivered history (test/outbox-maintenance.test.ts EXPLAINs it).
  */
 export const leaseStatementFor = (leaseSeconds: number) => Prisma.sql`
-  UPDATE "outbox_event" SET "locked_until" = now() + make_interval(secs => ${leaseSeconds}), "attempts" = "attempts" + 1
+  UPDATE "ordergate"."outbox_event" SET "locked_until" = now() + make_interval(secs => ${leaseSeconds}), "attempts" = "attempts" + 1
   WHERE "id" IN (
-    SELECT "id" FROM "outbox_event"
+    SELECT "id" FROM "ordergate"."outbox_event"
     WHERE "delivered_at" IS NULL AND "parked_at" IS NULL
       AND "available_at" <= now() AND ("locked_until" IS NULL OR "locked_until" < now())
     ORDER BY "id" LIMIT ${BATCH_SIZE}
@@ -54,10 +54,10 @@ export const leaseStatement = leaseStatementFor(LEASE_SECONDS);
  */
 export const outboxStatsStatement = Prisma.sql`
   SELECT pending.count AS "pending", pending.oldest AS "oldestPendingAgeSeconds",
-    (SELECT count(*)::int FROM "outbox_event" WHERE "parked_at" IS NOT NULL) AS "parked"
+    (SELECT count(*)::int FROM "ordergate"."outbox_event" WHERE "parked_at" IS NOT NULL) AS "parked"
   FROM (
     SELECT count(*)::int AS count, extract(epoch FROM now() - min("created_at"))::float8 AS oldest
-    FROM "outbox_event" WHERE "delivered_at" IS NULL AND "parked_at" IS NULL) AS pending`;
+    FROM "ordergate"."outbox_event" WHERE "delivered_at" IS NULL AND "parked_at" IS NULL) AS pending`;
 
 /**
  * Delivers outbox rows with retries and exponential backoff. Rows are leased with
@@ -191,7 +191,7 @@ export class OutboxDispatcher {
   private async renewLease(ids: bigint[]): Promise<void> {
     if (ids.length === 0) return;
     await this.deps.prisma.$executeRaw`
-      UPDATE "outbox_event" SET "locked_until" = now() + make_interval(secs => ${this.leaseSeconds})
+      UPDATE "ordergate"."outbox_event" SET "locked_until" = now() + make_interval(secs => ${this.leaseSeconds})
       WHERE "id" = ANY(${ids}::bigint[]) AND "delivered_at" IS NULL AND "parked_at" IS NULL`;
   }
 

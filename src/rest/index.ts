@@ -7,6 +7,7 @@ import { authRoutes, identifyCustomer } from "./auth";
 import { customerRoutes } from "./customers";
 import { medusaErrorHandler, routeNotFound } from "./errors";
 import { forwardToMedusa } from "./medusa-forwarding";
+import type { AuthService } from "../services/auth-service";
 import { orderReadRoutes } from "./order-reads";
 import { orderClaimRoutes } from "./orders";
 
@@ -31,7 +32,8 @@ export function storeApi(
   router.use(orderClaimRoutes(yoga));
   router.use(customerRoutes(services, options.clientAddress));
   router.use(orderReadRoutes(services));
-  router.use(options.medusa ? forwardToMedusa(options.medusa, logger) : routeNotFound);
+  const issueStoreToken: AuthService["issueStoreToken"] = (customerId, expiresIn) => services.auth.issueStoreToken(customerId, expiresIn);
+  router.use(options.medusa ? forwardToMedusa({ ...options.medusa, issueStoreToken }, logger) : routeNotFound);
   router.use(medusaErrorHandler(logger));
   return router;
 }

@@ -88,9 +88,10 @@ export class AuthService {
     return customer;
   }
 
-  issueStoreToken(customerId: string): string {
+  /** A store JWT, as Medusa's `POST /store/auth/token` issues it; `expiresIn` shortens its 30 days (`"5m"`). */
+  issueStoreToken(customerId: string, expiresIn: jwt.SignOptions["expiresIn"] = STORE_TOKEN_TTL): string {
     const payload: StoreTokenPayload = { customer_id: customerId, domain: "store" };
-    return jwt.sign(payload, this.deps.config.jwtKey, { algorithm: STORE_TOKEN_ALGORITHM, expiresIn: STORE_TOKEN_TTL });
+    return jwt.sign(payload, this.deps.config.jwtKey, { algorithm: STORE_TOKEN_ALGORITHM, expiresIn });
   }
 
   /** The customer of a valid store token in an `Authorization: Bearer` value, or null for anything else. */

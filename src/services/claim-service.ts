@@ -137,16 +137,16 @@ export class ClaimService {
       WITH claim AS (
         SELECT c."id", c."status", c."expires_at", c."claimer_customer_id", c."recipient_email", claimer."email" AS "claimer_email",
                claimer."deleted_at" IS NULL AND claimer."has_account" AS "claimer_can_claim"
-        FROM "order_claim" AS c JOIN "customer" AS claimer ON claimer."id" = c."claimer_customer_id"
+        FROM "ordergate"."order_claim" AS c JOIN "customer" AS claimer ON claimer."id" = c."claimer_customer_id"
         WHERE c."token_hash" = ${hashClaimToken(token)}),
       current AS (
         -- The claim as it is now, locked until this statement commits: a concurrent verification
         -- waits here, then sees VERIFIED. Found by primary key alone (with its status in the WHERE
         -- clause, young statistics led the planner to scan every pending claim).
-        SELECT c."id", c."status", c."expires_at" FROM "order_claim" AS c
+        SELECT c."id", c."status", c."expires_at" FROM "ordergate"."order_claim" AS c
         WHERE c."id" = (SELECT claim."id" FROM claim WHERE claim."claimer_can_claim") FOR UPDATE),
       marked AS (
-        UPDATE "order_claim" AS c SET "status" = 'VERIFIED', "verified_at" = ${now}, "updated_at" = ${now}
+        UPDATE "ordergate"."order_claim" AS c SET "status" = 'VERIFIED', "verified_at" = ${now}, "updated_at" = ${now}
         FROM claim, current
         WHERE c."id" = current."id" AND current."status" = 'PENDING' AND current."expires_at" > ${now}
         RETURNING c."id", c."claimer_customer_id", c."recipient_email", claim."claimer_email"),
@@ -154,14 +154,14 @@ export class ClaimService {
         UPDATE "order" AS o
         SET "customer_id" = marked."claimer_customer_id", "updated_at" = ${now},
             "email" = CASE WHEN ${this.deps.config.claimReplaceOrderEmail} THEN marked."claimer_email" ELSE o."email" END
-        FROM marked JOIN "order_claim_order" AS link ON link."claim_id" = marked."id"
+        FROM marked JOIN "ordergate"."order_claim_order" AS link ON link."claim_id" = marked."id"
         WHERE link."order_id" = o."id" AND lower(btrim(o."email")) = marked."recipient_email" AND o."status" <> 'canceled'
         RETURNING o."id"),
       linked AS (
-        UPDATE "order_claim_order" AS link SET "transferred_at" = ${now}
+        UPDATE "ordergate"."order_claim_order" AS link SET "transferred_at" = ${now}
         FROM marked, moved WHERE link."claim_id" = marked."id" AND link."order_id" = moved."id"),
       announced AS (
-        INSERT INTO "outbox_event" ("topic", "payload")
+        INSERT INTO "ordergate"."outbox_event" ("topic", "payload")
         SELECT ${ORDER_CLAIM_UPDATED}, ${JSON.stringify(verified)}::jsonb || jsonb_build_object('claimId', marked."id", 'claimerCustomerId', marked."claimer_customer_id")
         FROM marked)
       SELECT claim."id", claim."status", claim."expires_at", claim."claimer_customer_id", claim."claimer_can_claim",
@@ -186,7 +186,7 @@ export class ClaimService {
   async expireDueClaims(now = new Date()): Promise<number> {
     const expired = await this.deps.prisma.$transaction(async (tx) => {
       const rows = await tx.$queryRaw<{ id: string; claimer_customer_id: string }[]>`
-        UPDATE "order_claim" SET "status" = 'EXPIRED', "updated_at" = ${now}
+        UPDATE "ordergate"."order_claim" SET "status" = 'EXPIRED', "updated_at" = ${now}
         WHERE "status" = 'PENDING' AND "expires_at" <= ${now}
         RETURNING "id", "claimer_customer_id"`;
       for (const row of rows) {
@@ -295,7 +295,7 @@ export class ClaimService {
   private async openClaims(claimerId: string, claims: NewClaim[], now: Date): Promise<string[]> {
     const supersededEvent = { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate("", claimerId, OrderClaimStatus.SUPERSEDED, now) };
     const rows = await this.deps.prisma.$queryRaw<{ superseded_claim_id: string }[]>`
-      SELECT "superseded_claim_id" FROM "open_order_claims"(
+      SELECT "superseded_claim_id" FROM "ordergate"."open_order_claims"(
         ${claimerId}::varchar,
         ${now}::timestamptz,
         ${claims.flatMap((claim) => claim.orders.map((order) => order.id))}::varchar[],
