@@ -59,9 +59,9 @@ describeWithMedusa("on a real Medusa v1 database, in front of Medusa", () => {
   });
 
   it("takes Medusa's store JWT on REST, GraphQL and subscriptions, and Medusa takes ordergate's", async () => {
-    const me = await t.request("GET", "/store/customers/me", { bearer: ann.token });
-    expect(me.status).toBe(200);
-    expect(me.json.customer).toMatchObject({ id: ann.id, email: "ann@example.com" });
+    // ordergate's own REST route (a claim for an order that does not exist: accepted, nothing happens).
+    expect((await t.request("POST", CLAIM, { bearer: ann.token, body: { order_ids: ["order_unknown"] } })).status).toBe(200);
+    expect((await t.request("POST", CLAIM, { body: { order_ids: ["order_unknown"] } })).status).toBe(401);
     expect((await t.graphql<{ me: { id: string } }>("{ me { id } }", {}, ann.token)).data!.me.id).toBe(ann.id);
     for (const transport of ["sse", "ws"] as const) {
       const stream = await subscribe(transport, t.url, "subscription { orderClaimUpdated { id status } }", { bearer: ann.token });
@@ -104,6 +104,22 @@ describeWithMedusa("on a real Medusa v1 database, in front of Medusa", () => {
     expect(listed.json.orders.map((order: { id: string }) => order.id).sort()).toEqual(guestOrders.map((order) => order.id).sort());
     // Only customer_id moved: the orders keep the email they were placed under (CLAIM_REPLACE_ORDER_EMAIL is off).
     expect(listed.json.orders.map((order: { email: string }) => order.email)).toEqual(guestOrders.map(() => "ann.work@example.com"));
+  });
+
+  it("leaves the customer and order reads to Medusa, which computes its totals (shipping included)", async () => {
+    for (const route of ["/store/customers/me/orders", "/store/customers/me", "/store/auth", `/store/orders/${guestOrders[0]!.id}`]) {
+      const [direct, forwarded] = [await medusa.request("GET", route, { bearer: ann.token }), await t.request("GET", route, { bearer: ann.token })];
+      expect(forwarded.status).toBe(200);
+      expect(forwarded.json).toEqual(direct.json);
+    }
+    const orders = (await t.request("GET", "/store/customers/me/orders", { bearer: ann.token })).json.orders;
+    expect(orders[0].shipping_total).toBe(1000);
+    expect(orders[0].total).toBe(orders[0].subtotal + 1000);
+    // Signed in with ordergate's cookie, Medusa's GET /store/auth knows the customer too.
+    const login = await t.request("POST", "/store/auth", { body: { email: "ann@example.com", password: "correct horse" } });
+    const session = await t.request("GET", "/store/auth", { cookie: login.headers.get("set-cookie")!.split(";")[0]! });
+    expect(session.status).toBe(200);
+    expect(session.json.customer).toMatchObject({ id: ann.id, shipping_addresses: [] });
   });
 
   it("shows Medusa's orders in GraphQL as Medusa computes them", async () => {

@@ -74,8 +74,6 @@ export function authRoutes(services: Services, options: { secureCookies: boolean
     res.json({ access_token: services.auth.issueStoreToken(customer.id) });
   });
 
-  router.get("/auth", requireCustomer, sendSignedInCustomer(services));
-
   router.delete("/auth", async (req, res) => {
     const session = sessionToken(req);
     if (session) await services.auth.destroySession(session);

@@ -32,7 +32,10 @@ export const ordersQuery = {
   expand: z.string({ error: "expand must be a string" }).optional(),
 };
 
-/** `POST /store/customers` (Medusa's "Create a Customer"), `GET /store/customers/me` and its orders. */
+/**
+ * `POST /store/customers` (Medusa's "Create a Customer"), the signed-in customer (`GET /store/auth`,
+ * `GET /store/customers/me`) and its orders.
+ */
 export function customerRoutes(services: Services, clientAddress: (req: IncomingMessage) => string): Router {
   const router = Router();
 
@@ -54,7 +57,7 @@ export function customerRoutes(services: Services, clientAddress: (req: Incoming
     }
   });
 
-  router.get("/customers/me", requireCustomer, sendSignedInCustomer(services));
+  router.get(["/auth", "/customers/me"], requireCustomer, sendSignedInCustomer(services));
 
   router.get("/customers/me/orders", requireCustomer, async (req, res) => {
     const query = parseInput(ordersQuery, req.query);

@@ -30,8 +30,13 @@ export function storeApi(
   router.use(identifyCustomer(services));
   router.use(authRoutes(services, options));
   router.use(orderClaimRoutes(yoga));
-  router.use(customerRoutes(services, options.clientAddress));
-  router.use(orderReadRoutes(services));
+  // In front of Medusa, the customer and order reads (and sign-up) are Medusa's: it computes the
+  // totals of its orders (shipping, tax, discounts) and runs its own events; ordergate keeps the
+  // claims and sign-in (its session cookie and rate limits).
+  if (!options.medusa) {
+    router.use(customerRoutes(services, options.clientAddress));
+    router.use(orderReadRoutes(services));
+  }
   const issueStoreToken: AuthService["issueStoreToken"] = (customerId, expiresIn) => services.auth.issueStoreToken(customerId, expiresIn);
   router.use(options.medusa ? forwardToMedusa({ ...options.medusa, issueStoreToken }, logger) : routeNotFound);
   router.use(medusaErrorHandler(logger));
