@@ -272,14 +272,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const production = e.NODE_ENV === "production";
-  const productionProblems = [
+  const combinationProblems = [
     ...(production && !e.JWT_SECRET ? ["  JWT_SECRET: required when NODE_ENV=production"] : []),
+    // The JWTs ordergate hands Medusa (and Medusa's own) are only good on both sides with one secret.
+    ...(!production && e.MEDUSA_URL && !e.JWT_SECRET ? ["  JWT_SECRET: required with MEDUSA_URL (set it to Medusa's jwt_secret)"] : []),
     // Without either, the claim emails would link to http://localhost.
     ...(production && !e.PUBLIC_URL && !e.CLAIM_CONFIRM_URL
       ? ["  PUBLIC_URL: required when NODE_ENV=production (where people reach ordergate: the email's link starts with it), unless CLAIM_CONFIRM_URL is set"]
       : []),
   ];
-  if (productionProblems.length > 0) throw new ConfigError(`Invalid settings:\n${productionProblems.join("\n")}`);
+  if (combinationProblems.length > 0) throw new ConfigError(`Invalid settings:\n${combinationProblems.join("\n")}`);
   return {
     production,
     port: e.PORT,

@@ -1,7 +1,6 @@
 import path from "node:path";
 import { ConfigError, loadConfig } from "./config";
 import { openDatabase } from "./db/database";
-import { ForeignDatabaseError } from "./db/migrate";
 import { createLogger } from "./logger";
 import { createGateway } from "./server";
 import { loadSeedFile } from "./cli/seed-file";
@@ -62,7 +61,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error) => {
-    process.stderr.write(`ordergate ${served ? "failed while stopping" : "could not start"}: ${error instanceof ConfigError || error instanceof ForeignDatabaseError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+    process.stderr.write(`ordergate ${served ? "failed while stopping" : "could not start"}: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`);
     process.exit(1);
   },
 );

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { openDatabase } from "../src/db/database";
@@ -84,11 +85,43 @@ describeWithMedusa("on a real Medusa v1 database, in front of Medusa", () => {
     const login = await t.request("POST", "/store/auth", { body: { email: "ann@example.com", password: "correct horse" } });
     const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
     // POST /store/carts is Medusa's: a signed-in customer's new cart is theirs.
-    const cart = await t.request("POST", "/store/carts", { cookie, body: { region_id: await medusa.regionId() } });
+    const regionId = await medusa.regionId();
+    const cart = await t.request("POST", "/store/carts", { cookie, body: { region_id: regionId } });
     expect(cart.status).toBe(200);
     expect(cart.json.cart.customer_id).toBe(ann.id);
     const anonymous = await t.request("POST", "/store/carts", { body: { region_id: await medusa.regionId() } });
     expect(anonymous.json.cart.customer_id).toBeNull();
+
+    // Medusa sets its own connect.sid on every answer; on ordergate's origin that name is ordergate's
+    // session, so a forwarded answer must not carry it (the storefront would be signed out).
+    expect((await medusa.request("GET", "/store/products")).headers.get("set-cookie")).toMatch(/^connect\.sid=/);
+    const products = await t.request("GET", "/store/products", { cookie });
+    expect(products.status).toBe(200);
+    expect(products.headers.get("set-cookie")).toBeNull();
+
+    // The cookie's customer is the one Medusa sees, whatever bearer rides along.
+    const bob = await medusa.registerCustomer("bob@example.com", "battery staple");
+    const mixed = await t.request("POST", "/store/carts", { cookie, bearer: bob.token, body: { region_id: await medusa.regionId() } });
+    expect(mixed.json.cart.customer_id).toBe(ann.id);
+    expect((await t.request("POST", "/store/carts", { bearer: bob.token, body: { region_id: await medusa.regionId() } })).json.cart.customer_id).toBe(bob.id);
+
+    // A client that asks before sending its body (Expect: 100-continue, as curl does for large ones).
+    const expecting = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const body = JSON.stringify({ region_id: regionId });
+      const request = http.request(`${t.url}/store/carts`, {
+        method: "POST",
+        headers: { cookie, "content-type": "application/json", "content-length": Buffer.byteLength(body), expect: "100-continue" },
+      });
+      request.on("continue", () => request.end(body));
+      request.on("response", (response) => {
+        let text = "";
+        response.on("data", (chunk) => (text += chunk));
+        response.on("end", () => resolve({ status: response.statusCode!, body: text }));
+      });
+      request.on("error", reject);
+    });
+    expect(expecting.status).toBe(200);
+    expect(JSON.parse(expecting.body).cart.customer_id).toBe(ann.id);
   });
 
   it("claims Medusa's guest orders, confirms from the email, and Medusa itself then lists them as the customer's", async () => {

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from "../config";
 import { type Db, openDatabase } from "../db/database";
-import { type DatabaseKind, ForeignDatabaseError } from "../db/migrate";
+import type { DatabaseKind } from "../db/migrate";
 import { createLogger } from "../logger";
 
 /**
@@ -23,7 +23,7 @@ export function runCommand(name: string, main: () => Promise<number>): void {
   main().then(
     (code) => process.exit(code),
     (error) => {
-      process.stderr.write(`${name} failed: ${error instanceof ConfigError || error instanceof ForeignDatabaseError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+      process.stderr.write(`${name} failed: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`);
       process.exit(1);
     },
   );

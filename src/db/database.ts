@@ -74,7 +74,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   const url = config.databaseUrl ?? embedded!.url;
   let kind: DatabaseKind;
   try {
-    ({ kind } = await applyMigrations(url, logger));
+    ({ kind } = await applyMigrations(url, logger, { expectMedusa: config.medusaUrl !== undefined }));
   } catch (error) {
     await embedded?.stop();
     throw error;
@@ -82,6 +82,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   const pool = createPool(url, logger);
   const prisma = createPrismaClient(url, pool);
   if (kind === "medusa") logger.info("on a Medusa v1 database: ordergate's own tables are in the schema \"ordergate\"; Medusa's are used as they are");
+  else if (config.medusaUrl) logger.warn("MEDUSA_URL is set, but DATABASE_URL is ordergate's own database, not Medusa's: claims and GraphQL see ordergate's orders, not the store's");
   return {
     prisma,
     kind,

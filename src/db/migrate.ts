@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Client } from "pg";
+import { ConfigError } from "../config";
 import type { Logger } from "../logger";
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../../prisma/migrations");
@@ -11,7 +12,7 @@ export const MEDUSA_MIGRATIONS_DIR = path.resolve(__dirname, "../../prisma/medus
 /** The key `prisma migrate` locks with, so our runs and Prisma's never interleave. */
 const PRISMA_MIGRATE_LOCK_KEY = 72707369;
 
-/** The first migration Medusa v1 ever ran (TypeORM's `migrations` table), and tables it made that ordergate reads. */
+/** The first migration Medusa v1 ever ran (TypeORM's `migrations` table), and tables only a Medusa store has all of. */
 const MEDUSA_FIRST_MIGRATION = "initialSchema1611063162649";
 const MEDUSA_TABLES = ["customer", "order", "line_item", "address", "store"];
 
@@ -21,8 +22,11 @@ const MEDUSA_TABLES = ["customer", "order", "line_item", "address", "store"];
  */
 export type DatabaseKind = "ordergate" | "medusa";
 
-/** A database that is neither empty, nor ordergate's, nor Medusa v1's: refused before anything is written. */
-export class ForeignDatabaseError extends Error {
+/**
+ * A database that is neither empty, nor ordergate's, nor Medusa v1's (or empty where Medusa's was
+ * expected): refused before anything is written. A setting's problem (DATABASE_URL), told as one.
+ */
+export class ForeignDatabaseError extends ConfigError {
   override name = "ForeignDatabaseError";
 }
 
@@ -34,17 +38,18 @@ const HISTORIES: Record<DatabaseKind, { dir: string; bookkeeping: string }> = {
 
 /**
  * Recognises the database (`inspectDatabase`), then applies its kind's migrations in Prisma's own
- * format and bookkeeping (`_prisma_migrations`, SHA-256 checksums), so `prisma migrate deploy` and
- * this agree about what is applied. Prisma's native migration engine cannot be downloaded here;
+ * format and bookkeeping (`_prisma_migrations`, SHA-256 checksums), so that on ordergate's own
+ * database `prisma migrate deploy` and this agree about what is applied (beside Medusa, only this
+ * knows where the history is kept). Prisma's native migration engine cannot be downloaded here;
  * this needs only a `pg` connection. Each migration runs in one transaction; concurrent instances
  * wait on the advisory lock, and look at the database only once they hold it.
  */
-export async function applyMigrations(databaseUrl: string, logger: Logger): Promise<{ kind: DatabaseKind; applied: string[] }> {
+export async function applyMigrations(databaseUrl: string, logger: Logger, options: { expectMedusa?: boolean } = {}): Promise<{ kind: DatabaseKind; applied: string[] }> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_LOCK_KEY]);
-    const kind = await inspectDatabase(client);
+    const kind = await inspectDatabase(client, options);
     const { dir, bookkeeping } = HISTORIES[kind];
     const migrations = await readMigrations(dir);
     if (kind === "medusa") await client.query(`CREATE SCHEMA IF NOT EXISTS "ordergate"`);
@@ -94,38 +99,51 @@ export async function applyMigrations(databaseUrl: string, logger: Logger): Prom
 }
 
 /**
- * What kind of database this is, by what it holds (read only): ordergate's bookkeeping naming
- * only ordergate's migrations; Medusa v1's own tables and first migration; or nothing at all.
- * Anything else is a ForeignDatabaseError, naming a few of the tables found.
+ * What kind of database this is, by what it holds (read only): ordergate's migration history (its
+ * first migration recorded, or nothing recorded and nothing else there), Medusa v1's own tables and
+ * first migration (beside which ordergate's own history may sit), or nothing at all, which becomes
+ * ordergate's unless `expectMedusa` (MEDUSA_URL is set: ordergate would take the place Medusa's
+ * own migrations are about to fill). Anything else is a ForeignDatabaseError, naming what it holds.
+ * Objects that belong to an extension (pg_stat_statements' views, PostGIS's tables) do not count.
  */
-export async function inspectDatabase(client: Client): Promise<DatabaseKind> {
+export async function inspectDatabase(client: Client, options: { expectMedusa?: boolean } = {}): Promise<DatabaseKind> {
   const { rows: relations } = await client.query<{ schema: string; name: string }>(`
     SELECT n.nspname AS schema, c.relname AS name FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+      AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
     ORDER BY 1, 2`);
   const has = (schema: string, name: string) => relations.some((relation) => relation.schema === schema && relation.name === name);
-  const recordedIn = async (bookkeeping: string) =>
-    (await client.query<{ migration_name: string }>(`SELECT migration_name FROM ${bookkeeping}`)).rows.map((row) => row.migration_name);
-  /** Every migration the kind's bookkeeping records is one of that kind's. */
-  const recordsOnlyOwn = async (kind: DatabaseKind) => {
-    const known = new Set((await readMigrations(HISTORIES[kind].dir)).map((migration) => migration.name));
-    return (await recordedIn(HISTORIES[kind].bookkeeping)).every((name) => known.has(name));
+  /** What a history's bookkeeping records; null without its table. */
+  const recorded = async (kind: DatabaseKind) => {
+    const [schema, table] = kind === "medusa" ? ["ordergate", "_prisma_migrations"] : ["public", "_prisma_migrations"];
+    if (!has(schema, table)) return null;
+    return (await client.query<{ migration_name: string }>(`SELECT migration_name FROM ${HISTORIES[kind].bookkeeping}`)).rows.map((row) => row.migration_name);
   };
+  /** Its own first migration recorded (newer ones this version does not know are an upgrade's, not a stranger's). */
+  const startedBy = async (kind: DatabaseKind, names: string[]) => names.includes((await readMigrations(HISTORIES[kind].dir))[0]!.name);
   const isMedusa = async () => {
     if (!MEDUSA_TABLES.every((table) => has("public", table)) || !has("public", "migrations")) return false;
     const { rows } = await client.query<{ found: boolean }>(`
-      SELECT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'migrations' AND column_name = 'name') AS found`);
+      SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = '"public"."migrations"'::regclass AND attname = 'name' AND NOT attisdropped) AS found`);
     if (!rows[0]!.found) return false;
     const first = await client.query(`SELECT 1 FROM "public"."migrations" WHERE "name" = $1`, [MEDUSA_FIRST_MIGRATION]);
     return first.rowCount === 1;
   };
 
-  const besideMedusa = has("ordergate", "_prisma_migrations");
-  const standalone = has("public", "_prisma_migrations");
-  if (besideMedusa && !standalone && (await isMedusa()) && (await recordsOnlyOwn("medusa"))) return "medusa";
-  if (standalone && !besideMedusa && (await recordsOnlyOwn("ordergate"))) return "ordergate";
-  if (!standalone && !besideMedusa && (await isMedusa())) return "medusa";
-  if (relations.length === 0) return "ordergate";
+  const standalone = await recorded("ordergate");
+  const besideMedusa = await recorded("medusa");
+  if (await isMedusa()) {
+    // ordergate's own history in Medusa's schema would mean its tables there too.
+    if (standalone === null && (besideMedusa === null || besideMedusa.length === 0 || (await startedBy("medusa", besideMedusa)))) return "medusa";
+  } else if (besideMedusa === null && standalone !== null) {
+    if (standalone.length > 0 ? await startedBy("ordergate", standalone) : relations.length === 1) return "ordergate";
+  } else if (relations.length === 0) {
+    if (!options.expectMedusa) return "ordergate";
+    throw new ForeignDatabaseError(
+      "The database at DATABASE_URL is empty, and MEDUSA_URL is set: ordergate expects Medusa v1's database there. " +
+        "Run Medusa's migrations first (medusa migrations run), or point DATABASE_URL at ordergate's own database.",
+    );
+  }
   const shown = relations.slice(0, 5).map((relation) => `${relation.schema}.${relation.name}`);
   throw new ForeignDatabaseError(
     `The database at DATABASE_URL is neither empty, nor ordergate's, nor a Medusa v1 store's (it holds ${shown.join(", ")}` +

@@ -19,6 +19,11 @@ export function customerIdOf(res: Response): string | undefined {
   return res.locals.customerId as string | undefined;
 }
 
+/** True when ordergate's session cookie signed the caller in (not a bearer JWT). */
+export function signedInBySession(res: Response): boolean {
+  return res.locals.signedInVia === "session";
+}
+
 const sessionToken = (req: Request) => sessionTokenFromCookies(req.headers.cookie);
 
 /** Medusa's optional authentication: a session cookie, else a store bearer JWT; anonymous otherwise. */
@@ -27,6 +32,7 @@ export function identifyCustomer(services: Services): RequestHandler {
     try {
       const viewer = await services.auth.identify({ cookieHeader: req.headers.cookie, bearer: () => services.auth.viewerFromBearer(req.headers.authorization) });
       res.locals.customerId = viewer?.customerId;
+      res.locals.signedInVia = viewer?.via;
       next();
     } catch (error) {
       next(error);

@@ -29,6 +29,8 @@ export function customerIdFromStoreToken(payload: unknown): string | undefined {
 export interface SignedInCustomer {
   customerId: string;
   signedInUntil?: Date;
+  /** What signed the request in: ordergate's session cookie, or a store JWT. */
+  via?: "session" | "bearer";
 }
 
 /** The customer a verified store JWT names, signed in until its `exp`. */
@@ -121,7 +123,10 @@ export class AuthService {
    */
   async identify(credentials: { cookieHeader: string | undefined; bearer?: () => SignedInCustomer | null }): Promise<SignedInCustomer | null> {
     const session = sessionTokenFromCookies(credentials.cookieHeader);
-    return (session ? await this.viewerFromSession(session) : null) ?? credentials.bearer?.() ?? null;
+    const fromSession = session ? await this.viewerFromSession(session) : null;
+    if (fromSession) return { ...fromSession, via: "session" };
+    const fromBearer = credentials.bearer?.();
+    return fromBearer ? { ...fromBearer, via: "bearer" } : null;
   }
 
   /** The customer a live session signs in, until the session ends; null for an unknown or ended one. */

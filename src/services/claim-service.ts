@@ -137,7 +137,7 @@ export class ClaimService {
       WITH claim AS (
         SELECT c."id", c."status", c."expires_at", c."claimer_customer_id", c."recipient_email", claimer."email" AS "claimer_email",
                claimer."deleted_at" IS NULL AND claimer."has_account" AS "claimer_can_claim"
-        FROM "ordergate"."order_claim" AS c JOIN "customer" AS claimer ON claimer."id" = c."claimer_customer_id"
+        FROM "ordergate"."order_claim" AS c JOIN "public"."customer" AS claimer ON claimer."id" = c."claimer_customer_id"
         WHERE c."token_hash" = ${hashClaimToken(token)}),
       current AS (
         -- The claim as it is now, locked until this statement commits: a concurrent verification
@@ -151,7 +151,7 @@ export class ClaimService {
         WHERE c."id" = current."id" AND current."status" = 'PENDING' AND current."expires_at" > ${now}
         RETURNING c."id", c."claimer_customer_id", c."recipient_email", claim."claimer_email"),
       moved AS (
-        UPDATE "order" AS o
+        UPDATE "public"."order" AS o
         SET "customer_id" = marked."claimer_customer_id", "updated_at" = ${now},
             "email" = CASE WHEN ${this.deps.config.claimReplaceOrderEmail} THEN marked."claimer_email" ELSE o."email" END
         FROM marked JOIN "ordergate"."order_claim_order" AS link ON link."claim_id" = marked."id"
@@ -239,8 +239,8 @@ export class ClaimService {
   private async claimableOrders(customerId: string, orderIds: string[]) {
     const rows = await this.deps.prisma.$queryRaw<{ has_account: boolean; id: string | null; email: string; display_id: number }[]>`
       SELECT c."has_account", o."id", o."email", o."display_id"
-      FROM "customer" AS c
-      LEFT JOIN "order" AS o ON o."id" = ANY(${orderIds}::varchar[]) AND o."status" <> 'canceled' AND o."customer_id" <> c."id"
+      FROM "public"."customer" AS c
+      LEFT JOIN "public"."order" AS o ON o."id" = ANY(${orderIds}::varchar[]) AND o."status" <> 'canceled' AND o."customer_id" <> c."id"
       WHERE c."id" = ${customerId} AND c."deleted_at" IS NULL
       ORDER BY o."display_id"`;
     if (rows.length === 0) throw new NotAuthenticatedError();

@@ -2,7 +2,7 @@
 -- beside a Medusa v1 store's tables (whose "public" schema ordergate must leave as Medusa made it,
 -- and which has a claim_order table of its own), and so here too, one layout for both. The tables
 -- that mirror Medusa's (customer, address, order, line_item) and their enums stay in "public".
-CREATE SCHEMA "ordergate";
+CREATE SCHEMA IF NOT EXISTS "ordergate";
 
 ALTER TYPE "order_claim_status" SET SCHEMA "ordergate";
 ALTER TABLE "order_claim" SET SCHEMA "ordergate";
