@@ -38,6 +38,18 @@ export interface TestResponse {
   json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+/** A fetch response, read whole: its text, and its JSON when it is JSON. */
+export async function readTestResponse(response: Response): Promise<TestResponse> {
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
 /** Settings for a test gateway: loopback, ephemeral port, the test secret, quick background work; `env` overrides. */
 export function testConfig(databaseUrl: string, dataDir: string, env: Record<string, string> = {}): Config {
   return loadConfig({
@@ -78,16 +90,9 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     if (options.rawBody !== undefined) body = options.rawBody;
     else if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined) headers["content-type"] ??= "application/json";
-    const response = await fetch(`${url}${route}`, { method, headers, body });
-    const text = await response.text();
-    responses.push(text);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, headers: response.headers, text, json };
+    const response = await readTestResponse(await fetch(`${url}${route}`, { method, headers, body }));
+    responses.push(response.text);
+    return response;
   };
 
   return {

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { createEmptyDatabase } from "./database";
+import { readTestResponse, type TestResponse } from "./gateway";
 import { freePort, sleep } from "./wait";
 
 /** The Medusa v1 server the gateway tests run beside ordergate (its own package.json and lock). */
@@ -21,13 +22,6 @@ export const MEDUSA_STORE_CORS = "http://shop.example";
 const SEED_REGION_NAME = "EU";
 const SEED_VARIANT_SKU = "REF-TS-S";
 
-export interface MedusaResponse {
-  status: number;
-  headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-  text: string;
-}
 
 /**
  * A real Medusa v1.20.11 on a database of its own (migrated and seeded with Medusa's own CLI), on a
@@ -117,23 +111,12 @@ export class TestMedusa {
   }
 
   /** A Store API call to Medusa itself (or, with `baseUrl`, through ordergate). */
-  async request(method: string, route: string, options: { body?: unknown; bearer?: string; baseUrl?: string } = {}): Promise<MedusaResponse> {
+  async request(method: string, route: string, options: { body?: unknown; bearer?: string; baseUrl?: string } = {}): Promise<TestResponse> {
     const headers: Record<string, string> = {};
     if (options.body !== undefined) headers["content-type"] = "application/json";
     if (options.bearer) headers.authorization = `Bearer ${options.bearer}`;
-    const response = await fetch(`${options.baseUrl ?? this.url}${route}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, headers: response.headers, json, text };
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    return readTestResponse(await fetch(`${options.baseUrl ?? this.url}${route}`, { method, headers, body }));
   }
 
   /** The id Medusa gave the seed's region. */
