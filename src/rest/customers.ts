@@ -57,7 +57,8 @@ export function customerRoutes(services: Services, clientAddress: (req: Incoming
     }
   });
 
-  router.get(["/auth", "/customers/me"], requireCustomer, sendSignedInCustomer(services));
+  router.get("/auth", requireCustomer, sendSignedInCustomer(services));
+  router.get("/customers/me", requireCustomer, sendSignedInCustomer(services));
 
   router.get("/customers/me/orders", requireCustomer, async (req, res) => {
     const query = parseInput(ordersQuery, req.query);
