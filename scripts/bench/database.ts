@@ -38,7 +38,7 @@ export async function startBenchDatabase(dataDir: string, externalUrl: string | 
 /** Each claim with its token's hash and status: which emails are owed (see `mail.ts`). */
 export function readClaims(url: string): Promise<{ tokenHash: string; status: string }[]> {
   return withPgClient(url, async (client) => {
-    const { rows } = await client.query<{ tokenHash: string; status: string }>(`SELECT token_hash AS "tokenHash", status::text AS status FROM order_claim`);
+    const { rows } = await client.query<{ tokenHash: string; status: string }>(`SELECT token_hash AS "tokenHash", status::text AS status FROM "ordergate"."order_claim"`);
     return rows;
   });
 }
@@ -52,7 +52,7 @@ export function waitForOutboxDrain(url: string, timeoutMs: number): Promise<numb
     const started = Date.now();
     for (;;) {
       const { rows } = await client.query<{ waiting: boolean }>(
-        `SELECT EXISTS (SELECT FROM outbox_event WHERE delivered_at IS NULL AND parked_at IS NULL) AS waiting`,
+        `SELECT EXISTS (SELECT FROM "ordergate"."outbox_event" WHERE delivered_at IS NULL AND parked_at IS NULL) AS waiting`,
       );
       if (!rows[0]!.waiting) return (Date.now() - started) / 1000;
       if (Date.now() - started > timeoutMs) return null;

@@ -1,4 +1,3 @@
-import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import type { GraphiQLOptions } from "graphql-yoga";
 
 const SIGN_IN = `# ordergate's GraphQL API: three tabs walk
@@ -79,11 +78,16 @@ const pages = new Map<string, string>();
 /**
  * GraphiQL from the npm package that carries its scripts, styles and workers inline (about 9 MB),
  * so the page works on a machine without internet (Yoga's default loads them from a CDN). The
- * page is the same for every request: it is built once per set of options.
+ * page is the same for every request: it is built once per set of options. The package is loaded
+ * on the first request for the page, not at start: loaded, it holds some 60 MB, which a server
+ * with GraphiQL off (production) should not carry.
  */
-export function renderOfflineGraphiQL(options: GraphiQLOptions): string {
+export async function renderOfflineGraphiQL(options: GraphiQLOptions): Promise<string> {
   const key = JSON.stringify(options);
   let page = pages.get(key);
-  if (page === undefined) pages.set(key, (page = renderGraphiQL(options)));
+  if (page === undefined) {
+    const { renderGraphiQL } = await import("@graphql-yoga/render-graphiql");
+    pages.set(key, (page = renderGraphiQL(options)));
+  }
   return page;
 }
