@@ -45,15 +45,6 @@ export const requireCustomer: RequestHandler = (_req, res, next) => {
   next(customerIdOf(res) ? undefined : UNAUTHORIZED());
 };
 
-/** `{ customer }` for the signed-in customer (`GET /store/auth`, `GET /store/customers/me`). */
-export function sendSignedInCustomer(services: Services): RequestHandler {
-  return async (_req, res) => {
-    const customer = await services.customers.findSelf(customerIdOf(res)!);
-    if (!customer) throw UNAUTHORIZED();
-    res.json({ customer: serializeCustomer(customer) });
-  };
-}
-
 export function authRoutes(services: Services, options: { secureCookies: boolean; clientAddress: (req: Request) => string }): Router {
   const { clientAddress } = options;
   const router = Router();

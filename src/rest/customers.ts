@@ -1,12 +1,12 @@
 import type { IncomingMessage } from "node:http";
-import { Router } from "express";
+import { type RequestHandler, Router } from "express";
 import { z } from "zod";
 import { isEmail } from "../domain/email";
 import { EmailTakenError, InvalidInputError } from "../domain/errors";
 import type { Services } from "../graphql/context";
 import { OrderStatus } from "../db/generated/prisma/enums";
-import { customerIdOf, requireCustomer, sendSignedInCustomer } from "./auth";
-import { invalidInput, MedusaError } from "./errors";
+import { customerIdOf, requireCustomer } from "./auth";
+import { invalidInput, MedusaError, UNAUTHORIZED } from "./errors";
 import { serializeCustomer } from "./serializers";
 import { orderProjection, toMedusaOrder } from "./order-projection";
 import { enumListParam, integerParam, jsonBody, parseInput } from "./validation";
@@ -57,8 +57,14 @@ export function customerRoutes(services: Services, clientAddress: (req: Incoming
     }
   });
 
-  router.get("/auth", requireCustomer, sendSignedInCustomer(services));
-  router.get("/customers/me", requireCustomer, sendSignedInCustomer(services));
+  // `{ customer }` for the signed-in customer, under both of Medusa's paths.
+  const sendSignedInCustomer: RequestHandler = async (_req, res) => {
+    const customer = await services.customers.findSelf(customerIdOf(res)!);
+    if (!customer) throw UNAUTHORIZED();
+    res.json({ customer: serializeCustomer(customer) });
+  };
+  router.get("/auth", requireCustomer, sendSignedInCustomer);
+  router.get("/customers/me", requireCustomer, sendSignedInCustomer);
 
   router.get("/customers/me/orders", requireCustomer, async (req, res) => {
     const query = parseInput(ordersQuery, req.query);
