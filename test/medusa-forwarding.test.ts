@@ -1,5 +1,6 @@
 import { FORWARDED_ROUTE } from "../src/rest/medusa-forwarding";
 import { startTestGateway, TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
+import { rawRequest } from "./support/raw-http";
 import { MEDUSA_STORE_CORS, medusaInstalled, TestMedusa } from "./support/medusa";
 import { claimScenario, seedScenario } from "./support/scenarios";
 
@@ -52,6 +53,16 @@ describeWithMedusa("in front of a real Medusa v1: every other /store route is fo
     const lookup = await medusa.request("GET", `/store/orders/cart/${order.cart_id}`);
     expect(lookup.status).toBe(200);
     expect(lookup.json.order).toMatchObject({ id: order.id, email: "guest.through@example.com" });
+  });
+
+  it("streams a chunked body to Medusa whole while counting it against the body limit", async () => {
+    // Counting the bytes on their way must not hold back or lose any: Medusa parses the JSON.
+    const json = JSON.stringify({ region_id: await medusa.regionId() });
+    const chunks = [json.slice(0, 5), json.slice(5)].map((part) => `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`).join("") + "0\r\n\r\n";
+    const head = ["POST /store/carts HTTP/1.1", `Host: ${new URL(t.url).host}`, "Content-Type: application/json", "Transfer-Encoding: chunked", "Connection: close"].join("\r\n");
+    const response = await rawRequest(t.url, head, chunks);
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body).cart.region_id).toBe(await medusa.regionId());
   });
 
   it("passes Medusa's errors through as they are, and answers its own routes itself", async () => {

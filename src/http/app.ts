@@ -111,7 +111,7 @@ export function createHttpApp(deps: {
     const status = database === "down" ? "unavailable" : redis === "down" ? "degraded" : "ready";
     res.status(database === "up" ? 200 : 503).json({ status, checks: { database, redis } });
   });
-  const medusa = config.medusaUrl ? { medusaUrl: config.medusaUrl, timeoutMs: config.medusaTimeoutMs } : undefined;
+  const medusa = config.medusaUrl ? { medusaUrl: config.medusaUrl, timeoutMs: config.medusaTimeoutMs, storeCors: config.storeCors, publicUrl: config.publicUrl } : undefined;
   app.use("/store", storeApi(services, yoga, { secureCookies: config.production, clientAddress, medusa }, logger));
   app.use(pageRoutes(services, yoga, { jwtSecret, secureCookies: config.production, publicUrl: config.publicUrl, clientAddress }, logger));
   app.use((req, res) => {

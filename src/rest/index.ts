@@ -6,7 +6,7 @@ import type { Logger } from "../logger";
 import { authRoutes, identifyCustomer } from "./auth";
 import { customerRoutes } from "./customers";
 import { medusaErrorHandler, routeNotFound } from "./errors";
-import { forwardToMedusa } from "./medusa-forwarding";
+import { forwardToMedusa, type ForwardingOptions } from "./medusa-forwarding";
 import type { AuthService } from "../services/auth-service";
 import { orderReadRoutes } from "./order-reads";
 import { orderClaimRoutes } from "./orders";
@@ -21,8 +21,8 @@ export function storeApi(
   options: {
     secureCookies: boolean;
     clientAddress: (req: IncomingMessage) => string;
-    /** Where the routes ordergate does not answer go (MEDUSA_URL); without it they are 404. */
-    medusa?: { medusaUrl: string; timeoutMs: number };
+    /** Where the routes ordergate does not answer go (MEDUSA_URL), and whose pages may send them signed in; without it they are 404. */
+    medusa?: ForwardingOptions;
   },
   logger: Logger,
 ): Router {
