@@ -52,11 +52,12 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function seedCustomerWithOrders(id: string, count: number): Promise<void> {
+/** A customer with `count` orders of their own: with an account, or a guest record (whose orders can be claimed). */
+async function seedCustomerWithOrders(id: string, count: number, options: { guest?: boolean } = {}): Promise<void> {
   await loadSeed(
     prisma,
     parseSeedFile({
-      customers: [{ id, email: `${id}@example.com`, password: "correct horse", has_account: true }],
+      customers: [options.guest ? { id, email: `${id}@example.com`, has_account: false } : { id, email: `${id}@example.com`, password: "correct horse", has_account: true }],
       orders: Array.from({ length: count }, (_, i) => ({
         id: `order_${id}_${i}`,
         email: `${id}@example.com`,
@@ -100,7 +101,7 @@ it("loads a customer's orders with their items and addresses in a fixed number o
 
 it("opens a claim in 2 statements and confirms it in 1 (the hot paths), whatever else the gateway does", async () => {
   await seedCustomerWithOrders("cus_claimer", 0);
-  await seedCustomerWithOrders("cus_guest", 2);
+  await seedCustomerWithOrders("cus_guest", 2, { guest: true });
   await gateway.dispatcher.flush();
   await gateway.dispatcher.stop(); // the outbox's statements are not the request's
   const claimed = await run(

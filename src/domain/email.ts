@@ -1,6 +1,27 @@
-/** The form emails are compared and grouped in: trimmed, lower-cased. */
+/**
+ * The one form emails are compared and grouped in, everywhere (design.md §3): trimmed (any
+ * Unicode white space, tabs included) and lower-cased by Unicode's rules, not only ASCII. SQL
+ * never compares emails by case mapping of its own (PostgreSQL's lower() follows the database's
+ * locale); it compares stored text for equality, or the gateway compares this form.
+ */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
+}
+
+/**
+ * An address with every character outside printable ASCII written as its code point
+ * (`аnn@example.com` with a Cyrillic а -> `[U+0430]nn@example.com`), so a look-alike of another
+ * address stands out where people decide whom to trust.
+ */
+export function emailWithVisibleCodePoints(email: string): { text: string; hasNonAscii: boolean } {
+  let hasNonAscii = false;
+  const text = Array.from(email, (char) => {
+    const code = char.codePointAt(0)!;
+    if (code >= 0x21 && code <= 0x7e) return char;
+    hasNonAscii = true;
+    return `[U+${code.toString(16).toUpperCase().padStart(4, "0")}]`;
+  }).join("");
+  return { text, hasNonAscii };
 }
 
 /** `jane@example.com` -> `j***@example.com`: enough to recognise, not enough to harvest. */

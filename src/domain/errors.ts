@@ -90,8 +90,10 @@ const RATE_LIMITED_ACTIONS = {
   loginPerIp: "sign-in attempts from this address",
   registerPerIp: "sign-ups from this address",
   claimPerCustomer: "claim requests",
-  claimPerRecipient: "claim emails to this address",
+  claimPerRecipient: "claim emails from you to this address",
+  claimPerRecipientTotal: "claim emails to this address",
   confirmPerIp: "confirmation attempts from this address",
+  lookupPerIp: "order lookups from this address",
 } as const;
 
 export type RateLimitName = keyof typeof RATE_LIMITED_ACTIONS;
@@ -104,6 +106,19 @@ export class RateLimitedError extends DomainError {
     readonly retryAfterSeconds: number,
   ) {
     super(`Too many ${RATE_LIMITED_ACTIONS[limit]}. Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}.`);
+  }
+}
+
+/**
+ * A claim email would exceed an address's hourly allowance (from this customer, or from everyone
+ * together), so nothing was opened. Says nothing of which orders or addresses are concerned.
+ */
+export class ClaimEmailsWithheldError extends DomainError {
+  readonly code = "CLAIM_EMAILS_WITHHELD";
+  constructor(readonly retryAfterSeconds: number) {
+    super(
+      `Too many claim emails went to an address of these orders recently, so none was sent. Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}.`,
+    );
   }
 }
 

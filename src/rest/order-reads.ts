@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import { Router } from "express";
 import { z } from "zod";
 import { isEmail } from "../domain/email";
@@ -31,13 +32,13 @@ export const lookupQuery = {
 const echo = (value: unknown) => String(value).replace(/\p{Cc}/gu, "").slice(0, 100);
 
 /** Medusa's three public order reads: guest lookup, by id, by cart id. */
-export function orderReadRoutes(services: Services): Router {
+export function orderReadRoutes(services: Services, clientAddress: (req: IncomingMessage) => string): Router {
   const router = Router();
 
   router.get("/orders", async (req, res) => {
     const query = parseInput(lookupQuery, req.query);
     const shape = orderProjection(query, { list: false, anyColumn: false });
-    const order = await services.orders.lookUp(query.display_id, query.email, { include: shape.include });
+    const order = await services.orders.lookUp(query.display_id, query.email, clientAddress(req), { include: shape.include });
     if (!order) throw new MedusaError("not_found", "No order has this number and email.");
     res.json({ order: toMedusaOrder(order, shape) });
   });

@@ -1,7 +1,7 @@
 import { type Response, Router } from "express";
 import type { GraphQLServer } from "../graphql/yoga";
 import { customerIdOf, requireCustomer } from "./auth";
-import { invalidInput, MedusaError, UNAUTHORIZED } from "./errors";
+import { invalidInput, MedusaError, tooManyRequests, UNAUTHORIZED } from "./errors";
 import { graphqlOperation } from "./graphql-door";
 import {
   ClaimOrdersDocument,
@@ -29,6 +29,8 @@ function sendMutationResult(res: Response, result: MutationResult): void {
       throw new MedusaError("unauthorized", result.message);
     case "InvalidInputError":
       throw invalidInput(result.field, result.message);
+    case "ClaimEmailsWithheldError":
+      throw tooManyRequests(result.message, result.retryAfterSeconds);
     case "ClaimTokenInvalidError":
     case "ClaimTokenExpiredError":
     case "ClaimTokenUsedError":

@@ -6,11 +6,14 @@ import { hashClaimToken, looksLikeClaimToken, newClaimToken } from "../domain/cl
 import { hasControlCharacters, maskEmail, normalizeEmail } from "../domain/email";
 import {
   AccountRequiredError,
+  ClaimEmailsWithheldError,
   ClaimTokenExpiredError,
   ClaimTokenInvalidError,
   ClaimTokenUsedError,
   InvalidInputError,
   NotAuthenticatedError,
+  RateLimitedError,
+  type RateLimitName,
 } from "../domain/errors";
 import { newId } from "../domain/ids";
 import { enqueueOutboxEvent } from "../events/outbox";
@@ -39,12 +42,22 @@ export type OpenedClaim = OrderClaim & { _count: { orders: number } };
 /** An outbox event as the claim statements write it (see enqueueOutboxEvent). */
 type OutboxEventInput = { [T in OutboxTopic]: { topic: T } & OutboxMessages[T] }[OutboxTopic];
 
+/** An order as the claim read it: its email as it was then is what confirmation compares with. */
+interface ClaimableOrder {
+  id: string;
+  email: string;
+  display_id: number;
+}
+
+/** A rate limit and the key one claim email counts against. */
+type Allowance = [RateLimitName, string];
+
 interface NewClaim {
   id: string;
   recipientEmail: string;
   tokenHash: string;
   expiresAt: Date;
-  orders: { id: string; display_id: number }[];
+  orders: ClaimableOrder[];
   events: OutboxEventInput[];
 }
 
@@ -70,10 +83,12 @@ export class ClaimService {
   constructor(private readonly deps: ClaimServiceDeps) {}
 
   /**
-   * Opens one claim per email among the given orders and returns them. Unknown, canceled
-   * and already-own orders are skipped without a word, so the result never tells which ids exist;
-   * so are orders whose address has had its hourly share of claim emails (RATE_LIMIT_CLAIM_RECIPIENT).
-   * A claimer's pending claims that cover any of the same orders are superseded: the newest wins.
+   * Opens one claim per email among the given orders and returns them. Unknown and canceled
+   * orders, the claimer's own and orders in another customer's account (design.md §3, "Whose
+   * orders can be claimed") are skipped without a word, so the result never tells which ids
+   * exist. When an address has had its hourly share of claim emails (from this claimer, or from
+   * everyone together), nothing is opened: ClaimEmailsWithheldError. A claimer's pending claims
+   * that cover any of the same orders are superseded: the newest wins.
    */
   async claimOrders(customerId: string | undefined, orderIds: readonly string[]): Promise<OpenedClaim[]> {
     if (!customerId) throw new NotAuthenticatedError();
@@ -87,17 +102,13 @@ export class ClaimService {
       const email = normalizeEmail(order.email);
       groups.set(email, [...(groups.get(email) ?? []), order]);
     }
-    for (const email of await this.recipientsOverAllowance([...groups.keys()])) {
-      groups.delete(email);
-      this.deps.logger.info("claim withheld: the address had its hourly share of claim emails", { recipient: maskEmail(email), claimerId: customerId });
-    }
-    if (groups.size === 0) return [];
+    const allowances = await this.takeRecipientAllowances(customerId, [...groups.keys()]);
 
     const now = new Date();
     const claims = [...groups].map(([email, group]) => this.newClaim(customerId, email, group, now));
     const superseded = await this.openClaims(customerId, claims, now).catch(async (error: unknown) => {
       // Nothing was opened, so nothing will be mailed: the allowances go back.
-      await Promise.all([...groups.keys()].map((email) => this.deps.rateLimiter.giveBack("claimPerRecipient", email)));
+      await this.giveBack(allowances);
       throw error;
     });
     this.deps.onOutboxWritten();
@@ -155,7 +166,10 @@ export class ClaimService {
         SET "customer_id" = marked."claimer_customer_id", "updated_at" = ${now},
             "email" = CASE WHEN ${this.deps.config.claimReplaceOrderEmail} THEN marked."claimer_email" ELSE o."email" END
         FROM marked JOIN "ordergate"."order_claim_order" AS link ON link."claim_id" = marked."id"
-        WHERE link."order_id" = o."id" AND lower(btrim(o."email")) = marked."recipient_email" AND o."status" <> 'canceled'
+        -- Its email exactly as when the claim was opened (no case mapping in SQL: see the
+        -- claim_policy migration), not canceled, and in no account since (design.md §3).
+        WHERE link."order_id" = o."id" AND o."email" = link."order_email" AND o."status" <> 'canceled'
+          AND NOT EXISTS (SELECT FROM "public"."customer" AS owner WHERE owner."id" = o."customer_id" AND owner."has_account")
         RETURNING o."id"),
       linked AS (
         UPDATE "ordergate"."order_claim_order" AS link SET "transferred_at" = ${now}
@@ -226,21 +240,50 @@ export class ClaimService {
     });
   }
 
-  /** Takes one claim email from each recipient's hourly allowance, whoever asks; returns those that had none left. */
-  private async recipientsOverAllowance(emails: string[]): Promise<string[]> {
-    const allowed = await Promise.all(emails.map((email) => this.deps.rateLimiter.tryTake("claimPerRecipient", email)));
-    return emails.filter((_email, i) => !allowed[i]);
+  /**
+   * Takes one claim email from each recipient's allowances: the one this claimer has with that
+   * address (so no one can spend another claimer's), and the address's ceiling from everyone
+   * together. All or nothing: when any is spent, those taken go back and nothing is opened.
+   */
+  private async takeRecipientAllowances(claimerId: string, emails: string[]): Promise<Allowance[]> {
+    const taken: Allowance[] = [];
+    let retryAfterSeconds = 0;
+    for (const email of emails) {
+      const wanted: Allowance[] = [
+        ["claimPerRecipient", `${claimerId} ${email}`],
+        ["claimPerRecipientTotal", email],
+      ];
+      for (const [limit, key] of wanted) {
+        try {
+          await this.deps.rateLimiter.take(limit, key);
+          taken.push([limit, key]);
+        } catch (error) {
+          if (!(error instanceof RateLimitedError)) throw error;
+          retryAfterSeconds = Math.max(retryAfterSeconds, error.retryAfterSeconds);
+          this.deps.logger.info("claim withheld: the address had its hourly share of claim emails", { recipient: maskEmail(email), claimerId, limit });
+        }
+      }
+    }
+    if (retryAfterSeconds === 0) return taken;
+    await this.giveBack(taken);
+    throw new ClaimEmailsWithheldError(retryAfterSeconds);
+  }
+
+  private async giveBack(allowances: Allowance[]): Promise<void> {
+    await Promise.all(allowances.map(([limit, key]) => this.deps.rateLimiter.giveBack(limit, key)));
   }
 
   /**
-   * Of the given orders, those the customer may claim (not canceled, not its own), read with its
-   * account in one statement: refuses a customer who is gone or has no account.
+   * Of the given orders, those the customer may claim (not canceled, not its own, not in another
+   * customer's account), read with its account in one statement: refuses a customer who is gone
+   * or has no account.
    */
   private async claimableOrders(customerId: string, orderIds: string[]) {
     const rows = await this.deps.prisma.$queryRaw<{ has_account: boolean; id: string | null; email: string; display_id: number }[]>`
       SELECT c."has_account", o."id", o."email", o."display_id"
       FROM "public"."customer" AS c
       LEFT JOIN "public"."order" AS o ON o."id" = ANY(${orderIds}::varchar[]) AND o."status" <> 'canceled' AND o."customer_id" <> c."id"
+        AND NOT EXISTS (SELECT FROM "public"."customer" AS owner WHERE owner."id" = o."customer_id" AND owner."has_account")
       WHERE c."id" = ${customerId} AND c."deleted_at" IS NULL
       ORDER BY o."display_id"`;
     if (rows.length === 0) throw new NotAuthenticatedError();
@@ -259,7 +302,7 @@ export class ClaimService {
   }
 
   /** A claim for one address's orders: its token (for the email only) and its two outbox events. */
-  private newClaim(claimerId: string, email: string, orders: { id: string; display_id: number }[], now: Date): NewClaim {
+  private newClaim(claimerId: string, email: string, orders: ClaimableOrder[], now: Date): NewClaim {
     const token = newClaimToken();
     const id = newId("oclaim");
     const tokenCreated: OutboxMessages[typeof ORDER_UPDATE_TOKEN_CREATED] = {
@@ -300,7 +343,7 @@ export class ClaimService {
         ${now}::timestamptz,
         ${claims.flatMap((claim) => claim.orders.map((order) => order.id))}::varchar[],
         ${JSON.stringify(supersededEvent)}::jsonb,
-        ${JSON.stringify(claims.map(({ id, recipientEmail, tokenHash, expiresAt, orders }) => ({ id, recipient_email: recipientEmail, token_hash: tokenHash, expires_at: expiresAt, order_ids: orders.map((order) => order.id) })))}::jsonb,
+        ${JSON.stringify(claims.map(({ id, recipientEmail, tokenHash, expiresAt, orders }) => ({ id, recipient_email: recipientEmail, token_hash: tokenHash, expires_at: expiresAt, orders: orders.map((order) => ({ id: order.id, email: order.email })) })))}::jsonb,
         ${JSON.stringify(claims.flatMap((claim) => claim.events))}::jsonb)`;
     return rows.map((row) => row.superseded_claim_id);
   }

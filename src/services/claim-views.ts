@@ -2,7 +2,7 @@ import type { Db } from "../db/database";
 import type { Prisma } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { hashClaimToken, looksLikeClaimToken } from "../domain/claim-token";
-import { hasControlCharacters, maskEmail } from "../domain/email";
+import { emailWithVisibleCodePoints, hasControlCharacters, maskEmail, normalizeEmail } from "../domain/email";
 
 /** What the person holding a claim's token may see of it (the confirm page): the token is the proof. */
 export interface TokenClaimView {
@@ -10,8 +10,24 @@ export interface TokenClaimView {
   status: OrderClaimStatus;
   /** Where the token went, masked. */
   recipientEmail: string;
-  /** The account the orders would move to, masked: the recipient should know whose it is. */
+  /**
+   * The account the orders would move to, in full with characters outside ASCII written as code
+   * points (`[U+0430]`): the recipient must be able to tell whose it is (design.md §3).
+   */
   claimerEmail: string;
+  /** Whether that address holds characters outside ASCII (shown as code points). */
+  claimerEmailHasNonAscii: boolean;
+  claimerCustomerId: string;
+  /** The asking account's address as stored (not for display): what signs in to it. */
+  claimerEmailForSignIn: string;
+  /** When the asking account was created: a day-old account with a familiar name deserves a second look. */
+  claimerCreatedAt: Date;
+  /**
+   * The asking account has the recipient's own address (a guest who registered later, or
+   * someone who registered that address first): the token alone must not confirm, only someone
+   * signed in to that account may (design.md §3).
+   */
+  signInRequired: boolean;
   /** The numbers of the orders it covers (they were placed under the recipient's address). */
   orderNumbers: number[];
   /** Of those, the ones its confirmation moved (an order whose email changed meanwhile stays). */
@@ -79,16 +95,23 @@ export class ClaimViewService {
         recipient_email: true,
         expires_at: true,
         verified_at: true,
-        claimer: { select: { email: true } },
+        claimer_customer_id: true,
+        claimer: { select: { email: true, created_at: true } },
         orders: { select: { transferred_at: true, order: { select: { display_id: true } } } },
       },
     });
     if (!claim) return null;
     const numbers = (links: typeof claim.orders) => links.map((link) => link.order.display_id).sort((a, b) => a - b);
+    const claimerEmail = emailWithVisibleCodePoints(claim.claimer.email);
     return {
       status: currentStatus(claim.status, claim.expires_at, now),
       recipientEmail: maskEmail(claim.recipient_email),
-      claimerEmail: maskEmail(claim.claimer.email),
+      claimerEmail: claimerEmail.text,
+      claimerEmailHasNonAscii: claimerEmail.hasNonAscii,
+      claimerCustomerId: claim.claimer_customer_id,
+      claimerEmailForSignIn: claim.claimer.email,
+      claimerCreatedAt: claim.claimer.created_at,
+      signInRequired: normalizeEmail(claim.claimer.email) === claim.recipient_email,
       orderNumbers: numbers(claim.orders),
       movedOrderNumbers: numbers(claim.orders.filter((link) => link.transferred_at !== null)),
       expiresAt: claim.expires_at,

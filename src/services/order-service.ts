@@ -1,11 +1,12 @@
 import type { Db } from "../db/database";
 import type { OrderStatus } from "../db/generated/prisma/enums";
 import { hasControlCharacters, isEmail, normalizeEmail } from "../domain/email";
+import type { RateLimiter } from "./rate-limiter";
 import type { Selection } from "./selection";
 
 /** Order reads, with the ownership rule written once: a customer sees only their own orders. */
 export class OrderService {
-  constructor(private readonly deps: { prisma: Db }) {}
+  constructor(private readonly deps: { prisma: Db; rateLimiter: RateLimiter }) {}
 
   /** One of the customer's own orders; null for anyone else's or an unknown id. */
   findOwn<S extends Selection>(customerId: string, orderId: string, selection: S = {} as S) {
@@ -36,15 +37,19 @@ export class OrderService {
 
   /**
    * Guest lookup, as Medusa's `GET /store/orders`: the order with this number placed under this
-   * email (compared case-insensitively), if exactly one; otherwise null.
+   * email, if exactly one; otherwise null. The email is compared for equality in its one
+   * normalised form (normalizeEmail, on both sides, here rather than in SQL: it is never a
+   * pattern, and PostgreSQL's case mapping depends on its locale). Every attempt, found or not,
+   * counts against the limit per client address: display ids are a sequence.
    */
-  async lookUp<S extends Selection>(displayId: number, email: string, selection: S = {} as S) {
-    if (!isEmail(email.trim())) return null;
-    const matches = await this.deps.prisma.order.findMany({
-      ...selection,
-      where: { display_id: displayId, email: { equals: normalizeEmail(email), mode: "insensitive" } },
-      take: 2,
-    });
+  async lookUp<S extends Selection>(displayId: number, email: string, clientIp: string, selection: S = {} as S) {
+    await this.deps.rateLimiter.take("lookupPerIp", clientIp);
+    const wanted = normalizeEmail(email);
+    if (!isEmail(wanted)) return null;
+    // The email is compared here, so it is read whatever else the caller selected.
+    const withEmail = (selection.select ? { ...selection, select: { ...selection.select, email: true } } : selection) as S;
+    const candidates = await this.deps.prisma.order.findMany({ ...withEmail, where: { display_id: displayId } });
+    const matches = candidates.filter((order) => normalizeEmail((order as { email: string }).email) === wanted);
     return matches.length === 1 ? matches[0]! : null;
   }
 }

@@ -3,6 +3,7 @@ import { OrderClaimStatus } from "../../db/generated/prisma/enums";
 import { maskEmail } from "../../domain/email";
 import {
   AccountRequiredError,
+  ClaimEmailsWithheldError,
   ClaimTokenExpiredError,
   ClaimTokenInvalidError,
   ClaimTokenUsedError,
@@ -81,10 +82,11 @@ builder.mutationFields((t) => ({
     type: ClaimOrdersSuccess,
     description:
       "Asks to move orders placed under other emails to the signed-in customer: one token is emailed to each address. " +
-      "Unknown, canceled and already-own orders are skipped silently.",
+      "Unknown and canceled orders, your own and those in another customer's account are skipped silently. " +
+      "When an address had its hourly share of claim emails, nothing is opened (ClaimEmailsWithheldError).",
     args: { orderIds: t.arg.idList({ required: true }) },
     errors: {
-      types: [NotAuthenticatedError, AccountRequiredError, InvalidInputError],
+      types: [NotAuthenticatedError, AccountRequiredError, InvalidInputError, ClaimEmailsWithheldError],
       union: { name: "ClaimOrdersResult" },
       directResult: true,
     },

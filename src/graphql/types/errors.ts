@@ -1,6 +1,7 @@
 import { GraphQLError } from "graphql";
 import {
   AccountRequiredError,
+  ClaimEmailsWithheldError,
   ClaimTokenExpiredError,
   ClaimTokenInvalidError,
   ClaimTokenUsedError,
@@ -44,6 +45,16 @@ builder.objectType(InvalidInputError, {
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof InvalidInputError,
   fields: (t) => ({ field: t.exposeString("field") }),
+});
+
+builder.objectType(ClaimEmailsWithheldError, {
+  name: "ClaimEmailsWithheldError",
+  description:
+    "Nothing was opened: an address of these orders had its hourly share of claim emails (from you, or from everyone together). " +
+    "It names no order or address; try again after `retryAfterSeconds`.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ClaimEmailsWithheldError,
+  fields: (t) => ({ retryAfterSeconds: t.exposeInt("retryAfterSeconds") }),
 });
 
 /**

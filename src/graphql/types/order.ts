@@ -66,8 +66,10 @@ builder.queryFields((t) => ({
   orderLookup: t.prismaField({
     type: "Order",
     nullable: true,
-    description: "Guest lookup, as Medusa's `GET /store/orders`: the order with this number placed under this email, if exactly one.",
+    description:
+      "Guest lookup, as Medusa's `GET /store/orders`: the order with this number placed under this email (equal once trimmed and lower-cased; never a pattern), if exactly one. " +
+      "Each lookup counts against a limit per client address (RATE_LIMIT_LOOKUP_IP).",
     args: { displayId: t.arg.int({ required: true }), email: t.arg.string({ required: true }) },
-    resolve: (query, _root, { displayId, email }, ctx) => ctx.orders.lookUp(displayId, email, query),
+    resolve: (query, _root, { displayId, email }, ctx) => ctx.orders.lookUp(displayId, email, ctx.clientIp, query),
   }),
 }));

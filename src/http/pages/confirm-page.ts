@@ -1,13 +1,15 @@
 import { type Request, type Response, Router } from "express";
 import { CONFIRM_PAGE_PATH } from "../../config";
 import { OrderClaimStatus } from "../../db/generated/prisma/enums";
-import { timeUntilInWords, utcTimeInWords } from "../../domain/time-words";
+import { InvalidCredentialsError } from "../../domain/errors";
+import { timeAgoInWords, timeUntilInWords, utcTimeInWords } from "../../domain/time-words";
 import type { Services } from "../../graphql/context";
 import type { GraphQLServer } from "../../graphql/yoga";
 import { html } from "../../html";
 import { graphqlOperation } from "../../rest/graphql-door";
 import { VerifyOrderClaimDocument } from "../../rest/operations.generated";
 import type { TokenClaimView } from "../../services/claim-views";
+import { setSessionCookie } from "../session-cookie";
 import { pageDocument, sendMessagePage } from "./layout";
 import type { FormTokens } from "./security";
 
@@ -51,14 +53,71 @@ function unusableLinkPage(res: Response, claim: TokenClaimView | null) {
   }
 }
 
+/** Who the orders would go to, as the page tells it: the full address, its age, a word on look-alikes. */
+function askingAccount(claim: TokenClaimView, now: Date) {
+  return html`<strong class="account">${claim.claimerEmail}</strong> (an account created ${timeAgoInWords(claim.claimerCreatedAt, now)})`;
+}
+
 /**
  * The confirm page, where the claim email's link leads by default: GET shows what the token is
  * for and a Confirm button, and changes nothing (mail scanners open links before people do);
  * the button POSTs, through the same GraphQL operation as `POST /store/orders/customer/confirm`.
+ * When the asking account has the inbox's own address, Confirm works only for someone signed in
+ * to that account (design.md §3): the form then asks for its password.
  */
-export function confirmPage(services: Services, yoga: GraphQLServer, forms: FormTokens): Router {
+export function confirmPage(
+  services: Services,
+  yoga: GraphQLServer,
+  forms: FormTokens,
+  options: { secureCookies: boolean; clientAddress: (req: Request) => string },
+): Router {
   const router = Router();
   const verifyOrderClaim = graphqlOperation(yoga, VerifyOrderClaimDocument);
+
+  /** Whether the request is signed in (session cookie) as the claim's asking account. */
+  const signedInAsClaimer = async (req: Request, claim: TokenClaimView) =>
+    (await services.auth.identify({ cookieHeader: req.headers.cookie }))?.customerId === claim.claimerCustomerId;
+
+  const confirmForm = async (req: Request, res: Response, claim: TokenClaimView, token: string, status = 200, problem?: string) => {
+    const count = claim.orderNumbers.length;
+    const now = new Date();
+    const passwordNeeded = claim.signInRequired && !(await signedInAsClaimer(req, claim));
+    res
+      .status(status)
+      .type("html")
+      .send(
+        pageDocument({
+          title: `Add your ${plural(count, "order", "orders")} to an account?`,
+          main: html`<section class="card" aria-labelledby="page-title">
+<h1 id="page-title">Add your ${plural(count, "order", "orders")} to an account?</h1>
+<p>Someone signed in to the account ${askingAccount(claim, now)} asked to add ${plural(count, "this order", "these orders")}, placed under this email address, to their account.</p>
+${claim.claimerEmailHasNonAscii && html`<p class="notice warn">That address contains characters outside ASCII, shown as [U+...] codes: a look-alike of another address can hide that way.</p>`}
+<dl class="facts">
+<dt>${plural(count, "Order", "Orders")}</dt><dd>${orderNumbers(claim.orderNumbers)}</dd>
+<dt>Placed under</dt><dd>${claim.recipientEmail}</dd>
+<dt>Goes to the account</dt><dd>${claim.claimerEmail}</dd>
+<dt>Link expires</dt><dd><time datetime="${claim.expiresAt.toISOString()}">${timeUntilInWords(claim.expiresAt, now)} (${utcTimeInWords(claim.expiresAt)})</time></dd>
+</dl>
+${problem && html`<div class="notice bad" role="alert" id="confirm-problem">${problem}</div>`}
+${
+  claim.signInRequired &&
+  html`<p>That account has this inbox's own address. Anyone can register an address, so only someone signed in to that account can confirm: ${passwordNeeded ? "enter its password." : "you are signed in to it."} If you did not create an account with this address, someone else did: do not confirm.</p>`
+}
+<form method="post" action="${CONFIRM_PAGE_PATH}">
+<input type="hidden" name="token" value="${token}">
+<input type="hidden" name="_csrf" value="${forms.tokenFor(req, res)}">
+${
+  passwordNeeded &&
+  html`<label for="password">Password of ${claim.claimerEmail}</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required${problem && html` aria-describedby="confirm-problem" aria-invalid="true" autofocus`}>`
+}
+<button type="submit">Confirm</button>
+</form>
+<p class="muted">If you do not know that account, close this page: nothing changes until someone presses Confirm.</p>
+</section>`,
+        }).markup,
+      );
+  };
 
   router.get(CONFIRM_PAGE_PATH, async (req, res) => {
     const token = typeof req.query.token === "string" ? req.query.token.trim() : "";
@@ -67,33 +126,25 @@ export function confirmPage(services: Services, yoga: GraphQLServer, forms: Form
     }
     const claim = await services.claimViews.byToken(token);
     if (claim?.status !== OrderClaimStatus.PENDING) return unusableLinkPage(res, claim);
-    const count = claim.orderNumbers.length;
-    const now = new Date();
-    res.type("html").send(
-      pageDocument({
-        title: `Add your ${plural(count, "order", "orders")} to an account?`,
-        main: html`<section class="card" aria-labelledby="page-title">
-<h1 id="page-title">Add your ${plural(count, "order", "orders")} to an account?</h1>
-<p>Someone signed in as <strong>${claim.claimerEmail}</strong> asked to add ${plural(count, "this order", "these orders")} to their account.</p>
-<dl class="facts">
-<dt>${plural(count, "Order", "Orders")}</dt><dd>${orderNumbers(claim.orderNumbers)}</dd>
-<dt>Placed under</dt><dd>${claim.recipientEmail}</dd>
-<dt>Goes to the account</dt><dd>${claim.claimerEmail}</dd>
-<dt>Link expires</dt><dd><time datetime="${claim.expiresAt.toISOString()}">${timeUntilInWords(claim.expiresAt, now)} (${utcTimeInWords(claim.expiresAt)})</time></dd>
-</dl>
-<form method="post" action="${CONFIRM_PAGE_PATH}">
-<input type="hidden" name="token" value="${token}">
-<input type="hidden" name="_csrf" value="${forms.tokenFor(req, res)}">
-<button type="submit">Confirm</button>
-</form>
-<p class="muted">If that was not you, close this page: nothing changes until someone presses Confirm.</p>
-</section>`,
-      }).markup,
-    );
+    await confirmForm(req, res, claim, token);
   });
 
   router.post(CONFIRM_PAGE_PATH, forms.protect, async (req: Request, res) => {
     const token = typeof req.body?.token === "string" ? req.body.token.trim() : "";
+    const pending = await services.claimViews.byToken(token);
+    if (pending?.status === OrderClaimStatus.PENDING && pending.signInRequired && !(await signedInAsClaimer(req, pending))) {
+      const password = typeof req.body?.password === "string" ? req.body.password : "";
+      if (password === "") return confirmForm(req, res, pending, token, 403, "Enter the password of that account to confirm.");
+      try {
+        // The asking account's own address: only its password signs it in.
+        const customer = await services.auth.authenticate(pending.claimerEmailForSignIn, password, options.clientAddress(req));
+        if (customer.id !== pending.claimerCustomerId) throw new InvalidCredentialsError();
+        setSessionCookie(res, await services.auth.createSession(customer.id), options.secureCookies);
+      } catch (error) {
+        if (error instanceof InvalidCredentialsError) return confirmForm(req, res, pending, token, 401, "That password is not the account's. Nothing changed.");
+        throw error;
+      }
+    }
     const result = (await verifyOrderClaim(req, undefined, { token })).verifyOrderClaim;
     const claim = await services.claimViews.byToken(token);
     if (result.__typename !== "VerifyOrderClaimSuccess" || !claim) return unusableLinkPage(res, claim);
@@ -105,7 +156,7 @@ export function confirmPage(services: Services, yoga: GraphQLServer, forms: Form
       "Confirmed",
       "ok",
       html`<p>${moved.length === 0 ? "No order moved." : html`${plural(moved.length, "Order", "Orders")} ${orderNumbers(moved)} ${plural(moved.length, "is", "are")} now in the account ${claim.claimerEmail}.`}</p>
-${stayed.length > 0 && html`<p>${plural(stayed.length, "Order", "Orders")} ${orderNumbers(stayed)} stayed where ${plural(stayed.length, "it was: it", "they were: they")} changed after the request (a new email, or canceled).</p>`}
+${stayed.length > 0 && html`<p>${plural(stayed.length, "Order", "Orders")} ${orderNumbers(stayed)} stayed where ${plural(stayed.length, "it was: it", "they were: they")} changed after the request (a new email, another account, or canceled).</p>`}
 <p><a href="/claim">See your claims</a></p>`,
     );
   });

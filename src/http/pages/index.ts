@@ -48,7 +48,7 @@ export function pageRoutes(
   router.use(ASSETS_PATH, express.static(path.join(__dirname, "assets"), { index: false, fallthrough: false, maxAge: "1h" }));
   router.use("/claim", pageHeaders, forms.readCookies);
   router.post(["/claim", "/claim/*rest"], refuseCrossSite(options.publicUrl), express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT }));
-  router.use(confirmPage(services, yoga, forms));
+  router.use(confirmPage(services, yoga, forms, options));
   router.use(claimsPage(services, forms, options));
   router.use("/claim", (_req, _res, next) => next(Object.assign(new Error("no such page"), { status: 404 })));
   router.use(((error, req, res, next) => {
