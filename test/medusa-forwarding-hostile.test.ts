@@ -1,9 +1,9 @@
 import http, { type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { startTestGateway, type TestGateway } from "./support/gateway";
 import { rawRequest } from "./support/raw-http";
 import { claimScenario, seedScenario } from "./support/scenarios";
-import { sleep } from "./support/wait";
+import { eventually, sleep } from "./support/wait";
 
 jest.setTimeout(60_000);
 
@@ -15,6 +15,8 @@ interface ReceivedRequest {
   bodyBytes: number;
   /** The whole body arrived (a request aborted midway never completes). */
   complete: boolean;
+  /** The connection went before the body was complete. */
+  cutShort: boolean;
 }
 
 /**
@@ -25,9 +27,10 @@ interface ReceivedRequest {
 async function startRecordingUpstream(): Promise<{ url: string; received: ReceivedRequest[]; close(): Promise<void> }> {
   const received: ReceivedRequest[] = [];
   const server = http.createServer((req, res) => {
-    const entry: ReceivedRequest = { method: req.method!, url: req.url!, headers: req.headers, bodyBytes: 0, complete: false };
+    const entry: ReceivedRequest = { method: req.method!, url: req.url!, headers: req.headers, bodyBytes: 0, complete: false, cutShort: false };
     received.push(entry);
     req.on("data", (chunk: Buffer) => (entry.bodyBytes += chunk.length));
+    req.on("close", () => (entry.cutShort = !entry.complete));
     req.on("end", () => {
       entry.complete = true;
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true }));
@@ -110,18 +113,22 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
     expect(addressesIn(receivedAt("/store/products?case=trusted-chain")[0]!.headers["x-forwarded-for"])).toEqual(["203.0.113.7", "127.0.0.2", "127.0.0.1"]);
   });
 
-  /** A chunked POST through a raw socket (fetch would send a length), its body in chunks of 16 kB. */
-  const chunkedPost = (t: TestGateway, path: string, bodyBytes: number) => {
+  /** `bodyBytes` of body in chunks of 16 kB, chunked-encoded, without the last (empty) chunk. */
+  const chunksOf = (bodyBytes: number) => {
     const chunkBytes = 16 * 1024;
     const chunks: Buffer[] = [];
     for (let sent = 0; sent < bodyBytes; sent += chunkBytes) {
       const size = Math.min(chunkBytes, bodyBytes - sent);
       chunks.push(Buffer.from(`${size.toString(16)}\r\n`), Buffer.alloc(size, "a"), Buffer.from("\r\n"));
     }
-    chunks.push(Buffer.from("0\r\n\r\n"));
-    const head = [`POST ${path} HTTP/1.1`, `Host: ${hostOf(t)}`, "Content-Type: text/plain", "Transfer-Encoding: chunked"].join("\r\n");
-    return rawRequest(t.url, head, Buffer.concat(chunks));
+    return Buffer.concat(chunks);
   };
+  const LAST_CHUNK = "0\r\n\r\n";
+  const chunkedPostHead = (t: TestGateway, path: string) =>
+    [`POST ${path} HTTP/1.1`, `Host: ${hostOf(t)}`, "Content-Type: text/plain", "Transfer-Encoding: chunked"].join("\r\n");
+  /** A chunked POST through a raw socket (fetch would send a length), sent at once. */
+  const chunkedPost = (t: TestGateway, path: string, bodyBytes: number) =>
+    rawRequest(t.url, chunkedPostHead(t, path), Buffer.concat([chunksOf(bodyBytes), Buffer.from(LAST_CHUNK)]));
 
   it("cuts off a chunked body that streams past the 100 kB limit: 413, and Medusa never gets the whole request", async () => {
     const response = await chunkedPost(direct, "/store/carts?case=oversize", 150 * 1024);
@@ -135,6 +142,30 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
     const underLimit = await chunkedPost(direct, "/store/carts?case=chunked-under-limit", 90 * 1024);
     expect(underLimit.status).toBe(200);
     expect(receivedAt("/store/carts?case=chunked-under-limit")).toMatchObject([{ complete: true, bodyBytes: 90 * 1024 }]);
+  });
+
+  it("aborts the request to Medusa already under way when its body passes the limit midway", async () => {
+    const path = "/store/carts?case=oversize-midway";
+    const { hostname, port } = new URL(direct.url);
+    const client = net.connect(Number(port), hostname);
+    let answer = "";
+    client.on("data", (chunk) => (answer += String(chunk)));
+    client.on("error", () => {});
+    try {
+      client.write(`${chunkedPostHead(direct, path)}\r\n\r\n`);
+      client.write(chunksOf(60 * 1024));
+      // Medusa has the request and part of its body...
+      const underWay = await eventually(() => receivedAt(path).find((request) => request.bodyBytes > 0));
+      // ...when the rest passes the limit.
+      client.write(chunksOf(60 * 1024));
+      client.write(LAST_CHUNK);
+      await eventually(() => (answer.includes("\r\n\r\n") && underWay.cutShort) || undefined);
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(underWay).toMatchObject({ complete: false, cutShort: true });
+      expect(underWay.bodyBytes).toBeLessThanOrEqual(100 * 1024);
+    } finally {
+      client.destroy();
+    }
   });
 
   it("refuses paths with dot-segments, however encoded, with 400 before Medusa sees them", async () => {
