@@ -2,7 +2,9 @@ import { createClient } from "graphql-ws";
 import jwt from "jsonwebtoken";
 import WebSocket from "ws";
 import { startTestGateway, TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
-import { claimScenario, seedScenario } from "./support/scenarios";
+import { claimScenario, defineScenario, seedScenario, storeTokenFor } from "./support/scenarios";
+import { subscribe, type SubscriptionStream } from "./support/subscriptions";
+import { sleep } from "./support/wait";
 
 const { customers } = claimScenario;
 const ann = { email: customers.ann.email, password: customers.ann.password! };
@@ -158,6 +160,75 @@ describe("GraphQL authentication", () => {
     const adminLike = jwt.sign({ user_id: "usr_1", domain: "admin" }, TEST_JWT_SECRET, { algorithm: "HS256" });
     const result = await t.graphql<{ me: unknown }>("{ me { id } }", {}, adminLike);
     expect(result.data!.me).toBeNull();
+  });
+});
+
+describe("credentials whose customer does not exist (never did, or was deleted)", () => {
+  /** A customer with an order of her own, deleted as Medusa deletes (deleted_at set) after she signed in both ways. */
+  const gone = defineScenario({
+    customers: { gone: { id: "cus_gone", email: "gone@example.com", password: "a long passphrase", has_account: true } },
+    orders: { own: { id: "order_gone", display_id: 1901, email: "gone@example.com", customer_id: "cus_gone", items: [{ title: "Lamp", unit_price: 900, quantity: 1 }] } },
+  });
+  const deleted = { bearer: "", cookie: "" };
+  beforeAll(async () => {
+    await seedScenario(t.prisma, gone);
+    const { email, password } = gone.customers.gone;
+    deleted.bearer = (await t.request("POST", "/store/auth/token", { body: { email, password } })).json.access_token;
+    deleted.cookie = sessionCookie((await t.request("POST", "/store/auth", { body: { email, password } })).headers.get("set-cookie"));
+    await t.prisma.customer.update({ where: { id: gone.customers.gone.id }, data: { deleted_at: new Date() } });
+  });
+
+  // Credentials as functions: the deleted customer's exist only once beforeAll has run.
+  type Case = [string, () => { bearer?: string; cookie?: string }];
+  const jwtCases: Case[] = [
+    ["a JWT for a customer id that never existed", () => ({ bearer: storeTokenFor("cus_never_existed") })],
+    ["a JWT for a deleted customer", () => ({ bearer: deleted.bearer })],
+  ];
+  const cases: Case[] = [...jwtCases, ["a session of a deleted customer", () => ({ cookie: deleted.cookie })]];
+  const CLAIM_UPDATES = "subscription { orderClaimUpdated { id } }";
+
+  it.each(cases)("%s is signed out on the REST routes that need a customer: 401 unauthorized", async (_case, credentials) => {
+    for (const [method, path, body] of [
+      ["GET", "/store/customers/me/orders"],
+      ["GET", "/store/customers/me"],
+      ["GET", "/store/auth"],
+      ["POST", "/store/orders/batch/customer/token", { order_ids: [claimScenario.orders.home.id] }],
+    ] as const) {
+      const response = await t.request(method, path, { ...credentials(), body });
+      expect([method, path, response.status, response.json]).toEqual([method, path, 401, { type: "unauthorized", message: "Unauthorized" }]);
+    }
+    expect(await t.prisma.orderClaim.count()).toBe(0);
+  });
+
+  it.each(cases)("%s is signed out in GraphQL: me and the customer's order are null, claimOrders answers NotAuthenticatedError", async (_case, credentials) => {
+    const graphql = async (query: string) => (await t.request("POST", "/graphql", { ...credentials(), body: { query } })).json;
+    expect(await graphql(`{ me { id } order(id: "${gone.orders.own.id}") { id } }`)).toEqual({ data: { me: null, order: null } });
+    const claimed = await graphql(`mutation { claimOrders(orderIds: ["${claimScenario.orders.home.id}"]) { __typename ... on Error { code message } } }`);
+    expect(claimed).toEqual({ data: { claimOrders: { __typename: "NotAuthenticatedError", code: "UNAUTHENTICATED", message: "Sign in as a customer to do this." } } });
+  });
+
+  /** How the stream ended, or "still open" after a few seconds (a refused stream ends at once). */
+  const endOf = (stream: SubscriptionStream) => Promise.race([stream.ended, sleep(3_000).then(() => "still open")]);
+
+  it.each(cases)("%s is refused a claim subscription over SSE, as signed out", async (_case, credentials) => {
+    const stream = await subscribe("sse", t.url, CLAIM_UPDATES, credentials());
+    try {
+      expect(await endOf(stream)).toEqual({ kind: "complete" });
+      expect(stream.status).toBe(401);
+      expect(stream.pending()).toEqual([{ errors: [expect.objectContaining({ message: "Sign in as a customer to do this.", extensions: { code: "UNAUTHENTICATED" } })] }]);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  // WebSocket ignores cookies: only a JWT can present itself there.
+  it.each(jwtCases)("%s is refused on WebSocket with 4403, as a token that does not verify", async (_case, credentials) => {
+    const stream = await subscribe("ws", t.url, CLAIM_UPDATES, credentials());
+    try {
+      expect(await endOf(stream)).toEqual({ kind: "closed", code: 4403, reason: "Forbidden" });
+    } finally {
+      await stream.close();
+    }
   });
 });
 

@@ -111,8 +111,9 @@ export function createGraphQLServer(
     // Over HTTP and SSE, a browser's session cookie (POST /store/auth, the /claim page) signs it
     // in too, first as on /store. Cross-site requests cannot ride on it: CSRF prevention refuses
     // any request a browser would send without a preflight, and CORS answers preflights only for
-    // STORE_CORS origins. Not on WebSocket, which has neither protection.
-    if (context.socket || !context.req) return bearer();
+    // STORE_CORS origins. Not on WebSocket, which has neither protection (its JWT is still checked
+    // against the customers, as everywhere).
+    if (context.socket || !context.req) return services.auth.identify({ cookieHeader: undefined, bearer });
     return services.auth.identify({ cookieHeader: context.req.headers.cookie, bearer });
   };
   return createYoga<GraphQLServerContext, GraphQLContext>({

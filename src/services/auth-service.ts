@@ -117,28 +117,41 @@ export class AuthService {
   }
 
   /**
-   * Who a request signs in, in Medusa's order for every door (REST, GraphQL over HTTP, the pages):
-   * the session of its cookie if that session is live, else the customer of its store JWT
-   * (`bearer`, verified by the caller's means); signed out otherwise.
+   * Who a request signs in, in Medusa's order for every door (REST, GraphQL over HTTP, SSE and
+   * WebSocket, the pages): the session of its cookie if that session is live, else the customer
+   * of its store JWT (`bearer`, verified by the caller's means); signed out otherwise, and
+   * whenever that customer does not exist or was deleted. One primary-key read (a session's joins its customer).
    */
   async identify(credentials: { cookieHeader: string | undefined; bearer?: () => SignedInCustomer | null }): Promise<SignedInCustomer | null> {
     const session = sessionTokenFromCookies(credentials.cookieHeader);
     const fromSession = session ? await this.viewerFromSession(session) : null;
-    if (fromSession) return { ...fromSession, via: "session" };
+    if (fromSession) return fromSession;
     const fromBearer = credentials.bearer?.();
-    return fromBearer ? { ...fromBearer, via: "bearer" } : null;
+    // A JWT outlives its customer (30 days): its signature does not say the customer is still there.
+    return fromBearer && (await this.isCustomer(fromBearer.customerId)) ? { ...fromBearer, via: "bearer" } : null;
   }
 
-  /** The customer a live session signs in, until the session ends; null for an unknown or ended one. */
+  /** True for a customer that exists and was not deleted: one primary-key read. */
+  private async isCustomer(customerId: string): Promise<boolean> {
+    return (await this.deps.prisma.customer.findUnique({ where: { id: customerId, deleted_at: null }, select: { id: true } })) !== null;
+  }
+
+  /**
+   * The customer a live session signs in, until the session ends; null for an unknown or ended
+   * one, or one whose customer was deleted (read in the same statement as the session).
+   */
   private async viewerFromSession(token: string): Promise<SignedInCustomer | null> {
     const id = hashSessionToken(token);
-    const session = await this.deps.prisma.customerSession.findUnique({ where: { id } });
+    const session = await this.deps.prisma.customerSession.findFirst({
+      where: { id, customer: { is: { deleted_at: null } } },
+      select: { customer_id: true, expires_at: true },
+    });
     if (!session) return null;
     if (session.expires_at.getTime() <= Date.now()) {
       await this.deps.prisma.customerSession.deleteMany({ where: { id } });
       return null;
     }
-    return { customerId: session.customer_id, signedInUntil: session.expires_at };
+    return { customerId: session.customer_id, signedInUntil: session.expires_at, via: "session" };
   }
 
   async destroySession(token: string): Promise<void> {

@@ -26,6 +26,8 @@ export interface SubscriptionStream {
 export interface SubscribeOptions {
   /** Sent as `Authorization: Bearer` (SSE) or `connectionParams.authorization` (WebSocket). */
   bearer?: string;
+  /** SSE only: a `Cookie` header (ordergate's session cookie signs SSE in; WebSocket ignores cookies). */
+  cookie?: string;
   /** WebSocket only: the exact `connectionParams` (overrides `bearer`). */
   connectionParams?: Record<string, unknown>;
   variables?: Record<string, unknown>;
@@ -79,6 +81,7 @@ export async function subscribeSse(baseUrl: string, query: string, options: Subs
   const abort = new AbortController();
   const headers: Record<string, string> = { accept: "text/event-stream", "content-type": "application/json" };
   if (options.bearer) headers.authorization = `Bearer ${options.bearer}`;
+  if (options.cookie) headers.cookie = options.cookie;
   const response = await fetch(`${baseUrl}/graphql`, {
     method: "POST",
     headers,
