@@ -70,7 +70,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const claims = new ClaimService({ prisma, config, rateLimiter, logger, onOutboxWritten: () => dispatcher?.wake() });
   const claimFeed = new ClaimFeed({ prisma, events });
   const claimViews = new ClaimViewService({ prisma });
-  const auth = new AuthService({ prisma, config: { jwtKey }, rateLimiter });
+  const auth = new AuthService({ prisma, config: { jwtKey }, rateLimiter, events });
   const customers = new CustomerService({ prisma, rateLimiter });
   const orders = new OrderService({ prisma });
   const services: Services = { prisma, events, claims, claimFeed, claimViews, auth, customers, orders };

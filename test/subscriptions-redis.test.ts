@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { Redis } from "ioredis";
 import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
 import { TestRedis, redisServerPath } from "./support/redis";
@@ -142,5 +143,29 @@ describeWithRedis("two instances sharing Redis", () => {
     mail.messages.length = 0;
     expect((await b.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work2.id] } })).status).toBe(200);
     for (const stream of [onA, onB, openedDuringOutage]) expect(await statuses(stream, 1)).toEqual(["PENDING"]);
+  });
+  it("a sign-out on A ends that session's SSE streams on B; B's bearer stream goes on; the event names the session's hash, not its token", async () => {
+    const login = await a.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } });
+    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+    const sessionOnB = await subscribe("sse", b.url, CLAIM_UPDATES, { cookie });
+    const bearerOnB = await subscribe("sse", b.url, CLAIM_UPDATES, { bearer: annToken });
+    streams = [sessionOnB, bearerOnB];
+    await eventually(() => (b.gateway.services.events.openSubscriptions() === 2 ? true : undefined));
+
+    crossed.length = 0;
+    const signedOutAt = Date.now();
+    expect((await a.request("DELETE", "/store/auth", { cookie })).status).toBe(200);
+    expect(await Promise.race([sessionOnB.ended, sleep(2_000).then(() => "still open after 2 s")])).toEqual({ kind: "complete" });
+    expect(Date.now() - signedOutAt).toBeLessThan(2_000);
+    expect(sessionOnB.pending()).toEqual([{ data: null, errors: [expect.objectContaining({ extensions: { code: "UNAUTHENTICATED" } })] }]);
+
+    const token = cookie.split("=")[1]!;
+    const sessionId = crypto.createHash("sha256").update(token).digest("hex");
+    expect(crossed).toEqual([{ channel: "customer-session.ended", message: JSON.stringify({ sessionId }) }]);
+    // The bearer stream is still served: listening, and kept alive.
+    const keepAlives = bearerOnB.keepAlives;
+    await eventually(() => (bearerOnB.keepAlives > keepAlives + 1 ? true : undefined));
+    expect(b.gateway.services.events.openSubscriptions()).toBe(1);
+    expect(await Promise.race([bearerOnB.ended, "running"])).toBe("running");
   });
 });

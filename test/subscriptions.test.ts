@@ -250,3 +250,74 @@ describe("claim expiry over both transports", () => {
     }
   });
 });
+
+describe("signing out ends the session's streams", () => {
+  const CLAIM_UPDATES_OVER_SSE = "subscription { orderClaimUpdated { id status } }";
+  const SIGNED_OUT = { message: "You signed out. Sign in again to keep following your claims.", extensions: { code: "UNAUTHENTICATED" } };
+
+  async function signIn(): Promise<string> {
+    const response = await t.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } });
+    return response.headers.get("set-cookie")!.split(";")[0]!;
+  }
+
+  /** Ann's streams: two over SSE signed in by `cookie`, and the ones that must outlive its sign-out. */
+  async function openStreams(cookie: string) {
+    const before = t.gateway.services.events.openSubscriptions();
+    const opened = {
+      session: [await subscribe("sse", t.url, CLAIM_UPDATES_OVER_SSE, { cookie }), await subscribe("sse", t.url, CLAIM_UPDATES_OVER_SSE, { cookie })],
+      otherSession: await subscribe("sse", t.url, CLAIM_UPDATES_OVER_SSE, { cookie: await signIn() }),
+      bearerSse: await subscribe("sse", t.url, CLAIM_UPDATES_OVER_SSE, { bearer: annToken }),
+      bearerWs: await subscribe("ws", t.url, CLAIM_UPDATES_OVER_SSE, { bearer: annToken }),
+    };
+    const all = [...opened.session, opened.otherSession, opened.bearerSse, opened.bearerWs];
+    streams.push(...all);
+    await eventually(() => (t.gateway.services.events.openSubscriptions() === before + all.length ? true : undefined));
+    return opened;
+  }
+
+  /** The signed-out streams end with the reason, soon; the others still tell Ann's next claim. */
+  async function expectOnlySessionStreamsEnded(opened: Awaited<ReturnType<typeof openStreams>>, signedOutAt: number, cookie: string) {
+    for (const stream of opened.session) {
+      expect(await Promise.race([stream.ended, sleep(2_000).then(() => "still open after 2 s")])).toEqual({ kind: "complete" });
+      expect(stream.pending()).toEqual([{ data: null, errors: [expect.objectContaining(SIGNED_OUT)] }]);
+    }
+    expect(Date.now() - signedOutAt).toBeLessThan(2_000);
+    const response = await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.home.id] } });
+    expect(response.status).toBe(200);
+    for (const stream of [opened.otherSession, opened.bearerSse, opened.bearerWs]) {
+      expect((await stream.next()).data!.orderClaimUpdated).toMatchObject({ status: "PENDING" });
+    }
+    await t.gateway.dispatcher.flush();
+    tokens.push(...mail.messages.map((m) => m.token!));
+    // The session token never reaches a client's stream or a log line.
+    const token = cookie.split("=")[1]!;
+    expect(streams.flatMap((stream) => stream.frames).join("\n")).not.toContain(token);
+    expect(t.logs.join("\n")).not.toContain(token);
+  }
+
+  it("DELETE /store/auth ends the SSE streams its session signed in; bearer streams and other sessions' go on", async () => {
+    const cookie = await signIn();
+    const opened = await openStreams(cookie);
+    const signedOutAt = Date.now();
+    expect((await t.request("DELETE", "/store/auth", { cookie })).status).toBe(200);
+    await expectOnlySessionStreamsEnded(opened, signedOutAt, cookie);
+  });
+
+  it("the claims page's sign-out ends them too", async () => {
+    const cookie = await signIn();
+    const opened = await openStreams(cookie);
+    // The page's form as a browser gets it: its token, and the cookie that token pairs with.
+    const page = await fetch(`${t.url}/claim`, { headers: { cookie } });
+    const formCookie = page.headers.get("set-cookie")!.split(";")[0]!;
+    const formToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+    const signedOutAt = Date.now();
+    const signOut = await fetch(`${t.url}/claim/sign-out`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie: `${cookie}; ${formCookie}`, origin: t.url, "sec-fetch-site": "same-origin" },
+      body: new URLSearchParams({ _csrf: formToken }),
+    });
+    expect(signOut.status).toBe(303);
+    await expectOnlySessionStreamsEnded(opened, signedOutAt, cookie);
+  });
+});

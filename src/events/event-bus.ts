@@ -5,12 +5,21 @@ import { createPubSub, type PubSub } from "graphql-yoga";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { connectRedisEventTarget } from "./redis";
-import { ORDER_CLAIM_UPDATED, type OrderClaimUpdated, ORDER_UPDATE_TOKEN_CREATED, type OrderUpdateTokenCreated } from "./topics";
+import {
+  CUSTOMER_SESSION_ENDED,
+  type CustomerSessionEnded,
+  ORDER_CLAIM_UPDATED,
+  type OrderClaimUpdated,
+  ORDER_UPDATE_TOKEN_CREATED,
+  type OrderUpdateTokenCreated,
+} from "./topics";
 
 /** Events that stay in this process: Medusa's token event carries the raw claim token. */
 export type LocalTopics = { [ORDER_UPDATE_TOKEN_CREATED]: [OrderUpdateTokenCreated] };
 /** A claim status change, on its claimer's channel. Every instance's subscribers see these; never secrets. */
 type ClaimUpdatedEvent = CustomEvent<OrderClaimUpdated>;
+/** A session's sign-out, on one channel for all sessions (sign-outs are rare). */
+type SessionEndedEvent = CustomEvent<CustomerSessionEnded>;
 
 /** One channel per claimer (Yoga pubsub's `topic:id` form): `order-claim.updated:cus_...`. */
 const claimChannel = (customerId: string) => `${ORDER_CLAIM_UPDATED}:${customerId}`;
@@ -38,6 +47,14 @@ export interface EventBus {
    * even while it waits for the next message.
    */
   claimUpdates(customerId: string): Repeater<ClaimFeedMessage>;
+  /**
+   * Tells every instance that a session was signed out, so its streams end (`sessionEnd`): this
+   * instance's at once, the others' through Redis. Never rejects: with Redis unreachable, a
+   * warning says the other instances' streams of it run on until the session would have expired.
+   */
+  publishSessionEnded(sessionId: string): Promise<void>;
+  /** `ended` resolves once this session is signed out, on any instance; `cancel` stops waiting. */
+  sessionEnd(sessionId: string): { ended: Promise<void>; cancel(): void };
   /** How many `claimUpdates` streams are listening on this instance. */
   openSubscriptions(): number;
   brokerStatus(): BrokerStatus;
@@ -97,12 +114,27 @@ export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger)
   const redis = config.redisUrl ? connectRedisEventTarget(config.redisUrl, logger) : undefined;
   // The event target itself rather than a pubsub over it: its listeners run synchronously, so a
   // burst of events lands in each stream's bounded buffer instead of piling up in a Repeater.
-  const shared: TypedEventTarget<ClaimUpdatedEvent> = redis?.eventTarget ?? unboundedEventTarget();
+  const shared: TypedEventTarget<ClaimUpdatedEvent | SessionEndedEvent> = redis?.eventTarget ?? unboundedEventTarget();
   /** Open streams: how to end each, and how to tell it to resync. */
   const streams = new Set<{ end: () => void; resync: () => void }>();
   let ending = false;
   redis?.onConnected(() => {
     for (const stream of streams) stream.resync();
+  });
+
+  /** What waits for each session's sign-out on this instance (its streams). */
+  const sessionWaiters = new Map<string, Set<() => void>>();
+  const endSession = (sessionId: string) => {
+    const waiters = sessionWaiters.get(sessionId);
+    sessionWaiters.delete(sessionId);
+    for (const wake of waiters ?? []) wake();
+  };
+  // Listened on from the start, not per stream: a per-session Redis subscription would take a
+  // round trip that a quick sign-out could overtake.
+  shared.addEventListener<SessionEndedEvent>(CUSTOMER_SESSION_ENDED, (event) => {
+    // Anyone with access to Redis can publish here: only a string id ends anything.
+    const sessionId = (event.detail as Partial<CustomerSessionEnded> | null)?.sessionId;
+    if (typeof sessionId === "string") endSession(sessionId);
   });
 
   const endSubscriptions = () => {
@@ -129,6 +161,28 @@ export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger)
         streams.delete(stream);
         shared.removeEventListener(channel, listener);
       }, new CollapsingBuffer(CLAIM_FEED_BUFFER));
+    },
+    async publishSessionEnded(sessionId) {
+      endSession(sessionId);
+      if (!redis) return;
+      shared.dispatchEvent(new CustomEvent(CUSTOMER_SESSION_ENDED, { detail: { sessionId } }));
+      await redis.lastPublish().catch((error: Error) =>
+        logger.warn("a sign-out did not reach the other instances (Redis is unreachable): their streams of that session run until it would have expired", {
+          reason: error.message,
+        }),
+      );
+    },
+    sessionEnd(sessionId) {
+      let wake!: () => void;
+      const ended = new Promise<void>((resolve) => (wake = resolve));
+      const waiters = sessionWaiters.get(sessionId) ?? new Set();
+      waiters.add(wake);
+      sessionWaiters.set(sessionId, waiters);
+      const cancel = () => {
+        waiters.delete(wake);
+        if (waiters.size === 0 && sessionWaiters.get(sessionId) === waiters) sessionWaiters.delete(sessionId);
+      };
+      return { ended, cancel };
     },
     openSubscriptions: () => streams.size,
     brokerStatus: () => redis?.status() ?? "in-process",

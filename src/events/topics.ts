@@ -18,6 +18,15 @@ export interface OrderClaimUpdated {
   at: string;
 }
 
+/**
+ * A customer session was signed out: its open subscription streams end, on every instance.
+ * Names the session by its row id (the SHA-256 of its token), never by the token.
+ */
+export const CUSTOMER_SESSION_ENDED = "customer-session.ended";
+export interface CustomerSessionEnded {
+  sessionId: string;
+}
+
 /** What the outbox stores per topic: `payload` is kept, `secret` is erased after delivery. */
 export interface OutboxMessages {
   [ORDER_UPDATE_TOKEN_CREATED]: {

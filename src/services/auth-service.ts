@@ -5,6 +5,7 @@ import type { Db } from "../db/database";
 import { isEmail, normalizeEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
 import { hashPassword, verifyPassword } from "../domain/passwords";
+import type { EventBus } from "../events/event-bus";
 import type { RateLimiter } from "./rate-limiter";
 
 /** Medusa v1 store tokens: HS256, `{ customer_id, domain: "store" }`, 30 days. */
@@ -31,6 +32,8 @@ export interface SignedInCustomer {
   signedInUntil?: Date;
   /** What signed the request in: ordergate's session cookie, or a store JWT. */
   via?: "session" | "bearer";
+  /** The session's row id (its token's SHA-256, never the token), when a session signed in: what its sign-out names. */
+  sessionId?: string;
 }
 
 /** The customer a verified store JWT names, signed in until its `exp`. */
@@ -66,7 +69,7 @@ export class AuthService {
   /** Compared against when the email is unknown, so both paths cost one scrypt. */
   private decoyHash: Promise<string> | undefined;
 
-  constructor(private readonly deps: { prisma: Db; config: { jwtKey: KeyObject }; rateLimiter: RateLimiter }) {}
+  constructor(private readonly deps: { prisma: Db; config: { jwtKey: KeyObject }; rateLimiter: RateLimiter; events: Pick<EventBus, "publishSessionEnded"> }) {}
 
   /**
    * The registered customer with this email and password; guests and wrong passwords fail alike.
@@ -151,10 +154,13 @@ export class AuthService {
       await this.deps.prisma.customerSession.deleteMany({ where: { id } });
       return null;
     }
-    return { customerId: session.customer_id, signedInUntil: session.expires_at, via: "session" };
+    return { customerId: session.customer_id, signedInUntil: session.expires_at, via: "session", sessionId: id };
   }
 
+  /** Signs a session out: it stops signing requests in, and its open streams end on every instance. */
   async destroySession(token: string): Promise<void> {
-    await this.deps.prisma.customerSession.deleteMany({ where: { id: hashSessionToken(token) } });
+    const id = hashSessionToken(token);
+    const { count } = await this.deps.prisma.customerSession.deleteMany({ where: { id } });
+    if (count > 0) await this.deps.events.publishSessionEnded(id);
   }
 }

@@ -3,7 +3,7 @@ import type { Db } from "../db/database";
 import type { OrderClaim } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { deadline } from "../domain/deadline";
-import { ClaimNotFoundError, SignInExpiredError } from "../domain/errors";
+import { ClaimNotFoundError, NotAuthenticatedError, SignInExpiredError } from "../domain/errors";
 import type { EventBus } from "../events/event-bus";
 
 export interface WatchClaimsOptions {
@@ -11,6 +11,8 @@ export interface WatchClaimsOptions {
   claimId?: string;
   /** When the subscriber's sign-in runs out: the stream then fails with SignInExpiredError. */
   signedInUntil?: Date;
+  /** The session that signed the subscriber in, if one did: signing it out fails the stream with NotAuthenticatedError. */
+  sessionId?: string;
 }
 
 /** After a broker outage, claims changed since this long before the stream (or its last catch-up) are read again (clock skew between instances). */
@@ -31,20 +33,25 @@ export class ClaimFeed {
    */
   watch(customerId: string, options: WatchClaimsOptions = {}): Repeater<OrderClaim> {
     const { prisma, events } = this.deps;
-    const { claimId, signedInUntil } = options;
+    const { claimId, signedInUntil, sessionId } = options;
     const ownClaims = { claimer_customer_id: customerId, ...(claimId === undefined ? {} : { id: claimId }) };
     // A Repeater, not an async generator: `return()` must end a stream that is waiting for an event.
     return new Repeater<OrderClaim>(async (push, stop) => {
       const updates = events.claimUpdates(customerId);
       void stop.then(() => updates.return()).catch(() => {});
-      let expired = false;
+      /** Why the sign-in ended (expired, signed out), once it has: the stream then fails with it. */
+      let signedOut: NotAuthenticatedError | undefined;
+      const endWhen = (ended: Promise<void> | undefined, error: () => NotAuthenticatedError) =>
+        void ended
+          ?.then(() => {
+            signedOut ??= error();
+            return updates.return();
+          })
+          .catch(() => {});
       const expiry = signedInUntil ? deadline(signedInUntil) : undefined;
-      void expiry?.reached
-        .then(() => {
-          expired = true;
-          return updates.return();
-        })
-        .catch(() => {});
+      endWhen(expiry?.reached, () => new SignInExpiredError());
+      const sessionEnd = sessionId ? events.sessionEnd(sessionId) : undefined;
+      endWhen(sessionEnd?.ended, () => new NotAuthenticatedError("You signed out. Sign in again to keep following your claims."));
       const told = new Map<string, OrderClaimStatus>();
       /** Pushes the claim unless this status (or a final one) was told already; true once a followed claim is final. */
       const tell = async (claim: OrderClaim) => {
@@ -82,9 +89,10 @@ export class ClaimFeed {
           }
           for (const claim of claims) if (await tell(claim)) return;
         }
-        if (expired) throw new SignInExpiredError();
+        if (signedOut) throw signedOut;
       } finally {
         expiry?.cancel();
+        sessionEnd?.cancel();
         stop();
         await updates.return();
       }

@@ -132,13 +132,15 @@ builder.subscriptionFields((t) => ({
     description:
       "The signed-in customer's claims, each time one changes status (PENDING, SUPERSEDED, VERIFIED, EXPIRED), " +
       "whichever instance made the change. With `claimId`, that claim only: its current state first, and the stream " +
-      "completes once the claim is no longer PENDING. When the sign-in (JWT) expires, the stream ends: over SSE with an " +
-      "UNAUTHENTICATED error, over WebSocket by the connection closing with 4403.",
+      "completes once the claim is no longer PENDING. When the sign-in expires (JWT or session), or its session is signed out, " +
+      "the stream ends: over SSE with an UNAUTHENTICATED error, over WebSocket (JWT only) by the connection closing with 4403.",
     args: { claimId: t.arg.id({ required: false, description: "Follow this claim only." }) },
     subscribe: (_root, { claimId }, ctx) => {
       if (!ctx.viewer) throw domainGraphQLError(new NotAuthenticatedError());
-      const { customerId, signedInUntil } = ctx.viewer;
-      return endingOnFailure(ctx.claimFeed.watch(customerId, { claimId: claimId === null || claimId === undefined ? undefined : String(claimId), signedInUntil }));
+      const { customerId, signedInUntil, sessionId } = ctx.viewer;
+      return endingOnFailure(
+        ctx.claimFeed.watch(customerId, { claimId: claimId === null || claimId === undefined ? undefined : String(claimId), signedInUntil, sessionId }),
+      );
     },
     resolve: (event) => {
       if (!(event instanceof StreamFailure)) return event;
