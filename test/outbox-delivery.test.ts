@@ -2,7 +2,9 @@ import fs from "node:fs";
 import { simpleParser } from "mailparser";
 import path from "node:path";
 import type { ClaimFeedMessage } from "../src/events/event-bus";
+import { ORDER_UPDATE_TOKEN_CREATED, type OutboxMessages } from "../src/events/topics";
 import { createLogger } from "../src/logger";
+import { messageIdFor } from "../src/notifications/mailer";
 import { createGateway } from "../src/server";
 import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
@@ -12,6 +14,22 @@ import { eventually, freePort, sleep } from "./support/wait";
 const { customers, orders } = claimScenario;
 const CLAIM = "/store/orders/batch/customer/token";
 const CONFIRM = "/store/orders/customer/confirm";
+/** RFC 5322's msg-id: `<` dot-atom-text `@` dot-atom-text `>` (no-fold-literal unused here). */
+const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
+const MSG_ID = new RegExp(`^<${ATEXT}(\\.${ATEXT})*@${ATEXT}(\\.${ATEXT})*>$`);
+
+/** The claim email's outbox row (one claim per test here), with its claim's id. */
+async function claimEmailRow(t: TestGateway) {
+  const row = await t.prisma.outboxEvent.findFirstOrThrow({ where: { topic: ORDER_UPDATE_TOKEN_CREATED } });
+  return { ...row, claimId: (row.payload as OutboxMessages[typeof ORDER_UPDATE_TOKEN_CREATED]["payload"]).claim_id };
+}
+
+/** That row once it is marked delivered. */
+const deliveredClaimEmailRow = (t: TestGateway) =>
+  eventually(async () => {
+    const row = await claimEmailRow(t);
+    return row.delivered_at ? row : undefined;
+  });
 
 async function startWithScenario(env: Record<string, string>): Promise<{ t: TestGateway; bearer: string }> {
   const t = await startTestGateway(env);
@@ -47,10 +65,7 @@ describe("outbox delivery", () => {
     mail = await new TestMailServer(port).start();
     const [message] = await mail.waitFor(1);
     expect(message!.to).toEqual(["ann.work@example.com"]);
-    const delivered = await eventually(async () => {
-      const row = await t!.prisma.outboxEvent.findUniqueOrThrow({ where: { id: failed.id } });
-      return row.delivered_at ? row : undefined;
-    });
+    const delivered = await deliveredClaimEmailRow(t);
     expect(delivered.secret).toBeNull();
     await sleep(300);
     expect(mail.messages).toHaveLength(1);
@@ -100,6 +115,29 @@ describe("outbox delivery", () => {
     }
   });
 
+  it("gives a claim email a Message-ID derived from its outbox event, the same when a crash makes it go out again", async () => {
+    mail = await new TestMailServer().start();
+    const started = await startWithScenario({ SMTP_URL: mail.url, MAIL_FROM: "Shop <Orders@Shop.Example>" });
+    t = started.t;
+    await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.home.id] } });
+    const [first] = await mail.waitFor(1);
+    const row = await deliveredClaimEmailRow(t);
+    expect(first!.messageId).toBe(`<ordergate.${row.id}.${row.claimId}@shop.example>`);
+    expect(first!.messageId).toMatch(MSG_ID);
+
+    // As a SIGKILL right after the send leaves it: undelivered, token kept, leased by a dead instance.
+    await t.prisma.outboxEvent.update({
+      where: { id: row.id },
+      data: { delivered_at: null, secret: { token: first!.token! }, locked_until: new Date(Date.now() - 1000) },
+    });
+    const [, again] = await mail.waitFor(2);
+    expect(again!.to).toEqual(first!.to);
+    expect(again!.token).toBe(first!.token);
+    expect(again!.messageId).toBe(first!.messageId);
+    const redelivered = await deliveredClaimEmailRow(t);
+    expect(redelivered).toMatchObject({ attempts: 2, secret: null });
+  });
+
   it("writes .eml files under DATA_DIR/mail when SMTP_URL is unset", async () => {
     const started = await startWithScenario({});
     t = started.t;
@@ -109,10 +147,31 @@ describe("outbox delivery", () => {
     const eml = fs.readFileSync(path.join(folder, file), "utf8");
     expect(eml).toMatch(/^To: ann\.home@example\.net$/m);
     const parsed = await simpleParser(eml);
+    const row = await claimEmailRow(t);
+    expect(parsed.messageId).toBe(`<ordergate.${row.id}.${row.claimId}@localhost>`); // MAIL_FROM's default domain
     expect(parsed.html).toContain("Review and confirm");
     const token = /enter this code:\s+([A-Za-z0-9_-]{43})/.exec(parsed.text ?? "")?.[1];
     expect(token).toBeDefined();
     expect((await t.request("POST", CONFIRM, { body: { token } })).status).toBe(200);
+  });
+});
+
+describe("messageIdFor", () => {
+  it.each([
+    ["Shop <Orders@Shop.Example>", "<k.1@shop.example>"],
+    ["no-reply@bücher.example", "<k.1@xn--bcher-kva.example>"],
+    ["\"Shop, the\" <a@mail.shop.example>", "<k.1@mail.shop.example>"],
+    ["ordergate", "<k.1@localhost>"],
+    ["ordergate <no-reply@[127.0.0.1]>", "<k.1@localhost>"],
+    ["Shop <orders@example.com.>", "<k.1@localhost>"],
+  ])("from %j: %s, a valid msg-id", (mailFrom, expected) => {
+    const messageId = messageIdFor("k.1", mailFrom);
+    expect(messageId).toBe(expected);
+    expect(messageId).toMatch(MSG_ID);
+  });
+
+  it.each(["", "a..b", ".a", "a b", "a@b", "<a>"])("refuses the key %j, which would not make a valid msg-id", (key) => {
+    expect(() => messageIdFor(key, "a@example.com")).toThrow("not a usable message key");
   });
 });
 
@@ -144,10 +203,7 @@ describe("claim expiry", () => {
     await eventually(async () => ((await t!.prisma.orderClaim.findFirst({ where: { status: "EXPIRED" } })) ? true : undefined));
 
     mail = await new TestMailServer(port).start();
-    const row = await eventually(async () => {
-      const event = await t!.prisma.outboxEvent.findFirstOrThrow({ where: { topic: "order-update-token.created" } });
-      return event.delivered_at ? event : undefined;
-    });
+    const row = await deliveredClaimEmailRow(t);
     expect(row.secret).toBeNull();
     await sleep(300);
     expect(mail.messages).toHaveLength(0);

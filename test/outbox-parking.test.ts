@@ -164,6 +164,34 @@ describe("a slow delivery", () => {
     const rows = await t.prisma.outboxEvent.findMany({ where: { id: { in: events } } });
     expect(rows.map((row) => ({ attempts: row.attempts, delivered: row.delivered_at !== null }))).toEqual(events.map(() => ({ attempts: 1, delivered: true })));
   });
+
+  it("marks each event delivered as soon as it is sent, so that a crash would send again only those in flight", async () => {
+    t = await startTestGateway();
+    await t.gateway.dispatcher.stop();
+    const concurrency = 3;
+    const sent: bigint[] = [];
+    /** At each send's start: how many sent events are not marked delivered (a crash would send them again). */
+    const unmarkedAtStart: number[] = [];
+    const dispatcher = new OutboxDispatcher({
+      prisma: t.prisma,
+      config: t.config,
+      logger: createLogger("silent"),
+      concurrency: { [ORDER_UPDATE_TOKEN_CREATED]: concurrency },
+      handlers: {
+        [ORDER_UPDATE_TOKEN_CREATED]: async ({ id }) => {
+          unmarkedAtStart.push(await t!.prisma.outboxEvent.count({ where: { id: { in: [...sent] }, delivered_at: null } }));
+          sent.push(id);
+        },
+        [ORDER_CLAIM_UPDATED]: async () => {},
+      },
+    });
+    for (let i = 0; i < 12; i++) await t.prisma.outboxEvent.create({ data: { topic: ORDER_UPDATE_TOKEN_CREATED, payload: {} } });
+    await dispatcher.flush();
+    expect(sent).toHaveLength(12); // one batch
+    // The other workers' events at most: never those this worker or earlier rounds sent.
+    expect(Math.max(...unmarkedAtStart)).toBeLessThanOrEqual(concurrency - 1);
+    expect(await t.prisma.outboxEvent.count({ where: { delivered_at: null } })).toBe(0);
+  });
 });
 
 describe("npm run outbox", () => {

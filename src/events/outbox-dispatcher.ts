@@ -65,12 +65,18 @@ export const outboxStatsStatement = Prisma.sql`
  * while its lease holds. A delivered row keeps its payload (audit) but loses its secret. A row
  * that fails `outboxMaxAttempts` times is parked: kept whole (secret included, so it can still be
  * delivered) but never leased again until `npm run outbox -- requeue` clears `parked_at`.
+ *
+ * Each row is marked delivered as soon as its delivery returns, before its worker takes the next:
+ * what a crash sends again is at most what was in flight, one row per worker (a topic's
+ * concurrency), not the batch. Rows that finish while a mark is being written share the next one.
  */
 export class OutboxDispatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private rerun = false;
   private stopped = true;
+  /** Marks a row delivered; resolves once that is written, with the rows that finished meanwhile. */
+  private readonly markDelivered = grouped((ids: bigint[]) => this.writeDelivered(ids));
 
   constructor(
     private readonly deps: {
@@ -158,34 +164,36 @@ export class OutboxDispatcher {
 
   /**
    * Delivers a leased batch, each topic's events in id order or, for the topics that allow it,
-   * several at once; the delivered rows are then marked in one statement.
+   * several at once; each delivered row is marked as soon as it is done.
    */
   private async deliverBatch(batch: OutboxEventRow[]): Promise<void> {
     const unfinished = new Set(batch.map((event) => event.id));
     const renewal = setInterval(() => {
       this.renewLease([...unfinished]).catch((error) => this.deps.logger.warn("could not renew an outbox lease", { reason: (error as Error).message }));
     }, (this.leaseSeconds * 1000) / 2);
-    const delivered: bigint[] = [];
     try {
       const byTopic = new Map<OutboxTopic, OutboxEventRow[]>();
       for (const event of batch) byTopic.set(event.topic, [...(byTopic.get(event.topic) ?? []), event]);
-      await Promise.all(
+      await allOrFirstFailure(
         [...byTopic].map(([topic, events]) =>
           eachConcurrently(events, this.deps.concurrency?.[topic] ?? 1, async (event) => {
-            if (await this.deliver(event)) delivered.push(event.id);
-            else unfinished.delete(event.id);
+            if (await this.deliver(event)) await this.markDelivered(event.id);
+            unfinished.delete(event.id);
           }),
         ),
       );
     } finally {
       clearInterval(renewal);
     }
-    if (delivered.length === 0) return;
+  }
+
+  private async writeDelivered(ids: bigint[]): Promise<void> {
+    // One statement text whatever the number of rows, so it stays prepared (src/db/database.ts).
     // parked_at too: another instance may have parked one meanwhile (an attempt outlived its lease).
-    await this.deps.prisma.outboxEvent.updateMany({
-      where: { id: { in: delivered } },
-      data: { delivered_at: new Date(), parked_at: null, locked_until: null, last_error: null, secret: Prisma.DbNull },
-    });
+    await this.deps.prisma.$executeRaw`
+      UPDATE "ordergate"."outbox_event"
+      SET "delivered_at" = now(), "parked_at" = NULL, "locked_until" = NULL, "last_error" = NULL, "secret" = NULL
+      WHERE "id" = ANY(${ids}::bigint[])`;
   }
 
   private async renewLease(ids: bigint[]): Promise<void> {
@@ -250,11 +258,48 @@ export class OutboxDispatcher {
   }
 }
 
-/** Runs `work` over `items`, at most `limit` at a time. */
+/**
+ * Runs `work` over `items`, at most `limit` at a time. After a failure (the database is gone) no
+ * item is started, so nothing more is sent that could not be marked.
+ */
 async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
+    while (next < items.length) {
+      try {
+        await work(items[next++]!);
+      } catch (error) {
+        next = items.length;
+        throw error;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await allOrFirstFailure(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Waits for all, then rejects with the first failure if any (Promise.all would not wait). */
+async function allOrFirstFailure(promises: Promise<void>[]): Promise<void> {
+  const failure = (await Promise.allSettled(promises)).find((outcome) => outcome.status === "rejected");
+  if (failure) throw failure.reason;
+}
+
+/**
+ * Calls `run` with the items given while no call is running, and again with those that come in
+ * meanwhile (a group commit): each item's promise settles with the call that took it.
+ */
+function grouped<T>(run: (items: T[]) => Promise<void>): (item: T) => Promise<void> {
+  let waiting: T[] = [];
+  let nextCall: Promise<void> | undefined;
+  let lastCall: Promise<unknown> = Promise.resolve();
+  return (item) => {
+    waiting.push(item);
+    nextCall ??= lastCall.then(() => {
+      const items = waiting;
+      waiting = [];
+      nextCall = undefined;
+      return run(items);
+    });
+    lastCall = nextCall.catch(() => {});
+    return nextCall;
+  };
 }

@@ -8,6 +8,14 @@ import { claimEmail } from "./claim-email";
 import type { Mailer } from "./mailer";
 
 /**
+ * The claim email's key (its Message-ID's left part, see MailMessage): the outbox event's id, so a
+ * redelivery after a crash carries the same Message-ID, and the claim's id, random, so that two
+ * databases (a reset one, staging beside production) never give two different emails the same
+ * Message-ID, which some providers would drop as a duplicate.
+ */
+export const claimEmailKey = (eventId: bigint, claimId: string): string => `ordergate.${eventId}.${claimId}`;
+
+/**
  * Delivers `order-update-token.created`: mails the token to the orders' address, then publishes
  * Medusa's event. A claim no longer PENDING (verified, expired, superseded) gets no email: its
  * token could not be used anyway.
@@ -37,7 +45,7 @@ export function claimTokenNotifier(deps: {
       now: new Date(),
     });
     try {
-      await deps.mailer.send(email);
+      await deps.mailer.send({ ...email, key: claimEmailKey(id, payload.claim_id) });
     } catch (error) {
       deps.onMail("failed");
       throw error;

@@ -1,6 +1,8 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import nodemailer from "nodemailer";
+import { domainToASCII } from "node:url";
+import nodemailer, { type SendMailOptions } from "nodemailer";
+import addressparser from "nodemailer/lib/addressparser";
 import MailComposer from "nodemailer/lib/mail-composer";
 import type { Config } from "../config";
 
@@ -9,6 +11,12 @@ export interface MailMessage {
   subject: string;
   text: string;
   html: string;
+  /**
+   * The message's identity (letters, digits, `_`, `-`, dot-separated): sent again with the same
+   * key, it carries the same Message-ID (see messageIdFor), so a resend is recognisably the same
+   * message. Without one, every send gets a new random Message-ID.
+   */
+  key?: string;
 }
 
 export interface Mailer {
@@ -27,6 +35,37 @@ export function createMailer(config: Pick<Config, "smtpUrl" | "mailFrom" | "data
   return config.smtpUrl ? smtpMailer(config.smtpUrl, config.mailFrom) : emlMailer(path.join(config.dataDir, "mail"), config.mailFrom);
 }
 
+const KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const DOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)*$/;
+
+/**
+ * The Message-ID of the message with this key: `<key@domain>`, the domain of the sender's address
+ * (ASCII, lower case) or `localhost` when it has none usable. Both sides are dot-atom-text, so it
+ * is a valid RFC 5322 msg-id whatever MAIL_FROM holds.
+ */
+export function messageIdFor(key: string, mailFrom: string): string {
+  return messageIdIn(senderDomain(mailFrom))(key);
+}
+
+function messageIdIn(domain: string): (key: string) => string {
+  return (key) => {
+    if (!KEY.test(key)) throw new Error(`not a usable message key: ${JSON.stringify(key)}`);
+    return `<${key}@${domain}>`;
+  };
+}
+
+function senderDomain(mailFrom: string): string {
+  const [sender] = addressparser(mailFrom, { flatten: true });
+  const domain = domainToASCII(sender?.address.split("@").slice(1).pop() ?? "").toLowerCase();
+  return DOMAIN.test(domain) ? domain : "localhost";
+}
+
+/** What nodemailer is given for a message from `from`, Message-ID included when it has a key. */
+function mailOptionsFrom(from: string): (message: MailMessage) => SendMailOptions {
+  const messageId = messageIdIn(senderDomain(from)); // the sender is parsed once, not per email
+  return ({ key, ...content }) => ({ from, ...content, ...(key === undefined ? {} : { messageId: messageId(key) }) });
+}
+
 function smtpMailer(smtpUrl: string, from: string): Mailer {
   // Pooled: connections are kept and reused (a new one per message capped mail at ~9 a second).
   // Bounded timeouts: an unreachable server fails the attempt and the outbox retries it later.
@@ -40,10 +79,11 @@ function smtpMailer(smtpUrl: string, from: string): Mailer {
     socketTimeout: 30_000,
   });
   const target = new URL(smtpUrl);
+  const mailOptions = mailOptionsFrom(from);
   return {
     async send(message) {
       // Composed whole first: streamed, a message reached the socket in dozens of small writes.
-      const raw = await new MailComposer({ from, ...message }).compile().build();
+      const raw = await new MailComposer(mailOptions(message)).compile().build();
       await transport.sendMail({ envelope: { from, to: message.to }, raw });
     },
     describe: () => `SMTP ${target.hostname}:${target.port || "25"}`,
@@ -53,9 +93,10 @@ function smtpMailer(smtpUrl: string, from: string): Mailer {
 
 function emlMailer(folder: string, from: string): Mailer {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+  const mailOptions = mailOptionsFrom(from);
   return {
     async send(message) {
-      const info = await transport.sendMail({ from, ...message });
+      const info = await transport.sendMail(mailOptions(message));
       await fs.mkdir(folder, { recursive: true });
       const name = `${new Date().toISOString().replace(/[:.]/g, "-")}-${info.messageId.replace(/[^A-Za-z0-9@.-]/g, "")}.eml`;
       // Written beside, then renamed: a reader never sees half a message.

@@ -6,6 +6,7 @@ export interface ReceivedMail {
   subject: string;
   text: string;
   html: string;
+  messageId: string | undefined;
   /** The claim token as the text part presents it. */
   token: string | undefined;
 }
@@ -17,6 +18,8 @@ export class TestMailServer {
   readonly messages: ReceivedMail[] = [];
   private server: SMTPServer | undefined;
   private waiters: (() => void)[] = [];
+  /** How long each message waits before it is kept and accepted: a slow mail server. */
+  acceptDelayMs = 0;
 
   constructor(public port = 0) {}
 
@@ -31,7 +34,8 @@ export class TestMailServer {
       logger: false,
       onData: (stream, _session, callback) => {
         simpleParser(stream)
-          .then((mail) => {
+          .then(async (mail) => {
+            if (this.acceptDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.acceptDelayMs));
             this.messages.push(toReceived(mail));
             for (const wake of this.waiters.splice(0)) wake();
             callback();
@@ -78,6 +82,7 @@ function toReceived(mail: ParsedMail): ReceivedMail {
     subject: mail.subject ?? "",
     text,
     html: typeof mail.html === "string" ? mail.html : "",
+    messageId: mail.messageId,
     token: TOKEN_IN_TEXT.exec(text)?.[1],
   };
 }
