@@ -94,12 +94,12 @@ it("loads a customer's orders with their items and addresses in a fixed number o
   expect(many.body.data.me.orders.edges).toHaveLength(50);
   expect(many.body.data.me.orders.edges.every((e: { node: { items: unknown[]; shippingAddress: { city: string } } }) => e.node.items.length === 2 && e.node.shippingAddress.city.startsWith("City"))).toBe(true);
   expect(many.statements).toBe(few.statements);
-  // The customer, the orders page with its count, the items and the addresses: one statement
-  // (Prisma's relation joins; four before).
-  expect(many.statements).toBe(1);
+  // The signed-in customer's account (does it still exist: design.md, sign-in), then the customer,
+  // the orders page with its count, the items and the addresses: one statement (relation joins).
+  expect(many.statements).toBe(2);
 });
 
-it("opens a claim in 2 statements and confirms it in 1 (the hot paths), whatever else the gateway does", async () => {
+it("opens a claim in 3 statements and confirms it in 1 (the hot paths), whatever else the gateway does", async () => {
   await seedCustomerWithOrders("cus_claimer", 0);
   await seedCustomerWithOrders("cus_guest", 2, { guest: true });
   await gateway.dispatcher.flush();
@@ -111,9 +111,9 @@ it("opens a claim in 2 statements and confirms it in 1 (the hot paths), whatever
   expect(claimed.body.data.claimOrders.claims).toEqual([
     { id: expect.stringMatching(/^oclaim_/), status: "PENDING", recipientEmail: "c***@example.com", orderCount: 2, createdAt: expect.any(String), expiresAt: expect.any(String) },
   ]);
-  // The claimer's account and the orders; then the claim, its links and events, superseding as
-  // needed. The claims are answered as written: no third statement reads them back.
-  expect(claimed.statements).toBe(2);
+  // The sign-in's account; the claimer's account and the orders; then the claim, its links and
+  // events, superseding as needed. The claims are answered as written: nothing reads them back.
+  expect(claimed.statements).toBe(3);
   const stored = await prisma.orderClaim.findUniqueOrThrow({ where: { id: claimed.body.data.claimOrders.claims[0].id } });
   expect([stored.created_at.toISOString(), stored.expires_at.toISOString()]).toEqual([claimed.body.data.claimOrders.claims[0].createdAt, claimed.body.data.claimOrders.claims[0].expiresAt]);
 
@@ -126,14 +126,14 @@ it("opens a claim in 2 statements and confirms it in 1 (the hot paths), whatever
   expect((await prisma.order.findMany({ where: { customer_id: "cus_claimer" } })).map((o) => o.id).sort()).toEqual(["order_cus_guest_0", "order_cus_guest_1"]);
 });
 
-it("answers GET /store/customers/me/orders in 2 statements: the page with its items and addresses, and the count", async () => {
+it("answers GET /store/customers/me/orders in 3 statements: the sign-in's account, the page with its items and addresses, and the count", async () => {
   await seedCustomerWithOrders("cus_rest_reader", 12);
   await gateway.dispatcher.flush();
   statements = 0;
   const response = await fetch(`${gateway.url}/store/customers/me/orders?limit=5`, { headers: { authorization: `Bearer ${storeTokenFor("cus_rest_reader")}` } });
   const body = await response.json();
   // One statement through the customer (page and count) made PostgreSQL build every order as JSON: slower.
-  expect(statements).toBe(2);
+  expect(statements).toBe(3);
   expect(body.count).toBe(12);
   expect(body.orders).toHaveLength(5);
   expect(body.orders.every((order: { items: unknown[]; shipping_address: { city: string } }) => order.items.length === 2 && order.shipping_address.city.startsWith("City"))).toBe(true);

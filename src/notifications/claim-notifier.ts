@@ -31,7 +31,11 @@ export function claimTokenNotifier(deps: {
   onMail: (outcome: "sent" | "failed") => void;
 }): OutboxHandler<typeof ORDER_UPDATE_TOKEN_CREATED> {
   return async ({ id, payload, secret }) => {
-    const claim = await deps.prisma.orderClaim.findUnique({ where: { id: payload.claim_id }, select: { status: true, expires_at: true } });
+    const claim = await deps.prisma.orderClaim.findUnique({
+      where: { id: payload.claim_id },
+      // The asking account as it is now: the email names it in full, with its age.
+      select: { status: true, expires_at: true, claimer: { select: { email: true, created_at: true } } },
+    });
     if (!secret || !claim || claim.status !== "PENDING" || claim.expires_at.getTime() <= Date.now()) {
       deps.logger.info("claim email dropped: the claim is no longer pending", { claimId: payload.claim_id, outboxEventId: String(id) });
       return;
@@ -40,6 +44,7 @@ export function claimTokenNotifier(deps: {
       to: payload.old_email,
       token: secret.token,
       displayIds: payload.display_ids,
+      claimer: { email: claim.claimer.email, createdAt: claim.claimer.created_at },
       confirmUrlTemplate: deps.confirmUrlTemplate(),
       expiresAt: claim.expires_at,
       now: new Date(),

@@ -35,7 +35,7 @@ export function storeApi(
   // claims and sign-in (its session cookie and rate limits).
   if (!options.medusa) {
     router.use(customerRoutes(services, options.clientAddress));
-    router.use(orderReadRoutes(services));
+    router.use(orderReadRoutes(services, options.clientAddress));
   }
   const issueStoreToken: AuthService["issueStoreToken"] = (customerId, expiresIn) => services.auth.issueStoreToken(customerId, expiresIn);
   router.use(options.medusa ? forwardToMedusa({ ...options.medusa, issueStoreToken }, logger) : routeNotFound);

@@ -10,6 +10,8 @@ export class OrderService {
 
   /** One of the customer's own orders; null for anyone else's or an unknown id. */
   findOwn<S extends Selection>(customerId: string, orderId: string, selection: S = {} as S) {
+    // No id holds one (and PostgreSQL refuses a NUL outright).
+    if (hasControlCharacters(orderId)) return Promise.resolve(null);
     return this.deps.prisma.order.findFirst({ ...selection, where: { id: orderId, customer_id: customerId } });
   }
 
