@@ -4,6 +4,7 @@ import { normalizeEmail } from "../src/domain/email";
 import { logEntries, type TestGateway, TEST_JWT_SECRET, type TestResponse } from "./support/gateway";
 import { claimScenario, loginToken, seedScenario, storeTokenFor, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
+import { subscribe } from "./support/subscriptions";
 
 /**
  * What an attacker would send to every Store route and GraphQL operation ordergate answers:
@@ -220,6 +221,20 @@ describe("nothing reaches someone else's orders", () => {
     for (const id of [orders.bobs.id, orders.work1.id, orders.annOwn.id]) {
       const response = await t.request("POST", "/graphql", { bearer: malloryToken, body: { query: `query ($id: ID!) { order(id: $id) { id } }`, variables: { id } } });
       expect(response.json).toEqual({ data: { order: null } });
+    }
+  });
+});
+
+describe("subscriptions", () => {
+  it.each(["sse", "ws"] as const)("orderClaimUpdated over %s: a hostile claimId is not found, and nothing reaches PostgreSQL to fail", async (transport) => {
+    for (const claimId of ["\u0000", "oclaim_\u0000x", "%", "_", "\\", "x".repeat(5000), "👩‍💻"]) {
+      const stream = await subscribe(transport, t.url, `subscription ($claimId: ID) { orderClaimUpdated(claimId: $claimId) { id status } }`, { bearer: malloryToken, variables: { claimId } });
+      try {
+        const refused = await stream.next();
+        expect(refused.errors).toEqual([expect.objectContaining({ extensions: { code: "NOT_FOUND" } })]);
+      } finally {
+        await stream.close();
+      }
     }
   });
 });

@@ -3,6 +3,7 @@ import type { Db } from "../db/database";
 import type { OrderClaim } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { deadline } from "../domain/deadline";
+import { hasControlCharacters } from "../domain/email";
 import { ClaimNotFoundError, NotAuthenticatedError, SignInExpiredError } from "../domain/errors";
 import type { EventBus } from "../events/event-bus";
 
@@ -66,7 +67,8 @@ export class ClaimFeed {
         // Listening starts before the current state is read, so no change falls in between.
         const first = updates.next();
         if (claimId !== undefined) {
-          const claim = await prisma.orderClaim.findFirst({ where: ownClaims });
+          // No id holds a control character (and PostgreSQL refuses a NUL outright).
+          const claim = hasControlCharacters(claimId) ? null : await prisma.orderClaim.findFirst({ where: ownClaims });
           if (!claim) throw new ClaimNotFoundError();
           if (await tell(claim)) return;
         } else {
