@@ -8,6 +8,8 @@ export interface Config {
   production: boolean;
   port: number;
   host: string;
+  /** Set: `/metrics` is served on this port only (same HOST), not on `port`. */
+  metricsPort: number | undefined;
   dataDir: string;
   /** Unset: an embedded PostgreSQL under `dataDir`. */
   databaseUrl: string | undefined;
@@ -48,6 +50,8 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   /** Express's `trust proxy`: which hops' `X-Forwarded-For` name the client (rate limits, logs). */
   trustProxy: boolean | number | string[];
+  /** Client addresses/subnets (as TRUST_PROXY resolves the client) that no per-address rate limit counts. */
+  rateLimitExempt: string[];
   /** Longest a client may take to send a whole request (headers and body); then 408. */
   requestTimeoutMs: number;
   /** Medusa v1 behind ordergate: every `/store` request ordergate does not answer goes there. Unset: answered 404. */
@@ -119,27 +123,41 @@ const rate = (name: string) =>
 
 /** Express's `trust proxy`: true/false, a hop count, or comma-separated addresses/subnets (`loopback`, `10.0.0.0/8`). */
 const trustProxy = (name: string) =>
+/** Comma-separated addresses/subnets (`loopback`, `10.0.0.0/8`, `::1`), as proxy-addr (Express's `trust proxy`) reads them; undefined when it cannot. */
+function addressList(value: string): string[] | undefined {
+  const entries = value.trim().toLowerCase().split(",").map((part) => part.trim()).filter(Boolean);
+  if (entries.length === 0) return undefined;
+  try {
+    // It throws on an address it cannot read.
+    proxyAddr.compile(entries);
+    return entries;
+  } catch {
+    return undefined;
+  }
+}
+
   z.string().transform((value, ctx): boolean | number | string[] => {
     const v = value.trim().toLowerCase();
     if (["true", "false"].includes(v)) return v === "true";
     if (/^\d+$/.test(v)) return Number(v);
-    const entries = v.split(",").map((part) => part.trim()).filter(Boolean);
-    if (entries.length === 0 || !compilesAsTrust(entries)) {
+    const entries = addressList(v);
+    if (!entries) {
       ctx.addIssue({ code: "custom", message: `${name} must be true, false, a hop count, or comma-separated addresses/subnets (got "${value}")` });
       return z.NEVER;
     }
     return entries;
   });
 
-/** proxy-addr, which Express uses, accepts the list (it throws on an address it cannot read). */
-function compilesAsTrust(entries: string[]): boolean {
-  try {
-    proxyAddr.compile(entries);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Comma-separated addresses/subnets, as in TRUST_PROXY's list form. */
+const addresses = (name: string) =>
+  z.string().transform((value, ctx): string[] => {
+    const entries = addressList(value);
+    if (!entries) {
+      ctx.addIssue({ code: "custom", message: `${name} must be comma-separated addresses/subnets such as 10.0.0.5, 10.1.0.0/16 or loopback (got "${value}")` });
+      return z.NEVER;
+    }
+    return entries;
+  });
 
 const boolean = (name: string) =>
   z.string().transform((value, ctx) => {
@@ -170,7 +188,8 @@ const DEFAULT_STORE_CORS = "http://localhost:8000";
 
 /**
  * Medusa's `store_cors`: comma-separated origins (`https://shop.example.com`), each either exact or
- * a `/regular expression/` matched against the request's Origin.
+ * a `/regular expression/` matched against the request's whole Origin: anchored here, since
+ * `/shop\.example/` unanchored would also admit `https://shop.example.evil.io`.
  */
 const corsOrigins = (name: string) =>
   z.string().transform((value, ctx) => {
@@ -179,7 +198,7 @@ const corsOrigins = (name: string) =>
       const regex = /^\/(.+)\/$/.exec(entry);
       if (regex) {
         try {
-          origins.push(new RegExp(regex[1]!));
+          origins.push(new RegExp(`^(?:${regex[1]!})$`));
         } catch {
           ctx.addIssue({ code: "custom", message: `${name} entry "${entry}" is not a valid regular expression` });
         }
@@ -204,6 +223,7 @@ const envSchema = z.object({
   PORT: integer("PORT", 0, 65535).default(9000),
   HOST: z.string().min(1, "HOST must not be empty").default("0.0.0.0"),
   DATA_DIR: z.string().min(1, "DATA_DIR must not be empty").default("./.data"),
+  METRICS_PORT: integer("METRICS_PORT", 0, 65535).optional(),
   DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"]).optional(),
   REDIS_URL: url("REDIS_URL", ["redis:", "rediss:"]).optional(),
   SMTP_URL: url("SMTP_URL", ["smtp:", "smtps:"]).optional(),
@@ -235,6 +255,7 @@ const envSchema = z.object({
   TRUST_PROXY: trustProxy("TRUST_PROXY").default(false),
   REQUEST_TIMEOUT: duration("REQUEST_TIMEOUT").default(10_000),
   MEDUSA_URL: url("MEDUSA_URL", ["http:", "https:"])
+  RATE_LIMIT_EXEMPT: addresses("RATE_LIMIT_EXEMPT").default([]),
     .refine((value) => !URL.canParse(value) || !/[?#]/.test(value), { message: "MEDUSA_URL must not have a query or fragment" })
     .optional(),
   MEDUSA_TIMEOUT: duration("MEDUSA_TIMEOUT").default(30_000),
@@ -284,11 +305,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (combinationProblems.length > 0) throw new ConfigError(`Invalid settings:\n${combinationProblems.join("\n")}`);
   return {
     production,
+    ...(e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT
+      ? [`  METRICS_PORT: must differ from PORT (both are ${e.PORT}): /metrics gets a listener of its own`]
+      : []),
     port: e.PORT,
     host: e.HOST,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    metricsPort: e.METRICS_PORT,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     jwtSecret: e.JWT_SECRET,
@@ -314,6 +339,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     medusaUrl: e.MEDUSA_URL?.replace(/\/$/, ""),
     medusaTimeoutMs: e.MEDUSA_TIMEOUT,
     rateLimits: {
+    rateLimitExempt: e.RATE_LIMIT_EXEMPT,
       loginPerEmail: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_EMAIL : null,
       loginPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_IP : null,
       registerPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_REGISTER_IP : null,

@@ -9,7 +9,7 @@ import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "./events/topics
 import type { Services } from "./graphql/context";
 import { attachGraphQLWebSocket } from "./graphql/websocket";
 import { createGraphQLServer } from "./graphql/yoga";
-import { createHttpApp, GRAPHQL_BODY_LIMIT_BYTES } from "./http/app";
+import { createHttpApp, createMetricsApp, GRAPHQL_BODY_LIMIT_BYTES } from "./http/app";
 import type { Logger } from "./logger";
 import { claimTokenNotifier } from "./notifications/claim-notifier";
 import { createMailer, SMTP_CONNECTIONS } from "./notifications/mailer";
@@ -34,6 +34,8 @@ export interface Gateway {
   dispatcher: OutboxDispatcher;
   /** Where it listens, once `listen` resolved. */
   url: string;
+  /** Where `/metrics` is served on a listener of its own (METRICS_PORT), once `listen` resolved. */
+  metricsUrl: string | undefined;
   listen(): Promise<string>;
   /** Stops taking requests, lets those in flight finish, stops background work, closes the database. */
   close(): Promise<void>;
@@ -63,6 +65,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     logger,
     // Every instance shares JWT_SECRET, so all of them find the same counters.
     keySecret: jwtSecret,
+    exempt: config.rateLimitExempt,
     onRefused: (limit) => metrics.rateLimitRefusals.inc({ limit }),
   });
 
@@ -72,7 +75,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const claimViews = new ClaimViewService({ prisma });
   const auth = new AuthService({ prisma, config: { jwtKey }, rateLimiter, events });
   const customers = new CustomerService({ prisma, rateLimiter });
-  const orders = new OrderService({ prisma });
+  const orders = new OrderService({ prisma, rateLimiter });
   const services: Services = { prisma, events, claims, claimFeed, claimViews, auth, customers, orders };
 
   dispatcher = new OutboxDispatcher({
@@ -114,23 +117,16 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const app = createHttpApp({ services, yoga, config, logger, clientAddress, metrics, jwtSecret });
 
   // A client gets REQUEST_TIMEOUT to send its whole request (a slow or lying body), then 408.
-  const server = http.createServer({ requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS }, app);
+  const serverOptions = { requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS };
+  const server = http.createServer(serverOptions, app);
+  // The scraper's own port: `/metrics` stays off the public one.
+  const metricsServer = config.metricsPort === undefined ? undefined : http.createServer(serverOptions, createMetricsApp(metrics));
   const webSockets = attachGraphQLWebSocket(server, yoga, { keepAliveMs: config.websocketKeepAliveMs, maxMessageBytes: GRAPHQL_BODY_LIMIT_BYTES });
   let expirySweep: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
   const shutDown = async () => {
     clearInterval(expirySweep);
-    const drained = new Promise<void>((resolve) => {
-      // Keep-alive connections go as soon as their request (or stream) is done, not after keepAliveTimeout.
-      const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
-      server.close(() => {
-        clearInterval(closeIdle);
-        resolve();
-      });
-      server.closeIdleConnections();
-      // Requests still open after the grace period (a stuck client) are cut.
-      setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
-    });
+    const drained = Promise.all([server, metricsServer].map((listener) => listener && drain(listener)));
     // Subscription streams complete (SSE ends its responses), then WebSockets close with 1001.
     events.endSubscriptions();
     await webSockets.close(SHUTDOWN_GRACE_MS);
@@ -146,14 +142,13 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     services,
     dispatcher,
     url: "",
+    metricsUrl: undefined,
     async listen() {
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(config.port, config.host, () => resolve());
-      });
-      const { port } = server.address() as AddressInfo;
-      const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
-      gateway.url = `http://${host}:${port}`;
+      gateway.url = await listenAt(server, config.port, config.host);
+      if (metricsServer) {
+        gateway.metricsUrl = await listenAt(metricsServer, config.metricsPort!, config.host);
+        logger.info("metrics served on a port of their own", { metrics: `${gateway.metricsUrl}/metrics` });
+      }
       dispatcher!.start();
       purge.start();
       expirySweep = setInterval(() => {
@@ -168,4 +163,29 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     },
   };
   return gateway;
+}
+
+/** Listens; resolves with the URL it listens at. */
+async function listenAt(server: http.Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return `http://${host === "0.0.0.0" || host === "::" ? "localhost" : host}:${address.port}`;
+}
+
+/** Stops taking connections and resolves once the open ones are done. */
+function drain(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    // Keep-alive connections go as soon as their request (or stream) is done, not after keepAliveTimeout.
+    const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
+    server.close(() => {
+      clearInterval(closeIdle);
+      resolve();
+    });
+    server.closeIdleConnections();
+    // Requests still open after the grace period (a stuck client) are cut.
+    setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+  });
 }

@@ -79,6 +79,12 @@ describe("settings", () => {
     [{ RATE_LIMIT_CONFIRM_IP: "5/soon" }, "RATE_LIMIT_CONFIRM_IP: RATE_LIMIT_CONFIRM_IP must be a count per duration"],
     [{ RATE_LIMITS: "sometimes" }, 'RATE_LIMITS: RATE_LIMITS must be true or false (got "sometimes")'],
     [{ REQUEST_TIMEOUT: "0" }, "REQUEST_TIMEOUT: REQUEST_TIMEOUT must be a positive duration"],
+    [{ RATE_LIMIT_EXEMPT: "storefront" }, 'RATE_LIMIT_EXEMPT: RATE_LIMIT_EXEMPT must be comma-separated addresses/subnets such as 10.0.0.5, 10.1.0.0/16 or loopback (got "storefront")'],
+    [{ RATE_LIMIT_EXEMPT: "10.0.0.5, 10.0.0.0/33" }, "RATE_LIMIT_EXEMPT: RATE_LIMIT_EXEMPT must be comma-separated addresses/subnets"],
+    [{ RATE_LIMIT_EXEMPT: " , " }, "RATE_LIMIT_EXEMPT: RATE_LIMIT_EXEMPT must be comma-separated addresses/subnets"],
+    [{ METRICS_PORT: "metrics" }, 'METRICS_PORT: METRICS_PORT must be an integer from 0 to 65535 (got "metrics")'],
+    [{ PORT: "9000", METRICS_PORT: "9000" }, "METRICS_PORT: must differ from PORT (both are 9000)"],
+    [{ METRICS_PORT: "9000" }, "METRICS_PORT: must differ from PORT (both are 9000)"],
     [{ OUTBOX_RETENTION: "a week" }, "OUTBOX_RETENTION: OUTBOX_RETENTION must be a positive duration such as 900, 900s, 15m or 1h (got \"a week\")"],
   ])("refuses %j with a message naming the setting", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
@@ -115,10 +121,33 @@ describe("settings", () => {
 
   it("reads STORE_CORS as exact origins and /regular expressions/, defaulting to Medusa's storefront", () => {
     expect(loadConfig({}).storeCors).toEqual(["http://localhost:8000"]);
-    expect(loadConfig({ STORE_CORS: "https://shop.example.com/, /^https:\\/\\/.+\\.example\\.com$/" }).storeCors).toEqual([
-      "https://shop.example.com",
-      /^https:\/\/.+\.example\.com$/,
-    ]);
+    const [exact, pattern] = loadConfig({ STORE_CORS: "https://shop.example.com/, /^https:\\/\\/.+\\.example\\.com$/" }).storeCors;
+    expect(exact).toBe("https://shop.example.com");
+    expect(pattern).toBeInstanceOf(RegExp);
+    expect((pattern as RegExp).test("https://pr-1.example.com")).toBe(true);
+  });
+
+  it("matches a STORE_CORS /regular expression/ against the whole origin, anchored or not", () => {
+    const [unanchored, alternatives] = loadConfig({ STORE_CORS: "/https:\\/\\/shop\\.example/, /https:\\/\\/a\\.example|https:\\/\\/b\\.example/" }).storeCors as RegExp[];
+    expect(unanchored!.test("https://shop.example")).toBe(true);
+    for (const origin of ["https://shop.example.evil.io", "https://evil.io/https://shop.example", "http://x.https://shop.example"]) {
+      expect(unanchored!.test(origin)).toBe(false);
+    }
+    // An alternation is anchored as a whole, not only its first and last branch.
+    expect(["https://a.example", "https://b.example"].map((origin) => alternatives!.test(origin))).toEqual([true, true]);
+    expect(["https://a.example.evil.io", "https://evil.io?https://b.example"].map((origin) => alternatives!.test(origin))).toEqual([false, false]);
+  });
+
+  it("reads RATE_LIMIT_EXEMPT as TRUST_PROXY's list of addresses and subnets, none by default", () => {
+    expect(loadConfig({}).rateLimitExempt).toEqual([]);
+    expect(loadConfig({ RATE_LIMIT_EXEMPT: "10.0.0.5, 10.1.0.0/16,loopback, ::1" }).rateLimitExempt).toEqual(["10.0.0.5", "10.1.0.0/16", "loopback", "::1"]);
+  });
+
+  it("reads METRICS_PORT, unset by default", () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: "9464" }).metricsPort).toBe(9464);
+    // Both ephemeral (tests): two different ports.
+    expect(loadConfig({ PORT: "0", METRICS_PORT: "0" }).metricsPort).toBe(0);
   });
 
   it("turns GraphiQL and introspection off in production unless asked for", () => {

@@ -7,10 +7,12 @@ import { startTestGateway, type TestGateway } from "./support/gateway";
 const STOREFRONT = "https://shop.example.com";
 const PREVIEW = "https://pr-42.preview.example.com";
 const FOREIGN = "https://evil.example.net";
+/** Allowed by an unanchored /regular expression/, which must still match the whole origin. */
+const BRAND = "https://brand.example.org";
 
 let t: TestGateway;
 beforeAll(async () => {
-  t = await startTestGateway({ STORE_CORS: `${STOREFRONT}, /^https:\\/\\/pr-\\d+\\.preview\\.example\\.com$/` });
+  t = await startTestGateway({ STORE_CORS: `${STOREFRONT}, /^https:\\/\\/pr-\\d+\\.preview\\.example\\.com$/, /https:\\/\\/brand\\.example\\.org/` });
 });
 afterAll(() => t?.close());
 
@@ -23,7 +25,7 @@ describe.each([
   ["/store", "/store/auth/ann@example.com", "GET"],
   ["/graphql", "/graphql", "POST"],
 ])("CORS on %s", (_door, path, method) => {
-  it.each([STOREFRONT, PREVIEW])("answers the preflight of an allowed origin (%s) with credentials", async (origin) => {
+  it.each([STOREFRONT, PREVIEW, BRAND])("answers the preflight of an allowed origin (%s) with credentials", async (origin) => {
     const response = await preflight(path, origin, method);
     expect(response.status).toBe(204);
     expect(response.headers.get("access-control-allow-origin")).toBe(origin);
@@ -43,12 +45,12 @@ describe.each([
     expect(response.headers.get("vary")).toMatch(/origin/i);
   });
 
-  it("gives a foreign origin no CORS headers, on the preflight and on the request", async () => {
-    const pre = await preflight(path, FOREIGN, method);
+  it.each([FOREIGN, `${BRAND}.evil.io`, `https://evil.io?${BRAND}`, "https://pr-1.preview.example.com.evil.io"])("gives a foreign origin (%s) no CORS headers, on the preflight and on the request", async (foreign) => {
+    const pre = await preflight(path, foreign, method);
     const actual =
       method === "GET"
-        ? await t.request("GET", path, { headers: { origin: FOREIGN } })
-        : await t.request("POST", path, { headers: { origin: FOREIGN }, body: { query: "{ me { id } }" } });
+        ? await t.request("GET", path, { headers: { origin: foreign } })
+        : await t.request("POST", path, { headers: { origin: foreign }, body: { query: "{ me { id } }" } });
     for (const response of [pre, actual]) {
       expect([...response.headers.keys()].filter((name) => name.startsWith("access-control-"))).toEqual([]);
       expect(response.status).toBeLessThan(500);

@@ -1,4 +1,4 @@
-import type { TestGateway } from "./support/gateway";
+import { startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
 import { subscribe } from "./support/subscriptions";
@@ -94,4 +94,28 @@ it("counts a mail the transport refused as failed, and shows the backlog while i
     await mail.start();
   }
   await mail.waitFor(1);
+});
+
+describe("with METRICS_PORT", () => {
+  it("serves /metrics on that port only (same HOST), and closes it on shutdown", async () => {
+    const own = await startTestGateway({ METRICS_PORT: "0" });
+    let closed = false;
+    try {
+      const metricsUrl = own.gateway.metricsUrl!;
+      expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(metricsUrl).not.toBe(own.url);
+      const scraped = await fetch(`${metricsUrl}/metrics`);
+      expect(scraped.status).toBe(200);
+      expect(await scraped.text()).toContain("ordergate_http_requests_total");
+      // The public port no longer has it; the metrics port has nothing else.
+      expect((await own.request("GET", "/metrics")).status).toBe(404);
+      for (const path of ["/health", "/graphql", "/store/auth/a@example.com"]) expect((await fetch(`${metricsUrl}${path}`)).status).toBe(404);
+      // A scraper's keep-alive connection does not hold the shutdown up.
+      await own.close();
+      closed = true;
+      await expect(fetch(`${metricsUrl}/metrics`)).rejects.toThrow();
+    } finally {
+      if (!closed) await own.close();
+    }
+  });
 });

@@ -1,11 +1,12 @@
 import type { IncomingMessage } from "node:http";
 import cors from "cors";
-import express, { type Express, type ErrorRequestHandler, type Response } from "express";
+import express, { type Express, type ErrorRequestHandler, type RequestHandler, type Response } from "express";
 import type { Config } from "../config";
 import type { Services } from "../graphql/context";
 import { GRAPHQL_PATH, type GraphQLServer } from "../graphql/yoga";
 import type { Logger } from "../logger";
 import { storeApi } from "../rest";
+import { personalAnswer } from "../rest/auth";
 import { bodyTooLarge, sendMedusaError } from "../rest/errors";
 import { openApiDocument } from "../rest/openapi";
 import { STORE_BODY_LIMIT_BYTES } from "../rest/validation";
@@ -89,14 +90,15 @@ export function createHttpApp(deps: {
     res.set({ "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'" });
     next();
   });
+  // Any GraphQL answer may be the caller's own (`me`, by bearer or session cookie).
+  app.use(GRAPHQL_PATH, personalAnswer);
   app.use(GRAPHQL_PATH, express.raw({ type: () => true, limit: GRAPHQL_BODY_LIMIT_BYTES }), (req, res) => yoga(req, res));
   app.use(GRAPHQL_PATH, graphqlBodyErrors);
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument());
   });
-  app.get("/metrics", async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  // With METRICS_PORT, only that listener serves them (createMetricsApp).
+  if (config.metricsPort === undefined) app.get("/metrics", serveMetrics(metrics));
   app.get("/health", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -114,9 +116,7 @@ export function createHttpApp(deps: {
   const medusa = config.medusaUrl ? { medusaUrl: config.medusaUrl, timeoutMs: config.medusaTimeoutMs, storeCors: config.storeCors, publicUrl: config.publicUrl } : undefined;
   app.use("/store", storeApi(services, yoga, { secureCookies: config.production, clientAddress, medusa }, logger));
   app.use(pageRoutes(services, yoga, { jwtSecret, secureCookies: config.production, publicUrl: config.publicUrl, clientAddress }, logger));
-  app.use((req, res) => {
-    res.status(404).json({ message: `Route ${req.method} ${req.path} was not found` });
-  });
+  app.use(notFound);
   app.use(((error, _req, res, _next) => {
     const { status, message } = error as { status?: number; message?: string };
     if (status && status >= 400 && status < 500) return void res.status(status).json({ message });
@@ -124,5 +124,24 @@ export function createHttpApp(deps: {
     res.status(500).json({ message: "An unknown error occurred." });
   }) as ErrorRequestHandler);
 
+  return app;
+}
+
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json({ message: `Route ${req.method} ${req.path} was not found` });
+};
+
+const serveMetrics =
+  (metrics: Metrics): RequestHandler =>
+  async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
+
+/** The METRICS_PORT listener's app: `/metrics` and nothing else. */
+export function createMetricsApp(metrics: Metrics): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/metrics", serveMetrics(metrics));
+  app.use(notFound);
   return app;
 }

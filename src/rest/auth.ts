@@ -40,6 +40,16 @@ export function identifyCustomer(services: Services): RequestHandler {
   };
 }
 
+/**
+ * An answer that depends on who asks (bearer or session cookie): no cache may keep it, and none
+ * may hand one caller's copy to another.
+ */
+export const personalAnswer: RequestHandler = (_req, res, next) => {
+  res.set("Cache-Control", "no-store");
+  res.vary("Authorization").vary("Cookie");
+  next();
+};
+
 /** 401 before the body is looked at, as Medusa's `requireCustomerAuthentication`. */
 export const requireCustomer: RequestHandler = (_req, res, next) => {
   next(customerIdOf(res) ? undefined : UNAUTHORIZED());

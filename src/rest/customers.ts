@@ -5,7 +5,7 @@ import { isEmail } from "../domain/email";
 import { EmailTakenError, InvalidInputError } from "../domain/errors";
 import type { Services } from "../graphql/context";
 import { OrderStatus } from "../db/generated/prisma/enums";
-import { customerIdOf, requireCustomer } from "./auth";
+import { customerIdOf, personalAnswer, requireCustomer } from "./auth";
 import { invalidInput, MedusaError, UNAUTHORIZED } from "./errors";
 import { serializeCustomer } from "./serializers";
 import { orderProjection, toMedusaOrder } from "./order-projection";
@@ -63,10 +63,10 @@ export function customerRoutes(services: Services, clientAddress: (req: Incoming
     if (!customer) throw UNAUTHORIZED();
     res.json({ customer: serializeCustomer(customer) });
   };
-  router.get("/auth", requireCustomer, sendSignedInCustomer);
-  router.get("/customers/me", requireCustomer, sendSignedInCustomer);
+  router.get("/auth", personalAnswer, requireCustomer, sendSignedInCustomer);
+  router.get("/customers/me", personalAnswer, requireCustomer, sendSignedInCustomer);
 
-  router.get("/customers/me/orders", requireCustomer, async (req, res) => {
+  router.get("/customers/me/orders", personalAnswer, requireCustomer, async (req, res) => {
     const query = parseInput(ordersQuery, req.query);
     const projection = orderProjection(query, { list: true, anyColumn: true });
     const { orders, count } = await services.orders.listOwn(customerIdOf(res)!, { limit: query.limit, offset: query.offset, statuses: query.status }, projection.include);

@@ -1,26 +1,45 @@
 import { createHmac } from "node:crypto";
 import { isIPv6 } from "node:net";
 import { Redis } from "ioredis";
+import proxyAddr from "proxy-addr";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Rate, RateLimits } from "../config";
 import { RateLimitedError, type RateLimitName } from "../domain/errors";
 import type { Logger } from "../logger";
 
+/** Limits named `...PerIp` count per client address; the others per email, customer or recipient. */
+const isPerAddress = (limit: RateLimitName) => limit.endsWith("PerIp");
+
 /**
  * The rate limits of design.md §6 (settings RATE_LIMIT_*). With Redis the counters are shared by
  * every instance; while Redis is unreachable each instance counts in memory on its own (an
  * insurance limiter), so limits hold approximately rather than not at all.
+ *
+ * Clients named in RATE_LIMIT_EXEMPT (a server-rendered storefront speaking for all its shoppers
+ * from one address) skip the per-address limits, whichever door counts them; the limits per
+ * email, customer and recipient still hold for them.
  */
 export class RateLimiter {
   private readonly limiters = new Map<RateLimitName, RateLimiterAbstract>();
   private readonly redis: Redis | undefined;
   private readonly onRefused: (limit: RateLimitName) => void;
   private readonly keySecret: Buffer;
+  private readonly exempt: (address: string) => boolean;
 
   constructor(
     settings: RateLimits,
-    options: { redisUrl?: string; logger: Logger; keySecret: string; onRefused?: (limit: RateLimitName) => void },
+    options: {
+      redisUrl?: string;
+      logger: Logger;
+      keySecret: string;
+      /** Client addresses/subnets (RATE_LIMIT_EXEMPT) the per-address limits do not count. */
+      exempt?: string[];
+      onRefused?: (limit: RateLimitName) => void;
+    },
   ) {
+    const exempt = options.exempt?.length ? proxyAddr.compile(options.exempt) : undefined;
+    // proxy-addr's matcher answers false for what is not an address ("unknown").
+    this.exempt = exempt ? (address) => exempt(address, 0) : () => false;
     // A key of its own, derived, so the counters' hashes never use the signing secret itself.
     this.keySecret = createHmac("sha256", options.keySecret).update("ordergate rate-limit counters").digest();
     this.onRefused = options.onRefused ?? (() => {});
@@ -54,13 +73,19 @@ export class RateLimiter {
 
   /** Gives back an attempt that was counted, when what it was for did not happen. */
   async giveBack(limit: RateLimitName, key: string): Promise<void> {
+    if (this.uncounted(limit, key)) return;
     await this.limiters.get(limit)?.reward(this.counterKey(key));
+  }
+
+  /** An exempt client's attempt against a per-address limit is not counted (nor given back). */
+  private uncounted(limit: RateLimitName, key: string): boolean {
+    return isPerAddress(limit) && this.exempt(key);
   }
 
   /** The refusal, if the attempt was over the limit. */
   private async count(limit: RateLimitName, key: string): Promise<RateLimiterRes | undefined> {
     const limiter = this.limiters.get(limit);
-    if (!limiter) return undefined;
+    if (!limiter || this.uncounted(limit, key)) return undefined;
     try {
       await limiter.consume(this.counterKey(key));
       return undefined;
