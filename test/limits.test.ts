@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib";
 import { CSRF_HEADER, OPERATION_LIMITS } from "../src/graphql/yoga";
-import { startTestGateway, type TestGateway } from "./support/gateway";
+import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
 import { rawRequest } from "./support/raw-http";
 import { storeTokenFor } from "./support/scenarios";
 
@@ -173,6 +173,27 @@ describe("GraphQL operations", () => {
     const fields = "id email displayId status createdAt";
     const costly = `{ ${Array.from({ length: 14 }, (_, i) => `o${i}: me { orders(first: 100) { edges { node { ${fields} items { id title quantity unitPrice } shippingAddress { city countryCode } } } } }`).join(" ")} }`;
     await expectRefused(costly, /Query Cost limit of 5000 exceeded/);
+  });
+});
+
+describe("GraphQL parameters in the URL or a form", () => {
+  const query = encodeURIComponent("query ($skip: Boolean!) { __typename @skip(if: $skip) }");
+  it.each([
+    ["variables", "GET", `/graphql?query=${query}&variables=%7Bnot%20json`, undefined],
+    ["extensions", "GET", `/graphql?query=${query}&extensions=%7B%22persistedQuery%22%3A`, undefined],
+    ["variables", "POST", "/graphql", `query=${query}&variables=%5B1%2C`],
+  ])("answers malformed JSON in %s (%s) with a 400 naming the parameter, logging no error", async (parameter, method, path, form) => {
+    t.logs.length = 0;
+    const headers: Record<string, string> = { [CSRF_HEADER]: "1", ...(form ? { "content-type": "application/x-www-form-urlencoded" } : {}) };
+    const response = await t.request(method, path, { headers, rawBody: form });
+    expect(response.status).toBe(400);
+    expect(response.json).toEqual({ errors: [{ message: `The ${parameter} parameter is not valid JSON.`, extensions: { code: "BAD_REQUEST" } }] });
+    expect(logEntries(t).filter((entry) => entry.level === "error" || entry.level === "warn")).toEqual([]);
+  });
+
+  it("still reads well-formed parameters", async () => {
+    const response = await t.request("GET", `/graphql?query=${query}&variables=%7B%22skip%22%3Afalse%7D&extensions=%7B%7D&operationName=`, { headers: { [CSRF_HEADER]: "1" } });
+    expect(response.json).toEqual({ data: { __typename: "Query" } });
   });
 });
 

@@ -1,3 +1,6 @@
+import type { ExecutionResult, GraphQLFormattedError } from "graphql";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 import { startTestGateway, type TestGateway } from "./support/gateway";
 
 /** NODE_ENV=production: GraphiQL and introspection are off unless a setting turns them on; page cookies are Secure. */
@@ -41,4 +44,55 @@ describe.each([
   it("still answers ordinary queries", async () => {
     expect(await t.graphql("{ me { id } }")).toEqual({ data: { me: null } });
   });
+
+  it(`${open ? "answers" : "refuses"} introspection over WebSocket too, signed out`, async () => {
+    const answer = await overWebSocket(t, "{ __schema { types { name } } }");
+    if (open) expect(answer.data?.__schema).toBeDefined();
+    else {
+      expect(answer.data).toBeUndefined();
+      expect(answer.errors?.length).toBeGreaterThan(0);
+      for (const error of answer.errors!) expect(error.message).toMatch(/^GraphQL introspection has been disabled/);
+    }
+  });
+
+  // Misspelt names on each side: a field, an argument, a type, an enum value, an input field in a variable.
+  it.each([
+    ["a field", "{ me { emial } }", undefined],
+    ["an argument", '{ orderLookup(displayID: 1001, email: "a@example.com") { id } }', undefined],
+    ["a type", "query ($ids: [Strnig!]!) { __typename }", undefined],
+    [
+      "an input field in the variables",
+      "mutation ($input: RegisterCustomerInput!) { registerCustomer(input: $input) { __typename } }",
+      { input: { emial: "x@example.com", password: "pw", firstName: "A", lastName: "B" } },
+    ],
+  ])(`${open ? "suggests" : "does not suggest"} names for ${"%s"} over HTTP and WebSocket`, async (_what, query, variables) => {
+    const http = await t.request("POST", "/graphql", { body: { query, variables } });
+    const ws = await overWebSocket(t, query, variables);
+    for (const errors of [http.json.errors, ws.errors] as GraphQLFormattedError[][]) {
+      expect(errors.length).toBeGreaterThan(0);
+      const messages = errors.map((error) => error.message).join("\n");
+      if (open) expect(messages).toMatch(/Did you mean/);
+      else expect(messages).not.toMatch(/Did you mean/);
+    }
+  });
 });
+
+/** One operation over graphql-ws, signed out: its result, or the errors it was refused with. */
+async function overWebSocket(t: TestGateway, query: string, variables?: Record<string, unknown>): Promise<ExecutionResult<any>> {
+  const client = createClient({ url: `${t.url.replace(/^http/, "ws")}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  try {
+    return await new Promise<ExecutionResult>((resolve, reject) => {
+      let result: ExecutionResult | undefined;
+      client.subscribe(
+        { query, variables },
+        {
+          next: (value) => (result = value as ExecutionResult),
+          error: (error) => (Array.isArray(error) ? resolve({ errors: error }) : reject(error instanceof Error ? error : new Error(JSON.stringify(error)))),
+          complete: () => (result ? resolve(result) : reject(new Error("completed without a result"))),
+        },
+      );
+    });
+  } finally {
+    await client.dispose();
+  }
+}

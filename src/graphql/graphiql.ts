@@ -15,7 +15,7 @@ const SIGN_IN = `# ordergate's GraphQL API: three tabs walk
 # cookie), no header is needed.
 # Demo customer: ann@example.com, "correct horse".
 
-mutation SignIn {
+mutation {
   logIn(email: "ann@example.com", password: "correct horse") {
     __typename
     ... on SignedIn {
@@ -32,7 +32,7 @@ const CLAIM_ORDERS = `# Asks to move orders placed under another
 # header {"Authorization": "Bearer <token>"}
 # (Headers panel, below), token from tab 1.
 
-mutation ClaimOrders($orderIds: [ID!]!) {
+mutation ($orderIds: [ID!]!) {
   claimOrders(orderIds: $orderIds) {
     __typename
     ... on ClaimOrdersSuccess {
@@ -47,7 +47,7 @@ mutation ClaimOrders($orderIds: [ID!]!) {
 const WATCH_CLAIMS = `# The signed-in customer's claims as their
 # status changes (the same header as tab 2).
 
-subscription WatchClaims {
+subscription {
   orderClaimUpdated {
     id
     status
@@ -57,6 +57,10 @@ subscription WatchClaims {
   }
 }
 `;
+
+// The documents are anonymous on purpose: GraphiQL presets a tab's operation name from its
+// document and, until its editor's debounced parse catches up, sends that name with whatever the
+// editor holds ("Cannot infer operation SignIn" for a `{ __typename }` run at once).
 
 const AUTHORIZATION_HEADER = JSON.stringify({ Authorization: "Bearer <paste the token from the Sign in tab>" }, null, 2);
 

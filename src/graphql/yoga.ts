@@ -6,10 +6,9 @@ import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
-import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import { type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
-import { GraphQLError, type ValidationContext } from "graphql";
-import { createYoga, useExtendContext } from "graphql-yoga";
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from "graphql";
+import { createGraphQLError, createYoga, type GraphQLParams, handleStreamOrSingleExecutionResult, type Plugin, useExtendContext } from "graphql-yoga";
 import type { Logger } from "../logger";
 import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
 import { createContext, type GraphQLContext, type Services, type Viewer } from "./context";
@@ -88,6 +87,79 @@ const tokenFromWebSocket: ExtractTokenFunction = ({ serverContext }) => {
 
 export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
 
+/** graphql-js's hint at a field, argument, type or enum value of a similar name, which ends a message. */
+const SUGGESTION = /\s*Did you mean [^]*\?$/;
+
+function withoutSuggestion(error: Error): Error {
+  if (!(error instanceof GraphQLError) || !SUGGESTION.test(error.message)) return error;
+  return new GraphQLError(error.message.replace(SUGGESTION, ""), {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: error.extensions,
+  });
+}
+
+const suggestionsRemoved = ({ result, setResult }: { result: { errors?: readonly GraphQLError[] }; setResult: (result: never) => void }) => {
+  if (result.errors?.some((error) => SUGGESTION.test(error.message))) setResult({ ...result, errors: result.errors.map(withoutSuggestion) } as never);
+};
+
+/**
+ * With introspection off, the schema stays unpublished on every transport: introspection fields
+ * are refused in validation, which HTTP, SSE and WebSocket all run (Yoga's useDisableIntrospection
+ * marks HTTP requests only, so WebSocket answered `__schema`), and no error says "Did you mean
+ * ...?", from which the schema could be rebuilt name by name (validation errors, and the variable
+ * errors that execution reports).
+ */
+export function useUnpublishedSchema(): Plugin {
+  return {
+    onValidate: ({ addValidationRule }) => {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+      return ({ result, setResult }) => {
+        if (result.some((error) => SUGGESTION.test(error.message))) setResult(result.map(withoutSuggestion));
+      };
+    },
+    onExecute: () => ({ onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, suggestionsRemoved) }),
+    onSubscribe: () => ({ onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload as never, suggestionsRemoved) }),
+  };
+}
+
+/** `variables` or `extensions` of a GET (or form) request, parsed; malformed JSON is the client's 400, naming the parameter. */
+function jsonParameter(search: URLSearchParams, name: "variables" | "extensions"): unknown {
+  const text = search.get(name);
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw createGraphQLError(`The ${name} parameter is not valid JSON.`, { extensions: { code: "BAD_REQUEST", http: { status: 400 } } });
+  }
+}
+
+/**
+ * Yoga's GET and form parsers JSON.parse `variables` and `extensions` unguarded: malformed JSON was
+ * an unexpected error (500, logged with its stack). These parse the same parameters, and answer
+ * malformed JSON with a 400 naming the parameter.
+ */
+function useParameterErrors(): Plugin {
+  const paramsOf = (search: URLSearchParams): GraphQLParams => ({
+    operationName: search.get("operationName") || undefined,
+    query: search.get("query") || undefined,
+    variables: jsonParameter(search, "variables") as GraphQLParams["variables"],
+    extensions: jsonParameter(search, "extensions") as GraphQLParams["extensions"],
+  });
+  return {
+    onRequestParse: ({ request, requestParser, setRequestParser }) => {
+      // Only where Yoga chose its own URL-parameter parser.
+      if (!requestParser) return;
+      if (request.method === "GET") setRequestParser((get) => paramsOf(new URL(get.url).searchParams));
+      else if (/^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers.get("content-type") ?? ""))
+        setRequestParser(async (post) => paramsOf(new URLSearchParams(await post.text())));
+    },
+  };
+}
+
 /** What plugin-jwt warns about when a client sends a token that does not verify. */
 const CLIENT_TOKEN_PROBLEM = /^Failed to (verify|decode) (authentication|JWT authentication) token|^Failed to extract payload from incoming token/;
 
@@ -143,7 +215,8 @@ export function createGraphQLServer(
     },
     plugins: [
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
-      ...(config.introspection ? [] : [useDisableIntrospection()]),
+      useParameterErrors(),
+      ...(config.introspection ? [] : [useUnpublishedSchema()]),
       // Counted while parsing: a huge document is refused before it is parsed whole.
       maxTokensPlugin({
         n: OPERATION_LIMITS.tokens,
