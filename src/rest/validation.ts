@@ -21,7 +21,8 @@ export function parseInput<Shape extends z.ZodRawShape>(shape: Shape, received: 
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new MedusaError("invalid_data", "The request body must be a JSON object.");
   }
-  const unknownKeys = Object.keys(body).filter((key) => !(key in shape));
+  // Own properties only: `in` would let `__proto__`, `constructor` or `toString` through (Object.prototype's).
+  const unknownKeys = Object.keys(body).filter((key) => !Object.hasOwn(shape, key));
   if (unknownKeys.length > 0) {
     throw new MedusaError("invalid_data", unknownKeys.map((key) => `property ${key} should not exist`).join(", "));
   }
