@@ -5,7 +5,7 @@ import type { Config } from "./config";
 export type LogFields = Record<string, unknown>;
 
 /**
- * JSON lines (pino) on stderr. Messages are constant phrases; what varies goes in `fields`
+ * JSON lines (pino) on stdout, the process's output stream (twelve-factor; pino's default). Messages are constant phrases; what varies goes in `fields`
  * (ids, masked emails, counts). Callers never pass secrets: tokens, passwords, full emails.
  */
 export interface Logger {
@@ -22,7 +22,7 @@ export function withLogContext<T>(fields: LogFields, fn: () => T): T {
   return logContext.run(fields, fn);
 }
 
-export function createLogger(level: Config["logLevel"], destination: DestinationStream = pino.destination({ fd: 2, sync: true })): Logger {
+export function createLogger(level: Config["logLevel"], destination: DestinationStream = pino.destination({ fd: 1, sync: true })): Logger {
   const root = pino(
     {
       level,

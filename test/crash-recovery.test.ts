@@ -80,12 +80,14 @@ async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
     LOG_LEVEL: "info",
     MAIL_FROM,
   };
-  const child = spawn(process.execPath, [path.join(ROOT, "dist/main.js")], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [path.join(ROOT, "dist/main.js")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let log = "";
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no start within 30 s:\n${log}`)), 30_000);
-    child.stderr!.on("data", (chunk: Buffer) => {
+    // The log is on stdout; a failure to start is told on stderr.
+    child.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    child.stdout!.on("data", (chunk: Buffer) => {
       log += chunk.toString();
       const match = /ordergate listening on (http:\/\/[^\s"]+)/.exec(log);
       if (match) {

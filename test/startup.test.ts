@@ -26,24 +26,25 @@ afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 const env = () => ({ ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", DATABASE_URL: "", SMTP_URL: "" });
 
-async function start(): Promise<{ child: ChildProcess; url: string; log: () => string }> {
+/** The gateway's log is what it writes to stdout; `errors` is its stderr. */
+async function start(): Promise<{ child: ChildProcess; url: string; log: () => string; errors: () => string }> {
   const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: env(), stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
+  let errors = "";
+  child.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start within 60 s:\n${log}`)), 60_000);
-    const onData = (chunk: Buffer) => {
+    const timer = setTimeout(() => reject(new Error(`no start within 60 s:\n${log}${errors}`)), 60_000);
+    child.stdout!.on("data", (chunk: Buffer) => {
       log += chunk.toString();
       const match = /ordergate listening on (http:\/\/[^\s"]+)/.exec(log);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
       }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`exited with ${code}:\n${log}`)));
+    });
+    child.once("exit", (code) => reject(new Error(`exited with ${code}:\n${log}${errors}`)));
   });
-  return { child, url, log: () => log };
+  return { child, url, log: () => log, errors: () => errors };
 }
 
 async function stop(child: ChildProcess): Promise<number | null> {
@@ -88,6 +89,11 @@ it("serves the demo data on the embedded database, joins it from `npm run seed`,
     expect(await stop(first.child)).toBe(0);
   }
   expect(fs.existsSync(path.join(dataDir, "postgres/postmaster.pid"))).toBe(false);
+  // The log is JSON lines on stdout (twelve-factor's stream, pino's default), down to the last one.
+  const lines = first.log().trimEnd().split("\n");
+  for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+  expect(JSON.parse(lines.at(-1)!).msg).toBe("ordergate stopped");
+  expect(first.errors()).not.toContain('"msg"');
 
   // A restart keeps the data and does not load the demo again. SIGTERM ends open subscriptions
   // cleanly: SSE streams complete, WebSockets close with 1001 Going Away.
