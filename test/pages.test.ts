@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumInstalled, launchChromium, localOnlyContext, screenshot } from "./support/browser";
 import type { TestGateway } from "./support/gateway";
-import { claimScenario, useClaimFixture } from "./support/scenarios";
+import { claimScenario, loginToken, useClaimFixture } from "./support/scenarios";
 import type { ReceivedMail, TestMailServer } from "./support/smtp";
 
 // Without Chromium (a developer machine), say why and skip; CI installs it and must run these.
@@ -157,6 +157,36 @@ describeInBrowser("the confirm page (the email's link)", () => {
     expect(bare.status).toBe(403);
     expect((await pendingClaim()).status).toBe("PENDING");
     expect(await ownerOf(orders.home.id)).not.toBe(customers.ann.id);
+  });
+
+  it("asks for the account's password when the asking account has the inbox's own address, and confirms once it is typed", async () => {
+    // Someone registered the work address (a look-alike or the real one) and asked for its guest orders.
+    const squatter = { email: customers.workGuest.email, password: "whoever registered it first", first_name: "Ann", last_name: "Work" };
+    expect((await t.request("POST", "/store/customers", { body: squatter })).status).toBe(200);
+    try {
+      const token = await loginToken(t, squatter.email, squatter.password);
+      expect((await t.request("POST", "/store/orders/batch/customer/token", { bearer: token, body: { order_ids: [orders.work1.id] } })).status).toBe(200);
+      const [message] = await mail.waitFor(1);
+      const page = await newPage({ viewport: { width: 320, height: 900 } });
+      await page.goto(buttonLink(message!));
+      await page.getByText("That account has this inbox's own address").waitFor();
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+      await screenshot(page, "confirm-page-sign-in");
+      // The token alone (Ann clicking the email's button) does not hand her orders over: the page
+      // wants the account's password (without one, the POST is a 403: test/claim-policy.test.ts).
+      await page.getByLabel(`Password of ${squatter.email}`).fill("not it");
+      await page.getByRole("button", { name: "Confirm" }).click();
+      expect(await page.getByRole("alert").innerText()).toContain("That password is not the account's. Nothing changed.");
+      expect((await pendingClaim()).status).toBe("PENDING");
+      await page.getByLabel(`Password of ${squatter.email}`).fill(squatter.password);
+      await page.getByRole("button", { name: "Confirm" }).click();
+      await page.getByRole("heading", { name: "Confirmed" }).waitFor();
+    } finally {
+      await t.prisma.orderClaim.deleteMany();
+      await t.prisma.customerSession.deleteMany();
+      await t.prisma.order.updateMany({ where: { id: orders.work1.id }, data: { customer_id: customers.workGuest.id } });
+      await t.prisma.customer.deleteMany({ where: { email: squatter.email, has_account: true } });
+    }
   });
 
   it("can be used with the keyboard alone, and reads at 320 px wide", async () => {
