@@ -74,7 +74,9 @@ export interface RateLimits {
   registerPerIp: Rate | null;
   claimPerCustomer: Rate | null;
   claimPerRecipient: Rate | null;
+  claimPerRecipientTotal: Rate | null;
   confirmPerIp: Rate | null;
+  lookupPerIp: Rate | null;
 }
 
 
@@ -121,8 +123,6 @@ const rate = (name: string) =>
     return { points, durationMs };
   });
 
-/** Express's `trust proxy`: true/false, a hop count, or comma-separated addresses/subnets (`loopback`, `10.0.0.0/8`). */
-const trustProxy = (name: string) =>
 /** Comma-separated addresses/subnets (`loopback`, `10.0.0.0/8`, `::1`), as proxy-addr (Express's `trust proxy`) reads them; undefined when it cannot. */
 function addressList(value: string): string[] | undefined {
   const entries = value.trim().toLowerCase().split(",").map((part) => part.trim()).filter(Boolean);
@@ -136,6 +136,8 @@ function addressList(value: string): string[] | undefined {
   }
 }
 
+/** Express's `trust proxy`: true/false, a hop count, or comma-separated addresses/subnets (`loopback`, `10.0.0.0/8`). */
+const trustProxy = (name: string) =>
   z.string().transform((value, ctx): boolean | number | string[] => {
     const v = value.trim().toLowerCase();
     if (["true", "false"].includes(v)) return v === "true";
@@ -221,9 +223,9 @@ const corsOrigins = (name: string) =>
 const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: integer("PORT", 0, 65535).default(9000),
+  METRICS_PORT: integer("METRICS_PORT", 0, 65535).optional(),
   HOST: z.string().min(1, "HOST must not be empty").default("0.0.0.0"),
   DATA_DIR: z.string().min(1, "DATA_DIR must not be empty").default("./.data"),
-  METRICS_PORT: integer("METRICS_PORT", 0, 65535).optional(),
   DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"]).optional(),
   REDIS_URL: url("REDIS_URL", ["redis:", "rediss:"]).optional(),
   SMTP_URL: url("SMTP_URL", ["smtp:", "smtps:"]).optional(),
@@ -253,9 +255,9 @@ const envSchema = z.object({
   GRAPHIQL: boolean("GRAPHIQL").optional(),
   GRAPHQL_INTROSPECTION: boolean("GRAPHQL_INTROSPECTION").optional(),
   TRUST_PROXY: trustProxy("TRUST_PROXY").default(false),
+  RATE_LIMIT_EXEMPT: addresses("RATE_LIMIT_EXEMPT").default([]),
   REQUEST_TIMEOUT: duration("REQUEST_TIMEOUT").default(10_000),
   MEDUSA_URL: url("MEDUSA_URL", ["http:", "https:"])
-  RATE_LIMIT_EXEMPT: addresses("RATE_LIMIT_EXEMPT").default([]),
     .refine((value) => !URL.canParse(value) || !/[?#]/.test(value), { message: "MEDUSA_URL must not have a query or fragment" })
     .optional(),
   MEDUSA_TIMEOUT: duration("MEDUSA_TIMEOUT").default(30_000),
@@ -265,7 +267,9 @@ const envSchema = z.object({
   RATE_LIMIT_REGISTER_IP: rate("RATE_LIMIT_REGISTER_IP").default({ points: 10, durationMs: 60 * 60_000 }),
   RATE_LIMIT_CLAIM_CUSTOMER: rate("RATE_LIMIT_CLAIM_CUSTOMER").default({ points: 20, durationMs: 60 * 60_000 }),
   RATE_LIMIT_CLAIM_RECIPIENT: rate("RATE_LIMIT_CLAIM_RECIPIENT").default({ points: 5, durationMs: 60 * 60_000 }),
+  RATE_LIMIT_CLAIM_RECIPIENT_TOTAL: rate("RATE_LIMIT_CLAIM_RECIPIENT_TOTAL").default({ points: 20, durationMs: 60 * 60_000 }),
   RATE_LIMIT_CONFIRM_IP: rate("RATE_LIMIT_CONFIRM_IP").default({ points: 30, durationMs: 15 * 60_000 }),
+  RATE_LIMIT_LOOKUP_IP: rate("RATE_LIMIT_LOOKUP_IP").default({ points: 30, durationMs: 15 * 60_000 }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"], { message: "LOG_LEVEL must be one of debug, info, warn, error, silent" }).default("info"),
 });
 
@@ -301,19 +305,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(production && !e.PUBLIC_URL && !e.CLAIM_CONFIRM_URL
       ? ["  PUBLIC_URL: required when NODE_ENV=production (where people reach ordergate: the email's link starts with it), unless CLAIM_CONFIRM_URL is set"]
       : []),
+    ...(e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT
+      ? [`  METRICS_PORT: must differ from PORT (both are ${e.PORT}): /metrics gets a listener of its own`]
+      : []),
   ];
   if (combinationProblems.length > 0) throw new ConfigError(`Invalid settings:\n${combinationProblems.join("\n")}`);
   return {
     production,
-    ...(e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT
-      ? [`  METRICS_PORT: must differ from PORT (both are ${e.PORT}): /metrics gets a listener of its own`]
-      : []),
     port: e.PORT,
+    metricsPort: e.METRICS_PORT,
     host: e.HOST,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    metricsPort: e.METRICS_PORT,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     jwtSecret: e.JWT_SECRET,
@@ -335,17 +339,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: e.GRAPHQL_INTROSPECTION ?? !production,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    rateLimitExempt: e.RATE_LIMIT_EXEMPT,
     requestTimeoutMs: e.REQUEST_TIMEOUT,
     medusaUrl: e.MEDUSA_URL?.replace(/\/$/, ""),
     medusaTimeoutMs: e.MEDUSA_TIMEOUT,
     rateLimits: {
-    rateLimitExempt: e.RATE_LIMIT_EXEMPT,
       loginPerEmail: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_EMAIL : null,
       loginPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_IP : null,
       registerPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_REGISTER_IP : null,
       claimPerCustomer: e.RATE_LIMITS ? e.RATE_LIMIT_CLAIM_CUSTOMER : null,
       claimPerRecipient: e.RATE_LIMITS ? e.RATE_LIMIT_CLAIM_RECIPIENT : null,
+      claimPerRecipientTotal: e.RATE_LIMITS ? e.RATE_LIMIT_CLAIM_RECIPIENT_TOTAL : null,
       confirmPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_CONFIRM_IP : null,
+      lookupPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_LOOKUP_IP : null,
     },
   };
 }

@@ -98,13 +98,15 @@ describe("settings", () => {
       registerPerIp: { points: 10, durationMs: 3_600_000 },
       claimPerCustomer: { points: 20, durationMs: 3_600_000 },
       claimPerRecipient: { points: 5, durationMs: 3_600_000 },
+      claimPerRecipientTotal: { points: 20, durationMs: 3_600_000 },
       confirmPerIp: { points: 30, durationMs: 15 * 60_000 },
+      lookupPerIp: { points: 30, durationMs: 15 * 60_000 },
     });
     expect(loadConfig({ RATE_LIMIT_CLAIM_RECIPIENT: "off", RATE_LIMIT_LOGIN_IP: "3 / 90s" }).rateLimits).toMatchObject({
       claimPerRecipient: null,
       loginPerIp: { points: 3, durationMs: 90_000 },
     });
-    expect(Object.values(loadConfig({ RATE_LIMITS: "off" }).rateLimits)).toEqual([null, null, null, null, null, null]);
+    expect(Object.values(loadConfig({ RATE_LIMITS: "off" }).rateLimits)).toEqual([null, null, null, null, null, null, null, null]);
     expect(loadConfig({}).trustProxy).toBe(false);
     expect(loadConfig({ TRUST_PROXY: "2" }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: "loopback, 10.0.0.0/8" }).trustProxy).toEqual(["loopback", "10.0.0.0/8"]);

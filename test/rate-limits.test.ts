@@ -1,5 +1,5 @@
 import { clientNetwork } from "../src/services/rate-limiter";
-import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
+import { startTestGateway, type TestGateway } from "./support/gateway";
 import { TestRedis, redisServerPath } from "./support/redis";
 import { claimScenario, loginToken, seedScenario, storeTokenFor, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
@@ -174,29 +174,7 @@ describe("claim requests per customer", () => {
   });
 });
 
-describe("claim emails per recipient address", () => {
-  const g = useLimitedGateway();
-  it("are counted whoever asks; an address past its share is skipped like an unknown id, telling nothing", async () => {
-    const { t, mail } = g;
-    // Ann asks twice for her work orders, then Bob asks for one of them and for the home order:
-    // a third email to the work address is withheld, the home address gets its email.
-    for (const bearer of [storeTokenFor(customers.ann.id), storeTokenFor(customers.ann.id)]) {
-      expect((await t.request("POST", CLAIM, { bearer, body: { order_ids: [orders.work1.id, orders.work2.id] } })).status).toBe(200);
-    }
-    const bob = await t.request("POST", "/graphql", {
-      bearer: storeTokenFor(customers.bob.id),
-      body: { query: "mutation ($ids: [ID!]!) { claimOrders(orderIds: $ids) { ... on ClaimOrdersSuccess { claims { recipientEmail } } } }", variables: { ids: [orders.work2.id, orders.home.id] } },
-    });
-    expect(bob.json.data.claimOrders.claims).toEqual([{ recipientEmail: "a***@example.net" }]);
-    // The same answer as for ids that do not exist.
-    expect((await t.request("POST", CLAIM, { bearer: storeTokenFor(customers.bob.id), body: { order_ids: [orders.work1.id] } })).json).toEqual({});
-    await t.gateway.dispatcher.flush();
-    expect(mail.messages.map((message) => message.to[0])).toEqual(["ann.work@example.com", "ann.work@example.com", "ann.home@example.net"]);
-    expect(await t.prisma.orderClaim.count({ where: { recipient_email: "ann.work@example.com" } })).toBe(2);
-    expect(logEntries(t).filter((entry) => entry.msg.startsWith("claim withheld"))).toHaveLength(2);
-  });
-
-});
+// Claim emails per recipient (per claimer, and the ceiling per address): test/claim-policy.test.ts.
 
 it.each([
   ["2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"],
