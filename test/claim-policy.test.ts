@@ -309,3 +309,43 @@ describe("recipient allowances", () => {
     expect(refusedGraphQL.errors![0]).toMatchObject({ extensions: { code: "RATE_LIMITED" } });
   });
 });
+
+describe("ordergate's own routes signed in by the session cookie", () => {
+  const fixture = useClaimFixture({ STORE_CORS: "https://shop.example" });
+  let t: TestGateway;
+  beforeAll(() => ({ t } = fixture));
+
+  const signIn = async () =>
+    (await t.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } })).headers.get("set-cookie")!.split(";")[0]!;
+
+  it.each([
+    ["another site", { origin: "https://evil.example", "sec-fetch-site": "cross-site" }],
+    ["a sibling subdomain (same site, so SameSite=Lax sends the cookie)", { origin: "https://account.shop.example.evil", "sec-fetch-site": "same-site" }],
+    ["an Origin of null", { origin: "null" }],
+  ])("refuse an unsafe request from %s: 403, nothing claimed, still signed in", async (_name, headers) => {
+    const cookie = await signIn();
+    const claim = await t.request("POST", CLAIM, { cookie, headers, body: { order_ids: [orders.work1.id] } });
+    expect(claim.status).toBe(403);
+    expect(claim.json).toMatchObject({ type: "not_allowed" });
+    expect(claim.text).not.toContain(cookie.split("=")[1]!);
+    expect(await t.prisma.orderClaim.count()).toBe(0);
+    expect((await t.request("DELETE", "/store/auth", { cookie, headers })).status).toBe(403);
+    expect((await t.request("GET", "/store/auth", { cookie })).status).toBe(200);
+  });
+
+  it.each([
+    ["the same origin", (url: string) => ({ origin: url, "sec-fetch-site": "same-origin" })],
+    ["a storefront STORE_CORS lists", () => ({ origin: "https://shop.example", "sec-fetch-site": "cross-site" })],
+    ["a server (no Origin, no Sec-Fetch-Site)", () => ({})],
+  ])("let an unsafe request from %s act with the cookie", async (_name, headers) => {
+    const cookie = await signIn();
+    const claim = await t.request("POST", CLAIM, { cookie, headers: headers(t.url), body: { order_ids: [orders.work1.id] } });
+    expect(claim.status).toBe(200);
+    expect(await t.prisma.orderClaim.count()).toBe(1);
+  });
+
+  it("leaves bearer requests alone: another site cannot make a browser send a bearer token", async () => {
+    const claim = await t.request("POST", CLAIM, { bearer: fixture.annToken, headers: { origin: "https://evil.example" }, body: { order_ids: [orders.work1.id] } });
+    expect(claim.status).toBe(200);
+  });
+});

@@ -16,7 +16,7 @@ type RouteLayer = { route?: { path: string; methods: Record<string, boolean> }; 
 
 /** The routes the Express Store router really has, as `method /store/path/{param}`. */
 function expressRoutes(): string[] {
-  const router = storeApi({} as never, {} as never, { secureCookies: false, clientAddress: () => "" }, createLogger("silent")) as unknown as { stack: RouteLayer[] };
+  const router = storeApi({} as never, {} as never, { secureCookies: false, clientAddress: () => "", sessionSites: { storeCors: [], publicUrl: undefined } }, createLogger("silent")) as unknown as { stack: RouteLayer[] };
   const walk = (stack: RouteLayer[]): string[] =>
     stack.flatMap((layer) =>
       layer.route

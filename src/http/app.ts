@@ -7,6 +7,7 @@ import { GRAPHQL_PATH, type GraphQLServer } from "../graphql/yoga";
 import type { Logger } from "../logger";
 import { storeApi } from "../rest";
 import { personalAnswer } from "../rest/auth";
+import { storeCorsAllows } from "../rest/cross-site";
 import { bodyTooLarge, sendMedusaError } from "../rest/errors";
 import { openApiDocument } from "../rest/openapi";
 import { STORE_BODY_LIMIT_BYTES } from "../rest/validation";
@@ -70,12 +71,11 @@ export function createHttpApp(deps: {
   app.set("query parser", "extended");
   // One CORS policy for both doors (Medusa's store_cors): listed origins get credentials and
   // answered preflights; any other origin gets no CORS headers at all.
-  const allowedOrigin = (origin: string) => config.storeCors.some((allowed) => (typeof allowed === "string" ? allowed === origin : allowed.test(origin)));
   app.use(
     [GRAPHQL_PATH, "/store"],
     cors((req, decide) => {
       const origin = req.headers.origin;
-      decide(null, origin && allowedOrigin(origin) ? { origin, credentials: true, maxAge: CORS_MAX_AGE_SECONDS } : { origin: false });
+      decide(null, origin && storeCorsAllows(config.storeCors, origin) ? { origin, credentials: true, maxAge: CORS_MAX_AGE_SECONDS } : { origin: false });
     }),
   );
   // Bodies declared over a route's limit are refused before a byte of them is read.
@@ -113,8 +113,9 @@ export function createHttpApp(deps: {
     const status = database === "down" ? "unavailable" : redis === "down" ? "degraded" : "ready";
     res.status(database === "up" ? 200 : 503).json({ status, checks: { database, redis } });
   });
-  const medusa = config.medusaUrl ? { medusaUrl: config.medusaUrl, timeoutMs: config.medusaTimeoutMs, storeCors: config.storeCors, publicUrl: config.publicUrl } : undefined;
-  app.use("/store", storeApi(services, yoga, { secureCookies: config.production, clientAddress, medusa }, logger));
+  const medusa = config.medusaUrl ? { medusaUrl: config.medusaUrl, timeoutMs: config.medusaTimeoutMs } : undefined;
+  const sessionSites = { storeCors: config.storeCors, publicUrl: config.publicUrl };
+  app.use("/store", storeApi(services, yoga, { secureCookies: config.production, clientAddress, sessionSites, medusa }, logger));
   app.use(pageRoutes(services, yoga, { jwtSecret, secureCookies: config.production, publicUrl: config.publicUrl, clientAddress }, logger));
   app.use(notFound);
   app.use(((error, _req, res, _next) => {

@@ -4,6 +4,7 @@ import type { Services } from "../graphql/context";
 import type { GraphQLServer } from "../graphql/yoga";
 import type { Logger } from "../logger";
 import { authRoutes, identifyCustomer } from "./auth";
+import { refuseCrossSiteSession, type SessionSites } from "./cross-site";
 import { customerRoutes } from "./customers";
 import { medusaErrorHandler, routeNotFound } from "./errors";
 import { forwardToMedusa, type ForwardingOptions } from "./medusa-forwarding";
@@ -21,13 +22,16 @@ export function storeApi(
   options: {
     secureCookies: boolean;
     clientAddress: (req: IncomingMessage) => string;
-    /** Where the routes ordergate does not answer go (MEDUSA_URL), and whose pages may send them signed in; without it they are 404. */
+    /** Whose pages may act with the session cookie (unsafe methods). */
+    sessionSites: SessionSites;
+    /** Where the routes ordergate does not answer go (MEDUSA_URL); without it they are 404. */
     medusa?: ForwardingOptions;
   },
   logger: Logger,
 ): Router {
   const router = Router();
   router.use(identifyCustomer(services));
+  router.use(refuseCrossSiteSession(options.sessionSites, logger));
   router.use(authRoutes(services, options));
   router.use(orderClaimRoutes(yoga));
   // In front of Medusa, the customer and order reads (and sign-up) are Medusa's: it computes the

@@ -27,9 +27,6 @@ const NOT_FORWARDED = ["connection", "keep-alive", "proxy-authorization", "proxy
  */
 const isClientOriginHeader = (name: string) => name.startsWith("x-forwarded-") || name === "forwarded" || name === "x-real-ip";
 
-/** Methods a browser sends cross-site without asking (no side effects by HTTP's rules). */
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
 /** Medusa took longer than MEDUSA_TIMEOUT to start its answer (or to accept the connection). */
 class MedusaTimeoutError extends Error {
   readonly code = "MEDUSA_TIMEOUT";
@@ -77,21 +74,6 @@ function hasDotSegment(target: string): boolean {
   }
 }
 
-/**
- * Whether a request may act with the session cookie's customer: a browser says where a request
- * comes from (`Sec-Fetch-Site`, and `Origin` on every cross-site unsafe request), so same-origin,
- * a page opened directly (`none`), ordergate's own origin and the storefronts STORE_CORS allows
- * pass; a request with neither header is not a browser's, so no other site can have sent it.
- */
-function fromAllowedSite(req: Request, allowedOrigins: ForwardingOptions["storeCors"], publicUrl: string | undefined): boolean {
-  const site = req.get("sec-fetch-site");
-  if (site === "same-origin" || site === "none") return true;
-  const origin = req.get("origin");
-  if (origin === undefined) return site === undefined;
-  const ownOrigins = [publicUrl, req.host && `${req.protocol}://${req.host}`].filter((own): own is string => Boolean(own)).map((own) => own.toLowerCase());
-  return ownOrigins.includes(origin.toLowerCase()) || allowedOrigins.some((allowed) => (typeof allowed === "string" ? allowed === origin : allowed.test(origin)));
-}
-
 /** Medusa's error body (`{ type, message }`) for a failure of the hop to Medusa itself. */
 function hopFailure(timedOut: boolean, timeoutMs: number) {
   return timedOut
@@ -104,10 +86,6 @@ export interface ForwardingOptions {
   medusaUrl: string;
   /** MEDUSA_TIMEOUT, in milliseconds. */
   timeoutMs: number;
-  /** STORE_CORS: the storefronts whose pages may act with the session cookie, besides ordergate's own origin. */
-  storeCors: (string | RegExp)[];
-  /** PUBLIC_URL: ordergate's own origin as people reach it (the request's own is taken too). */
-  publicUrl?: string;
 }
 
 /**
@@ -202,17 +180,9 @@ export function forwardToMedusa(options: ForwardingOptions & { issueStoreToken: 
     if (hasDotSegment(req.originalUrl)) {
       return next(new MedusaError("invalid_data", 'The request path has a "." or ".." segment (possibly percent-encoded): such paths are not forwarded.'));
     }
+    // A cross-site request signed in by the cookie never gets here (refuseCrossSiteSession).
     const customerId = customerIdOf(res as Response);
     const signInBySession = customerId !== undefined && signedInBySession(res);
-    if (signInBySession && !SAFE_METHODS.has(req.method) && !fromAllowedSite(req, options.storeCors, options.publicUrl)) {
-      const origin = req.get("origin") ?? `(none; Sec-Fetch-Site: ${req.get("sec-fetch-site")})`;
-      logger.warn("refused a cross-site request signed in by the session cookie", { origin });
-      return next(
-        new MedusaError("not_allowed", `This request carries the session cookie but comes from another site (Origin ${origin}), neither ordergate's own origin nor one STORE_CORS allows.`, {
-          status: 403,
-        }),
-      );
-    }
     // The request's own headers, edited before the proxy copies them.
     for (const name of NOT_FORWARDED) delete req.headers[name];
     setForwardedHeaders(req);
