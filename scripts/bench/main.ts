@@ -176,7 +176,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     gatewayPeakRssBytes,
     claims: { requestsAnswered2xx: claimRuns.reduce((total, r) => total + r["2xx"], 0) },
     mail,
-    gatewayLog: summariseLog(gateway.child.stderrLines),
+    gatewayLog: summariseLog(gateway.child.outputLines),
     problems,
   };
   printReport(report);

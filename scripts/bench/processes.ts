@@ -8,14 +8,14 @@ const ROOT = path.resolve(__dirname, "../..");
 /** Clock ticks per second of the utime/stime fields in /proc/<pid>/stat (100 almost everywhere). */
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
-/** A child process the bench started, with what it wrote to stderr. */
+/** A child process the bench started, with its output (the gateway logs JSON lines on stdout). */
 export interface Child {
   process: ChildProcess;
   pid: number;
   /** Set once the process has exited, with its exit code or signal. */
   exited: string | undefined;
-  /** stderr, as complete lines. */
-  stderrLines: string[];
+  /** stdout and stderr, as complete lines, each stream's in order. */
+  outputLines: string[];
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -26,7 +26,7 @@ function track(child: ChildProcess): Child {
     process: child,
     pid: child.pid,
     exited: undefined,
-    stderrLines: [],
+    outputLines: [],
     async stop(graceMs = 10_000) {
       if (tracked.exited) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -37,12 +37,14 @@ function track(child: ChildProcess): Child {
     },
   };
   child.once("exit", (code, signal) => (tracked.exited = signal ?? `exit code ${code}`));
-  let partial = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split("\n");
-    partial = lines.pop()!;
-    tracked.stderrLines.push(...lines);
-  });
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = "";
+    stream?.on("data", (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split("\n");
+      partial = lines.pop()!;
+      tracked.outputLines.push(...lines);
+    });
+  }
   return tracked;
 }
 
@@ -72,10 +74,10 @@ export async function startGateway(env: Record<string, string>, options: { profi
   // LOG_LEVEL=warn hides the `listening` line, so readiness is asked for.
   const deadline = Date.now() + 60_000;
   while (!(await fetch(`${url}/ready`).then((r) => r.ok, () => false))) {
-    if (child.exited) throw new Error(`the gateway exited (${child.exited}) before it was ready:\n${child.stderrLines.join("\n")}`);
+    if (child.exited) throw new Error(`the gateway exited (${child.exited}) before it was ready:\n${child.outputLines.join("\n")}`);
     if (Date.now() > deadline) {
       await child.stop();
-      throw new Error(`the gateway was not ready within 60 s:\n${child.stderrLines.join("\n")}`);
+      throw new Error(`the gateway was not ready within 60 s:\n${child.outputLines.join("\n")}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -97,7 +99,7 @@ export async function startCeiling(): Promise<{ child: Child; url: string }> {
   const child = track(spawn(process.execPath, ["-e", CEILING_SOURCE], { stdio: ["ignore", "pipe", "pipe"] }));
   const port = await new Promise<string>((resolve, reject) => {
     child.process.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
-    child.process.once("exit", () => reject(new Error(`the ceiling server exited: ${child.stderrLines.join("\n")}`)));
+    child.process.once("exit", () => reject(new Error(`the ceiling server exited: ${child.outputLines.join("\n")}`)));
   });
   return { child, url: `http://127.0.0.1:${port}` };
 }

@@ -1,3 +1,4 @@
+import pino from "pino";
 import { ConfigError, loadConfig } from "../config";
 import { type Db, openDatabase } from "../db/database";
 import type { DatabaseKind } from "../db/migrate";
@@ -9,7 +10,8 @@ import { createLogger } from "../logger";
  */
 export async function withStartDatabase<T>(work: (prisma: Db, kind: DatabaseKind) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel);
+  // On stderr: a command's stdout is its output (a count, a list), not to be mixed with log lines.
+  const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, pino.destination({ fd: 2, sync: true }));
   const database = await openDatabase(config, logger);
   try {
     return await work(database.prisma, database.kind);
