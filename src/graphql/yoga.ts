@@ -12,7 +12,7 @@ import { createGraphQLError, createYoga, type GraphQLParams, handleStreamOrSingl
 import type { Logger } from "../logger";
 import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
 import { createContext, type GraphQLContext, type Services, type Viewer } from "./context";
-import { useClientFacingErrors } from "./expected-failures";
+import { clientFacingError, useClientFacingErrors } from "./expected-failures";
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from "./graphiql";
 import { type OperationRecord, useOperationMetrics } from "./operation-metrics";
 import { schema } from "./schema";
@@ -243,9 +243,17 @@ export function createGraphQLServer(
         reject: { missingToken: false, invalidToken: false },
       }),
       // After useJWT (Yoga's `context` option would run before it, and see no JWT on WebSocket).
-      useExtendContext(async (context: GraphQLServerContext & { jwt?: { payload: unknown } }) =>
-        createContext(services, await viewerOf(context), context.req ? config.clientAddress(context.req) : "unknown"),
-      ),
+      useExtendContext(async (context: GraphQLServerContext & { jwt?: { payload: unknown } }) => {
+        // Who is asking is read from the database (the session, the customer): with the database
+        // down that is a 503 like any resolver's, not a context failure's masked 500.
+        const viewer = await viewerOf(context).catch((error: unknown) => {
+          const clientFacing = clientFacingError(error);
+          if (!clientFacing) throw error;
+          logger.warn("the database is unavailable", { reason: (error as Error).message });
+          throw clientFacing;
+        });
+        return createContext(services, viewer, context.req ? config.clientAddress(context.req) : "unknown");
+      }),
       useClientFacingErrors(logger),
       useOperationMetrics(config.onOperation),
     ],
