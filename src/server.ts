@@ -6,7 +6,7 @@ import { type Database, openDatabase } from "./db/database";
 import { OutboxDispatcher } from "./events/outbox-dispatcher";
 import { createEventBus } from "./events/event-bus";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "./events/topics";
-import type { Services } from "./graphql/context";
+import type { Services } from "./services";
 import { attachGraphQLWebSocket } from "./graphql/websocket";
 import { createGraphQLServer } from "./graphql/yoga";
 import { createHttpApp, createMetricsApp, GRAPHQL_BODY_LIMIT_BYTES } from "./http/app";

@@ -11,7 +11,8 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext }
 import { createGraphQLError, createYoga, type GraphQLParams, handleStreamOrSingleExecutionResult, type Plugin, useExtendContext } from "graphql-yoga";
 import type { Logger } from "../logger";
 import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
-import { createContext, type GraphQLContext, type Services, type Viewer } from "./context";
+import type { Services } from "../services";
+import { createContext, type GraphQLContext, type Viewer } from "./context";
 import { clientFacingError, useClientFacingErrors } from "./expected-failures";
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from "./graphiql";
 import { type OperationRecord, useOperationMetrics } from "./operation-metrics";

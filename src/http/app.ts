@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import cors from "cors";
 import express, { type Express, type ErrorRequestHandler, type RequestHandler, type Response } from "express";
 import type { Config } from "../config";
-import type { Services } from "../graphql/context";
+import type { Services } from "../services";
 import { GRAPHQL_PATH, type GraphQLServer } from "../graphql/yoga";
 import type { Logger } from "../logger";
 import { storeApi } from "../rest";

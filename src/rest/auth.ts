@@ -2,7 +2,7 @@ import { type Request, type RequestHandler, type Response, Router } from "expres
 import { z } from "zod";
 import { isEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
-import type { Services } from "../graphql/context";
+import type { Services } from "../services";
 import { clearSessionCookie, setSessionCookie } from "../http/session-cookie";
 import { sessionTokenFromCookies } from "../services/auth-service";
 import { MedusaError, UNAUTHORIZED } from "./errors";

@@ -3,7 +3,7 @@ import { type RequestHandler, Router } from "express";
 import { z } from "zod";
 import { isEmail } from "../domain/email";
 import { EmailTakenError, InvalidInputError } from "../domain/errors";
-import type { Services } from "../graphql/context";
+import type { Services } from "../services";
 import { OrderStatus } from "../db/generated/prisma/enums";
 import { customerIdOf, personalAnswer, requireCustomer } from "./auth";
 import { invalidInput, MedusaError, UNAUTHORIZED } from "./errors";

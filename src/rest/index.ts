@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { Router } from "express";
-import type { Services } from "../graphql/context";
+import type { Services } from "../services";
 import type { GraphQLServer } from "../graphql/yoga";
 import type { Logger } from "../logger";
 import { authRoutes, identifyCustomer } from "./auth";

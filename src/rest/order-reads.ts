@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { Router } from "express";
 import { z } from "zod";
 import { isEmail } from "../domain/email";
-import type { Services } from "../graphql/context";
+import type { Services } from "../services";
 import { MedusaError } from "./errors";
 import { orderProjection, toMedusaOrder } from "./order-projection";
 import { parseInput } from "./validation";

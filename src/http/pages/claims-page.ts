@@ -3,7 +3,7 @@ import { z } from "zod";
 import { OrderClaimStatus } from "../../db/generated/prisma/enums";
 import { InvalidCredentialsError, RateLimitedError } from "../../domain/errors";
 import { utcDateInWords, utcTimeInWords } from "../../domain/time-words";
-import type { Services } from "../../graphql/context";
+import type { Services } from "../../services";
 import { html, type HtmlValue } from "../../html";
 import type { ClaimedOrderView, CustomerClaimView } from "../../services/claim-views";
 import { sessionTokenFromCookies } from "../../services/auth-service";

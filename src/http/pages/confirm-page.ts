@@ -3,7 +3,7 @@ import { CONFIRM_PAGE_PATH } from "../../config";
 import { OrderClaimStatus } from "../../db/generated/prisma/enums";
 import { InvalidCredentialsError } from "../../domain/errors";
 import { timeAgoInWords, timeUntilInWords, utcTimeInWords } from "../../domain/time-words";
-import type { Services } from "../../graphql/context";
+import type { Services } from "../../services";
 import type { GraphQLServer } from "../../graphql/yoga";
 import { html } from "../../html";
 import { graphqlOperation } from "../../rest/graphql-door";

@@ -1,7 +1,7 @@
 import path from "node:path";
 import express, { type ErrorRequestHandler, type Request, Router } from "express";
 import { RateLimitedError } from "../../domain/errors";
-import type { Services } from "../../graphql/context";
+import type { Services } from "../../services";
 import type { GraphQLServer } from "../../graphql/yoga";
 import { html } from "../../html";
 import type { Logger } from "../../logger";
