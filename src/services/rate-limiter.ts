@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
-import { isIPv6 } from "node:net";
 import { Redis } from "ioredis";
+import ipaddr from "ipaddr.js";
 import proxyAddr from "proxy-addr";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Rate, RateLimits } from "../config";
@@ -112,16 +112,8 @@ export class RateLimiter {
 
 /** An IPv6 address as its /64 network (`2001:db8:1:2::/64`); anything else as it is. */
 export function clientNetwork(key: string): string {
-  const ipv4Mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(key);
-  if (ipv4Mapped) return ipv4Mapped[1]!;
-  if (isIPv6(key)) return `${expandIPv6(key).slice(0, 4).join(":")}::/64`;
-  return key;
-}
-
-function expandIPv6(address: string): string[] {
-  const [head, tail] = address.split("::");
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
-  return groups.map((group) => (parseInt(group, 16) || 0).toString(16));
+  if (!ipaddr.IPv6.isValid(key)) return key;
+  const address = ipaddr.IPv6.parse(key);
+  if (address.isIPv4MappedAddress()) return address.toIPv4Address().toString();
+  return `${address.parts.slice(0, 4).map((part) => part.toString(16)).join(":")}::/64`;
 }
