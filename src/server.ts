@@ -86,7 +86,6 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({
         prisma,
         mailer,
-        events,
         confirmUrlTemplate: () => claimConfirmUrlTemplate(config, gateway.url),
         logger,
         onMail: (outcome) => metrics.mails.inc({ outcome }),

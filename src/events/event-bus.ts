@@ -1,21 +1,11 @@
 import { setMaxListeners } from "node:events";
 import { Repeater, type RepeaterBuffer } from "@repeaterjs/repeater";
 import type { TypedEventTarget } from "@graphql-yoga/typed-event-target";
-import { createPubSub, type PubSub } from "graphql-yoga";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { connectRedisEventTarget } from "./redis";
-import {
-  CUSTOMER_SESSION_ENDED,
-  type CustomerSessionEnded,
-  ORDER_CLAIM_UPDATED,
-  type OrderClaimUpdated,
-  ORDER_UPDATE_TOKEN_CREATED,
-  type OrderUpdateTokenCreated,
-} from "./topics";
+import { CUSTOMER_SESSION_ENDED, type CustomerSessionEnded, ORDER_CLAIM_UPDATED, type OrderClaimUpdated } from "./topics";
 
-/** Events that stay in this process: Medusa's token event carries the raw claim token. */
-export type LocalTopics = { [ORDER_UPDATE_TOKEN_CREATED]: [OrderUpdateTokenCreated] };
 /** A claim status change, on its claimer's channel. Every instance's subscribers see these; never secrets. */
 type ClaimUpdatedEvent = CustomEvent<OrderClaimUpdated>;
 /** A session's sign-out, on one channel for all sessions (sign-outs are rare). */
@@ -34,8 +24,6 @@ export type BrokerStatus = "up" | "down" | "in-process";
 export type ClaimFeedMessage = { kind: "update"; update: OrderClaimUpdated } | { kind: "resync" };
 
 export interface EventBus {
-  /** In-process pub/sub (Yoga's), for listeners inside this instance. Never crosses Redis. */
-  readonly local: PubSub<LocalTopics>;
   /**
    * Publishes a claim status change to every instance. Resolves once the broker has it and
    * rejects while Redis is unreachable, so the outbox retries the event later.
@@ -110,7 +98,6 @@ function unboundedEventTarget(): EventTarget {
 
 /** In-process pub/sub, or Yoga's Redis event target when `REDIS_URL` is set. */
 export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger): EventBus {
-  const local = createPubSub<LocalTopics>();
   const redis = config.redisUrl ? connectRedisEventTarget(config.redisUrl, logger) : undefined;
   // The event target itself rather than a pubsub over it: its listeners run synchronously, so a
   // burst of events lands in each stream's bounded buffer instead of piling up in a Repeater.
@@ -143,7 +130,6 @@ export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger)
   };
 
   return {
-    local,
     async publishClaimUpdate(update) {
       if (redis?.status() === "down") throw new Error("Redis is unreachable; the event waits in the outbox");
       shared.dispatchEvent(new CustomEvent(claimChannel(update.claimerCustomerId), { detail: update }));

@@ -1,13 +1,10 @@
 import type { OrderClaimStatus } from "../db/generated/prisma/enums";
 
-/** Medusa v1's event, payload kept exactly: `{ old_email, new_customer_id, orders, token }`. */
+/**
+ * A claim's email is due (the outbox topic; Medusa v1's event name). Nothing publishes Medusa's
+ * in-process event: the claim notifier, its only listener, reads the outbox row.
+ */
 export const ORDER_UPDATE_TOKEN_CREATED = "order-update-token.created";
-export interface OrderUpdateTokenCreated {
-  old_email: string;
-  new_customer_id: string;
-  orders: string[];
-  token: string;
-}
 
 /** A claim changed status. Never carries the token. */
 export const ORDER_CLAIM_UPDATED = "order-claim.updated";

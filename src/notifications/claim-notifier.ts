@@ -1,6 +1,5 @@
 import type { Db } from "../db/database";
 import type { OutboxHandler } from "../events/outbox-dispatcher";
-import type { EventBus } from "../events/event-bus";
 import { maskEmail } from "../domain/email";
 import { ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
 import type { Logger } from "../logger";
@@ -16,14 +15,12 @@ import type { Mailer } from "./mailer";
 export const claimEmailKey = (eventId: bigint, claimId: string): string => `ordergate.${eventId}.${claimId}`;
 
 /**
- * Delivers `order-update-token.created`: mails the token to the orders' address, then publishes
- * Medusa's event. A claim no longer PENDING (verified, expired, superseded) gets no email: its
- * token could not be used anyway.
+ * Delivers `order-update-token.created`: mails the token to the orders' address. A claim no longer
+ * PENDING (verified, expired, superseded) gets no email: its token could not be used anyway.
  */
 export function claimTokenNotifier(deps: {
   prisma: Db;
   mailer: Mailer;
-  events: EventBus;
   /** The link's template (claimConfirmUrlTemplate), asked per email: the default depends on where the server listens. */
   confirmUrlTemplate: () => string;
   logger: Logger;
@@ -57,11 +54,5 @@ export function claimTokenNotifier(deps: {
     }
     deps.onMail("sent");
     deps.logger.info("claim email sent", { claimId: payload.claim_id, recipient: maskEmail(payload.old_email), orders: payload.orders.length });
-    deps.events.local.publish(ORDER_UPDATE_TOKEN_CREATED, {
-      old_email: payload.old_email,
-      new_customer_id: payload.new_customer_id,
-      orders: payload.orders,
-      token: secret.token,
-    });
   };
 }
