@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { isDatabaseUnavailable } from "../db/availability";
 import { RateLimitedError, ServiceUnavailableError } from "../domain/errors";
+import { OperationFailedError } from "../graphql/in-process";
 import type { Logger } from "../logger";
 
 /** Medusa's error types and the status each maps to (design.md §1). */
@@ -83,6 +84,9 @@ export function sendMedusaError(res: Response, error: MedusaError): void {
 function toMedusaError(error: unknown): MedusaError | undefined {
   if (error instanceof MedusaError) return error;
   if (error instanceof RateLimitedError) return tooManyRequests(error.message, error.retryAfterSeconds);
+  // A claim route's operation refused as a whole (the rest is unexpected, logged and masked already).
+  if (error instanceof OperationFailedError && error.code === "RATE_LIMITED") return tooManyRequests(error.message, error.retryAfterSeconds ?? 1);
+  if (error instanceof OperationFailedError && error.code === "SERVICE_UNAVAILABLE") return serviceUnavailable(error.message);
   if (error instanceof ServiceUnavailableError || isDatabaseUnavailable(error)) return serviceUnavailable();
   const httpError = error as { type?: string; status?: number; limit?: number; message?: string };
   switch (httpError.type) {

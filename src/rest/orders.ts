@@ -2,7 +2,7 @@ import { type Response, Router } from "express";
 import type { GraphQLServer } from "../graphql/yoga";
 import { customerIdOf, requireCustomer } from "./auth";
 import { invalidInput, MedusaError, tooManyRequests, UNAUTHORIZED } from "./errors";
-import { graphqlOperation } from "./graphql-door";
+import { inProcessOperation } from "../graphql/in-process";
 import {
   ClaimOrdersDocument,
   type ClaimOrdersMutation,
@@ -49,19 +49,19 @@ export const confirmRequest = { token: requiredString("token") };
 /** The two Medusa claim routes: thin doors onto the `claimOrders` / `verifyOrderClaim` mutations. */
 export function orderClaimRoutes(yoga: GraphQLServer): Router {
   const router = Router();
-  const claimOrders = graphqlOperation(yoga, ClaimOrdersDocument);
-  const verifyOrderClaim = graphqlOperation(yoga, VerifyOrderClaimDocument);
+  const claimOrders = inProcessOperation(yoga, ClaimOrdersDocument);
+  const verifyOrderClaim = inProcessOperation(yoga, VerifyOrderClaimDocument);
 
   router.post("/orders/batch/customer/token", requireCustomer, jsonBody, async (req, res) => {
     const { order_ids: orderIds } = parseInput(claimRequest, req.body);
-    const result = await claimOrders(req, customerIdOf(res), { orderIds });
+    const result = await claimOrders({ req, customerId: customerIdOf(res) }, { orderIds });
     sendMutationResult(res, result.claimOrders);
   });
 
   router.post("/orders/customer/confirm", jsonBody, async (req, res) => {
     const { token } = parseInput(confirmRequest, req.body);
     // The token is the proof: the caller's own sign-in, if any, plays no part (as in Medusa).
-    const result = await verifyOrderClaim(req, undefined, { token });
+    const result = await verifyOrderClaim({ req, customerId: undefined }, { token });
     sendMutationResult(res, result.verifyOrderClaim);
   });
 

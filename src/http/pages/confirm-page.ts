@@ -6,7 +6,7 @@ import { timeAgoInWords, timeUntilInWords, utcTimeInWords } from "../../domain/t
 import type { Services } from "../../services";
 import type { GraphQLServer } from "../../graphql/yoga";
 import { html } from "../../html";
-import { graphqlOperation } from "../../rest/graphql-door";
+import { inProcessOperation } from "../../graphql/in-process";
 import { VerifyOrderClaimDocument } from "../../rest/operations.generated";
 import type { TokenClaimView } from "../../services/claim-views";
 import { setSessionCookie } from "../session-cookie";
@@ -72,7 +72,7 @@ export function confirmPage(
   options: { secureCookies: boolean; clientAddress: (req: Request) => string },
 ): Router {
   const router = Router();
-  const verifyOrderClaim = graphqlOperation(yoga, VerifyOrderClaimDocument);
+  const verifyOrderClaim = inProcessOperation(yoga, VerifyOrderClaimDocument);
 
   /** Whether the request is signed in (session cookie) as the claim's asking account. */
   const signedInAsClaimer = async (req: Request, claim: TokenClaimView) =>
@@ -145,7 +145,7 @@ ${
         throw error;
       }
     }
-    const result = (await verifyOrderClaim(req, undefined, { token })).verifyOrderClaim;
+    const result = (await verifyOrderClaim({ req, customerId: undefined }, { token })).verifyOrderClaim;
     const claim = await services.claimViews.byToken(token);
     if (result.__typename !== "VerifyOrderClaimSuccess" || !claim) return unusableLinkPage(res, claim);
     const moved = claim.movedOrderNumbers;

@@ -1,11 +1,11 @@
 import path from "node:path";
 import express, { type ErrorRequestHandler, type Request, Router } from "express";
-import { RateLimitedError } from "../../domain/errors";
+import { RateLimitedError, ServiceUnavailableError } from "../../domain/errors";
+import { OperationFailedError } from "../../graphql/in-process";
 import type { Services } from "../../services";
 import type { GraphQLServer } from "../../graphql/yoga";
 import { html } from "../../html";
 import type { Logger } from "../../logger";
-import { MedusaError } from "../../rest/errors";
 import { claimsPage } from "./claims-page";
 import { confirmPage } from "./confirm-page";
 import { ASSETS_PATH, sendMessagePage } from "./layout";
@@ -20,11 +20,12 @@ function describeFailure(error: unknown): { status: number; title: string; messa
     return { status: 403, title: "This form cannot be sent", message: new CrossSiteRequestError().message };
   }
   if (error instanceof RateLimitedError) return { status: 429, title: "Too many attempts", message: error.message, retryAfter: error.retryAfterSeconds };
-  // Refusals that came back through the GraphQL door (a rate limit, the database down).
-  if (error instanceof MedusaError && error.options.status) {
-    const retryAfter = Number(error.options.headers?.["Retry-After"]) || undefined;
-    const title = error.options.status === 429 ? "Too many attempts" : "Please try again shortly";
-    return { status: error.options.status, title, message: error.message, retryAfter };
+  // An operation refused as a whole (a rate limit, the database down).
+  if (error instanceof OperationFailedError && error.code === "RATE_LIMITED") {
+    return { status: 429, title: "Too many attempts", message: error.message, retryAfter: error.retryAfterSeconds };
+  }
+  if (error instanceof OperationFailedError && error.code === "SERVICE_UNAVAILABLE") {
+    return { status: 503, title: "Please try again shortly", message: error.message, retryAfter: ServiceUnavailableError.retryAfterSeconds };
   }
   const httpError = error as { status?: number; type?: string };
   if (httpError.status === 404) return { status: 404, title: "Not found", message: "There is no such page." };
