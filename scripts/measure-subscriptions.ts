@@ -18,7 +18,7 @@ import { startEmbeddedPostgres } from "../src/db/embedded";
 import { applyMigrations } from "../src/db/migrate";
 import { createPrismaClient } from "../src/db/database";
 import { createLogger } from "../src/logger";
-import { createGateway, type Gateway } from "../src/server";
+import { createGateway, type Gateway } from "../src/app/gateway";
 import { loadSeed, parseSeedFile } from "../src/services/seed-service";
 import { TestRedis } from "../test/support/redis";
 import { TestMailServer } from "../test/support/smtp";

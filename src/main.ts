@@ -2,7 +2,7 @@ import path from "node:path";
 import { ConfigError, loadConfig } from "./config";
 import { openDatabase } from "./db/database";
 import { createLogger } from "./logger";
-import { createGateway } from "./server";
+import { createGateway } from "./app/gateway";
 import { loadSeedFile } from "./cli/seed-file";
 
 const DEMO_SEED_FILE = path.resolve(__dirname, "../seed/demo.json");

@@ -1,4 +1,4 @@
-import { html, SafeHtml } from "../src/html";
+import { html, SafeHtml } from "../src/lib/html";
 
 describe("the html template", () => {
   it("escapes every interpolated value, in text and in attributes", () => {

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import jwt from "jsonwebtoken";
-import { JWT_SECRET_FILE, loadOrCreateJwtSecret } from "../src/jwt-secret";
+import { JWT_SECRET_FILE, loadOrCreateJwtSecret } from "../src/app/jwt-secret";
 import { createLogger } from "../src/logger";
 import { startTestGateway } from "./support/gateway";
 import { claimScenario, seedScenario } from "./support/scenarios";

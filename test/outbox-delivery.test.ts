@@ -5,7 +5,7 @@ import type { ClaimFeedMessage } from "../src/events/event-bus";
 import { ORDER_UPDATE_TOKEN_CREATED, type OutboxMessages } from "../src/events/topics";
 import { createLogger } from "../src/logger";
 import { messageIdFor } from "../src/notifications/mailer";
-import { createGateway } from "../src/server";
+import { createGateway } from "../src/app/gateway";
 import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
 import { TestMailServer } from "./support/smtp";

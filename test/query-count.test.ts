@@ -5,7 +5,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "../src/db/generated/prisma/client";
 import { createLogger } from "../src/logger";
-import { createGateway, type Gateway } from "../src/server";
+import { createGateway, type Gateway } from "../src/app/gateway";
 import { loadSeed, parseSeedFile } from "../src/services/seed-service";
 import { createTestDatabase } from "./support/database";
 import { testConfig } from "./support/gateway";

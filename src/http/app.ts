@@ -11,7 +11,7 @@ import { storeCorsAllows } from "../rest/cross-site";
 import { bodyTooLarge, sendMedusaError } from "../rest/errors";
 import { openApiDocument } from "../rest/openapi";
 import { STORE_BODY_LIMIT_BYTES } from "../rest/validation";
-import type { Metrics } from "../metrics";
+import type { Metrics } from "./metrics";
 import { refuseDeclaredOversize } from "./body-limits";
 import { pageRoutes } from "./pages";
 import { requestLog } from "./request-log";

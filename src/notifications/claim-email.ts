@@ -1,6 +1,6 @@
 import { emailWithVisibleCodePoints } from "../domain/email";
 import { timeAgoInWords, timeUntilInWords, utcTimeInWords } from "../domain/time-words";
-import { html } from "../html";
+import { html } from "../lib/html";
 import type { MailMessage } from "./mailer";
 
 export interface ClaimEmailInput {

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { type Config, loadConfig } from "../../src/config";
 import { createLogger, type Logger } from "../../src/logger";
-import { createGateway, type Gateway } from "../../src/server";
+import { createGateway, type Gateway } from "../../src/app/gateway";
 import { createTestDatabase } from "./database";
 
 export const TEST_JWT_SECRET = "test-secret-for-ordergate-tests";

@@ -4,7 +4,7 @@ import { OrderClaimStatus } from "../../db/generated/prisma/enums";
 import { InvalidCredentialsError, RateLimitedError } from "../../domain/errors";
 import { utcDateInWords, utcTimeInWords } from "../../domain/time-words";
 import type { Services } from "../../services";
-import { html, type HtmlValue } from "../../html";
+import { html, type HtmlValue } from "../../lib/html";
 import type { ClaimedOrderView, CustomerClaimView } from "../../services/claim-views";
 import { sessionTokenFromCookies } from "../../services/auth-service";
 import { clearSessionCookie, setSessionCookie } from "../session-cookie";

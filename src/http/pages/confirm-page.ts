@@ -5,7 +5,7 @@ import { InvalidCredentialsError } from "../../domain/errors";
 import { timeAgoInWords, timeUntilInWords, utcTimeInWords } from "../../domain/time-words";
 import type { Services } from "../../services";
 import type { GraphQLServer } from "../../graphql/yoga";
-import { html } from "../../html";
+import { html } from "../../lib/html";
 import { inProcessOperation } from "../../graphql/in-process";
 import { VerifyOrderClaimDocument } from "../../rest/operations.generated";
 import type { TokenClaimView } from "../../services/claim-views";

@@ -4,7 +4,7 @@ import { RateLimitedError, ServiceUnavailableError } from "../../domain/errors";
 import { OperationFailedError } from "../../graphql/in-process";
 import type { Services } from "../../services";
 import type { GraphQLServer } from "../../graphql/yoga";
-import { html } from "../../html";
+import { html } from "../../lib/html";
 import type { Logger } from "../../logger";
 import { claimsPage } from "./claims-page";
 import { confirmPage } from "./confirm-page";

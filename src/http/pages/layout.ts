@@ -1,5 +1,5 @@
 import type { Response } from "express";
-import { html, type HtmlValue, type SafeHtml } from "../../html";
+import { html, type HtmlValue, type SafeHtml } from "../../lib/html";
 
 /** Where the pages' style sheet and script are served (src/http/pages/assets). */
 export const ASSETS_PATH = "/claim/assets";

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { PoolStats } from "./db/database";
-import type { Logger } from "./logger";
+import type { PoolStats } from "../db/database";
+import type { Logger } from "../logger";
 
 /** What the gauges read when Prometheus scrapes: the database's view and the process's own. */
 export interface MetricSources {
