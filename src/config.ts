@@ -17,7 +17,7 @@ export interface Config {
   /** Unset: mail is written as `.eml` files under `dataDir/mail`. */
   smtpUrl: string | undefined;
   mailFrom: string;
-  /** Unset (outside production): a random secret kept in `dataDir` (src/jwt-secret.ts). */
+  /** Unset (outside production): a random secret kept in `dataDir` (src/app/jwt-secret.ts). */
   jwtSecret: string | undefined;
   claimTokenTtlMs: number;
   /** Where people reach this ordergate (links in emails), without a trailing slash; unset: where it listens. */
