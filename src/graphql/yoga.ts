@@ -9,6 +9,7 @@ import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from "graphql";
 import { createGraphQLError, createYoga, type GraphQLParams, handleStreamOrSingleExecutionResult, type Plugin, useExtendContext } from "graphql-yoga";
+import { sessionTokenFromCookies } from "../lib/session-cookie";
 import type { Logger } from "../logger";
 import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
 import type { Services } from "../services";
@@ -186,8 +187,8 @@ export function createGraphQLServer(
     // any request a browser would send without a preflight, and CORS answers preflights only for
     // STORE_CORS origins. Not on WebSocket, which has neither protection (its JWT is still checked
     // against the customers, as everywhere).
-    if (context.socket || !context.req) return services.auth.identify({ cookieHeader: undefined, bearer });
-    return services.auth.identify({ cookieHeader: context.req.headers.cookie, bearer });
+    if (context.socket || !context.req) return services.auth.identify({ sessionToken: undefined, bearer });
+    return services.auth.identify({ sessionToken: sessionTokenFromCookies(context.req.headers.cookie), bearer });
   };
   return createYoga<GraphQLServerContext, GraphQLContext>({
     schema,

@@ -3,8 +3,7 @@ import { z } from "zod";
 import { isEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
 import type { Services } from "../services";
-import { clearSessionCookie, setSessionCookie } from "../http/session-cookie";
-import { sessionTokenFromCookies } from "../services/auth-service";
+import { clearSessionCookie, sessionTokenFromCookies, setSessionCookie } from "../lib/session-cookie";
 import { MedusaError, UNAUTHORIZED } from "./errors";
 import { serializeCustomer } from "./serializers";
 import { jsonBody, parseInput, requiredString } from "./validation";
@@ -30,7 +29,7 @@ const sessionToken = (req: Request) => sessionTokenFromCookies(req.headers.cooki
 export function identifyCustomer(services: Services): RequestHandler {
   return async (req, res, next) => {
     try {
-      const viewer = await services.auth.identify({ cookieHeader: req.headers.cookie, bearer: () => services.auth.viewerFromBearer(req.headers.authorization) });
+      const viewer = await services.auth.identify({ sessionToken: sessionToken(req), bearer: () => services.auth.viewerFromBearer(req.headers.authorization) });
       res.locals.customerId = viewer?.customerId;
       res.locals.signedInVia = viewer?.via;
       next();
@@ -71,8 +70,7 @@ export function authRoutes(services: Services, options: { secureCookies: boolean
 
   router.post("/auth", jsonBody, async (req, res) => {
     const customer = await signIn(req);
-    const token = await services.auth.createSession(customer.id);
-    setSessionCookie(res, token, options.secureCookies);
+    setSessionCookie(res, await services.auth.createSession(customer.id), options.secureCookies);
     res.json({ customer: serializeCustomer(customer) });
   });
 

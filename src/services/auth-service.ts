@@ -1,5 +1,4 @@
 import crypto, { type KeyObject } from "node:crypto";
-import { parse as parseCookies } from "cookie";
 import jwt from "jsonwebtoken";
 import type { Db } from "../db/database";
 import { isEmail, normalizeEmail } from "../domain/email";
@@ -54,14 +53,6 @@ export function bearerToken(value: string, options: { allowBare?: boolean } = {}
   return options.allowBare && /^\s*\S+\s*$/.test(value) && !/^\s*bearer\s*$/i.test(value) ? value.trim() : undefined;
 }
 
-/** express-session's cookie name, which Medusa v1 storefronts carry. */
-export const SESSION_COOKIE = "connect.sid";
-
-/** The session token in a `Cookie` header, if it carries one. */
-export function sessionTokenFromCookies(cookieHeader: string | undefined): string | undefined {
-  return cookieHeader ? parseCookies(cookieHeader)[SESSION_COOKIE] || undefined : undefined;
-}
-
 const hashSessionToken = (token: string) => crypto.createHash("sha256").update(token).digest("hex");
 
 /** Customer sign-in: passwords, store JWTs and cookie sessions. */
@@ -110,13 +101,12 @@ export class AuthService {
     }
   }
 
-  /** Creates a session and returns the cookie value; only its hash is stored. */
-  async createSession(customerId: string): Promise<string> {
+  /** Creates a session: its token (the cookie's value; only its hash is stored) and its end. */
+  async createSession(customerId: string): Promise<{ token: string; expiresAt: Date }> {
     const token = crypto.randomBytes(32).toString("base64url");
-    await this.deps.prisma.customerSession.create({
-      data: { id: hashSessionToken(token), customer_id: customerId, expires_at: new Date(Date.now() + SESSION_TTL_MS) },
-    });
-    return token;
+    const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
+    await this.deps.prisma.customerSession.create({ data: { id: hashSessionToken(token), customer_id: customerId, expires_at: expiresAt } });
+    return { token, expiresAt };
   }
 
   /**
@@ -125,9 +115,8 @@ export class AuthService {
    * of its store JWT (`bearer`, verified by the caller's means); signed out otherwise, and
    * whenever that customer does not exist or was deleted. One primary-key read (a session's joins its customer).
    */
-  async identify(credentials: { cookieHeader: string | undefined; bearer?: () => SignedInCustomer | null }): Promise<SignedInCustomer | null> {
-    const session = sessionTokenFromCookies(credentials.cookieHeader);
-    const fromSession = session ? await this.viewerFromSession(session) : null;
+  async identify(credentials: { sessionToken: string | undefined; bearer?: () => SignedInCustomer | null }): Promise<SignedInCustomer | null> {
+    const fromSession = credentials.sessionToken ? await this.viewerFromSession(credentials.sessionToken) : null;
     if (fromSession) return fromSession;
     const fromBearer = credentials.bearer?.();
     // A JWT outlives its customer (30 days): its signature does not say the customer is still there.

@@ -6,8 +6,7 @@ import { utcDateInWords, utcTimeInWords } from "../../domain/time-words";
 import type { Services } from "../../services";
 import { html, type HtmlValue } from "../../lib/html";
 import type { ClaimedOrderView, CustomerClaimView } from "../../services/claim-views";
-import { sessionTokenFromCookies } from "../../services/auth-service";
-import { clearSessionCookie, setSessionCookie } from "../session-cookie";
+import { clearSessionCookie, sessionTokenFromCookies, setSessionCookie } from "../../lib/session-cookie";
 import { pageDocument } from "./layout";
 import type { FormTokens } from "./security";
 
@@ -82,7 +81,7 @@ export function claimsPage(services: Services, forms: FormTokens, options: { sec
   const router = Router();
 
   const signedInCustomer = async (req: Request) => {
-    const viewer = await services.auth.identify({ cookieHeader: req.headers.cookie });
+    const viewer = await services.auth.identify({ sessionToken: sessionTokenFromCookies(req.headers.cookie) });
     return viewer ? services.customers.findSelf(viewer.customerId) : null;
   };
 

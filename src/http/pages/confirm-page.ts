@@ -9,7 +9,7 @@ import { html } from "../../lib/html";
 import { inProcessOperation } from "../../graphql/in-process";
 import { VerifyOrderClaimDocument } from "../../rest/operations.generated";
 import type { TokenClaimView } from "../../services/claim-views";
-import { setSessionCookie } from "../session-cookie";
+import { sessionTokenFromCookies, setSessionCookie } from "../../lib/session-cookie";
 import { pageDocument, sendMessagePage } from "./layout";
 import type { FormTokens } from "./security";
 
@@ -76,7 +76,7 @@ export function confirmPage(
 
   /** Whether the request is signed in (session cookie) as the claim's asking account. */
   const signedInAsClaimer = async (req: Request, claim: TokenClaimView) =>
-    (await services.auth.identify({ cookieHeader: req.headers.cookie }))?.customerId === claim.claimerCustomerId;
+    (await services.auth.identify({ sessionToken: sessionTokenFromCookies(req.headers.cookie) }))?.customerId === claim.claimerCustomerId;
 
   const confirmForm = async (req: Request, res: Response, claim: TokenClaimView, token: string, status = 200, problem?: string) => {
     const count = claim.orderNumbers.length;

@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import cookieParser from "cookie-parser";
 import { doubleCsrf } from "csrf-csrf";
 import type { Request, RequestHandler } from "express";
-import { sessionTokenFromCookies } from "../../services/auth-service";
+import { sessionTokenFromCookies } from "../../lib/session-cookie";
 
 /**
  * What the pages may load and where they may send things: only this origin, no inline script,
