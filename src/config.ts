@@ -22,7 +22,7 @@ export interface Config {
   claimTokenTtlMs: number;
   /** Where people reach this ordergate (links in emails), without a trailing slash; unset: where it listens. */
   publicUrl: string | undefined;
-  /** Contains `{token}`, replaced by the URL-encoded claim token; unset: ordergate's own confirm page (see claimConfirmUrlTemplate). */
+  /** Contains `{token}`, replaced by the URL-encoded claim token; unset: ordergate's own confirm page (src/http/pages/confirm-link.ts). */
   claimConfirmUrl: string | undefined;
   claimMaxOrders: number;
   /** Medusa v1 replaced an order's email with the claimer's on confirmation; we keep it by default. */
@@ -182,9 +182,6 @@ const url = (name: string, protocols: string[]) =>
     { message: `${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}` },
   );
 
-/** ordergate's own confirm page (src/http/pages), the email's link unless CLAIM_CONFIRM_URL names a storefront's. */
-export const CONFIRM_PAGE_PATH = "/claim/confirm";
-
 /** Medusa's default storefront origin. */
 const DEFAULT_STORE_CORS = "http://localhost:8000";
 
@@ -272,15 +269,6 @@ const envSchema = z.object({
   RATE_LIMIT_LOOKUP_IP: rate("RATE_LIMIT_LOOKUP_IP").default({ points: 30, durationMs: 15 * 60_000 }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"], { message: "LOG_LEVEL must be one of debug, info, warn, error, silent" }).default("info"),
 });
-
-/**
- * The email's link, `{token}` to be replaced: CLAIM_CONFIRM_URL, else the confirm page under
- * PUBLIC_URL, else under the address the server listens at (`http://localhost:9000` by default;
- * known only once it listens, which matters for PORT=0).
- */
-export function claimConfirmUrlTemplate(config: Pick<Config, "publicUrl" | "claimConfirmUrl">, listeningUrl: string): string {
-  return config.claimConfirmUrl ?? `${config.publicUrl ?? listeningUrl}${CONFIRM_PAGE_PATH}?token={token}`;
-}
 
 export class ConfigError extends Error {
   override name = "ConfigError";

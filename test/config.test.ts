@@ -1,4 +1,5 @@
-import { claimConfirmUrlTemplate, ConfigError, loadConfig, parseDuration } from "../src/config";
+import { ConfigError, loadConfig, parseDuration } from "../src/config";
+import { claimConfirmUrlTemplate } from "../src/http/pages/confirm-link";
 
 describe("settings", () => {
   it("defaults to the embedded database, port 9000 and a 15 minute token", () => {

@@ -1,7 +1,8 @@
 import { createSecretKey } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { claimConfirmUrlTemplate, type Config } from "../config";
+import type { Config } from "../config";
+import { claimConfirmUrlTemplate } from "../http/pages/confirm-link";
 import { type Database, openDatabase } from "../db/database";
 import { OutboxDispatcher } from "../events/outbox-dispatcher";
 import { createEventBus } from "../events/event-bus";

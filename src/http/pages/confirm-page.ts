@@ -1,5 +1,5 @@
 import { type Request, type Response, Router } from "express";
-import { CONFIRM_PAGE_PATH } from "../../config";
+import { CONFIRM_PAGE_PATH } from "./confirm-link";
 import { OrderClaimStatus } from "../../db/generated/prisma/enums";
 import { InvalidCredentialsError } from "../../domain/errors";
 import { timeAgoInWords, timeUntilInWords, utcTimeInWords } from "../../domain/time-words";
