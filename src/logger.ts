@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import pino, { type DestinationStream } from "pino";
+import pino, { type DestinationStream, type Logger as PinoLogger } from "pino";
 import type { Config } from "./config";
 
 export type LogFields = Record<string, unknown>;
@@ -13,6 +13,8 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, error?: unknown, fields?: LogFields): void;
+  /** The pino instance underneath, for a library that logs through pino itself (pino-http). */
+  readonly pino: PinoLogger;
 }
 
 const logContext = new AsyncLocalStorage<LogFields>();
@@ -28,7 +30,8 @@ export function createLogger(level: Config["logLevel"], destination: Destination
       level,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      mixin: () => logContext.getStore() ?? {},
+      // A copy: pino merges each line's fields into the object the mixin returns.
+      mixin: () => ({ ...logContext.getStore() }),
     },
     destination,
   );
@@ -37,5 +40,6 @@ export function createLogger(level: Config["logLevel"], destination: Destination
     info: (message, fields) => root.info(fields ?? {}, message),
     warn: (message, fields) => root.warn(fields ?? {}, message),
     error: (message, error, fields) => root.error({ ...fields, ...(error === undefined ? {} : { err: error instanceof Error ? error : { message: String(error) } }) }, message),
+    pino: root,
   };
 }

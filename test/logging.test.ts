@@ -1,4 +1,5 @@
 import jwt from "jsonwebtoken";
+import { createLogger, withLogContext } from "../src/logger";
 import { type LogEntry, logEntries, TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
 import { claimScenario, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
@@ -39,6 +40,19 @@ it("logs one line per request with method, route template, status and duration, 
   // The path with its id and the query string stay out of the line.
   expect(JSON.stringify(line)).not.toContain(orders.work1.id);
   expect(logEntries(t).filter((entry) => entry.requestId === "req-from-proxy.42" && entry.msg === "request completed")).toHaveLength(1);
+});
+
+it("keeps a line's fields to that line: later lines of the request carry only its context", () => {
+  const lines: string[] = [];
+  const logger = createLogger("info", { write: (line: string) => void lines.push(line) });
+  withLogContext({ requestId: "r-1" }, () => {
+    logger.info("first", { claimId: "oclaim_1" });
+    logger.info("second");
+  });
+  const [first, second] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(first).toEqual(expect.objectContaining({ msg: "first", requestId: "r-1", claimId: "oclaim_1" }));
+  expect(second).toEqual(expect.objectContaining({ msg: "second", requestId: "r-1" }));
+  expect(second).not.toHaveProperty("claimId");
 });
 
 it("makes its own request id when none (or an unusable one) is sent", async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Request, RequestHandler } from "express";
+import type { Request, RequestHandler, Response } from "express";
+import pinoHttp from "pino-http";
 import { type Logger, withLogContext } from "../logger";
 
 /** A request id a client or proxy may choose: short, and safe to put in a log line or header. */
@@ -38,26 +39,31 @@ export interface RequestRecord {
  * (metrics). The query string is never logged: it may hold a token.
  */
 export function requestLog(logger: Logger, onRecord: (record: RequestRecord) => void = () => {}): RequestHandler {
-  return (req, res, next) => {
-    const sent = req.headers["x-request-id"];
-    const requestId = typeof sent === "string" && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
-    res.setHeader("x-request-id", requestId);
-    const started = process.hrtime.bigint();
-    res.once("close", () => {
-      const record: RequestRecord = {
-        requestId,
-        method: req.method,
-        route: routeOf(req),
-        status: res.statusCode,
-        durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
-        aborted: !res.writableFinished,
-      };
-      onRecord(record);
-      const { aborted, ...fields } = record;
-      if (aborted) logger.info("request aborted by the client", fields);
-      else if (record.status >= 500) logger.error("request failed", undefined, fields);
-      else logger.info("request completed", fields);
-    });
-    withLogContext({ requestId }, next);
+  /** The request's line: its fields, handed to `onRecord` as well (pino-http asks for them once, as the response ends). */
+  const line = (req: Request, res: Response, durationMs: number) => {
+    const record: RequestRecord = { requestId: String(req.id), method: req.method, route: routeOf(req), status: res.statusCode, durationMs, aborted: !res.writableFinished };
+    onRecord(record);
+    const { aborted: _, ...fields } = record;
+    return fields;
   };
+  const outcome = (res: Response) => (!res.writableFinished ? "aborted" : res.statusCode >= 500 ? "failed" : "completed");
+  const messages = { aborted: "request aborted by the client", failed: "request failed", completed: "request completed" } as const;
+  const httpLog = pinoHttp<Request, Response>({
+    logger: logger.pino,
+    genReqId: (req, res) => {
+      const sent = req.headers["x-request-id"];
+      const requestId = typeof sent === "string" && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
+      res.setHeader("x-request-id", requestId);
+      return requestId;
+    },
+    // The line's own fields only: no serialized req/res (headers, the url with its query string).
+    quietResLogger: true,
+    customLogLevel: (_req, res) => (outcome(res) === "failed" ? "error" : "info"),
+    customSuccessMessage: (_req, res) => messages[outcome(res)],
+    customErrorMessage: (_req, res) => messages[outcome(res)],
+    customSuccessObject: (req, res, { responseTime }: { responseTime: number }) => line(req, res, responseTime),
+    customErrorObject: (req, res, _error, { responseTime }: { responseTime: number }) => line(req, res, responseTime),
+  });
+  // pino-http has no log context of its own: what the request logs through our Logger gets its id from here.
+  return (req, res, next) => httpLog(req, res, () => withLogContext({ requestId: req.id }, next));
 }
