@@ -106,7 +106,6 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const yoga = createGraphQLServer(
     services,
     {
-      jwtKey,
       graphiql: config.graphiql,
       introspection: config.introspection,
       clientAddress,

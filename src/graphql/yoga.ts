@@ -1,4 +1,3 @@
-import type { KeyObject } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
 import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
@@ -6,12 +5,11 @@ import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
-import { type ExtractTokenFunction, useJWT } from "@graphql-yoga/plugin-jwt";
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from "graphql";
 import { createGraphQLError, createYoga, type GraphQLParams, handleStreamOrSingleExecutionResult, type Plugin, useExtendContext } from "graphql-yoga";
 import { sessionTokenFromCookies } from "../lib/session-cookie";
 import type { Logger } from "../logger";
-import { bearerToken, STORE_TOKEN_ALGORITHM, viewerFromStoreToken } from "../services/auth-service";
+import { bearerToken } from "../services/auth-service";
 import type { Services } from "../services";
 import { createContext, type GraphQLContext, type Viewer } from "./context";
 import { clientFacingError, useClientFacingErrors } from "./expected-failures";
@@ -58,15 +56,10 @@ export interface GraphQLServerContext {
   /** The HTTP request (the upgrade request on WebSocket). */
   req?: IncomingMessage;
   restCaller?: RestCaller;
-  /** Set on WebSocket connections (the graphql-ws socket). */
+  /** Set on WebSocket connections (the graphql-ws socket), with what the client sent on connecting. */
   socket?: unknown;
+  connectionParams?: unknown;
 }
-
-/** `Authorization: Bearer <jwt>` on HTTP (and SSE) requests. */
-const tokenFromHeader: ExtractTokenFunction = ({ request }) => {
-  const token = bearerToken(request?.headers.get("authorization") ?? "");
-  return token ? { token, prefix: "Bearer" } : undefined;
-};
 
 /** What a WebSocket client sent as `connectionParams.authorization` (or `Authorization`), if anything. */
 export function authorizationParam(connectionParams: unknown): unknown {
@@ -81,11 +74,6 @@ function tokenFromConnectionParams(connectionParams: unknown): string | undefine
   const value = authorizationParam(connectionParams);
   return typeof value === "string" ? bearerToken(value, { allowBare: true }) : undefined;
 }
-
-const tokenFromWebSocket: ExtractTokenFunction = ({ serverContext }) => {
-  const token = tokenFromConnectionParams(serverContext?.connectionParams);
-  return token ? { token } : undefined;
-};
 
 export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
 
@@ -162,16 +150,12 @@ function useParameterErrors(): Plugin {
   };
 }
 
-/** What plugin-jwt warns about when a client sends a token that does not verify. */
-const CLIENT_TOKEN_PROBLEM = /^Failed to (verify|decode) (authentication|JWT authentication) token|^Failed to extract payload from incoming token/;
-
 const describeLogArgs = (args: unknown[]) => args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(" ");
 
 /** GraphQL over HTTP and SSE (and, through `getEnveloped`, WebSocket), with GraphiQL for browsers. */
 export function createGraphQLServer(
   services: Services,
   config: {
-    jwtKey: KeyObject;
     graphiql: boolean;
     introspection: boolean;
     clientAddress: (req: IncomingMessage) => string;
@@ -179,16 +163,20 @@ export function createGraphQLServer(
   },
   logger: Logger,
 ) {
-  const viewerOf = async (context: GraphQLServerContext & { jwt?: { payload: unknown } }): Promise<Viewer | null> => {
+  /**
+   * Who is asking. A missing, bad or expired JWT means "signed out": public operations work
+   * whatever the header holds, and those that need a customer say so (NotAuthenticatedError).
+   */
+  const viewerOf = async (context: GraphQLServerContext): Promise<Viewer | null> => {
     if (context.restCaller) return context.restCaller.customerId ? { customerId: context.restCaller.customerId } : null;
-    const bearer = () => viewerFromStoreToken(context.jwt?.payload);
+    if (context.socket) return services.auth.identify({ sessionToken: undefined, storeJwt: tokenFromConnectionParams(context.connectionParams) });
+    const storeJwt = bearerToken(context.req?.headers.authorization ?? "");
     // Over HTTP and SSE, a browser's session cookie (POST /store/auth, the /claim page) signs it
     // in too, first as on /store. Cross-site requests cannot ride on it: CSRF prevention refuses
     // any request a browser would send without a preflight, and CORS answers preflights only for
     // STORE_CORS origins. Not on WebSocket, which has neither protection (its JWT is still checked
     // against the customers, as everywhere).
-    if (context.socket || !context.req) return services.auth.identify({ sessionToken: undefined, bearer });
-    return services.auth.identify({ sessionToken: sessionTokenFromCookies(context.req.headers.cookie), bearer });
+    return services.auth.identify({ sessionToken: sessionTokenFromCookies(context.req?.headers.cookie), storeJwt });
   };
   return createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
@@ -211,7 +199,7 @@ export function createGraphQLServer(
       debug: (...args) => logger.debug(describeLogArgs(args)),
       info: (...args) => logger.info(describeLogArgs(args)),
       // A bad or expired token is the client's business (it is signed out), not a warning here.
-      warn: (...args) => (CLIENT_TOKEN_PROBLEM.test(String(args[0])) ? logger.debug : logger.warn)(describeLogArgs(args)),
+      warn: (...args) => logger.warn(describeLogArgs(args)),
       // Yoga logs each error it masks (unexpected ones) here.
       error: (...args) => logger.error("unexpected error in GraphQL", args.find((arg) => arg instanceof Error) ?? describeLogArgs(args)),
     },
@@ -235,17 +223,7 @@ export function createGraphQLServer(
       maxAliasesPlugin({ n: OPERATION_LIMITS.aliases, allowList: [], ...refusedAsValidationError }),
       maxDirectivesPlugin({ n: OPERATION_LIMITS.directives, ...refusedAsValidationError }),
       costLimitPlugin({ maxCost: OPERATION_LIMITS.cost, flattenFragments: true, ...refusedAsValidationError }),
-      useJWT({
-        // The key object itself (typed as a string by the plugin, passed through to jsonwebtoken).
-        signingKeyProviders: [() => config.jwtKey as unknown as string],
-        tokenLookupLocations: [tokenFromHeader, tokenFromWebSocket],
-        tokenVerification: { algorithms: [STORE_TOKEN_ALGORITHM] },
-        // A missing, bad or expired token means "signed out": public operations work whatever the
-        // header holds, and the ones that need a customer say so (NotAuthenticatedError, UNAUTHENTICATED).
-        reject: { missingToken: false, invalidToken: false },
-      }),
-      // After useJWT (Yoga's `context` option would run before it, and see no JWT on WebSocket).
-      useExtendContext(async (context: GraphQLServerContext & { jwt?: { payload: unknown } }) => {
+      useExtendContext(async (context: GraphQLServerContext) => {
         // Who is asking is read from the database (the session, the customer): with the database
         // down that is a 503 like any resolver's, not a context failure's masked 500.
         const viewer = await viewerOf(context).catch((error: unknown) => {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { isEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
 import type { Services } from "../services";
+import { bearerToken } from "../services/auth-service";
 import { clearSessionCookie, sessionTokenFromCookies, setSessionCookie } from "../lib/session-cookie";
 import { MedusaError, UNAUTHORIZED } from "./errors";
 import { serializeCustomer } from "./serializers";
@@ -29,7 +30,7 @@ const sessionToken = (req: Request) => sessionTokenFromCookies(req.headers.cooki
 export function identifyCustomer(services: Services): RequestHandler {
   return async (req, res, next) => {
     try {
-      const viewer = await services.auth.identify({ sessionToken: sessionToken(req), bearer: () => services.auth.viewerFromBearer(req.headers.authorization) });
+      const viewer = await services.auth.identify({ sessionToken: sessionToken(req), storeJwt: bearerToken(req.headers.authorization ?? "") });
       res.locals.customerId = viewer?.customerId;
       res.locals.signedInVia = viewer?.via;
       next();

@@ -92,7 +92,11 @@ export class AuthService {
 
   /** The customer of a valid store token in an `Authorization: Bearer` value, or null for anything else. */
   viewerFromBearer(authorization: string | undefined): SignedInCustomer | null {
-    const token = bearerToken(authorization ?? "");
+    return this.viewerFromStoreJwt(bearerToken(authorization ?? ""));
+  }
+
+  /** The customer a store JWT names if it verifies (signature, HS256, expiry), else null: the one place JWTs are verified. */
+  private viewerFromStoreJwt(token: string | undefined): SignedInCustomer | null {
     if (!token) return null;
     try {
       return viewerFromStoreToken(jwt.verify(token, this.deps.config.jwtKey, { algorithms: [STORE_TOKEN_ALGORITHM] }));
@@ -112,13 +116,14 @@ export class AuthService {
   /**
    * Who a request signs in, in Medusa's order for every door (REST, GraphQL over HTTP, SSE and
    * WebSocket, the pages): the session of its cookie if that session is live, else the customer
-   * of its store JWT (`bearer`, verified by the caller's means); signed out otherwise, and
-   * whenever that customer does not exist or was deleted. One primary-key read (a session's joins its customer).
+   * of its store JWT (the header's `Bearer` token, or a WebSocket's `connectionParams`); signed
+   * out otherwise, and whenever that customer does not exist or was deleted. One primary-key read
+   * (a session's joins its customer).
    */
-  async identify(credentials: { sessionToken: string | undefined; bearer?: () => SignedInCustomer | null }): Promise<SignedInCustomer | null> {
+  async identify(credentials: { sessionToken: string | undefined; storeJwt?: string }): Promise<SignedInCustomer | null> {
     const fromSession = credentials.sessionToken ? await this.viewerFromSession(credentials.sessionToken) : null;
     if (fromSession) return fromSession;
-    const fromBearer = credentials.bearer?.();
+    const fromBearer = this.viewerFromStoreJwt(credentials.storeJwt);
     // A JWT outlives its customer (30 days): its signature does not say the customer is still there.
     return fromBearer && (await this.isCustomer(fromBearer.customerId)) ? { ...fromBearer, via: "bearer" } : null;
   }
