@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import type { Db } from "../db/database";
 import type { OrderClaim } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
+import { claimStatusAt, movedOrdersStillOwned } from "../domain/claim-status";
 import { hashClaimToken, looksLikeClaimToken, newClaimToken } from "../domain/claim-token";
 import { hasControlCharacters, maskEmail, normalizeEmail } from "../domain/email";
 import {
@@ -227,17 +228,10 @@ export class ClaimService {
     return this.deps.prisma.orderClaim.findUniqueOrThrow({ ...selection, where: { id: claimId } });
   }
 
-  /**
-   * The orders a claim moved: none until it is VERIFIED (before that the claimer does not own
-   * them, so nothing about them is told), then those it transferred that the claimer still owns.
-   */
+  /** The orders a claim moved, as its claimer sees them (movedOrdersStillOwned): none before VERIFIED. */
   transferredOrders<S extends Selection>(claim: Pick<OrderClaim, "id" | "status" | "claimer_customer_id">, selection: S) {
     if (claim.status !== OrderClaimStatus.VERIFIED) return Promise.resolve([]);
-    return this.deps.prisma.order.findMany({
-      ...selection,
-      where: { customer_id: claim.claimer_customer_id, claim_links: { some: { claim_id: claim.id, transferred_at: { not: null } } } },
-      orderBy: { display_id: "asc" },
-    });
+    return this.deps.prisma.order.findMany({ ...selection, where: movedOrdersStillOwned(claim), orderBy: { display_id: "asc" } });
   }
 
   /**
@@ -349,11 +343,12 @@ export class ClaimService {
   }
 }
 
+/** Throws the error a token of a claim in this state gets; returns for a live PENDING claim. */
 function assertVerifiable(status: OrderClaimStatus, expiresAt: Date): void {
-  if (status === OrderClaimStatus.VERIFIED) throw new ClaimTokenUsedError();
-  if (status === OrderClaimStatus.EXPIRED) throw new ClaimTokenExpiredError();
-  if (status !== OrderClaimStatus.PENDING) throw new ClaimTokenInvalidError();
-  if (expiresAt.getTime() <= Date.now()) throw new ClaimTokenExpiredError();
+  const now = claimStatusAt({ status, expiresAt }, new Date());
+  if (now === OrderClaimStatus.VERIFIED) throw new ClaimTokenUsedError();
+  if (now === OrderClaimStatus.EXPIRED) throw new ClaimTokenExpiredError();
+  if (now !== OrderClaimStatus.PENDING) throw new ClaimTokenInvalidError();
 }
 
 function claimUpdate(claimId: string, claimerCustomerId: string, status: OrderClaimStatus, at: Date) {

@@ -1,6 +1,7 @@
 import type { Db } from "../db/database";
 import type { Prisma } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
+import { claimStatusAt, movedLinksStillOwned } from "../domain/claim-status";
 import { hashClaimToken, looksLikeClaimToken } from "../domain/claim-token";
 import { emailWithVisibleCodePoints, hasControlCharacters, maskEmail, normalizeEmail } from "../domain/email";
 
@@ -59,10 +60,9 @@ export interface CustomerClaimView {
   orders: ClaimedOrderView[];
 }
 
-const currentStatus = (status: OrderClaimStatus, expiresAt: Date, now: Date) =>
-  status === OrderClaimStatus.PENDING && expiresAt.getTime() <= now.getTime() ? OrderClaimStatus.EXPIRED : status;
-
-const customerClaimSelect = {
+/** A customer's claims with the orders each moved that the customer still owns. */
+const customerClaimSelect = (customerId: string) =>
+  ({
   id: true,
   claimer_customer_id: true,
   status: true,
@@ -72,14 +72,14 @@ const customerClaimSelect = {
   verified_at: true,
   _count: { select: { orders: true } },
   orders: {
-    where: { transferred_at: { not: null } },
+    where: movedLinksStillOwned(customerId),
     select: {
       order: {
-        select: { display_id: true, created_at: true, currency_code: true, customer_id: true, items: { select: { unit_price: true, quantity: true } } },
+        select: { display_id: true, created_at: true, currency_code: true, items: { select: { unit_price: true, quantity: true } } },
       },
     },
   },
-} as const satisfies Prisma.OrderClaimSelect;
+}) as const satisfies Prisma.OrderClaimSelect;
 
 /** Claims as people read them on the pages: by token for the recipient, by customer for the claimer. Reads only. */
 export class ClaimViewService {
@@ -104,7 +104,7 @@ export class ClaimViewService {
     const numbers = (links: typeof claim.orders) => links.map((link) => link.order.display_id).sort((a, b) => a - b);
     const claimerEmail = emailWithVisibleCodePoints(claim.claimer.email);
     return {
-      status: currentStatus(claim.status, claim.expires_at, now),
+      status: claimStatusAt({ status: claim.status, expiresAt: claim.expires_at }, now),
       recipientEmail: maskEmail(claim.recipient_email),
       claimerEmail: claimerEmail.text,
       claimerEmailHasNonAscii: claimerEmail.hasNonAscii,
@@ -125,7 +125,7 @@ export class ClaimViewService {
       where: { claimer_customer_id: customerId },
       orderBy: [{ created_at: "desc" }, { id: "desc" }],
       take: limit,
-      select: customerClaimSelect,
+      select: customerClaimSelect(customerId),
     });
     return claims.map((claim) => toCustomerView(claim, now));
   }
@@ -134,21 +134,19 @@ export class ClaimViewService {
   async oneOfCustomer(customerId: string, claimId: string, now = new Date()): Promise<CustomerClaimView | null> {
     // No id holds one (and PostgreSQL refuses a NUL outright).
     if (hasControlCharacters(claimId)) return null;
-    const claim = await this.deps.prisma.orderClaim.findFirst({ where: { id: claimId, claimer_customer_id: customerId }, select: customerClaimSelect });
+    const claim = await this.deps.prisma.orderClaim.findFirst({ where: { id: claimId, claimer_customer_id: customerId }, select: customerClaimSelect(customerId) });
     return claim ? toCustomerView(claim, now) : null;
   }
 }
 
-type SelectedClaim = Prisma.OrderClaimGetPayload<{ select: typeof customerClaimSelect }>;
+type SelectedClaim = Prisma.OrderClaimGetPayload<{ select: ReturnType<typeof customerClaimSelect> }>;
 
 function toCustomerView(claim: SelectedClaim, now: Date): CustomerClaimView {
-  const status = currentStatus(claim.status, claim.expires_at, now);
+  const status = claimStatusAt({ status: claim.status, expiresAt: claim.expires_at }, now);
   const orders =
     status === OrderClaimStatus.VERIFIED
       ? claim.orders
           .map((link) => link.order)
-          // Moved by this claim and still the claimer's (an order can move on again later).
-          .filter((order) => order.customer_id === claim.claimer_customer_id)
           .map((order) => ({
             displayId: order.display_id,
             createdAt: order.created_at,

@@ -1,0 +1,24 @@
+import { OrderClaimStatus } from "../db/generated/prisma/enums";
+
+/**
+ * A claim's status as it stands at `now`: a PENDING claim past its expiry is EXPIRED, whether or
+ * not the sweep has marked it yet. The one place the gateway decides expiry (SQL's sweep and
+ * the confirmation's statement compare `expires_at` with the same instant).
+ */
+export function claimStatusAt(claim: { status: OrderClaimStatus; expiresAt: Date }, now: Date): OrderClaimStatus {
+  return claim.status === OrderClaimStatus.PENDING && claim.expiresAt.getTime() <= now.getTime() ? OrderClaimStatus.EXPIRED : claim.status;
+}
+
+/**
+ * Where a claim's moved orders are, for whoever reads them: none until VERIFIED (the claimer did
+ * not own them before), then those the claim transferred that the claimer still owns (an order
+ * can move on later). A Prisma `order` filter, so every reader applies the same rule.
+ */
+export function movedOrdersStillOwned(claim: { id: string; claimer_customer_id: string }) {
+  return { customer_id: claim.claimer_customer_id, claim_links: { some: { claim_id: claim.id, transferred_at: { not: null } } } };
+}
+
+/** The same rule as a filter of a claimer's claims' order links (reading claims with their orders). */
+export function movedLinksStillOwned(claimerCustomerId: string) {
+  return { transferred_at: { not: null }, order: { customer_id: claimerCustomerId } };
+}
