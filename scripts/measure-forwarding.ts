@@ -25,7 +25,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 async function load(url: string, seconds: number) {
   const result = await autocannon({ url: `${url}${ROUTE}`, connections: CONNECTIONS, duration: seconds });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
@@ -60,10 +61,17 @@ async function main() {
     const summary = Object.fromEntries(
       Object.entries(runs).map(([name, results]) => [
         name,
-        { rps: median(results.map((r) => r.rps)), p50: median(results.map((r) => r.p50)), p99: median(results.map((r) => r.p99)) },
+        {
+          rps: median(results.map((r) => r.rps)),
+          p50: median(results.map((r) => r.p50)),
+          p99: median(results.map((r) => r.p99)),
+        },
       ]),
     );
-    const { medusa: direct, ordergate: forwarded } = summary as Record<string, { rps: number; p50: number; p99: number }>;
+    const { medusa: direct, ordergate: forwarded } = summary as Record<
+      string,
+      { rps: number; p50: number; p99: number }
+    >;
     process.stdout.write(
       `GET ${ROUTE}, ${CONNECTIONS} connections, ${PASSES} interleaved passes of ${SECONDS} s (medians of the passes), Node.js ${process.version}\n` +
         `  Medusa directly:      ${direct!.rps.toFixed(0)} req/s, latency p50 ${direct!.p50} ms, p99 ${direct!.p99} ms\n` +

@@ -33,7 +33,8 @@ const logger = createLogger("warn");
 const QUERY = "subscription { orderClaimUpdated { id status } }";
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 const describe = (values: number[]) =>
   `median ${median(values).toFixed(1)} ms, p90 ${percentile(values, 0.9).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
 
@@ -73,7 +74,10 @@ async function measureDelay(databaseUrl: string, redisUrl: string, dataDir: stri
   };
   const [a, b] = [await start("a"), await start("b")];
   try {
-    const { access_token: bearer } = await post(`${a.url}/store/auth/token`, { email: "ann@example.com", password: "correct horse" });
+    const { access_token: bearer } = await post(`${a.url}/store/auth/token`, {
+      email: "ann@example.com",
+      password: "correct horse",
+    });
     const onA = await subscribeSse(a.url, QUERY, { bearer });
     const onB = await subscribeSse(b.url, QUERY, { bearer });
     await sleep(500);
@@ -86,7 +90,9 @@ async function measureDelay(databaseUrl: string, redisUrl: string, dataDir: stri
       await Promise.all([waitForStatus(onA, "PENDING"), waitForStatus(onB, "PENDING")]);
       const [message] = await mail.waitFor(1);
       const started = performance.now();
-      const confirmed = post(`${a.url}/store/orders/customer/confirm`, { token: message!.token }).then(() => performance.now() - started);
+      const confirmed = post(`${a.url}/store/orders/customer/confirm`, { token: message!.token }).then(
+        () => performance.now() - started,
+      );
       const seenOnA = waitForStatus(onA, "VERIFIED").then(() => performance.now() - started);
       const seenOnB = waitForStatus(onB, "VERIFIED").then(() => performance.now() - started);
       confirmMs.push(await confirmed);
@@ -98,7 +104,9 @@ async function measureDelay(databaseUrl: string, redisUrl: string, dataDir: stri
     console.log(`  confirm request itself (baseline): ${describe(confirmMs)}`);
     console.log(`  subscriber on A (same instance):   ${describe(sameInstanceMs)}`);
     console.log(`  subscriber on B (other instance):  ${describe(otherInstanceMs)}`);
-    console.log(`  other instance / confirm request:  ${(median(otherInstanceMs) / median(confirmMs)).toFixed(2)}x (medians)`);
+    console.log(
+      `  other instance / confirm request:  ${(median(otherInstanceMs) / median(confirmMs)).toFixed(2)}x (medians)`,
+    );
   } finally {
     await a.close();
     await b.close();
@@ -139,13 +147,41 @@ class ProbedServer {
 
   static async start(databaseUrl: string, dataDir: string): Promise<ProbedServer> {
     const port = await freePort();
-    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "--import", path.join(ROOT, "scripts/memory-probe.mjs"), path.join(ROOT, "src/main.ts")], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", JWT_SECRET, LOG_LEVEL: "warn", SEED_DEMO: "false", REDIS_URL: "" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "--expose-gc",
+        "--import",
+        "tsx",
+        "--import",
+        path.join(ROOT, "scripts/memory-probe.mjs"),
+        path.join(ROOT, "src/main.ts"),
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          DATABASE_URL: databaseUrl,
+          DATA_DIR: dataDir,
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          JWT_SECRET,
+          LOG_LEVEL: "warn",
+          SEED_DEMO: "false",
+          REDIS_URL: "",
+        },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     const server = new ProbedServer(child, port);
-    for (let tries = 0; !(await fetch(`${server.url}/ready`).then((r) => r.ok, () => false)); tries++) {
+    for (
+      let tries = 0;
+      !(await fetch(`${server.url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      tries++
+    ) {
       if (tries > 100) throw new Error("the server did not start");
       await sleep(200);
     }
@@ -156,7 +192,9 @@ class ProbedServer {
   async memory(): Promise<MemoryUse> {
     let previous: MemoryUse | undefined;
     for (let i = 0; i < 10; i++) {
-      const reading = new Promise<string>((resolve) => (this.lines.length ? resolve(this.lines.shift()!) : this.waiters.push(resolve)));
+      const reading = new Promise<string>((resolve) =>
+        this.lines.length ? resolve(this.lines.shift()!) : this.waiters.push(resolve),
+      );
       this.child.kill("SIGUSR2");
       const current = JSON.parse((await reading).replace(/^memory /, "")) as MemoryUse;
       if (previous && Math.abs(current.heapUsed - previous.heapUsed) <= previous.heapUsed * 0.01) return current;
@@ -183,7 +221,10 @@ async function measureMemory(databaseUrl: string, dataDir: string): Promise<void
   ] as const) {
     const server = await ProbedServer.start(databaseUrl, path.join(dataDir, `memory-${transport}`));
     try {
-      const { access_token: bearer } = await post(`${server.url}/store/auth/token`, { email: "ann@example.com", password: "correct horse" });
+      const { access_token: bearer } = await post(`${server.url}/store/auth/token`, {
+        email: "ann@example.com",
+        password: "correct horse",
+      });
       // Warm up the code paths, so the comparison is of subscribers, not of first use.
       const warm = await Promise.all(Array.from({ length: 50 }, () => open(server.url, QUERY, { bearer })));
       await sleep(500);
@@ -191,7 +232,11 @@ async function measureMemory(databaseUrl: string, dataDir: string): Promise<void
       const before = await server.memory();
       const streams: SubscriptionStream[] = [];
       for (let i = 0; i < SUBSCRIBERS; i += 100) {
-        streams.push(...(await Promise.all(Array.from({ length: Math.min(100, SUBSCRIBERS - i) }, () => open(server.url, QUERY, { bearer })))));
+        streams.push(
+          ...(await Promise.all(
+            Array.from({ length: Math.min(100, SUBSCRIBERS - i) }, () => open(server.url, QUERY, { bearer })),
+          )),
+        );
       }
       await sleep(2000);
       const after = await server.memory();
@@ -220,7 +265,11 @@ async function main() {
       prisma,
       parseSeedFile({
         customers: [{ id: "cus_ann", email: "ann@example.com", password: "correct horse", has_account: true }],
-        orders: Array.from({ length: ROUNDS }, (_, i) => ({ id: `order_m${i}`, email: `guest${i}@example.com`, items: [{ title: "Mug", unit_price: 1500, quantity: 1 }] })),
+        orders: Array.from({ length: ROUNDS }, (_, i) => ({
+          id: `order_m${i}`,
+          email: `guest${i}@example.com`,
+          items: [{ title: "Mug", unit_price: 1500, quantity: 1 }],
+        })),
       }),
     );
     await prisma.$disconnect();

@@ -13,7 +13,9 @@ const require = createRequire(import.meta.url);
 export async function diffDatabaseToSchema(databaseUrl: string, schemaFile: string): Promise<string> {
   // The engine reports a Rust panic's message here before it throws.
   let panic = "";
-  (globalThis as Record<string, unknown>).PRISMA_WASM_PANIC_REGISTRY = { set_message: (message: string) => (panic = message) };
+  (globalThis as Record<string, unknown>).PRISMA_WASM_PANIC_REGISTRY = {
+    set_message: (message: string) => (panic = message),
+  };
   const bindingsPath = require.resolve("@prisma/schema-engine-wasm/schema_engine_bg");
   const bindings = await import(bindingsPath);
   const wasm = fs.readFileSync(path.join(path.dirname(bindingsPath), "schema_engine_bg.wasm"));
@@ -27,7 +29,10 @@ export async function diffDatabaseToSchema(databaseUrl: string, schemaFile: stri
   // The engine reads PostgreSQL's internal `"char"` catalog columns (OID 18) as its Character
   // type, which @prisma/adapter-pg cannot report. The catalog queries never return uuid values,
   // so OID 18 travels as uuid (a plain string to pg) and uuid columns come back as Character.
-  const PG_CHAR = 18, PG_UUID = 2950, UUID_COLUMN = 15, CHARACTER_COLUMN = 6;
+  const PG_CHAR = 18,
+    PG_UUID = 2950,
+    UUID_COLUMN = 15,
+    CHARACTER_COLUMN = 6;
   const relabel = (result: { fields?: { dataTypeID: number }[] } | undefined) => {
     for (const field of result?.fields ?? []) if (field.dataTypeID === PG_CHAR) field.dataTypeID = PG_UUID;
     return result;
@@ -63,7 +68,11 @@ export async function diffDatabaseToSchema(databaseUrl: string, schemaFile: stri
   };
   const adapter = bindMigrationAwareSqlAdapterFactory(factory);
   const files = [{ path: schemaFile, content: fs.readFileSync(schemaFile, "utf8") }];
-  const engine = await bindings.SchemaEngine.new({ datamodels: files.map((f) => [f.path, f.content]) }, () => {}, adapter);
+  const engine = await bindings.SchemaEngine.new(
+    { datamodels: files.map((f) => [f.path, f.content]) },
+    () => {},
+    adapter,
+  );
   try {
     const result = await engine.diff({
       from: { tag: "schemaDatasource", files, configDir: path.dirname(schemaFile) },

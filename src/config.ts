@@ -79,7 +79,6 @@ export interface RateLimits {
   lookupPerIp: Rate | null;
 }
 
-
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Parses `900` (seconds), `900s`, `15m`, `1h`, `250ms`, `1d` into milliseconds. */
@@ -93,7 +92,10 @@ const duration = (name: string) =>
   z.string().transform((value, ctx) => {
     const ms = parseDuration(value);
     if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: "custom", message: `${name} must be a positive duration such as 900, 900s, 15m or 1h (got "${value}")` });
+      ctx.addIssue({
+        code: "custom",
+        message: `${name} must be a positive duration such as 900, 900s, 15m or 1h (got "${value}")`,
+      });
       return z.NEVER;
     }
     return ms;
@@ -117,7 +119,10 @@ const rate = (name: string) =>
     const points = match ? Number(match[1]) : 0;
     const durationMs = match ? parseDuration(match[2]!) : undefined;
     if (!match || points < 1 || points > 1_000_000 || !durationMs) {
-      ctx.addIssue({ code: "custom", message: `${name} must be a count per duration such as 10/15m or 5/1h, or off (got "${value}")` });
+      ctx.addIssue({
+        code: "custom",
+        message: `${name} must be a count per duration such as 10/15m or 5/1h, or off (got "${value}")`,
+      });
       return z.NEVER;
     }
     return { points, durationMs };
@@ -125,7 +130,12 @@ const rate = (name: string) =>
 
 /** Comma-separated addresses/subnets (`loopback`, `10.0.0.0/8`, `::1`), as proxy-addr (Express's `trust proxy`) reads them; undefined when it cannot. */
 function addressList(value: string): string[] | undefined {
-  const entries = value.trim().toLowerCase().split(",").map((part) => part.trim()).filter(Boolean);
+  const entries = value
+    .trim()
+    .toLowerCase()
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
   if (entries.length === 0) return undefined;
   try {
     // It throws on an address it cannot read.
@@ -144,7 +154,10 @@ const trustProxy = (name: string) =>
     if (/^\d+$/.test(v)) return Number(v);
     const entries = addressList(v);
     if (!entries) {
-      ctx.addIssue({ code: "custom", message: `${name} must be true, false, a hop count, or comma-separated addresses/subnets (got "${value}")` });
+      ctx.addIssue({
+        code: "custom",
+        message: `${name} must be true, false, a hop count, or comma-separated addresses/subnets (got "${value}")`,
+      });
       return z.NEVER;
     }
     return entries;
@@ -155,7 +168,10 @@ const addresses = (name: string) =>
   z.string().transform((value, ctx): string[] => {
     const entries = addressList(value);
     if (!entries) {
-      ctx.addIssue({ code: "custom", message: `${name} must be comma-separated addresses/subnets such as 10.0.0.5, 10.1.0.0/16 or loopback (got "${value}")` });
+      ctx.addIssue({
+        code: "custom",
+        message: `${name} must be comma-separated addresses/subnets such as 10.0.0.5, 10.1.0.0/16 or loopback (got "${value}")`,
+      });
       return z.NEVER;
     }
     return entries;
@@ -193,7 +209,10 @@ const DEFAULT_STORE_CORS = "http://localhost:8000";
 const corsOrigins = (name: string) =>
   z.string().transform((value, ctx) => {
     const origins: (string | RegExp)[] = [];
-    for (const entry of value.split(",").map((part) => part.trim()).filter(Boolean)) {
+    for (const entry of value
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean)) {
       const regex = /^\/(.+)\/$/.exec(entry);
       if (regex) {
         try {
@@ -211,9 +230,14 @@ const corsOrigins = (name: string) =>
         // reported below
       }
       if (origin) origins.push(origin);
-      else ctx.addIssue({ code: "custom", message: `${name} entry "${entry}" is not an origin such as https://shop.example.com (scheme, host, optional port; no path)` });
+      else
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} entry "${entry}" is not an origin such as https://shop.example.com (scheme, host, optional port; no path)`,
+        });
     }
-    if (value.trim().replace(/,/g, "").trim() === "") ctx.addIssue({ code: "custom", message: `${name} must name at least one origin` });
+    if (value.trim().replace(/,/g, "").trim() === "")
+      ctx.addIssue({ code: "custom", message: `${name} must name at least one origin` });
     return origins;
   });
 
@@ -232,7 +256,8 @@ const envSchema = z.object({
   // An origin only: the pages and their scripts link to root paths (/claim, /graphql).
   PUBLIC_URL: url("PUBLIC_URL", ["http:", "https:"])
     .refine((value) => !URL.canParse(value) || new URL(value).origin === value.replace(/\/$/, ""), {
-      message: "PUBLIC_URL must be an origin such as https://orders.shop.example (scheme, host, optional port; no path, query or fragment)",
+      message:
+        "PUBLIC_URL must be an origin such as https://orders.shop.example (scheme, host, optional port; no path, query or fragment)",
     })
     .optional(),
   CLAIM_CONFIRM_URL: url("CLAIM_CONFIRM_URL", ["http:", "https:"])
@@ -255,7 +280,9 @@ const envSchema = z.object({
   RATE_LIMIT_EXEMPT: addresses("RATE_LIMIT_EXEMPT").default([]),
   REQUEST_TIMEOUT: duration("REQUEST_TIMEOUT").default(10_000),
   MEDUSA_URL: url("MEDUSA_URL", ["http:", "https:"])
-    .refine((value) => !URL.canParse(value) || !/[?#]/.test(value), { message: "MEDUSA_URL must not have a query or fragment" })
+    .refine((value) => !URL.canParse(value) || !/[?#]/.test(value), {
+      message: "MEDUSA_URL must not have a query or fragment",
+    })
     .optional(),
   MEDUSA_TIMEOUT: duration("MEDUSA_TIMEOUT").default(30_000),
   RATE_LIMITS: boolean("RATE_LIMITS").default(true),
@@ -264,10 +291,17 @@ const envSchema = z.object({
   RATE_LIMIT_REGISTER_IP: rate("RATE_LIMIT_REGISTER_IP").default({ points: 10, durationMs: 60 * 60_000 }),
   RATE_LIMIT_CLAIM_CUSTOMER: rate("RATE_LIMIT_CLAIM_CUSTOMER").default({ points: 20, durationMs: 60 * 60_000 }),
   RATE_LIMIT_CLAIM_RECIPIENT: rate("RATE_LIMIT_CLAIM_RECIPIENT").default({ points: 5, durationMs: 60 * 60_000 }),
-  RATE_LIMIT_CLAIM_RECIPIENT_TOTAL: rate("RATE_LIMIT_CLAIM_RECIPIENT_TOTAL").default({ points: 20, durationMs: 60 * 60_000 }),
+  RATE_LIMIT_CLAIM_RECIPIENT_TOTAL: rate("RATE_LIMIT_CLAIM_RECIPIENT_TOTAL").default({
+    points: 20,
+    durationMs: 60 * 60_000,
+  }),
   RATE_LIMIT_CONFIRM_IP: rate("RATE_LIMIT_CONFIRM_IP").default({ points: 30, durationMs: 15 * 60_000 }),
   RATE_LIMIT_LOOKUP_IP: rate("RATE_LIMIT_LOOKUP_IP").default({ points: 30, durationMs: 15 * 60_000 }),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"], { message: "LOG_LEVEL must be one of debug, info, warn, error, silent" }).default("info"),
+  LOG_LEVEL: z
+    .enum(["debug", "info", "warn", "error", "silent"], {
+      message: "LOG_LEVEL must be one of debug, info, warn, error, silent",
+    })
+    .default("info"),
 });
 
 export class ConfigError extends Error {
@@ -288,10 +322,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const combinationProblems = [
     ...(production && !e.JWT_SECRET ? ["  JWT_SECRET: required when NODE_ENV=production"] : []),
     // The JWTs ordergate hands Medusa (and Medusa's own) are only good on both sides with one secret.
-    ...(!production && e.MEDUSA_URL && !e.JWT_SECRET ? ["  JWT_SECRET: required with MEDUSA_URL (set it to Medusa's jwt_secret)"] : []),
+    ...(!production && e.MEDUSA_URL && !e.JWT_SECRET
+      ? ["  JWT_SECRET: required with MEDUSA_URL (set it to Medusa's jwt_secret)"]
+      : []),
     // Without either, the claim emails would link to http://localhost.
     ...(production && !e.PUBLIC_URL && !e.CLAIM_CONFIRM_URL
-      ? ["  PUBLIC_URL: required when NODE_ENV=production (where people reach ordergate: the email's link starts with it), unless CLAIM_CONFIRM_URL is set"]
+      ? [
+          "  PUBLIC_URL: required when NODE_ENV=production (where people reach ordergate: the email's link starts with it), unless CLAIM_CONFIRM_URL is set",
+        ]
       : []),
     ...(e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT
       ? [`  METRICS_PORT: must differ from PORT (both are ${e.PORT}): /metrics gets a listener of its own`]

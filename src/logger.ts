@@ -24,7 +24,10 @@ export function withLogContext<T>(fields: LogFields, fn: () => T): T {
   return logContext.run(fields, fn);
 }
 
-export function createLogger(level: Config["logLevel"], destination: DestinationStream = pino.destination({ fd: 1, sync: true })): Logger {
+export function createLogger(
+  level: Config["logLevel"],
+  destination: DestinationStream = pino.destination({ fd: 1, sync: true }),
+): Logger {
   const root = pino(
     {
       level,
@@ -39,7 +42,14 @@ export function createLogger(level: Config["logLevel"], destination: Destination
     debug: (message, fields) => root.debug(fields ?? {}, message),
     info: (message, fields) => root.info(fields ?? {}, message),
     warn: (message, fields) => root.warn(fields ?? {}, message),
-    error: (message, error, fields) => root.error({ ...fields, ...(error === undefined ? {} : { err: error instanceof Error ? error : { message: String(error) } }) }, message),
+    error: (message, error, fields) =>
+      root.error(
+        {
+          ...fields,
+          ...(error === undefined ? {} : { err: error instanceof Error ? error : { message: String(error) } }),
+        },
+        message,
+      ),
     pino: root,
   };
 }

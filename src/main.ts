@@ -33,7 +33,12 @@ async function main(): Promise<void> {
   const database = await openDatabase(config, logger);
   try {
     // Never on a Medusa store's database: its orders are Medusa's to make.
-    if (config.seedDemo && database.kind === "ordergate" && (await database.prisma.order.count()) === 0 && (await database.prisma.customer.count()) === 0) {
+    if (
+      config.seedDemo &&
+      database.kind === "ordergate" &&
+      (await database.prisma.order.count()) === 0 &&
+      (await database.prisma.customer.count()) === 0
+    ) {
       const result = await loadSeedFile(database.prisma, DEMO_SEED_FILE);
       logger.info(`loaded demo data: ${result.customers} customers, ${result.orders} orders (SEED_DEMO=false to skip)`);
     }
@@ -61,7 +66,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error) => {
-    process.stderr.write(`ordergate ${served ? "failed while stopping" : "could not start"}: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+    process.stderr.write(
+      `ordergate ${served ? "failed while stopping" : "could not start"}: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`,
+    );
     process.exit(1);
   },
 );

@@ -24,7 +24,9 @@ describe("POST /store/auth/token (Customer Login, JWT)", () => {
     const response = await t.request("POST", "/store/auth/token", { body: ann });
     expect(response.status).toBe(200);
     expect(Object.keys(response.json)).toEqual(["access_token"]);
-    const payload = jwt.verify(response.json.access_token, TEST_JWT_SECRET, { algorithms: ["HS256"] }) as jwt.JwtPayload;
+    const payload = jwt.verify(response.json.access_token, TEST_JWT_SECRET, {
+      algorithms: ["HS256"],
+    }) as jwt.JwtPayload;
     expect(payload).toMatchObject({ customer_id: customers.ann.id, domain: "store" });
     expect(payload.exp! - payload.iat!).toBe(30 * 24 * 3600);
 
@@ -101,7 +103,9 @@ describe("POST /store/auth (Customer Login, cookie session)", () => {
 describe("GET /store/auth/:email (Check if Email Exists)", () => {
   it("is true only for a registered customer", async () => {
     expect((await t.request("GET", "/store/auth/ann@example.com")).json).toEqual({ exists: true });
-    expect((await t.request("GET", `/store/auth/${encodeURIComponent(customers.workGuest.email)}`)).json).toEqual({ exists: false });
+    expect((await t.request("GET", `/store/auth/${encodeURIComponent(customers.workGuest.email)}`)).json).toEqual({
+      exists: false,
+    });
     expect((await t.request("GET", "/store/auth/nobody@example.com")).json).toEqual({ exists: false });
     expect((await t.request("GET", "/store/auth/ann%00@example.com")).json).toEqual({ exists: false });
   });
@@ -120,9 +124,15 @@ describe("GraphQL authentication", () => {
       (await t.request("POST", "/graphql", { ...options, body: { query: "{ me { id } }" } })).json.data.me;
     expect(await me({ cookie })).toEqual({ id: customers.ann.id });
     // With both, the session comes first, on /graphql as on /store (Medusa's order); a bearer alone signs in.
-    const bobToken = (await t.request("POST", "/store/auth/token", { body: { email: customers.bob.email, password: customers.bob.password } })).json.access_token;
+    const bobToken = (
+      await t.request("POST", "/store/auth/token", {
+        body: { email: customers.bob.email, password: customers.bob.password },
+      })
+    ).json.access_token;
     expect(await me({ cookie, bearer: bobToken })).toEqual({ id: customers.ann.id });
-    expect((await t.request("GET", "/store/auth", { cookie, bearer: bobToken })).json.customer.id).toBe(customers.ann.id);
+    expect((await t.request("GET", "/store/auth", { cookie, bearer: bobToken })).json.customer.id).toBe(
+      customers.ann.id,
+    );
     expect(await me({ bearer: bobToken })).toEqual({ id: customers.bob.id });
     await t.request("DELETE", "/store/auth", { cookie });
     expect(await me({ cookie })).toBeNull();
@@ -134,7 +144,11 @@ describe("GraphQL authentication", () => {
     const simple = await t.request("GET", `/graphql?query=${encodeURIComponent("{ me { id } }")}`, { cookie });
     expect(simple.status).toBe(403);
     expect(simple.text).not.toContain(customers.ann.id);
-    const form = await t.request("POST", "/graphql", { cookie, rawBody: "query={me{id}}", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const form = await t.request("POST", "/graphql", {
+      cookie,
+      rawBody: "query={me{id}}",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(form.status).toBe(403);
     expect(form.text).not.toContain(customers.ann.id);
   });
@@ -146,7 +160,11 @@ describe("GraphQL authentication", () => {
         super(url, protocols, { headers: { cookie } });
       }
     }
-    const client = createClient({ url: `${t.url.replace(/^http/, "ws")}/graphql`, webSocketImpl: CookieWebSocket, retryAttempts: 0 });
+    const client = createClient({
+      url: `${t.url.replace(/^http/, "ws")}/graphql`,
+      webSocketImpl: CookieWebSocket,
+      retryAttempts: 0,
+    });
     try {
       const results = [];
       for await (const result of client.iterate({ query: "{ me { id } }" })) results.push(result);
@@ -166,15 +184,27 @@ describe("GraphQL authentication", () => {
 describe("credentials whose customer does not exist (never did, or was deleted)", () => {
   /** A customer with an order of her own, deleted as Medusa deletes (deleted_at set) after she signed in both ways. */
   const gone = defineScenario({
-    customers: { gone: { id: "cus_gone", email: "gone@example.com", password: "a long passphrase", has_account: true } },
-    orders: { own: { id: "order_gone", display_id: 1901, email: "gone@example.com", customer_id: "cus_gone", items: [{ title: "Lamp", unit_price: 900, quantity: 1 }] } },
+    customers: {
+      gone: { id: "cus_gone", email: "gone@example.com", password: "a long passphrase", has_account: true },
+    },
+    orders: {
+      own: {
+        id: "order_gone",
+        display_id: 1901,
+        email: "gone@example.com",
+        customer_id: "cus_gone",
+        items: [{ title: "Lamp", unit_price: 900, quantity: 1 }],
+      },
+    },
   });
   const deleted = { bearer: "", cookie: "" };
   beforeAll(async () => {
     await seedScenario(t.prisma, gone);
     const { email, password } = gone.customers.gone;
     deleted.bearer = (await t.request("POST", "/store/auth/token", { body: { email, password } })).json.access_token;
-    deleted.cookie = sessionCookie((await t.request("POST", "/store/auth", { body: { email, password } })).headers.get("set-cookie"));
+    deleted.cookie = sessionCookie(
+      (await t.request("POST", "/store/auth", { body: { email, password } })).headers.get("set-cookie"),
+    );
     await t.prisma.customer.update({ where: { id: gone.customers.gone.id }, data: { deleted_at: new Date() } });
   });
 
@@ -187,25 +217,49 @@ describe("credentials whose customer does not exist (never did, or was deleted)"
   const cases: Case[] = [...jwtCases, ["a session of a deleted customer", () => ({ cookie: deleted.cookie })]];
   const CLAIM_UPDATES = "subscription { orderClaimUpdated { id } }";
 
-  it.each(cases)("%s is signed out on the REST routes that need a customer: 401 unauthorized", async (_case, credentials) => {
-    for (const [method, path, body] of [
-      ["GET", "/store/customers/me/orders"],
-      ["GET", "/store/customers/me"],
-      ["GET", "/store/auth"],
-      ["POST", "/store/orders/batch/customer/token", { order_ids: [claimScenario.orders.home.id] }],
-    ] as const) {
-      const response = await t.request(method, path, { ...credentials(), body });
-      expect([method, path, response.status, response.json]).toEqual([method, path, 401, { type: "unauthorized", message: "Unauthorized" }]);
-    }
-    expect(await t.prisma.orderClaim.count()).toBe(0);
-  });
+  it.each(cases)(
+    "%s is signed out on the REST routes that need a customer: 401 unauthorized",
+    async (_case, credentials) => {
+      for (const [method, path, body] of [
+        ["GET", "/store/customers/me/orders"],
+        ["GET", "/store/customers/me"],
+        ["GET", "/store/auth"],
+        ["POST", "/store/orders/batch/customer/token", { order_ids: [claimScenario.orders.home.id] }],
+      ] as const) {
+        const response = await t.request(method, path, { ...credentials(), body });
+        expect([method, path, response.status, response.json]).toEqual([
+          method,
+          path,
+          401,
+          { type: "unauthorized", message: "Unauthorized" },
+        ]);
+      }
+      expect(await t.prisma.orderClaim.count()).toBe(0);
+    },
+  );
 
-  it.each(cases)("%s is signed out in GraphQL: me and the customer's order are null, claimOrders answers NotAuthenticatedError", async (_case, credentials) => {
-    const graphql = async (query: string) => (await t.request("POST", "/graphql", { ...credentials(), body: { query } })).json;
-    expect(await graphql(`{ me { id } order(id: "${gone.orders.own.id}") { id } }`)).toEqual({ data: { me: null, order: null } });
-    const claimed = await graphql(`mutation { claimOrders(orderIds: ["${claimScenario.orders.home.id}"]) { __typename ... on Error { code message } } }`);
-    expect(claimed).toEqual({ data: { claimOrders: { __typename: "NotAuthenticatedError", code: "UNAUTHENTICATED", message: "Sign in as a customer to do this." } } });
-  });
+  it.each(cases)(
+    "%s is signed out in GraphQL: me and the customer's order are null, claimOrders answers NotAuthenticatedError",
+    async (_case, credentials) => {
+      const graphql = async (query: string) =>
+        (await t.request("POST", "/graphql", { ...credentials(), body: { query } })).json;
+      expect(await graphql(`{ me { id } order(id: "${gone.orders.own.id}") { id } }`)).toEqual({
+        data: { me: null, order: null },
+      });
+      const claimed = await graphql(
+        `mutation { claimOrders(orderIds: ["${claimScenario.orders.home.id}"]) { __typename ... on Error { code message } } }`,
+      );
+      expect(claimed).toEqual({
+        data: {
+          claimOrders: {
+            __typename: "NotAuthenticatedError",
+            code: "UNAUTHENTICATED",
+            message: "Sign in as a customer to do this.",
+          },
+        },
+      });
+    },
+  );
 
   /** How the stream ended, or "still open" after a few seconds (a refused stream ends at once). */
   const endOf = (stream: SubscriptionStream) => Promise.race([stream.ended, sleep(3_000).then(() => "still open")]);
@@ -215,21 +269,33 @@ describe("credentials whose customer does not exist (never did, or was deleted)"
     try {
       expect(await endOf(stream)).toEqual({ kind: "complete" });
       expect(stream.status).toBe(401);
-      expect(stream.pending()).toEqual([{ errors: [expect.objectContaining({ message: "Sign in as a customer to do this.", extensions: { code: "UNAUTHENTICATED" } })] }]);
+      expect(stream.pending()).toEqual([
+        {
+          errors: [
+            expect.objectContaining({
+              message: "Sign in as a customer to do this.",
+              extensions: { code: "UNAUTHENTICATED" },
+            }),
+          ],
+        },
+      ]);
     } finally {
       await stream.close();
     }
   });
 
   // WebSocket ignores cookies: only a JWT can present itself there.
-  it.each(jwtCases)("%s is refused on WebSocket with 4403, as a token that does not verify", async (_case, credentials) => {
-    const stream = await subscribe("ws", t.url, CLAIM_UPDATES, credentials());
-    try {
-      expect(await endOf(stream)).toEqual({ kind: "closed", code: 4403, reason: "Forbidden" });
-    } finally {
-      await stream.close();
-    }
-  });
+  it.each(jwtCases)(
+    "%s is refused on WebSocket with 4403, as a token that does not verify",
+    async (_case, credentials) => {
+      const stream = await subscribe("ws", t.url, CLAIM_UPDATES, credentials());
+      try {
+        expect(await endOf(stream)).toEqual({ kind: "closed", code: 4403, reason: "Forbidden" });
+      } finally {
+        await stream.close();
+      }
+    },
+  );
 });
 
 describe("anything else", () => {
@@ -241,6 +307,9 @@ describe("anything else", () => {
 
   it("health and readiness probes answer", async () => {
     expect((await t.request("GET", "/health")).json).toEqual({ status: "ok" });
-    expect((await t.request("GET", "/ready")).json).toEqual({ status: "ready", checks: { database: "up", redis: "in-process" } });
+    expect((await t.request("GET", "/ready")).json).toEqual({
+      status: "ready",
+      checks: { database: "up", redis: "in-process" },
+    });
   });
 });

@@ -25,7 +25,9 @@ it.each([
     expect(response.status).toBe(400);
     expect(response.json).toEqual({ type: "invalid_data", message: `property ${key} should not exist` });
   }
-  const signUp = await t.request("POST", "/store/customers", { rawBody: JSON.stringify(registration).replace(/}$/, `,"${key}":${value}}`) });
+  const signUp = await t.request("POST", "/store/customers", {
+    rawBody: JSON.stringify(registration).replace(/}$/, `,"${key}":${value}}`),
+  });
   expect(signUp.status).toBe(400);
   expect(signUp.json.message).toBe(`property ${key} should not exist`);
   // Nothing was polluted in this process (the gateway runs in it), nor signed up.

@@ -34,7 +34,8 @@ describe("the claim email", () => {
   });
 
   it("tells the expiry in words that read right, from the moment it is written", () => {
-    const expiringIn = (ms: number) => claimEmail({ ...base, displayIds: [1], expiresAt: new Date(now.getTime() + ms) }).text;
+    const expiringIn = (ms: number) =>
+      claimEmail({ ...base, displayIds: [1], expiresAt: new Date(now.getTime() + ms) }).text;
     expect(expiringIn(3_000)).toContain("expires in 3 seconds");
     expect(expiringIn(1_000)).toContain("expires in 1 second");
     expect(expiringIn(60_000)).toContain("expires in 60 seconds");
@@ -47,10 +48,16 @@ describe("the claim email", () => {
   });
 
   it("has an HTML part with the link as a button and every value escaped", () => {
-    const mail = claimEmail({ ...base, displayIds: [1001], confirmUrlTemplate: 'https://shop.example/c?t={token}&x="<b>' });
+    const mail = claimEmail({
+      ...base,
+      displayIds: [1001],
+      confirmUrlTemplate: 'https://shop.example/c?t={token}&x="<b>',
+    });
     expect(mail.html).toMatch(/^<!doctype html>/);
     expect(mail.html).toContain('<html lang="en">');
-    expect(mail.html).toMatch(/<a href="https:\/\/shop\.example\/c\?t=T{43}&amp;x=&quot;&lt;b&gt;"[^>]*>Review and confirm<\/a>/);
+    expect(mail.html).toMatch(
+      /<a href="https:\/\/shop\.example\/c\?t=T{43}&amp;x=&quot;&lt;b&gt;"[^>]*>Review and confirm<\/a>/,
+    );
     expect(mail.html).not.toContain('"<b>');
     expect(mail.html).toContain("<strong>#1001</strong>");
     expect(mail.text).toContain(`https://shop.example/c?t=${base.token}&x="<b>`);
@@ -65,13 +72,19 @@ describe("the claim email", () => {
       expect(part).not.toMatch(/your account/);
       expect(part).not.toContain("a***@");
     }
-    expect(mail.text).toContain("Someone signed in to the account ann@example.com (created 3 days ago) asked to add order #1001, placed under this email address, to their account.");
+    expect(mail.text).toContain(
+      "Someone signed in to the account ann@example.com (created 3 days ago) asked to add order #1001, placed under this email address, to their account.",
+    );
     expect(mail.text).not.toContain("[U+");
   });
 
   it("makes characters outside ASCII in the asking account's address visible, so a look-alike stands out", () => {
     // A Cyrillic а (U+0430) in place of the Latin a, and a combining accent.
-    const mail = claimEmail({ ...base, displayIds: [1001], claimer: { email: "\u0430nn@exam\u0301ple.com", createdAt: new Date(now.getTime() - 5 * 60_000) } });
+    const mail = claimEmail({
+      ...base,
+      displayIds: [1001],
+      claimer: { email: "\u0430nn@exam\u0301ple.com", createdAt: new Date(now.getTime() - 5 * 60_000) },
+    });
     for (const part of [mail.text, mail.html]) {
       expect(part).toContain("[U+0430]nn@exam[U+0301]ple.com");
       expect(part).toContain("characters outside ASCII");
@@ -81,7 +94,9 @@ describe("the claim email", () => {
   });
 
   it("tells the account's age in words", () => {
-    const aged = (ms: number) => claimEmail({ ...base, displayIds: [1], claimer: { email: "a@b.co", createdAt: new Date(now.getTime() - ms) } }).text;
+    const aged = (ms: number) =>
+      claimEmail({ ...base, displayIds: [1], claimer: { email: "a@b.co", createdAt: new Date(now.getTime() - ms) } })
+        .text;
     expect(aged(0)).toContain("(created 1 minute ago)");
     expect(aged(5 * 3_600_000)).toContain("(created 5 hours ago)");
     expect(aged(400 * 86_400_000)).toContain("(created 13 months ago)");

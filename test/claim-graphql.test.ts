@@ -38,9 +38,17 @@ const updateOf = (message: ClaimFeedMessage): OrderClaimUpdated => {
   return message.update;
 };
 
-type ClaimResult = { claimOrders: { __typename: string; claims?: ClaimView[]; code?: string; message?: string; field?: string } };
+type ClaimResult = {
+  claimOrders: { __typename: string; claims?: ClaimView[]; code?: string; message?: string; field?: string };
+};
 type VerifyResult = {
-  verifyOrderClaim: { __typename: string; transferredOrderIds?: string[]; claim?: { status: string; orders: unknown[] }; code?: string; message?: string };
+  verifyOrderClaim: {
+    __typename: string;
+    transferredOrderIds?: string[];
+    claim?: { status: string; orders: unknown[] };
+    code?: string;
+    message?: string;
+  };
 };
 
 const fixture = useClaimFixture({ CLAIM_TOKEN_TTL: "1h" });
@@ -52,7 +60,11 @@ beforeAll(() => ({ t, mail, annToken } = fixture));
 describe("claimOrders", () => {
   it("returns the claims it opened (masked recipient, order count, no order details, no token), then the email verifies it", async () => {
     const started = Date.now();
-    const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.work1.id, orders.work2.id, orders.home.id, "order_nope"] }, annToken);
+    const result = await t.graphql<ClaimResult>(
+      CLAIM_ORDERS,
+      { ids: [orders.work1.id, orders.work2.id, orders.home.id, "order_nope"] },
+      annToken,
+    );
     expect(result.errors).toBeUndefined();
     const { __typename, claims } = result.data!.claimOrders;
     expect(__typename).toBe("ClaimOrdersSuccess");
@@ -92,7 +104,11 @@ describe("claimOrders", () => {
   });
 
   it("answers an empty success when nothing is claimable", async () => {
-    const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.annOwn.id, orders.canceled.id, "order_nope"] }, annToken);
+    const result = await t.graphql<ClaimResult>(
+      CLAIM_ORDERS,
+      { ids: [orders.annOwn.id, orders.canceled.id, "order_nope"] },
+      annToken,
+    );
     expect(result.data!.claimOrders).toEqual({ __typename: "ClaimOrdersSuccess", claims: [] });
   });
 
@@ -102,7 +118,11 @@ describe("claimOrders", () => {
   });
 
   it("is a typed AccountRequiredError for a guest record", async () => {
-    const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.home.id] }, storeTokenFor(customers.workGuest.id));
+    const result = await t.graphql<ClaimResult>(
+      CLAIM_ORDERS,
+      { ids: [orders.home.id] },
+      storeTokenFor(customers.workGuest.id),
+    );
     expect(result.data!.claimOrders).toEqual({
       __typename: "AccountRequiredError",
       code: "ACCOUNT_REQUIRED",
@@ -122,10 +142,15 @@ describe("claimOrders", () => {
 
   it("refuses a request body over 1 MB with a GraphQL-shaped 413", async () => {
     const ids = Array.from({ length: 100_000 }, (_, i) => `order_${i}`);
-    const response = await t.request("POST", "/graphql", { body: { query: CLAIM_ORDERS, variables: { ids } }, bearer: annToken });
+    const response = await t.request("POST", "/graphql", {
+      body: { query: CLAIM_ORDERS, variables: { ids } },
+      bearer: annToken,
+    });
     expect(response.status).toBe(413);
     expect(response.json).toEqual({
-      errors: [{ message: "The request body is larger than 1048576 bytes.", extensions: { code: "PAYLOAD_TOO_LARGE" } }],
+      errors: [
+        { message: "The request body is larger than 1048576 bytes.", extensions: { code: "PAYLOAD_TOO_LARGE" } },
+      ],
     });
   });
 
@@ -136,13 +161,28 @@ describe("claimOrders", () => {
   });
 
   it("treats a bad or expired bearer token as signed out: public operations still work", async () => {
-    const expired = jwt.sign({ customer_id: customers.ann.id, domain: "store", exp: Math.floor(Date.now() / 1000) - 60 }, TEST_JWT_SECRET);
+    const expired = jwt.sign(
+      { customer_id: customers.ann.id, domain: "store", exp: Math.floor(Date.now() / 1000) - 60 },
+      TEST_JWT_SECRET,
+    );
     for (const bearer of ["not-a-jwt", expired, `${annToken}x`]) {
       const claim = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids: [orders.work1.id] }, bearer);
-      expect(claim).toEqual({ data: { claimOrders: { __typename: "NotAuthenticatedError", code: "UNAUTHENTICATED", message: "Sign in as a customer to do this." } } });
+      expect(claim).toEqual({
+        data: {
+          claimOrders: {
+            __typename: "NotAuthenticatedError",
+            code: "UNAUTHENTICATED",
+            message: "Sign in as a customer to do this.",
+          },
+        },
+      });
       const verify = await t.graphql<VerifyResult>(VERIFY, { token: "x".repeat(43) }, bearer);
       expect(verify.data!.verifyOrderClaim.__typename).toBe("ClaimTokenInvalidError");
-      const lookup = await t.graphql<{ orderLookup: unknown }>("{ orderLookup(displayId: 1001, email: \"ann.work@example.com\") { id } }", {}, bearer);
+      const lookup = await t.graphql<{ orderLookup: unknown }>(
+        '{ orderLookup(displayId: 1001, email: "ann.work@example.com") { id } }',
+        {},
+        bearer,
+      );
       expect(lookup).toEqual({ data: { orderLookup: { id: orders.work1.id } } });
     }
     expect(await t.prisma.orderClaim.count()).toBe(0);
@@ -190,8 +230,12 @@ describe("queries", () => {
 
   it("orderLookup finds a guest order by number and email", async () => {
     const query = "query($n: Int!, $e: String!) { orderLookup(displayId: $n, email: $e) { id } }";
-    expect((await t.graphql<{ orderLookup: unknown }>(query, { n: 1002, e: "ann.work@example.com" })).data!.orderLookup).toEqual({ id: orders.work2.id });
-    expect((await t.graphql<{ orderLookup: unknown }>(query, { n: 1002, e: "bob@example.com" })).data!.orderLookup).toBeNull();
+    expect(
+      (await t.graphql<{ orderLookup: unknown }>(query, { n: 1002, e: "ann.work@example.com" })).data!.orderLookup,
+    ).toEqual({ id: orders.work2.id });
+    expect(
+      (await t.graphql<{ orderLookup: unknown }>(query, { n: 1002, e: "bob@example.com" })).data!.orderLookup,
+    ).toBeNull();
     const odd = await t.graphql<{ orderLookup: unknown }>(query, { n: 1002, e: "ann.work\u0000@example.com" });
     expect(odd).toEqual({ data: { orderLookup: null } });
   });
@@ -200,18 +244,31 @@ describe("queries", () => {
     const query = `query($status: [OrderClaimStatus!]) {
       me { orderClaims(first: 10, status: $status) { totalCount edges { node { id status recipientEmail orderCount orders { id } } } } }
     }`;
-    type Claims = { me: { orderClaims: { totalCount: number; edges: { node: { id: string; status: string; recipientEmail: string; orderCount: number; orders: { id: string }[] } }[] } } };
+    type Claims = {
+      me: {
+        orderClaims: {
+          totalCount: number;
+          edges: {
+            node: { id: string; status: string; recipientEmail: string; orderCount: number; orders: { id: string }[] };
+          }[];
+        };
+      };
+    };
     await t.graphql(CLAIM_ORDERS, { ids: [orders.home.id] }, annToken);
     await t.graphql(CLAIM_ORDERS, { ids: [orders.work1.id] }, annToken);
-    const [home, work] = await mail.waitFor(2).then((messages) => [
-      messages.find((m) => m.to[0] === "ann.home@example.net")!,
-      messages.find((m) => m.to[0] === "ann.work@example.com")!,
-    ]);
+    const [home, work] = await mail
+      .waitFor(2)
+      .then((messages) => [
+        messages.find((m) => m.to[0] === "ann.home@example.net")!,
+        messages.find((m) => m.to[0] === "ann.work@example.com")!,
+      ]);
     await t.graphql(VERIFY, { token: home!.token });
 
     const all = (await t.graphql<Claims>(query, {}, annToken)).data!.me.orderClaims;
     expect(all.totalCount).toBe(2);
-    expect(all.edges.map((e) => [e.node.recipientEmail, e.node.status, e.node.orderCount, e.node.orders.map((o) => o.id)])).toEqual([
+    expect(
+      all.edges.map((e) => [e.node.recipientEmail, e.node.status, e.node.orderCount, e.node.orders.map((o) => o.id)]),
+    ).toEqual([
       ["a***@example.com", "PENDING", 1, []],
       ["a***@example.net", "VERIFIED", 1, [orders.home.id]],
     ]);
@@ -224,7 +281,13 @@ describe("queries", () => {
 
   it("me.orders pages newest first and filters by status", async () => {
     type Orders = {
-      me: { orders: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: { node: { id: string; createdAt: string } }[] } };
+      me: {
+        orders: {
+          totalCount: number;
+          pageInfo: { hasNextPage: boolean; endCursor: string };
+          edges: { node: { id: string; createdAt: string } }[];
+        };
+      };
     };
     const query = `query($first: Int!, $after: String, $status: [OrderStatus!]) {
       me { orders(first: $first, after: $after, status: $status) { totalCount pageInfo { hasNextPage endCursor } edges { node { id createdAt } } } }
@@ -235,7 +298,9 @@ describe("queries", () => {
 
     const whole = (await t.graphql<Orders>(query, { first: 10 }, annToken)).data!.me.orders;
     expect(whole.totalCount).toBe(3);
-    expect(whole.edges.map((e) => e.node.id).sort()).toEqual([orders.annOwn.id, orders.work1.id, orders.work2.id].sort());
+    expect(whole.edges.map((e) => e.node.id).sort()).toEqual(
+      [orders.annOwn.id, orders.work1.id, orders.work2.id].sort(),
+    );
     const times = whole.edges.map((e) => Date.parse(e.node.createdAt));
     expect(times).toEqual([...times].sort((a, b) => b - a));
 
@@ -249,8 +314,12 @@ describe("queries", () => {
     }
     expect(paged).toEqual(whole.edges.map((e) => e.node.id));
 
-    expect((await t.graphql<Orders>(query, { first: 10, status: ["PENDING"] }, annToken)).data!.me.orders.totalCount).toBe(3);
-    expect((await t.graphql<Orders>(query, { first: 10, status: ["CANCELED", "ARCHIVED"] }, annToken)).data!.me.orders).toMatchObject({ totalCount: 0, edges: [] });
+    expect(
+      (await t.graphql<Orders>(query, { first: 10, status: ["PENDING"] }, annToken)).data!.me.orders.totalCount,
+    ).toBe(3);
+    expect(
+      (await t.graphql<Orders>(query, { first: 10, status: ["CANCELED", "ARCHIVED"] }, annToken)).data!.me.orders,
+    ).toMatchObject({ totalCount: 0, edges: [] });
     // Bob's order never shows up in Ann's list, nor hers in his.
     const bobs = (await t.graphql<Orders>(query, { first: 10 }, storeTokenFor(customers.bob.id))).data!.me.orders;
     expect(bobs.edges.map((e) => e.node.id)).toEqual([orders.bobs.id]);

@@ -1,5 +1,12 @@
 import { type TestGateway, startTestGateway } from "./support/gateway";
-import { claimScenario, defineScenario, loginToken, seedScenario, storeTokenFor, useClaimFixture } from "./support/scenarios";
+import {
+  claimScenario,
+  defineScenario,
+  loginToken,
+  seedScenario,
+  storeTokenFor,
+  useClaimFixture,
+} from "./support/scenarios";
 import { type ReceivedMail, TestMailServer } from "./support/smtp";
 
 /**
@@ -17,8 +24,18 @@ const LOOKUP = "/store/orders";
 const unicodeScenario = defineScenario({
   customers: {},
   orders: {
-    elise: { id: "order_e1", display_id: 2001, email: "ÉLISE@Example.com", items: [{ title: "Vase", unit_price: 3100, quantity: 1 }] },
-    tabbed: { id: "order_t1", display_id: 2002, email: "ann.tab@example.com", items: [{ title: "Lamp", unit_price: 2100, quantity: 1 }] },
+    elise: {
+      id: "order_e1",
+      display_id: 2001,
+      email: "ÉLISE@Example.com",
+      items: [{ title: "Vase", unit_price: 3100, quantity: 1 }],
+    },
+    tabbed: {
+      id: "order_t1",
+      display_id: 2002,
+      email: "ann.tab@example.com",
+      items: [{ title: "Lamp", unit_price: 2100, quantity: 1 }],
+    },
   },
 });
 
@@ -30,17 +47,33 @@ const CLAIM_ORDERS = `mutation ($ids: [ID!]!) {
   }
 }`;
 type ClaimOrdersAnswer = {
-  claimOrders: { __typename: string; claims?: { id: string; recipientEmail: string }[]; code?: string; message?: string; retryAfterSeconds?: number };
+  claimOrders: {
+    __typename: string;
+    claims?: { id: string; recipientEmail: string }[];
+    code?: string;
+    message?: string;
+    retryAfterSeconds?: number;
+  };
 };
 
-const ownerOf = async (t: TestGateway, orderId: string) => (await t.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).customer_id;
+const ownerOf = async (t: TestGateway, orderId: string) =>
+  (await t.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).customer_id;
 
 /** The confirm page as a browser first gets it: its HTML, its form-token cookie and form token. */
-async function openConfirmPage(t: TestGateway, token: string, cookie = ""): Promise<{ status: number; page: string; cookies: string; formToken: string }> {
+async function openConfirmPage(
+  t: TestGateway,
+  token: string,
+  cookie = "",
+): Promise<{ status: number; page: string; cookies: string; formToken: string }> {
   const response = await fetch(`${t.url}/claim/confirm?token=${token}`, { headers: cookie ? { cookie } : {} });
   const page = await response.text();
   const formCookie = response.headers.get("set-cookie")?.split(";")[0] ?? "";
-  return { status: response.status, page, cookies: [cookie, formCookie].filter(Boolean).join("; "), formToken: /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "" };
+  return {
+    status: response.status,
+    page,
+    cookies: [cookie, formCookie].filter(Boolean).join("; "),
+    formToken: /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "",
+  };
 }
 
 /** Presses Confirm on the page (same origin), with the fields given. */
@@ -63,7 +96,10 @@ describe("with the claim scenario", () => {
   beforeEach(async () => {
     await seedScenario(t.prisma, unicodeScenario);
     // A tab before the address: the seed loader trims, so it is written as a store might have stored it.
-    await t.prisma.order.update({ where: { id: unicodeScenario.orders.tabbed.id }, data: { email: "\tann.tab@example.com" } });
+    await t.prisma.order.update({
+      where: { id: unicodeScenario.orders.tabbed.id },
+      data: { email: "\tann.tab@example.com" },
+    });
   });
 
   describe("emails are compared in one way, never as a pattern", () => {
@@ -80,26 +116,39 @@ describe("with the claim scenario", () => {
     });
 
     it("orderLookup finds nothing for wildcards, however many aliases ask", async () => {
-      const aliases = Array.from({ length: 6 }, (_, i) => `o${i}: orderLookup(displayId: ${1001 + (i % 3)}, email: "%@%.%") { id email }`).join("\n");
+      const aliases = Array.from(
+        { length: 6 },
+        (_, i) => `o${i}: orderLookup(displayId: ${1001 + (i % 3)}, email: "%@%.%") { id email }`,
+      ).join("\n");
       const answer = await t.graphql<Record<string, unknown>>(`{ ${aliases} }`);
       expect(answer.errors).toBeUndefined();
       expect(Object.values(answer.data!)).toEqual(Array(6).fill(null));
     });
 
     it("finds the order for its address in any case and with surrounding white space, in both doors", async () => {
-      const response = await t.request("GET", `${LOOKUP}?display_id=1002&email=${encodeURIComponent("  ANN.work@EXAMPLE.com ")}`);
+      const response = await t.request(
+        "GET",
+        `${LOOKUP}?display_id=1002&email=${encodeURIComponent("  ANN.work@EXAMPLE.com ")}`,
+      );
       expect(response.status).toBe(200);
       expect(response.json.order.id).toBe(orders.work2.id);
-      const answer = await t.graphql<{ orderLookup: { id: string } | null }>(`{ orderLookup(displayId: 1002, email: "ann.work@example.com") { id } }`);
+      const answer = await t.graphql<{ orderLookup: { id: string } | null }>(
+        `{ orderLookup(displayId: 1002, email: "ann.work@example.com") { id } }`,
+      );
       expect(answer.data!.orderLookup).toEqual({ id: orders.work2.id });
     });
 
     it("lower-cases beyond ASCII the same way in the lookup as in the claim (É finds é)", async () => {
-      const response = await t.request("GET", `${LOOKUP}?display_id=2001&email=${encodeURIComponent("élise@example.com")}`);
+      const response = await t.request(
+        "GET",
+        `${LOOKUP}?display_id=2001&email=${encodeURIComponent("élise@example.com")}`,
+      );
       expect(response.status).toBe(200);
       expect(response.json.order.id).toBe(unicodeScenario.orders.elise.id);
       // A different accent is a different address.
-      expect((await t.request("GET", `${LOOKUP}?display_id=2001&email=${encodeURIComponent("elise@example.com")}`)).status).toBe(404);
+      expect(
+        (await t.request("GET", `${LOOKUP}?display_id=2001&email=${encodeURIComponent("elise@example.com")}`)).status,
+      ).toBe(404);
     });
 
     it.each([
@@ -140,7 +189,11 @@ describe("with the claim scenario", () => {
     });
 
     it("claims the guest orders of a request that also names an account's order, and only those", async () => {
-      const answer = await t.graphql<ClaimOrdersAnswer>(CLAIM_ORDERS, { ids: [orders.bobs.id, orders.work1.id] }, annToken);
+      const answer = await t.graphql<ClaimOrdersAnswer>(
+        CLAIM_ORDERS,
+        { ids: [orders.bobs.id, orders.work1.id] },
+        annToken,
+      );
       expect(answer.data!.claimOrders.claims!.map((claim) => claim.recipientEmail)).toEqual(["a***@example.com"]);
       const links = await t.prisma.orderClaimOrder.findMany();
       expect(links.map((link) => link.order_id)).toEqual([orders.work1.id]);
@@ -168,7 +221,7 @@ describe("with the claim scenario", () => {
       expect(message!.text).toContain("If you do not know that account, ignore this email");
       const { status, page } = await openConfirmPage(t, message!.token!);
       expect(status).toBe(200);
-      expect(page).toContain("<strong class=\"account\">ann@example.com</strong> (an account created");
+      expect(page).toContain('<strong class="account">ann@example.com</strong> (an account created');
       expect(page).not.toContain("a***@example.com</strong>");
       // Ann's account has another address than the inbox: the token alone confirms.
       expect(page).not.toContain('name="password"');
@@ -178,11 +231,18 @@ describe("with the claim scenario", () => {
 
     it("makes a look-alike address visible: characters outside ASCII as code points", async () => {
       // A Cyrillic а in place of the Latin a.
-      const lookAlike = { email: "\u0430nn@example.com", password: "a password of mine", first_name: "Mallory", last_name: "M" };
+      const lookAlike = {
+        email: "\u0430nn@example.com",
+        password: "a password of mine",
+        first_name: "Mallory",
+        last_name: "M",
+      };
       expect((await t.request("POST", "/store/customers", { body: lookAlike })).status).toBe(200);
       try {
         const token = await loginToken(t, lookAlike.email, lookAlike.password);
-        expect((await t.request("POST", CLAIM, { bearer: token, body: { order_ids: [orders.work1.id] } })).status).toBe(200);
+        expect((await t.request("POST", CLAIM, { bearer: token, body: { order_ids: [orders.work1.id] } })).status).toBe(
+          200,
+        );
         const [message] = await mail.waitFor(1);
         expect(message!.text).toContain("[U+0430]nn@example.com");
         expect(message!.text).toContain("characters outside ASCII");
@@ -197,11 +257,18 @@ describe("with the claim scenario", () => {
 
     it("asks for the account's password when the asking account has the inbox's own address, and refuses the token alone", async () => {
       // Someone registered Ann's work address before she did, with a password of their own.
-      const squatter = { email: customers.workGuest.email, password: "the squatter's password", first_name: "Ann", last_name: "Work" };
+      const squatter = {
+        email: customers.workGuest.email,
+        password: "the squatter's password",
+        first_name: "Ann",
+        last_name: "Work",
+      };
       expect((await t.request("POST", "/store/customers", { body: squatter })).status).toBe(200);
       try {
         const token = await loginToken(t, squatter.email, squatter.password);
-        expect((await t.request("POST", CLAIM, { bearer: token, body: { order_ids: [orders.work1.id] } })).status).toBe(200);
+        expect((await t.request("POST", CLAIM, { bearer: token, body: { order_ids: [orders.work1.id] } })).status).toBe(
+          200,
+        );
         const [message] = await mail.waitFor(1);
         expect(message!.text).toContain(`signed in to the account ${squatter.email}`);
 
@@ -224,7 +291,10 @@ describe("with the claim scenario", () => {
         expect(signedIn.page).toContain("Confirmed");
         expect(await ownerOf(t, orders.work1.id)).not.toBe(customers.workGuest.id);
       } finally {
-        await t.prisma.order.updateMany({ where: { id: orders.work1.id }, data: { customer_id: customers.workGuest.id } });
+        await t.prisma.order.updateMany({
+          where: { id: orders.work1.id },
+          data: { customer_id: customers.workGuest.id },
+        });
         await t.prisma.orderClaim.deleteMany();
         await t.prisma.customerSession.deleteMany();
         await t.prisma.customer.deleteMany({ where: { email: squatter.email, has_account: true } });
@@ -232,11 +302,22 @@ describe("with the claim scenario", () => {
     });
 
     it("confirms without a password for someone signed in to that account by its session", async () => {
-      const owner = { email: customers.workGuest.email, password: "ann's own password", first_name: "Ann", last_name: "Work" };
+      const owner = {
+        email: customers.workGuest.email,
+        password: "ann's own password",
+        first_name: "Ann",
+        last_name: "Work",
+      };
       expect((await t.request("POST", "/store/customers", { body: owner })).status).toBe(200);
       try {
-        const session = (await t.request("POST", "/store/auth", { body: { email: owner.email, password: owner.password } })).headers.get("set-cookie")!.split(";")[0]!;
-        expect((await t.request("POST", CLAIM, { cookie: session, body: { order_ids: [orders.work2.id] } })).status).toBe(200);
+        const session = (
+          await t.request("POST", "/store/auth", { body: { email: owner.email, password: owner.password } })
+        ).headers
+          .get("set-cookie")!
+          .split(";")[0]!;
+        expect(
+          (await t.request("POST", CLAIM, { cookie: session, body: { order_ids: [orders.work2.id] } })).status,
+        ).toBe(200);
         const [message] = await mail.waitFor(1);
         const { page } = await openConfirmPage(t, message!.token!, session);
         expect(page).toContain("you are signed in to it");
@@ -245,7 +326,10 @@ describe("with the claim scenario", () => {
         expect((await t.prisma.orderClaim.findFirstOrThrow()).status).toBe("VERIFIED");
         // The REST confirm keeps Medusa's token-only contract (docs/medusa-differences.md).
       } finally {
-        await t.prisma.order.updateMany({ where: { id: orders.work2.id }, data: { customer_id: customers.workGuest.id } });
+        await t.prisma.order.updateMany({
+          where: { id: orders.work2.id },
+          data: { customer_id: customers.workGuest.id },
+        });
         await t.prisma.orderClaim.deleteMany();
         await t.prisma.customerSession.deleteMany();
         await t.prisma.customer.deleteMany({ where: { email: owner.email, has_account: true } });
@@ -259,7 +343,13 @@ describe("recipient allowances", () => {
   let mail: TestMailServer;
   beforeAll(async () => {
     mail = await new TestMailServer().start();
-    t = await startTestGateway({ SMTP_URL: mail.url, RATE_LIMITS: "on", RATE_LIMIT_CLAIM_RECIPIENT: "2/1h", RATE_LIMIT_CLAIM_RECIPIENT_TOTAL: "3/1h", RATE_LIMIT_LOOKUP_IP: "4/1h" });
+    t = await startTestGateway({
+      SMTP_URL: mail.url,
+      RATE_LIMITS: "on",
+      RATE_LIMIT_CLAIM_RECIPIENT: "2/1h",
+      RATE_LIMIT_CLAIM_RECIPIENT_TOTAL: "3/1h",
+      RATE_LIMIT_LOOKUP_IP: "4/1h",
+    });
     await seedScenario(t.prisma, claimScenario);
   });
   afterAll(async () => {
@@ -299,7 +389,9 @@ describe("recipient allowances", () => {
     const lookUp = (email: string) => t.request("GET", `${LOOKUP}?display_id=1001&email=${encodeURIComponent(email)}`);
     expect((await lookUp("nobody@example.com")).status).toBe(404);
     expect((await lookUp("ann.work@example.com")).status).toBe(200);
-    const graphql = await t.graphql<{ a: unknown; b: unknown }>(`{ a: orderLookup(displayId: 1001, email: "x@example.com") { id } }`);
+    const graphql = await t.graphql<{ a: unknown; b: unknown }>(
+      `{ a: orderLookup(displayId: 1001, email: "x@example.com") { id } }`,
+    );
     expect(graphql.data!.a).toBeNull();
     expect((await lookUp("nobody@example.com")).status).toBe(404);
     const refused = await lookUp("ann.work@example.com");
@@ -316,11 +408,18 @@ describe("ordergate's own routes signed in by the session cookie", () => {
   beforeAll(() => ({ t } = fixture));
 
   const signIn = async () =>
-    (await t.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } })).headers.get("set-cookie")!.split(";")[0]!;
+    (
+      await t.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } })
+    ).headers
+      .get("set-cookie")!
+      .split(";")[0]!;
 
   it.each([
     ["another site", { origin: "https://evil.example", "sec-fetch-site": "cross-site" }],
-    ["a sibling subdomain (same site, so SameSite=Lax sends the cookie)", { origin: "https://account.shop.example.evil", "sec-fetch-site": "same-site" }],
+    [
+      "a sibling subdomain (same site, so SameSite=Lax sends the cookie)",
+      { origin: "https://account.shop.example.evil", "sec-fetch-site": "same-site" },
+    ],
     ["an Origin of null", { origin: "null" }],
   ])("refuse an unsafe request from %s: 403, nothing claimed, still signed in", async (_name, headers) => {
     const cookie = await signIn();
@@ -339,13 +438,21 @@ describe("ordergate's own routes signed in by the session cookie", () => {
     ["a server (no Origin, no Sec-Fetch-Site)", () => ({})],
   ])("let an unsafe request from %s act with the cookie", async (_name, headers) => {
     const cookie = await signIn();
-    const claim = await t.request("POST", CLAIM, { cookie, headers: headers(t.url), body: { order_ids: [orders.work1.id] } });
+    const claim = await t.request("POST", CLAIM, {
+      cookie,
+      headers: headers(t.url),
+      body: { order_ids: [orders.work1.id] },
+    });
     expect(claim.status).toBe(200);
     expect(await t.prisma.orderClaim.count()).toBe(1);
   });
 
   it("leaves bearer requests alone: another site cannot make a browser send a bearer token", async () => {
-    const claim = await t.request("POST", CLAIM, { bearer: fixture.annToken, headers: { origin: "https://evil.example" }, body: { order_ids: [orders.work1.id] } });
+    const claim = await t.request("POST", CLAIM, {
+      bearer: fixture.annToken,
+      headers: { origin: "https://evil.example" },
+      body: { order_ids: [orders.work1.id] },
+    });
     expect(claim.status).toBe(200);
   });
 });

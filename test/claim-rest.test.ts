@@ -37,7 +37,9 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
   });
 
   it("accepts the session cookie of POST /store/auth", async () => {
-    const login = await t.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } });
+    const login = await t.request("POST", "/store/auth", {
+      body: { email: customers.ann.email, password: customers.ann.password },
+    });
     const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
     const response = await t.request("POST", CLAIM, { cookie, body: { order_ids: [orders.home.id] } });
     expect(response.status).toBe(200);
@@ -58,7 +60,10 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
     expect(byRecipient["ann.home@example.net"]!.text).toContain("#1003");
     expect(byRecipient["ann.work@example.com"]!.token).not.toBe(byRecipient["ann.home@example.net"]!.token);
 
-    const claims = await t.prisma.orderClaim.findMany({ include: { orders: true }, orderBy: { recipient_email: "asc" } });
+    const claims = await t.prisma.orderClaim.findMany({
+      include: { orders: true },
+      orderBy: { recipient_email: "asc" },
+    });
     expect(claims.map((c) => [c.recipient_email, c.orders.map((o) => o.order_id).sort()])).toEqual([
       ["ann.home@example.net", [orders.home.id]],
       ["ann.work@example.com", [orders.work1.id, orders.work2.id]],
@@ -121,7 +126,19 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
       await other.query("BEGIN");
       await other.query(
         `SELECT FROM "ordergate"."open_order_claims"($1, now(), $2, '{"topic":"order-claim.updated","payload":{}}', $3, '[]')`,
-        [customers.ann.id, [orders.work1.id], JSON.stringify([{ id: "oclaim_in_flight", recipient_email: "ann.work@example.com", token_hash: "0".repeat(64), expires_at: new Date(Date.now() + 60_000), order_ids: [orders.work1.id] }])],
+        [
+          customers.ann.id,
+          [orders.work1.id],
+          JSON.stringify([
+            {
+              id: "oclaim_in_flight",
+              recipient_email: "ann.work@example.com",
+              token_hash: "0".repeat(64),
+              expires_at: new Date(Date.now() + 60_000),
+              order_ids: [orders.work1.id],
+            },
+          ]),
+        ],
       );
       const request = t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] } });
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -139,16 +156,31 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
 
   it("keeps supersession right when overlapping requests race: the last one written wins, every other is superseded and announced", async () => {
     const sets = [[orders.work1.id], [orders.work1.id, orders.work2.id], [orders.work2.id]];
-    const responses = await Promise.all(Array.from({ length: 24 }, (_, i) => t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: sets[i % 3] } })));
+    const responses = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: sets[i % 3] } }),
+      ),
+    );
     expect(responses.map((r) => r.status)).toEqual(Array(24).fill(200));
 
-    const claims = await t.prisma.orderClaim.findMany({ where: { claimer_customer_id: customers.ann.id }, include: { orders: true } });
+    const claims = await t.prisma.orderClaim.findMany({
+      where: { claimer_customer_id: customers.ann.id },
+      include: { orders: true },
+    });
     expect(claims).toHaveLength(24);
-    const events = await t.prisma.outboxEvent.findMany({ where: { topic: "order-claim.updated" }, orderBy: { id: "asc" } });
-    const announced = (status: string) => events.filter((e) => (e.payload as { status: string }).status === status).map((e) => (e.payload as { claimId: string }).claimId);
+    const events = await t.prisma.outboxEvent.findMany({
+      where: { topic: "order-claim.updated" },
+      orderBy: { id: "asc" },
+    });
+    const announced = (status: string) =>
+      events
+        .filter((e) => (e.payload as { status: string }).status === status)
+        .map((e) => (e.payload as { claimId: string }).claimId);
     // Each order is in at most one pending claim, and the claim written last (its PENDING event is the newest) is one.
     for (const order of [orders.work1.id, orders.work2.id]) {
-      expect(claims.filter((c) => c.status === "PENDING" && c.orders.some((o) => o.order_id === order)).length).toBeLessThanOrEqual(1);
+      expect(
+        claims.filter((c) => c.status === "PENDING" && c.orders.some((o) => o.order_id === order)).length,
+      ).toBeLessThanOrEqual(1);
     }
     const lastWritten = announced("PENDING").at(-1);
     expect(claims.find((c) => c.id === lastWritten)!.status).toBe("PENDING");
@@ -158,8 +190,12 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
     expect(claims.filter((c) => c.status !== "SUPERSEDED" && c.status !== "PENDING")).toEqual([]);
     expect(announced("SUPERSEDED").sort()).toEqual(superseded.sort());
     for (const claim of claims.filter((c) => c.status === "PENDING")) {
-      const later = claims.filter((other) => announced("PENDING").indexOf(other.id) > announced("PENDING").indexOf(claim.id));
-      expect(later.filter((other) => other.orders.some((o) => claim.orders.some((mine) => mine.order_id === o.order_id)))).toEqual([]);
+      const later = claims.filter(
+        (other) => announced("PENDING").indexOf(other.id) > announced("PENDING").indexOf(claim.id),
+      );
+      expect(
+        later.filter((other) => other.orders.some((o) => claim.orders.some((mine) => mine.order_id === o.order_id))),
+      ).toEqual([]);
     }
   });
 
@@ -176,7 +212,10 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
     it.each([
       ["no credentials", {}],
       ["a garbage bearer token", { bearer: "not-a-jwt" }],
-      ["a token signed with another secret", { bearer: "eyJhbGciOiJIUzI1NiJ9.eyJjdXN0b21lcl9pZCI6ImN1c19hbm4iLCJkb21haW4iOiJzdG9yZSJ9.c2lnbmF0dXJl" }],
+      [
+        "a token signed with another secret",
+        { bearer: "eyJhbGciOiJIUzI1NiJ9.eyJjdXN0b21lcl9pZCI6ImN1c19hbm4iLCJkb21haW4iOiJzdG9yZSJ9.c2lnbmF0dXJl" },
+      ],
       ["an unknown session cookie", { cookie: "connect.sid=forged" }],
     ])("answers 401 with Medusa's JSON body for %s, before looking at the body", async (_name, auth) => {
       const response = await t.request("POST", CLAIM, { ...auth, rawBody: "{not json" });
@@ -185,7 +224,10 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
     });
 
     it("refuses a guest customer record: 401 Customer does not have an account", async () => {
-      const response = await t.request("POST", CLAIM, { bearer: storeTokenFor(customers.workGuest.id), body: { order_ids: [orders.home.id] } });
+      const response = await t.request("POST", CLAIM, {
+        bearer: storeTokenFor(customers.workGuest.id),
+        body: { order_ids: [orders.home.id] },
+      });
       expect(response.status).toBe(401);
       expect(response.json).toEqual({ type: "unauthorized", message: "Customer does not have an account" });
       expect(await t.prisma.orderClaim.count()).toBe(0);
@@ -200,12 +242,20 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
       ["a bare string", { order_ids: "order_w1" }, "order_ids must be an array"],
       ["an object", { order_ids: { 0: "order_w1" } }, "order_ids must be an array"],
       ["a number in the list", { order_ids: ["order_w1", 1] }, "each value in order_ids must be a string"],
-      ["several numbers in the list (said once)", { order_ids: [1, "order_w1", 2, 3] }, "each value in order_ids must be a string"],
+      [
+        "several numbers in the list (said once)",
+        { order_ids: [1, "order_w1", 2, 3] },
+        "each value in order_ids must be a string",
+      ],
       ["an empty id", { order_ids: [""] }, "order_ids must not contain empty ids"],
       ["a blank id", { order_ids: ["  "] }, "order_ids must not contain empty ids"],
       ["a NUL byte in an id", { order_ids: ["order_\u0000w1"] }, "order_ids must not contain control characters"],
       ["an unknown property", { order_ids: ["order_w1"], x: 1 }, "property x should not exist"],
-      ["more ids than CLAIM_MAX_ORDERS", { order_ids: ["a", "b", "c", "d", "e", "f"] }, "order_ids must contain at most 5 order ids (got 6)"],
+      [
+        "more ids than CLAIM_MAX_ORDERS",
+        { order_ids: ["a", "b", "c", "d", "e", "f"] },
+        "order_ids must contain at most 5 order ids (got 6)",
+      ],
       ["a JSON array body", ["order_w1"], "The request body must be a JSON object."],
     ])("%s", async (_name, body, message) => {
       const response = await t.request("POST", CLAIM, { bearer: annToken, body });
@@ -218,7 +268,11 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
       ["no body at all", undefined],
       ["an empty body with a JSON content type", ""],
     ])("%s is Medusa's {}: the missing field is named", async (_name, rawBody) => {
-      const response = await t.request("POST", CLAIM, { bearer: annToken, rawBody, headers: rawBody === undefined ? {} : { "content-type": "application/json" } });
+      const response = await t.request("POST", CLAIM, {
+        bearer: annToken,
+        rawBody,
+        headers: rawBody === undefined ? {} : { "content-type": "application/json" },
+      });
       expect(response.status).toBe(400);
       expect(response.json).toEqual({ type: "invalid_data", message: "order_ids must be an array" });
     });
@@ -229,7 +283,7 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
         const socket = net.connect(Number(port), "127.0.0.1", () => {
           socket.write(
             `POST ${CLAIM} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${annToken}\r\n` +
-              "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"order_ids\": [",
+              'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"order_ids": [',
             () => setTimeout(() => socket.destroy(), 100),
           );
         });
@@ -257,7 +311,17 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
     it("repeated ids count once and unicode ids are just unknown", async () => {
       const response = await t.request("POST", CLAIM, {
         bearer: annToken,
-        body: { order_ids: [orders.work1.id, orders.work1.id, orders.work1.id, orders.work1.id, orders.work1.id, orders.work1.id, "order_ü🙂"] },
+        body: {
+          order_ids: [
+            orders.work1.id,
+            orders.work1.id,
+            orders.work1.id,
+            orders.work1.id,
+            orders.work1.id,
+            orders.work1.id,
+            "order_ü🙂",
+          ],
+        },
       });
       expect(response.status).toBe(200);
       const links = await t.prisma.orderClaimOrder.findMany();

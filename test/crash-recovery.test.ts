@@ -38,9 +38,19 @@ const ACCEPT_DELAY_MS = 250;
 const KILL_AFTER_MAILS = 2 * SMTP_CONNECTIONS;
 
 const scenario = defineScenario({
-  customers: { claimer: { id: "cus_claimer", email: "claimer@example.com", password: "claimer password", has_account: true } },
+  customers: {
+    claimer: { id: "cus_claimer", email: "claimer@example.com", password: "claimer password", has_account: true },
+  },
   orders: Object.fromEntries(
-    Array.from({ length: GUESTS }, (_, i) => [`o${i}`, { id: `order_crash_${i}`, display_id: 5000 + i, email: `guest${i}@example.com`, items: [{ title: "Mug", unit_price: 900, quantity: 1 }] }]),
+    Array.from({ length: GUESTS }, (_, i) => [
+      `o${i}`,
+      {
+        id: `order_crash_${i}`,
+        display_id: 5000 + i,
+        email: `guest${i}@example.com`,
+        items: [{ title: "Mug", unit_price: 900, quantity: 1 }],
+      },
+    ]),
   ),
 });
 
@@ -80,7 +90,11 @@ async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
     LOG_LEVEL: "info",
     MAIL_FROM,
   };
-  const child = spawn(process.execPath, [path.join(ROOT, "dist/main.js")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(ROOT, "dist/main.js")], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   let log = "";
   const url = await new Promise<string>((resolve, reject) => {
@@ -129,11 +143,17 @@ it("mails every committed claim after a SIGKILL under load and a restart, sendin
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   await kill;
-  await new Promise((resolve) => (first.child.exitCode !== null || first.child.signalCode !== null ? resolve(undefined) : first.child.once("exit", resolve)));
+  await new Promise((resolve) =>
+    first.child.exitCode !== null || first.child.signalCode !== null
+      ? resolve(undefined)
+      : first.child.once("exit", resolve),
+  );
   expect(first.child.signalCode).toBe("SIGKILL");
   mail.acceptDelayMs = 0;
 
-  const committed = (await prisma.orderClaim.findMany({ select: { recipient_email: true } })).map((claim) => claim.recipient_email);
+  const committed = (await prisma.orderClaim.findMany({ select: { recipient_email: true } })).map(
+    (claim) => claim.recipient_email,
+  );
   expect(committed.length).toBeGreaterThanOrEqual(answered.length);
   expect(committed.length).toBeLessThan(GUESTS); // killed under claim load
   for (const email of answered) expect(committed).toContain(email);
@@ -144,7 +164,10 @@ it("mails every committed claim after a SIGKILL under load and a restart, sendin
     return committed.every((email) => mailed.has(email)) ? true : undefined;
     // Rows the killed process had leased wait for their lease (60 s) to run out.
   }, 90_000);
-  await eventually(async () => ((await prisma.outboxEvent.count({ where: { delivered_at: null } })) === 0 ? true : undefined), 90_000);
+  await eventually(
+    async () => ((await prisma.outboxEvent.count({ where: { delivered_at: null } })) === 0 ? true : undefined),
+    90_000,
+  );
 
   // Every mail is for a committed claim, carries a token and its outbox event's Message-ID (one
   // claim per recipient here), however many times it was sent.

@@ -3,7 +3,12 @@ import { createEventBus } from "../src/events/event-bus";
 import { createLogger } from "../src/logger";
 
 /** The in-process event bus on its own: no database, no HTTP. */
-const update = (n: number) => ({ claimId: `oclaim_${n}`, claimerCustomerId: "cus_ann", status: "PENDING" as const, at: new Date(0).toISOString() });
+const update = (n: number) => ({
+  claimId: `oclaim_${n}`,
+  claimerCustomerId: "cus_ann",
+  status: "PENDING" as const,
+  at: new Date(0).toISOString(),
+});
 
 describe("claim status streams", () => {
   it("hold a slow reader's backlog bounded: the oldest messages give way to a resync, nothing throws", async () => {
@@ -15,7 +20,10 @@ describe("claim status streams", () => {
 
     const backlog: ClaimFeedMessage[] = [];
     for (;;) {
-      const next = await Promise.race([stream.next(), new Promise<"idle">((resolve) => setTimeout(() => resolve("idle"), 50))]);
+      const next = await Promise.race([
+        stream.next(),
+        new Promise<"idle">((resolve) => setTimeout(() => resolve("idle"), 50)),
+      ]);
       if (next === "idle") break;
       backlog.push(next.value);
     }

@@ -30,7 +30,11 @@ describe("PostgreSQL stopped", () => {
     ["GET", "/store/auth", { bearer: true }],
     ["POST", CLAIM, { body: { order_ids: [orders.work1.id] }, bearer: true }],
     ["POST", CONFIRM, { body: { token: "a".repeat(43) } }],
-    ["POST", "/store/customers", { body: { email: "new@example.com", password: "secret", first_name: "N", last_name: "E" } }],
+    [
+      "POST",
+      "/store/customers",
+      { body: { email: "new@example.com", password: "secret", first_name: "N", last_name: "E" } },
+    ],
     ["GET", "/store/customers/me", { bearer: true }],
     ["GET", "/store/customers/me/orders", { bearer: true }],
     ["GET", `/store/orders/${orders.work1.id}`, {}],
@@ -50,10 +54,17 @@ describe("PostgreSQL stopped", () => {
     try {
       for (const [method, path, options] of storeRoutes) {
         const started = Date.now();
-        const response = await t.request(method, path, { body: options.body, bearer: options.bearer ? annToken : undefined });
+        const response = await t.request(method, path, {
+          body: options.body,
+          bearer: options.bearer ? annToken : undefined,
+        });
         expect({ path, status: response.status }).toEqual({ path, status: 503 });
         expect(Date.now() - started).toBeLessThan(1000);
-        expect(response.json).toEqual({ type: "database_error", code: "api_error", message: "The service is temporarily unavailable. Try again shortly." });
+        expect(response.json).toEqual({
+          type: "database_error",
+          code: "api_error",
+          message: "The service is temporarily unavailable. Try again shortly.",
+        });
         expect(response.headers.get("retry-after")).toBe("1");
       }
       for (const [query, variables] of graphqlOperations) {
@@ -61,7 +72,12 @@ describe("PostgreSQL stopped", () => {
         const response = await t.request("POST", "/graphql", { body: { query, variables }, bearer: annToken });
         expect({ query, status: response.status }).toEqual({ query, status: 503 });
         expect(Date.now() - started).toBeLessThan(1000);
-        expect(response.json.errors).toEqual([expect.objectContaining({ message: "The service is temporarily unavailable. Try again shortly.", extensions: { code: "SERVICE_UNAVAILABLE" } })]);
+        expect(response.json.errors).toEqual([
+          expect.objectContaining({
+            message: "The service is temporarily unavailable. Try again shortly.",
+            extensions: { code: "SERVICE_UNAVAILABLE" },
+          }),
+        ]);
       }
       const ready = await t.request("GET", "/ready");
       expect(ready.status).toBe(503);
@@ -73,8 +89,16 @@ describe("PostgreSQL stopped", () => {
 
     // Back: the same gateway serves again, and what failed before now works.
     await eventually(async () => ((await t.request("GET", "/ready")).status === 200 ? true : undefined));
-    expect((await t.request("POST", "/store/auth/token", { body: { email: customers.ann.email, password: customers.ann.password } })).status).toBe(200);
-    expect((await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] } })).status).toBe(200);
+    expect(
+      (
+        await t.request("POST", "/store/auth/token", {
+          body: { email: customers.ann.email, password: customers.ann.password },
+        })
+      ).status,
+    ).toBe(200);
+    expect((await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] } })).status).toBe(
+      200,
+    );
     const me = await t.graphql<{ me: { id: string } }>("{ me { id } }", {}, annToken);
     expect(me.data?.me.id).toBe(customers.ann.id);
   });

@@ -8,7 +8,8 @@ import { startTestGateway, type TestGateway } from "./support/gateway";
  */
 // Without Chromium (a developer machine), say why and skip; CI installs it and must run these.
 const available = chromiumInstalled() || process.env.CI === "true";
-if (!available) console.warn("skipping the GraphiQL browser tests: Chromium is not installed (apt-get install -y chromium)");
+if (!available)
+  console.warn("skipping the GraphiQL browser tests: Chromium is not installed (apt-get install -y chromium)");
 const describeInBrowser = available ? describe : describe.skip;
 
 jest.setTimeout(60_000);
@@ -51,7 +52,11 @@ describeInBrowser("GraphiQL's walk-through tabs", () => {
       await typeQuery(page, query);
       await page.locator(".graphiql-execute-button").click();
       // An answer, whichever it is.
-      await page.locator(".result-window").getByText(/"(data|errors)"/).first().waitFor();
+      await page
+        .locator(".result-window")
+        .getByText(/"(data|errors)"/)
+        .first()
+        .waitFor();
       const result = await page.locator(".result-window").innerText();
       expect(result).not.toMatch(/Cannot infer operation|Unknown operation/);
       expect(result).toMatch(expected);

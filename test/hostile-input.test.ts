@@ -21,7 +21,13 @@ let t: TestGateway;
 let mail: TestMailServer;
 
 /** Mallory: a customer with an account and no orders, who wants everyone else's. */
-const mallory = { id: "cus_mallory", email: "mallory@example.org", password: "mallory's password", first_name: "Mallory", has_account: true };
+const mallory = {
+  id: "cus_mallory",
+  email: "mallory@example.org",
+  password: "mallory's password",
+  first_name: "Mallory",
+  has_account: true,
+};
 let malloryToken: string;
 
 /** What no caller here may see: other customers' addresses, ids, orders and their contents. */
@@ -41,16 +47,33 @@ const SOMEONE_ELSES = [
   "Kettle",
 ];
 
-const sign = (payload: object, secret = TEST_JWT_SECRET, options: jwt.SignOptions = {}) => jwt.sign(payload, secret, { algorithm: "HS256", ...options });
+const sign = (payload: object, secret = TEST_JWT_SECRET, options: jwt.SignOptions = {}) =>
+  jwt.sign(payload, secret, { algorithm: "HS256", ...options });
 /** Who is asking: nobody, Mallory, or someone holding a token that must sign nobody in. */
 const CALLERS: [string, () => { bearer?: string; cookie?: string }][] = [
   ["nobody", () => ({})],
   ["Mallory", () => ({ bearer: malloryToken })],
-  ["a token signed with another secret", () => ({ bearer: sign({ customer_id: customers.ann.id, domain: "store" }, "another secret of sixteen+ chars") })],
-  ["an admin-domain token (Medusa's user tokens)", () => ({ bearer: sign({ user_id: customers.ann.id, customer_id: customers.ann.id, domain: "admin" }) })],
-  ["an expired token", () => ({ bearer: sign({ customer_id: customers.ann.id, domain: "store", exp: Math.floor(Date.now() / 1000) - 60 }) })],
+  [
+    "a token signed with another secret",
+    () => ({ bearer: sign({ customer_id: customers.ann.id, domain: "store" }, "another secret of sixteen+ chars") }),
+  ],
+  [
+    "an admin-domain token (Medusa's user tokens)",
+    () => ({ bearer: sign({ user_id: customers.ann.id, customer_id: customers.ann.id, domain: "admin" }) }),
+  ],
+  [
+    "an expired token",
+    () => ({
+      bearer: sign({ customer_id: customers.ann.id, domain: "store", exp: Math.floor(Date.now() / 1000) - 60 }),
+    }),
+  ],
   ["a token for a customer who does not exist", () => ({ bearer: storeTokenFor("cus_nobody") })],
-  ["an unsigned token (alg none)", () => ({ bearer: `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${Buffer.from(JSON.stringify({ customer_id: customers.ann.id, domain: "store" })).toString("base64url")}.` })],
+  [
+    "an unsigned token (alg none)",
+    () => ({
+      bearer: `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${Buffer.from(JSON.stringify({ customer_id: customers.ann.id, domain: "store" })).toString("base64url")}.`,
+    }),
+  ],
   ["a forged session cookie", () => ({ cookie: "connect.sid=s%3Aforged.signature" })],
 ];
 
@@ -74,7 +97,7 @@ const HOSTILE: unknown[] = [
   "👩‍💻@example.com",
   "\u202egro.elpmaxe@yrallam",
   "x".repeat(5000),
-  "'; DROP TABLE \"order\"; --",
+  '\'; DROP TABLE "order"; --',
   "../../etc/passwd",
   "%00",
   "__proto__",
@@ -96,17 +119,32 @@ const HOSTILE: unknown[] = [
 ];
 
 /** A value as it travels in a URL (path segment or query value). */
-const inUrl = (value: unknown) => encodeURIComponent(typeof value === "string" ? value : JSON.stringify(value) ?? "");
+const inUrl = (value: unknown) => encodeURIComponent(typeof value === "string" ? value : (JSON.stringify(value) ?? ""));
 
 type Attempt = { method: string; path: string; body?: unknown };
 /** Every Store route ordergate answers (no MEDUSA_URL), each with the hostile value in every input it takes. */
 const STORE_ROUTES: [string, (value: unknown) => Attempt[]][] = [
-  ["POST /store/auth", (v) => [{ method: "POST", path: "/store/auth", body: { email: v, password: v } }, { method: "POST", path: "/store/auth", body: { email: mallory.email, password: v } }]],
+  [
+    "POST /store/auth",
+    (v) => [
+      { method: "POST", path: "/store/auth", body: { email: v, password: v } },
+      { method: "POST", path: "/store/auth", body: { email: mallory.email, password: v } },
+    ],
+  ],
   ["POST /store/auth/token", (v) => [{ method: "POST", path: "/store/auth/token", body: { email: v, password: v } }]],
   ["GET /store/auth", () => [{ method: "GET", path: "/store/auth" }]],
   ["DELETE /store/auth", () => [{ method: "DELETE", path: "/store/auth" }]],
   ["GET /store/auth/:email", (v) => [{ method: "GET", path: `/store/auth/${inUrl(v)}` }]],
-  ["POST /store/customers", (v) => [{ method: "POST", path: "/store/customers", body: { email: v, password: v, first_name: v, last_name: v, phone: v } }]],
+  [
+    "POST /store/customers",
+    (v) => [
+      {
+        method: "POST",
+        path: "/store/customers",
+        body: { email: v, password: v, first_name: v, last_name: v, phone: v },
+      },
+    ],
+  ],
   ["GET /store/customers/me", () => [{ method: "GET", path: "/store/customers/me" }]],
   [
     "GET /store/customers/me/orders",
@@ -126,21 +164,62 @@ const STORE_ROUTES: [string, (value: unknown) => Attempt[]][] = [
   ],
   ["GET /store/orders/:id", (v) => [{ method: "GET", path: `/store/orders/${inUrl(v)}` }]],
   ["GET /store/orders/cart/:cart_id", (v) => [{ method: "GET", path: `/store/orders/cart/${inUrl(v)}` }]],
-  ["POST /store/orders/batch/customer/token", (v) => [{ method: "POST", path: "/store/orders/batch/customer/token", body: { order_ids: v } }, { method: "POST", path: "/store/orders/batch/customer/token", body: { order_ids: [v] } }]],
-  ["POST /store/orders/customer/confirm", (v) => [{ method: "POST", path: "/store/orders/customer/confirm", body: { token: v } }]],
+  [
+    "POST /store/orders/batch/customer/token",
+    (v) => [
+      { method: "POST", path: "/store/orders/batch/customer/token", body: { order_ids: v } },
+      { method: "POST", path: "/store/orders/batch/customer/token", body: { order_ids: [v] } },
+    ],
+  ],
+  [
+    "POST /store/orders/customer/confirm",
+    (v) => [{ method: "POST", path: "/store/orders/customer/confirm", body: { token: v } }],
+  ],
 ];
 
 /** Every GraphQL operation, with the hostile value as each of its variables. */
 const GRAPHQL_OPERATIONS: [string, string, (value: unknown) => Record<string, unknown>][] = [
-  ["me", `query { me { id email orders(first: 5) { edges { node { id email } } } orderClaims(first: 5) { edges { node { id } } } } }`, () => ({})],
-  ["me (paging)", `query ($first: Int, $after: String) { me { orders(first: $first, after: $after) { edges { node { id } } } } }`, (v) => ({ first: v, after: v })],
+  [
+    "me",
+    `query { me { id email orders(first: 5) { edges { node { id email } } } orderClaims(first: 5) { edges { node { id } } } } }`,
+    () => ({}),
+  ],
+  [
+    "me (paging)",
+    `query ($first: Int, $after: String) { me { orders(first: $first, after: $after) { edges { node { id } } } } }`,
+    (v) => ({ first: v, after: v }),
+  ],
   ["order", `query ($id: ID!) { order(id: $id) { id email items { title } } }`, (v) => ({ id: v })],
-  ["orderLookup", `query ($displayId: Int!, $email: String!) { orderLookup(displayId: $displayId, email: $email) { id email } }`, (v) => ({ displayId: 1001, email: v })],
-  ["orderLookup (display id)", `query ($displayId: Int!) { orderLookup(displayId: $displayId, email: "ann.work@example.com") { id } }`, (v) => ({ displayId: v })],
-  ["claimOrders", `mutation ($ids: [ID!]!) { claimOrders(orderIds: $ids) { __typename ... on Error { code message } ... on ClaimOrdersSuccess { claims { id recipientEmail } } } }`, (v) => ({ ids: v })],
-  ["claimOrders (in a list)", `mutation ($ids: [ID!]!) { claimOrders(orderIds: $ids) { __typename ... on Error { code message } } }`, (v) => ({ ids: [v] })],
-  ["verifyOrderClaim", `mutation ($token: String!) { verifyOrderClaim(token: $token) { __typename ... on Error { code message } ... on VerifyOrderClaimSuccess { transferredOrderIds } } }`, (v) => ({ token: v })],
-  ["logIn", `mutation ($email: String!, $password: String!) { logIn(email: $email, password: $password) { __typename ... on Error { code message } } }`, (v) => ({ email: v, password: v })],
+  [
+    "orderLookup",
+    `query ($displayId: Int!, $email: String!) { orderLookup(displayId: $displayId, email: $email) { id email } }`,
+    (v) => ({ displayId: 1001, email: v }),
+  ],
+  [
+    "orderLookup (display id)",
+    `query ($displayId: Int!) { orderLookup(displayId: $displayId, email: "ann.work@example.com") { id } }`,
+    (v) => ({ displayId: v }),
+  ],
+  [
+    "claimOrders",
+    `mutation ($ids: [ID!]!) { claimOrders(orderIds: $ids) { __typename ... on Error { code message } ... on ClaimOrdersSuccess { claims { id recipientEmail } } } }`,
+    (v) => ({ ids: v }),
+  ],
+  [
+    "claimOrders (in a list)",
+    `mutation ($ids: [ID!]!) { claimOrders(orderIds: $ids) { __typename ... on Error { code message } } }`,
+    (v) => ({ ids: [v] }),
+  ],
+  [
+    "verifyOrderClaim",
+    `mutation ($token: String!) { verifyOrderClaim(token: $token) { __typename ... on Error { code message } ... on VerifyOrderClaimSuccess { transferredOrderIds } } }`,
+    (v) => ({ token: v }),
+  ],
+  [
+    "logIn",
+    `mutation ($email: String!, $password: String!) { logIn(email: $email, password: $password) { __typename ... on Error { code message } } }`,
+    (v) => ({ email: v, password: v }),
+  ],
   [
     "registerCustomer",
     `mutation ($input: RegisterCustomerInput!) { registerCustomer(input: $input) { __typename ... on Error { code message } } }`,
@@ -159,7 +238,10 @@ function expectSafeStoreAnswer(response: TestResponse, sent: unknown, what: stri
   expect({ what, status: response.status < 500 }).toEqual({ what, status: true });
   expect({ what, leaks: leakIn(response, sent) }).toEqual({ what, leaks: null });
   if (response.status >= 400) {
-    expect({ what, shape: typeof response.json?.type === "string" && typeof response.json?.message === "string" }).toEqual({ what, shape: true });
+    expect({
+      what,
+      shape: typeof response.json?.type === "string" && typeof response.json?.message === "string",
+    }).toEqual({ what, shape: true });
   }
 }
 
@@ -168,7 +250,10 @@ function expectSafeGraphQLAnswer(response: TestResponse, sent: unknown, what: st
   expect({ what, status: response.status < 500 }).toEqual({ what, status: true });
   expect({ what, leaks: leakIn(response, sent) }).toEqual({ what, leaks: null });
   const body = response.json as { data?: unknown; errors?: { message: unknown; extensions?: { code?: unknown } }[] };
-  expect({ what, shape: body !== null && typeof body === "object" && ("data" in body || Array.isArray(body.errors)) }).toEqual({ what, shape: true });
+  expect({
+    what,
+    shape: body !== null && typeof body === "object" && ("data" in body || Array.isArray(body.errors)),
+  }).toEqual({ what, shape: true });
   for (const error of body.errors ?? []) {
     expect({ what, message: typeof error.message }).toEqual({ what, message: "string" });
     expect({ what, unexpected: error.message === "Unexpected error." }).toEqual({ what, unexpected: false });
@@ -193,24 +278,44 @@ describe.each(CALLERS)("as %s", (_caller, credentials) => {
   it.each(STORE_ROUTES)("%s: no 5xx, nothing of anyone else, Medusa's error shape", async (route, attempts) => {
     for (const value of HOSTILE) {
       for (const attempt of attempts(value)) {
-        const response = await t.request(attempt.method, attempt.path, { ...credentials(), ...(attempt.body === undefined ? {} : { body: attempt.body }) });
-        expectSafeStoreAnswer(response, { path: decodeURIComponent(attempt.path), body: attempt.body }, `${route} with ${JSON.stringify(value)?.slice(0, 40)}: ${response.status} ${response.text.slice(0, 200)}`);
+        const response = await t.request(attempt.method, attempt.path, {
+          ...credentials(),
+          ...(attempt.body === undefined ? {} : { body: attempt.body }),
+        });
+        expectSafeStoreAnswer(
+          response,
+          { path: decodeURIComponent(attempt.path), body: attempt.body },
+          `${route} with ${JSON.stringify(value)?.slice(0, 40)}: ${response.status} ${response.text.slice(0, 200)}`,
+        );
       }
     }
   });
 
-  it.each(GRAPHQL_OPERATIONS)("GraphQL %s: no 5xx, no unexpected error, nothing of anyone else", async (name, query, variables) => {
-    for (const value of HOSTILE) {
-      const response = await t.request("POST", "/graphql", { ...credentials(), body: { query, variables: variables(value) } });
-      expectSafeGraphQLAnswer(response, variables(value), `${name} with ${JSON.stringify(value)?.slice(0, 40)}: ${response.status} ${response.text.slice(0, 200)}`);
-    }
-  });
+  it.each(GRAPHQL_OPERATIONS)(
+    "GraphQL %s: no 5xx, no unexpected error, nothing of anyone else",
+    async (name, query, variables) => {
+      for (const value of HOSTILE) {
+        const response = await t.request("POST", "/graphql", {
+          ...credentials(),
+          body: { query, variables: variables(value) },
+        });
+        expectSafeGraphQLAnswer(
+          response,
+          variables(value),
+          `${name} with ${JSON.stringify(value)?.slice(0, 40)}: ${response.status} ${response.text.slice(0, 200)}`,
+        );
+      }
+    },
+  );
 });
 
 describe("nothing reaches someone else's orders", () => {
   it("no claim Mallory opens names an order of an account, and no email goes anywhere for hostile ids", async () => {
     for (const value of HOSTILE) {
-      await t.request("POST", "/store/orders/batch/customer/token", { bearer: malloryToken, body: { order_ids: [value, orders.bobs.id, orders.annOwn.id] } });
+      await t.request("POST", "/store/orders/batch/customer/token", {
+        bearer: malloryToken,
+        body: { order_ids: [value, orders.bobs.id, orders.annOwn.id] },
+      });
     }
     await t.gateway.dispatcher.flush();
     expect(mail.messages).toEqual([]);
@@ -219,24 +324,35 @@ describe("nothing reaches someone else's orders", () => {
 
   it("Mallory's token, read for another customer's order by id in GraphQL, finds nothing", async () => {
     for (const id of [orders.bobs.id, orders.work1.id, orders.annOwn.id]) {
-      const response = await t.request("POST", "/graphql", { bearer: malloryToken, body: { query: `query ($id: ID!) { order(id: $id) { id } }`, variables: { id } } });
+      const response = await t.request("POST", "/graphql", {
+        bearer: malloryToken,
+        body: { query: `query ($id: ID!) { order(id: $id) { id } }`, variables: { id } },
+      });
       expect(response.json).toEqual({ data: { order: null } });
     }
   });
 });
 
 describe("subscriptions", () => {
-  it.each(["sse", "ws"] as const)("orderClaimUpdated over %s: a hostile claimId is not found, and nothing reaches PostgreSQL to fail", async (transport) => {
-    for (const claimId of ["\u0000", "oclaim_\u0000x", "%", "_", "\\", "x".repeat(5000), "👩‍💻"]) {
-      const stream = await subscribe(transport, t.url, `subscription ($claimId: ID) { orderClaimUpdated(claimId: $claimId) { id status } }`, { bearer: malloryToken, variables: { claimId } });
-      try {
-        const refused = await stream.next();
-        expect(refused.errors).toEqual([expect.objectContaining({ extensions: { code: "NOT_FOUND" } })]);
-      } finally {
-        await stream.close();
+  it.each(["sse", "ws"] as const)(
+    "orderClaimUpdated over %s: a hostile claimId is not found, and nothing reaches PostgreSQL to fail",
+    async (transport) => {
+      for (const claimId of ["\u0000", "oclaim_\u0000x", "%", "_", "\\", "x".repeat(5000), "👩‍💻"]) {
+        const stream = await subscribe(
+          transport,
+          t.url,
+          `subscription ($claimId: ID) { orderClaimUpdated(claimId: $claimId) { id status } }`,
+          { bearer: malloryToken, variables: { claimId } },
+        );
+        try {
+          const refused = await stream.next();
+          expect(refused.errors).toEqual([expect.objectContaining({ extensions: { code: "NOT_FOUND" } })]);
+        } finally {
+          await stream.close();
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 describe("property-based", () => {
@@ -259,11 +375,22 @@ describe("property-based", () => {
 
   it("a confirmation with any token but a real one is a 400 invalid_data and changes nothing", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".split("")), minLength: 43, maxLength: 43 }), fc.jsonValue()), async (token) => {
-        const response = await t.request("POST", "/store/orders/customer/confirm", { body: { token } });
-        expect(response.status).toBe(400);
-        expect(response.json).toMatchObject({ type: "invalid_data", message: expect.any(String) });
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 60 }),
+          fc.string({
+            unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".split("")),
+            minLength: 43,
+            maxLength: 43,
+          }),
+          fc.jsonValue(),
+        ),
+        async (token) => {
+          const response = await t.request("POST", "/store/orders/customer/confirm", { body: { token } });
+          expect(response.status).toBe(400);
+          expect(response.json).toMatchObject({ type: "invalid_data", message: expect.any(String) });
+        },
+      ),
       { numRuns: 150 },
     );
     expect(await t.prisma.order.count({ where: { customer_id: mallory.id } })).toBe(0);
@@ -273,9 +400,13 @@ describe("property-based", () => {
     const ids = fc.oneof(fc.array(fc.string({ maxLength: 30 }), { maxLength: 8 }), fc.jsonValue());
     await fc.assert(
       fc.asyncProperty(ids, async (orderIds) => {
-        const response = await t.request("POST", "/store/orders/batch/customer/token", { bearer: malloryToken, body: { order_ids: orderIds } });
+        const response = await t.request("POST", "/store/orders/batch/customer/token", {
+          bearer: malloryToken,
+          body: { order_ids: orderIds },
+        });
         expect([200, 400]).toContain(response.status);
-        if (response.status === 400) expect(response.json).toMatchObject({ type: "invalid_data", message: expect.stringMatching(/order_ids/) });
+        if (response.status === 400)
+          expect(response.json).toMatchObject({ type: "invalid_data", message: expect.stringMatching(/order_ids/) });
       }),
       { numRuns: 150 },
     );

@@ -50,7 +50,11 @@ it("signs tokens that survive a restart on the same DATA_DIR and are refused els
     const gateway = await startTestGateway(env);
     try {
       await seedScenario(gateway.prisma, claimScenario);
-      const { access_token: token } = (await gateway.request("POST", "/store/auth/token", { body: { email: "ann@example.com", password: "correct horse" } })).json;
+      const { access_token: token } = (
+        await gateway.request("POST", "/store/auth/token", {
+          body: { email: "ann@example.com", password: "correct horse" },
+        })
+      ).json;
       return { gateway, token: token as string };
     } catch (error) {
       await gateway.close();

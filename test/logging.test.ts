@@ -19,7 +19,8 @@ beforeEach(() => {
   t.logs.length = 0;
 });
 
-const requestLine = (requestId: string) => eventually(() => logEntries(t).find((entry) => entry.msg === "request completed" && entry.requestId === requestId));
+const requestLine = (requestId: string) =>
+  eventually(() => logEntries(t).find((entry) => entry.msg === "request completed" && entry.requestId === requestId));
 
 it("writes every line as JSON with a level, an ISO time and a message", async () => {
   await t.request("GET", "/health");
@@ -32,14 +33,20 @@ it("writes every line as JSON with a level, an ISO time and a message", async ()
 });
 
 it("logs one line per request with method, route template, status and duration, under the client's x-request-id", async () => {
-  const response = await t.request("GET", `/store/orders/${orders.work1.id}?fields=id`, { headers: { "x-request-id": "req-from-proxy.42" } });
+  const response = await t.request("GET", `/store/orders/${orders.work1.id}?fields=id`, {
+    headers: { "x-request-id": "req-from-proxy.42" },
+  });
   expect(response.headers.get("x-request-id")).toBe("req-from-proxy.42");
   const line = await requestLine("req-from-proxy.42");
-  expect(line).toEqual(expect.objectContaining({ level: "info", method: "GET", route: "/store/orders/:id", status: 200 }));
+  expect(line).toEqual(
+    expect.objectContaining({ level: "info", method: "GET", route: "/store/orders/:id", status: 200 }),
+  );
   expect(line.durationMs).toEqual(expect.any(Number));
   // The path with its id and the query string stay out of the line.
   expect(JSON.stringify(line)).not.toContain(orders.work1.id);
-  expect(logEntries(t).filter((entry) => entry.requestId === "req-from-proxy.42" && entry.msg === "request completed")).toHaveLength(1);
+  expect(
+    logEntries(t).filter((entry) => entry.requestId === "req-from-proxy.42" && entry.msg === "request completed"),
+  ).toHaveLength(1);
 });
 
 it("keeps a line's fields to that line: later lines of the request carry only its context", () => {
@@ -65,13 +72,27 @@ it("makes its own request id when none (or an unusable one) is sent", async () =
 });
 
 it("logs the claim lifecycle with ids and masked emails, each line under the request it happened in", async () => {
-  const claimed = await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id, orders.home.id] }, headers: { "x-request-id": "claim-1" } });
+  const claimed = await t.request("POST", CLAIM, {
+    bearer: annToken,
+    body: { order_ids: [orders.work1.id, orders.home.id] },
+    headers: { "x-request-id": "claim-1" },
+  });
   expect(claimed.status).toBe(200);
   // Through the REST door and Yoga's pipeline, the lines keep the request's id.
   const opened = logEntries(t).filter((entry) => entry.msg === "claim opened");
   expect(opened).toEqual([
-    expect.objectContaining({ requestId: "claim-1", claimerId: customers.ann.id, recipient: "a***@example.com", orders: 1 }),
-    expect.objectContaining({ requestId: "claim-1", claimerId: customers.ann.id, recipient: "a***@example.net", orders: 1 }),
+    expect.objectContaining({
+      requestId: "claim-1",
+      claimerId: customers.ann.id,
+      recipient: "a***@example.com",
+      orders: 1,
+    }),
+    expect.objectContaining({
+      requestId: "claim-1",
+      claimerId: customers.ann.id,
+      recipient: "a***@example.net",
+      orders: 1,
+    }),
   ]);
   expect((await requestLine("claim-1")).route).toBe(CLAIM);
 
@@ -85,7 +106,9 @@ it("logs the claim lifecycle with ids and masked emails, each line under the req
   const workMessage = messages.find((message) => message.to[0] === "ann.work@example.com")!;
   await t.request("POST", CONFIRM, { body: { token: workMessage.token }, headers: { "x-request-id": "confirm-1" } });
   const verified = logEntries(t).find((entry) => entry.msg === "claim verified")!;
-  expect(verified).toEqual(expect.objectContaining({ requestId: "confirm-1", claimerId: customers.ann.id, ordersMoved: 1 }));
+  expect(verified).toEqual(
+    expect.objectContaining({ requestId: "confirm-1", claimerId: customers.ann.id, ordersMoved: 1 }),
+  );
 
   // The other claim runs out (CLAIM_TOKEN_TTL 2s) and the sweep says so.
   const expired = await eventually(() => logEntries(t).find((entry) => entry.msg === "claims expired"), 5000);
@@ -94,18 +117,33 @@ it("logs the claim lifecycle with ids and masked emails, each line under the req
   // A newer request for the same orders supersedes the open claim.
   await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work2.id] } });
   await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work2.id] } });
-  expect(logEntries(t).find((entry) => entry.msg === "claims superseded by a newer request")).toEqual(expect.objectContaining({ claimIds: [expect.any(String)] }));
+  expect(logEntries(t).find((entry) => entry.msg === "claims superseded by a newer request")).toEqual(
+    expect.objectContaining({ claimIds: [expect.any(String)] }),
+  );
 
   // No token, sign-in or address in the clear, anywhere.
   const everything = t.logs.join("\n");
-  for (const secret of [...messages.map((message) => message.token), annToken, customers.ann.password!, "ann.work@example.com", "ann.home@example.net"]) {
+  for (const secret of [
+    ...messages.map((message) => message.token),
+    annToken,
+    customers.ann.password!,
+    "ann.work@example.com",
+    "ann.home@example.net",
+  ]) {
     expect(everything).not.toContain(secret);
   }
 });
 
 it("does not warn about a client's expired or forged token: the client is signed out, nothing more", async () => {
-  const expired = jwt.sign({ customer_id: customers.ann.id, domain: "store", exp: Math.floor(Date.now() / 1000) - 60 }, TEST_JWT_SECRET);
-  for (const bearer of [expired, "not.a.jwt", jwt.sign({ customer_id: customers.ann.id, domain: "store" }, "another-secret-0123456789")]) {
+  const expired = jwt.sign(
+    { customer_id: customers.ann.id, domain: "store", exp: Math.floor(Date.now() / 1000) - 60 },
+    TEST_JWT_SECRET,
+  );
+  for (const bearer of [
+    expired,
+    "not.a.jwt",
+    jwt.sign({ customer_id: customers.ann.id, domain: "store" }, "another-secret-0123456789"),
+  ]) {
     expect((await t.graphql("{ me { id } }", {}, bearer)).data).toEqual({ me: null });
   }
   expect(logEntries(t).filter((entry) => entry.level === "warn" || entry.level === "error")).toEqual([]);
@@ -115,13 +153,22 @@ it("logs a client that hangs up as an aborted request, not an error", async () =
   const controller = new AbortController();
   const stream = fetch(`${t.url}/graphql`, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${annToken}`, "x-request-id": "sse-1" },
+    headers: {
+      "content-type": "application/json",
+      accept: "text/event-stream",
+      authorization: `Bearer ${annToken}`,
+      "x-request-id": "sse-1",
+    },
     body: JSON.stringify({ query: "subscription { orderClaimUpdated { id } }" }),
     signal: controller.signal,
   });
   await (await stream).body!.getReader().read();
   controller.abort();
-  const line: LogEntry = await eventually(() => logEntries(t).find((entry) => entry.requestId === "sse-1" && entry.msg.startsWith("request")));
-  expect(line).toEqual(expect.objectContaining({ level: "info", msg: "request aborted by the client", route: "/graphql" }));
+  const line: LogEntry = await eventually(() =>
+    logEntries(t).find((entry) => entry.requestId === "sse-1" && entry.msg.startsWith("request")),
+  );
+  expect(line).toEqual(
+    expect.objectContaining({ level: "info", msg: "request aborted by the client", route: "/graphql" }),
+  );
   expect(logEntries(t).filter((entry) => entry.level === "error")).toEqual([]);
 });

@@ -27,7 +27,14 @@ interface ReceivedRequest {
 async function startRecordingUpstream(): Promise<{ url: string; received: ReceivedRequest[]; close(): Promise<void> }> {
   const received: ReceivedRequest[] = [];
   const server = http.createServer((req, res) => {
-    const entry: ReceivedRequest = { method: req.method!, url: req.url!, headers: req.headers, bodyBytes: 0, complete: false, cutShort: false };
+    const entry: ReceivedRequest = {
+      method: req.method!,
+      url: req.url!,
+      headers: req.headers,
+      bodyBytes: 0,
+      complete: false,
+      cutShort: false,
+    };
     received.push(entry);
     req.on("data", (chunk: Buffer) => (entry.bodyBytes += chunk.length));
     req.on("close", () => (entry.cutShort = !entry.complete));
@@ -77,7 +84,10 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
   const receivedAt = (path: string) => upstream.received.filter((request) => request.url === path);
   const hostOf = (t: TestGateway) => new URL(t.url).host;
   /** The addresses of an X-Forwarded-For header, client first. */
-  const addressesIn = (header: string | string[] | undefined) => String(header).split(",").map((address) => address.trim());
+  const addressesIn = (header: string | string[] | undefined) =>
+    String(header)
+      .split(",")
+      .map((address) => address.trim());
 
   const forgedOrigin = {
     "x-forwarded-for": "198.51.100.66",
@@ -95,7 +105,8 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
     expect(addressesIn(seen!.headers["x-forwarded-for"])).toEqual(["127.0.0.1"]);
     expect(seen!.headers["x-forwarded-host"]).toBe(hostOf(direct));
     expect(seen!.headers["x-forwarded-proto"]).toBe("http");
-    for (const dropped of ["x-forwarded-port", "forwarded", "x-real-ip"]) expect(seen!.headers[dropped]).toBeUndefined();
+    for (const dropped of ["x-forwarded-port", "forwarded", "x-real-ip"])
+      expect(seen!.headers[dropped]).toBeUndefined();
   });
 
   it("keeps the chain, host and protocol a trusted proxy (TRUST_PROXY) vouches for, and appends the proxy's address", async () => {
@@ -109,8 +120,14 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
 
     // The client is the first address the trusted proxy did not vouch for; what it claimed
     // before itself is its own story and goes no further.
-    await behindProxy.request("GET", "/store/products?case=trusted-chain", { headers: { "x-forwarded-for": "198.51.100.66, 203.0.113.7, 127.0.0.2" } });
-    expect(addressesIn(receivedAt("/store/products?case=trusted-chain")[0]!.headers["x-forwarded-for"])).toEqual(["203.0.113.7", "127.0.0.2", "127.0.0.1"]);
+    await behindProxy.request("GET", "/store/products?case=trusted-chain", {
+      headers: { "x-forwarded-for": "198.51.100.66, 203.0.113.7, 127.0.0.2" },
+    });
+    expect(addressesIn(receivedAt("/store/products?case=trusted-chain")[0]!.headers["x-forwarded-for"])).toEqual([
+      "203.0.113.7",
+      "127.0.0.2",
+      "127.0.0.1",
+    ]);
   });
 
   /** `bodyBytes` of body in chunks of 16 kB, chunked-encoded, without the last (empty) chunk. */
@@ -125,7 +142,9 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
   };
   const LAST_CHUNK = "0\r\n\r\n";
   const chunkedPostHead = (t: TestGateway, path: string) =>
-    [`POST ${path} HTTP/1.1`, `Host: ${hostOf(t)}`, "Content-Type: text/plain", "Transfer-Encoding: chunked"].join("\r\n");
+    [`POST ${path} HTTP/1.1`, `Host: ${hostOf(t)}`, "Content-Type: text/plain", "Transfer-Encoding: chunked"].join(
+      "\r\n",
+    );
   /** A chunked POST through a raw socket (fetch would send a length), sent at once. */
   const chunkedPost = (t: TestGateway, path: string, bodyBytes: number) =>
     rawRequest(t.url, chunkedPostHead(t, path), Buffer.concat([chunksOf(bodyBytes), Buffer.from(LAST_CHUNK)]));
@@ -133,7 +152,10 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
   it("cuts off a chunked body that streams past the 100 kB limit: 413, and Medusa never gets the whole request", async () => {
     const response = await chunkedPost(direct, "/store/carts?case=oversize", 150 * 1024);
     expect(response.status).toBe(413);
-    expect(JSON.parse(response.body)).toEqual({ type: "invalid_data", message: "The request body is larger than 102400 bytes." });
+    expect(JSON.parse(response.body)).toEqual({
+      type: "invalid_data",
+      message: "The request body is larger than 102400 bytes.",
+    });
     // Long enough for a forwarded body to have arrived in full, had it been let through.
     await sleep(500);
     expect(receivedAt("/store/carts?case=oversize").filter((request) => request.complete)).toEqual([]);
@@ -141,7 +163,9 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
     // Under the limit, a chunked body goes through whole.
     const underLimit = await chunkedPost(direct, "/store/carts?case=chunked-under-limit", 90 * 1024);
     expect(underLimit.status).toBe(200);
-    expect(receivedAt("/store/carts?case=chunked-under-limit")).toMatchObject([{ complete: true, bodyBytes: 90 * 1024 }]);
+    expect(receivedAt("/store/carts?case=chunked-under-limit")).toMatchObject([
+      { complete: true, bodyBytes: 90 * 1024 },
+    ]);
   });
 
   it("aborts the request to Medusa already under way when its body passes the limit midway", async () => {
@@ -184,15 +208,24 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
     ];
     const seenBefore = upstream.received.length;
     for (const path of hostile) {
-      const response = await rawRequest(direct.url, `GET ${path} HTTP/1.1\r\nHost: ${hostOf(direct)}\r\nConnection: close`);
+      const response = await rawRequest(
+        direct.url,
+        `GET ${path} HTTP/1.1\r\nHost: ${hostOf(direct)}\r\nConnection: close`,
+      );
       expect({ path, status: response.status }).toEqual({ path, status: 400 });
-      expect(JSON.parse(response.body)).toEqual({ type: "invalid_data", message: expect.stringContaining('"." or ".." segment') });
+      expect(JSON.parse(response.body)).toEqual({
+        type: "invalid_data",
+        message: expect.stringContaining('"." or ".." segment'),
+      });
     }
     expect(upstream.received.slice(seenBefore).map((request) => request.url)).toEqual([]);
 
     // Dots inside a segment, and in the query, are no segments of their own: forwarded as sent.
     const harmless = "/store/products/a..b/...?next=../x";
-    const response = await rawRequest(direct.url, `GET ${harmless} HTTP/1.1\r\nHost: ${hostOf(direct)}\r\nConnection: close`);
+    const response = await rawRequest(
+      direct.url,
+      `GET ${harmless} HTTP/1.1\r\nHost: ${hostOf(direct)}\r\nConnection: close`,
+    );
     expect(response.status).toBe(200);
     expect(receivedAt(harmless)).toHaveLength(1);
   });
@@ -208,7 +241,8 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
       annId = signIn.json.customer.id;
     });
 
-    const postWithCookie = (path: string, headers: Record<string, string>) => direct.request("POST", path, { body: { region_id: "reg_1" }, cookie, headers });
+    const postWithCookie = (path: string, headers: Record<string, string>) =>
+      direct.request("POST", path, { body: { region_id: "reg_1" }, cookie, headers });
     /** The customer of the bearer Medusa was sent for `path`, verified with the shared secret. */
     const bearerCustomerAt = (path: string) => {
       const [seen] = receivedAt(path);
@@ -231,7 +265,10 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
         const path = `/store/carts?case=cross-site-${index}`;
         const response = await postWithCookie(path, headers);
         expect({ headers, status: response.status }).toEqual({ headers, status: 403 });
-        expect(response.json).toEqual({ type: "not_allowed", message: expect.stringContaining("comes from another site") });
+        expect(response.json).toEqual({
+          type: "not_allowed",
+          message: expect.stringContaining("comes from another site"),
+        });
         expect(receivedAt(path)).toEqual([]);
       }
       expect(direct.responses.join("\n")).not.toContain(cookie);
@@ -256,7 +293,10 @@ describe("forwarding to Medusa: what a hostile client sends does not reach Medus
 
     it("a safe method from another site is forwarded signed in (reads are not what the check guards)", async () => {
       const path = "/store/customers/me?case=cross-site-read";
-      const response = await direct.request("GET", path, { cookie, headers: { "sec-fetch-site": "cross-site", origin: "http://evil.example" } });
+      const response = await direct.request("GET", path, {
+        cookie,
+        headers: { "sec-fetch-site": "cross-site", origin: "http://evil.example" },
+      });
       expect(response.status).toBe(200);
       expect(bearerCustomerAt(path)).toBe(annId);
     });

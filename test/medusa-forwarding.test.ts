@@ -7,7 +7,10 @@ import { claimScenario, seedScenario } from "./support/scenarios";
 // Without the Medusa test server installed (`npm ci --prefix medusa-v1-server`), say why and skip;
 // CI installs it and must run these.
 const available = medusaInstalled() || process.env.CI === "true";
-if (!available) console.warn("skipping the Medusa forwarding tests: run `npm ci --prefix medusa-v1-server` to install the Medusa v1 test server");
+if (!available)
+  console.warn(
+    "skipping the Medusa forwarding tests: run `npm ci --prefix medusa-v1-server` to install the Medusa v1 test server",
+  );
 const describeWithMedusa = available ? describe : describe.skip;
 
 jest.setTimeout(120_000);
@@ -29,10 +32,16 @@ describeWithMedusa("in front of a real Medusa v1: every other /store route is fo
     await medusa?.close();
   });
 
-  const through = (method: string, route: string, body?: unknown) => medusa.request(method, route, { body, baseUrl: t.url });
+  const through = (method: string, route: string, body?: unknown) =>
+    medusa.request(method, route, { body, baseUrl: t.url });
 
   it("answers a product list, a region list and a cart exactly as Medusa does", async () => {
-    for (const route of ["/store/products", "/store/regions", "/store/products?limit=1&offset=0", "/store/collections"]) {
+    for (const route of [
+      "/store/products",
+      "/store/regions",
+      "/store/products?limit=1&offset=0",
+      "/store/collections",
+    ]) {
       const [direct, forwarded] = [await medusa.request("GET", route), await through("GET", route)];
       expect(forwarded.status).toBe(direct.status);
       expect(forwarded.headers.get("content-type")).toBe(direct.headers.get("content-type"));
@@ -42,7 +51,10 @@ describeWithMedusa("in front of a real Medusa v1: every other /store route is fo
     expect(created.status).toBe(200);
     const cartId = created.json.cart.id as string;
     expect(cartId).toMatch(/^cart_/);
-    const [direct, forwarded] = [await medusa.request("GET", `/store/carts/${cartId}`), await through("GET", `/store/carts/${cartId}`)];
+    const [direct, forwarded] = [
+      await medusa.request("GET", `/store/carts/${cartId}`),
+      await through("GET", `/store/carts/${cartId}`),
+    ];
     expect(forwarded.json).toEqual(direct.json);
   });
 
@@ -58,21 +70,36 @@ describeWithMedusa("in front of a real Medusa v1: every other /store route is fo
   it("streams a chunked body to Medusa whole while counting it against the body limit", async () => {
     // Counting the bytes on their way must not hold back or lose any: Medusa parses the JSON.
     const json = JSON.stringify({ region_id: await medusa.regionId() });
-    const chunks = [json.slice(0, 5), json.slice(5)].map((part) => `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`).join("") + "0\r\n\r\n";
-    const head = ["POST /store/carts HTTP/1.1", `Host: ${new URL(t.url).host}`, "Content-Type: application/json", "Transfer-Encoding: chunked", "Connection: close"].join("\r\n");
+    const chunks =
+      [json.slice(0, 5), json.slice(5)]
+        .map((part) => `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`)
+        .join("") + "0\r\n\r\n";
+    const head = [
+      "POST /store/carts HTTP/1.1",
+      `Host: ${new URL(t.url).host}`,
+      "Content-Type: application/json",
+      "Transfer-Encoding: chunked",
+      "Connection: close",
+    ].join("\r\n");
     const response = await rawRequest(t.url, head, chunks);
     expect(response.status).toBe(200);
     expect(JSON.parse(response.body).cart.region_id).toBe(await medusa.regionId());
   });
 
   it("passes Medusa's errors through as they are, and answers its own routes itself", async () => {
-    const [direct, forwarded] = [await medusa.request("GET", "/store/products/prod_missing"), await through("GET", "/store/products/prod_missing")];
+    const [direct, forwarded] = [
+      await medusa.request("GET", "/store/products/prod_missing"),
+      await through("GET", "/store/products/prod_missing"),
+    ];
     expect(forwarded.status).toBe(404);
     expect(forwarded.json).toEqual(direct.json);
     const invalid = await through("POST", "/store/carts", { region_id: 12 });
     expect(invalid.status).toBe((await medusa.request("POST", "/store/carts", { body: { region_id: 12 } })).status);
     // ordergate's own: its login, not Medusa's (whose database has no such customer).
-    const login = await through("POST", "/store/auth/token", { email: claimScenario.customers.ann.email, password: claimScenario.customers.ann.password });
+    const login = await through("POST", "/store/auth/token", {
+      email: claimScenario.customers.ann.email,
+      password: claimScenario.customers.ann.password,
+    });
     expect(login.status).toBe(200);
   });
 
@@ -84,14 +111,18 @@ describeWithMedusa("in front of a real Medusa v1: every other /store route is fo
     const notAllowedHere = await fetch(`${t.url}/store/products`, { headers: { origin: MEDUSA_STORE_CORS } });
     expect(notAllowedHere.status).toBe(200);
     expect(notAllowedHere.headers.get("access-control-allow-origin")).toBeNull();
-    const response = await fetch(`${t.url}/store/products`, { headers: { origin: GATEWAY_STORE_CORS, "x-request-id": "forwarded-1" } });
+    const response = await fetch(`${t.url}/store/products`, {
+      headers: { origin: GATEWAY_STORE_CORS, "x-request-id": "forwarded-1" },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get("access-control-allow-origin")).toBe(GATEWAY_STORE_CORS);
     expect(response.headers.get("access-control-allow-credentials")).toBe("true");
     expect(response.headers.get("x-request-id")).toBe("forwarded-1");
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toContain(`route="${FORWARDED_ROUTE}"`);
-    expect(t.logs.some((line) => line.includes('"requestId":"forwarded-1"') && line.includes(FORWARDED_ROUTE))).toBe(true);
+    expect(t.logs.some((line) => line.includes('"requestId":"forwarded-1"') && line.includes(FORWARDED_ROUTE))).toBe(
+      true,
+    );
   });
 
   it("answers 504 when Medusa does not answer in time, and 502 at once when it is down; its own routes keep working", async () => {
@@ -101,7 +132,11 @@ describeWithMedusa("in front of a real Medusa v1: every other /store route is fo
       const started = Date.now();
       const slow = await through("GET", "/store/products");
       expect(slow.status).toBe(504);
-      expect(slow.json).toEqual({ type: "unknown_error", code: "medusa_timeout", message: "The store backend did not answer within 2 s." });
+      expect(slow.json).toEqual({
+        type: "unknown_error",
+        code: "medusa_timeout",
+        message: "The store backend did not answer within 2 s.",
+      });
       expect(Date.now() - started).toBeLessThan(5000);
     } finally {
       medusa.signal("SIGCONT");
@@ -112,9 +147,16 @@ describeWithMedusa("in front of a real Medusa v1: every other /store route is fo
       const started = Date.now();
       const down = await through("GET", "/store/products");
       expect(down.status).toBe(502);
-      expect(down.json).toEqual({ type: "unknown_error", code: "medusa_unavailable", message: "The store backend could not be reached." });
+      expect(down.json).toEqual({
+        type: "unknown_error",
+        code: "medusa_unavailable",
+        message: "The store backend could not be reached.",
+      });
       expect(Date.now() - started).toBeLessThan(1000);
-      const own = await through("POST", "/store/auth/token", { email: claimScenario.customers.ann.email, password: claimScenario.customers.ann.password });
+      const own = await through("POST", "/store/auth/token", {
+        email: claimScenario.customers.ann.email,
+        password: claimScenario.customers.ann.password,
+      });
       expect(own.status).toBe(200);
     } finally {
       await medusa.start();

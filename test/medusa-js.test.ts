@@ -18,7 +18,10 @@ type Loose = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 it("claims guest orders end to end: token, request, mailed token, confirm, list", async () => {
   const medusa = new Medusa({ baseUrl: t.url, maxRetries: 0 });
-  const { access_token: jwt }: Loose = await medusa.auth.getToken({ email: customers.ann.email, password: customers.ann.password! });
+  const { access_token: jwt }: Loose = await medusa.auth.getToken({
+    email: customers.ann.email,
+    password: customers.ann.password!,
+  });
   const signedIn = { Authorization: `Bearer ${jwt}` };
 
   const before: Loose = await medusa.customers.listOrders({ limit: 10, offset: 0 }, signedIn);
@@ -31,8 +34,14 @@ it("claims guest orders end to end: token, request, mailed token, confirm, list"
 
   const after: Loose = await medusa.customers.listOrders({ limit: 10, offset: 0 }, signedIn);
   expect(after.count).toBe(3);
-  expect(after.orders.map((o: Loose) => o.id).sort()).toEqual([orders.annOwn.id, orders.work1.id, orders.work2.id].sort());
-  expect(after.orders.find((o: Loose) => o.id === orders.work1.id)).toMatchObject({ display_id: 1001, customer_id: customers.ann.id, subtotal: 3000 });
+  expect(after.orders.map((o: Loose) => o.id).sort()).toEqual(
+    [orders.annOwn.id, orders.work1.id, orders.work2.id].sort(),
+  );
+  expect(after.orders.find((o: Loose) => o.id === orders.work1.id)).toMatchObject({
+    display_id: 1001,
+    customer_id: customers.ann.id,
+    subtotal: 3000,
+  });
   // qs lists, as medusa-js writes them (`status[0]=...`)
   const pending: Loose = await medusa.customers.listOrders({ status: ["pending"] } as Loose, signedIn);
   expect(pending.count).toBe(3);
@@ -42,7 +51,12 @@ it("registers, checks, signs in and reads, as a storefront does", async () => {
   const medusa = new Medusa({ baseUrl: t.url, maxRetries: 0 });
   const email = `js-${Date.now()}@example.com`;
   expect(((await medusa.auth.exists(email)) as Loose).exists).toBe(false);
-  const created: Loose = await medusa.customers.create({ email, password: "a long passphrase", first_name: "Jo", last_name: "Script" });
+  const created: Loose = await medusa.customers.create({
+    email,
+    password: "a long passphrase",
+    first_name: "Jo",
+    last_name: "Script",
+  });
   expect(created.customer).toMatchObject({ email, first_name: "Jo" });
   expect(JSON.stringify(created.customer)).not.toContain("password");
   expect(((await medusa.auth.exists(email)) as Loose).exists).toBe(true);

@@ -34,8 +34,17 @@ it("counts requests, operations through both doors, claims, mail, refusals, subs
   const before = await scrape();
   const delta = (after: Map<string, number>, sample: string) => (after.get(sample) ?? 0) - (before.get(sample) ?? 0);
 
-  expect((await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] } })).status).toBe(200);
-  expect((await t.request("POST", "/graphql", { bearer: annToken, body: { query: CLAIM_ORDERS, variables: { ids: [orders.home.id] } } })).status).toBe(200);
+  expect((await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] } })).status).toBe(
+    200,
+  );
+  expect(
+    (
+      await t.request("POST", "/graphql", {
+        bearer: annToken,
+        body: { query: CLAIM_ORDERS, variables: { ids: [orders.home.id] } },
+      })
+    ).status,
+  ).toBe(200);
   // Routing ignores case: the label does not.
   expect((await t.request("GET", `/STORE/orders/${orders.work2.id}`)).status).toBe(200);
   expect((await t.request("GET", "/no/such/route")).status).toBe(404);
@@ -48,8 +57,13 @@ it("counts requests, operations through both doors, claims, mail, refusals, subs
   const after = await eventually(async () => {
     const samples = await scrape();
     // Database readings serve a second's scrapes: wait for one taken after the claims.
-    const caughtUp = samples.get('ordergate_claims{status="PENDING"}') === 2 && samples.get("ordergate_outbox_pending_events") === 0;
-    return caughtUp && samples.get('ordergate_mails_total{outcome="sent"}') === (before.get('ordergate_mails_total{outcome="sent"}') ?? 0) + 2 ? samples : undefined;
+    const caughtUp =
+      samples.get('ordergate_claims{status="PENDING"}') === 2 && samples.get("ordergate_outbox_pending_events") === 0;
+    return caughtUp &&
+      samples.get('ordergate_mails_total{outcome="sent"}') ===
+        (before.get('ordergate_mails_total{outcome="sent"}') ?? 0) + 2
+      ? samples
+      : undefined;
   });
   // HTTP, by route template (never a raw path), method and status.
   expect(delta(after, `ordergate_http_requests_total{method="POST",route="${CLAIM}",status="200"}`)).toBe(1);
@@ -61,9 +75,15 @@ it("counts requests, operations through both doors, claims, mail, refusals, subs
   expect([...after.keys()].some((sample) => sample.includes(orders.work2.id))).toBe(false);
   // GraphQL operations: the REST door's claim went through the same pipeline as /graphql's.
   expect(delta(after, 'ordergate_graphql_operations_total{type="mutation",field="claimOrders",outcome="ok"}')).toBe(2);
-  expect(delta(after, 'ordergate_graphql_operations_total{type="mutation",field="verifyOrderClaim",outcome="ok"}')).toBe(1);
-  expect(delta(after, 'ordergate_graphql_operations_total{type="mutation",field="verifyOrderClaim",outcome="error"}')).toBe(1);
-  expect(delta(after, 'ordergate_graphql_operations_total{type="subscription",field="orderClaimUpdated",outcome="ok"}')).toBe(1);
+  expect(
+    delta(after, 'ordergate_graphql_operations_total{type="mutation",field="verifyOrderClaim",outcome="ok"}'),
+  ).toBe(1);
+  expect(
+    delta(after, 'ordergate_graphql_operations_total{type="mutation",field="verifyOrderClaim",outcome="error"}'),
+  ).toBe(1);
+  expect(
+    delta(after, 'ordergate_graphql_operations_total{type="subscription",field="orderClaimUpdated",outcome="ok"}'),
+  ).toBe(1);
   // State read at scrape time.
   expect(after.get('ordergate_claims{status="PENDING"}')).toBe(2);
   expect(after.get("ordergate_outbox_pending_events")).toBe(0);
@@ -82,10 +102,14 @@ it("counts a mail the transport refused as failed, and shows the backlog while i
   const before = await scrape();
   await mail.stop();
   try {
-    expect((await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work2.id] } })).status).toBe(200);
+    expect((await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work2.id] } })).status).toBe(
+      200,
+    );
     const during = await eventually(async () => {
       const samples = await scrape();
-      const failed = (samples.get('ordergate_mails_total{outcome="failed"}') ?? 0) > (before.get('ordergate_mails_total{outcome="failed"}') ?? 0);
+      const failed =
+        (samples.get('ordergate_mails_total{outcome="failed"}') ?? 0) >
+        (before.get('ordergate_mails_total{outcome="failed"}') ?? 0);
       // A database reading serves a second's scrapes: wait for one taken while the mail waits.
       return failed && (samples.get("ordergate_outbox_pending_events") ?? 0) >= 1 ? samples : undefined;
     });
@@ -109,7 +133,8 @@ describe("with METRICS_PORT", () => {
       expect(await scraped.text()).toContain("ordergate_http_requests_total");
       // The public port no longer has it; the metrics port has nothing else.
       expect((await own.request("GET", "/metrics")).status).toBe(404);
-      for (const path of ["/health", "/graphql", "/store/auth/a@example.com"]) expect((await fetch(`${metricsUrl}${path}`)).status).toBe(404);
+      for (const path of ["/health", "/graphql", "/store/auth/a@example.com"])
+        expect((await fetch(`${metricsUrl}${path}`)).status).toBe(404);
       // A scraper's keep-alive connection does not hold the shutdown up.
       await own.close();
       closed = true;

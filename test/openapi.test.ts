@@ -16,11 +16,18 @@ type RouteLayer = { route?: { path: string; methods: Record<string, boolean> }; 
 
 /** The routes the Express Store router really has, as `method /store/path/{param}`. */
 function expressRoutes(): string[] {
-  const router = storeApi({} as never, {} as never, { secureCookies: false, clientAddress: () => "", sessionSites: { storeCors: [], publicUrl: undefined } }, createLogger("silent")) as unknown as { stack: RouteLayer[] };
+  const router = storeApi(
+    {} as never,
+    {} as never,
+    { secureCookies: false, clientAddress: () => "", sessionSites: { storeCors: [], publicUrl: undefined } },
+    createLogger("silent"),
+  ) as unknown as { stack: RouteLayer[] };
   const walk = (stack: RouteLayer[]): string[] =>
     stack.flatMap((layer) =>
       layer.route
-        ? Object.keys(layer.route.methods).map((method) => `${method} /store${layer.route!.path.replace(/:(\w+)/g, "{$1}")}`)
+        ? Object.keys(layer.route.methods).map(
+            (method) => `${method} /store${layer.route!.path.replace(/:(\w+)/g, "{$1}")}`,
+          )
         : layer.handle?.stack
           ? walk(layer.handle.stack)
           : [],
@@ -38,57 +45,145 @@ it("documents every Store route with Medusa's operationId, and nothing else", as
     .sort();
   expect(documented).toEqual(expressRoutes());
   expect(doc.paths["/store/orders/batch/customer/token"].post.operationId).toBe("PostOrdersCustomerOrderClaim");
-  expect(doc.paths["/store/orders/customer/confirm"].post.operationId).toBe("PostOrdersCustomerOrderClaimsCustomerOrderClaimAccept");
-  expect(doc.paths["/store/customers/me/orders"].get.parameters.map((p: { name: string }) => p.name)).toEqual(["limit", "offset", "status", "fields", "expand"]);
-  expect(doc.paths["/store/orders/batch/customer/token"].post.requestBody.content["application/json"].schema.properties.order_ids.type).toBe("array");
+  expect(doc.paths["/store/orders/customer/confirm"].post.operationId).toBe(
+    "PostOrdersCustomerOrderClaimsCustomerOrderClaimAccept",
+  );
+  expect(doc.paths["/store/customers/me/orders"].get.parameters.map((p: { name: string }) => p.name)).toEqual([
+    "limit",
+    "offset",
+    "status",
+    "fields",
+    "expand",
+  ]);
+  expect(
+    doc.paths["/store/orders/batch/customer/token"].post.requestBody.content["application/json"].schema.properties
+      .order_ids.type,
+  ).toBe("array");
 });
 
 describe("each route answers as documented", () => {
   /** Sends the request and checks the body against the schema documented for the status it got. */
-  async function check(method: "get" | "post" | "delete", path: string, url: string, options: Parameters<TestGateway["request"]>[2], status: number) {
+  async function check(
+    method: "get" | "post" | "delete",
+    path: string,
+    url: string,
+    options: Parameters<TestGateway["request"]>[2],
+    status: number,
+  ) {
     const response = await t.request(method.toUpperCase(), url, options);
     expect(response.status).toBe(status);
     const schema = documentedResponse(method, path, status) as z.ZodType | undefined;
     expect(schema).toBeDefined();
     const parsed = schema!.safeParse(response.json);
-    if (!parsed.success) throw new Error(`${method} ${url} ${status}: ${JSON.stringify(parsed.error.issues)}\n${response.text}`);
+    if (!parsed.success)
+      throw new Error(`${method} ${url} ${status}: ${JSON.stringify(parsed.error.issues)}\n${response.text}`);
   }
 
   it("answers its documented 200s", async () => {
-    const session = (await t.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } })).headers.get("set-cookie")!.split(";")[0]!;
+    const session = (
+      await t.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } })
+    ).headers
+      .get("set-cookie")!
+      .split(";")[0]!;
     await t.prisma.order.update({ where: { id: orders.home.id }, data: { cart_id: "cart_doc" } });
-    await check("post", "/store/auth", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } }, 200);
-    await check("post", "/store/auth/token", "/store/auth/token", { body: { email: customers.ann.email, password: customers.ann.password } }, 200);
+    await check(
+      "post",
+      "/store/auth",
+      "/store/auth",
+      { body: { email: customers.ann.email, password: customers.ann.password } },
+      200,
+    );
+    await check(
+      "post",
+      "/store/auth/token",
+      "/store/auth/token",
+      { body: { email: customers.ann.email, password: customers.ann.password } },
+      200,
+    );
     await check("get", "/store/auth", "/store/auth", { cookie: session }, 200);
     await check("get", "/store/auth/{email}", `/store/auth/${customers.ann.email}`, {}, 200);
     await check("get", "/store/customers/me", "/store/customers/me", { bearer: annToken }, 200);
     await check("get", "/store/customers/me/orders", "/store/customers/me/orders", { bearer: annToken }, 200);
-    await check("get", "/store/customers/me/orders", "/store/customers/me/orders?fields=email&expand=items", { bearer: annToken }, 200);
+    await check(
+      "get",
+      "/store/customers/me/orders",
+      "/store/customers/me/orders?fields=email&expand=items",
+      { bearer: annToken },
+      200,
+    );
     await check("get", "/store/orders", "/store/orders?display_id=1003&email=ann.home@example.net", {}, 200);
     await check("get", "/store/orders/{id}", `/store/orders/${orders.home.id}`, {}, 200);
     await check("get", "/store/orders/cart/{cart_id}", "/store/orders/cart/cart_doc", {}, 200);
-    await check("post", "/store/orders/batch/customer/token", "/store/orders/batch/customer/token", { bearer: annToken, body: { order_ids: [orders.home.id] } }, 200);
+    await check(
+      "post",
+      "/store/orders/batch/customer/token",
+      "/store/orders/batch/customer/token",
+      { bearer: annToken, body: { order_ids: [orders.home.id] } },
+      200,
+    );
     const [message] = await fixture.mail.waitFor(1);
-    await check("post", "/store/orders/customer/confirm", "/store/orders/customer/confirm", { body: { token: message!.token } }, 200);
-    await check("post", "/store/customers", "/store/customers", { body: { email: "doc@example.com", password: "a long passphrase", first_name: "D", last_name: "Oc" } }, 200);
+    await check(
+      "post",
+      "/store/orders/customer/confirm",
+      "/store/orders/customer/confirm",
+      { body: { token: message!.token } },
+      200,
+    );
+    await check(
+      "post",
+      "/store/customers",
+      "/store/customers",
+      { body: { email: "doc@example.com", password: "a long passphrase", first_name: "D", last_name: "Oc" } },
+      200,
+    );
     await check("delete", "/store/auth", "/store/auth", { cookie: session }, 200);
     await t.prisma.customer.deleteMany({ where: { email: "doc@example.com" } });
   });
 
   it("answers its documented errors", async () => {
-    await check("post", "/store/orders/batch/customer/token", "/store/orders/batch/customer/token", { body: { order_ids: [] } }, 401);
-    await check("post", "/store/orders/batch/customer/token", "/store/orders/batch/customer/token", { bearer: annToken, body: { order_ids: [] } }, 400);
-    await check("post", "/store/orders/customer/confirm", "/store/orders/customer/confirm", { body: { token: "nope" } }, 400);
+    await check(
+      "post",
+      "/store/orders/batch/customer/token",
+      "/store/orders/batch/customer/token",
+      { body: { order_ids: [] } },
+      401,
+    );
+    await check(
+      "post",
+      "/store/orders/batch/customer/token",
+      "/store/orders/batch/customer/token",
+      { bearer: annToken, body: { order_ids: [] } },
+      400,
+    );
+    await check(
+      "post",
+      "/store/orders/customer/confirm",
+      "/store/orders/customer/confirm",
+      { body: { token: "nope" } },
+      400,
+    );
     await check("get", "/store/orders", "/store/orders?display_id=1003&email=x@example.net", {}, 404);
     await check("get", "/store/orders", "/store/orders", {}, 400);
     await check("get", "/store/orders/{id}", "/store/orders/order_nope", {}, 404);
     await check("get", "/store/orders/{id}", `/store/orders/${orders.home.id}?expand=cart`, {}, 400);
     await check("get", "/store/orders/cart/{cart_id}", "/store/orders/cart/cart_nope", {}, 404);
     await check("post", "/store/customers", "/store/customers", { body: {} }, 400);
-    await check("post", "/store/customers", "/store/customers", { body: { email: customers.bob.email, password: "x", first_name: "B", last_name: "B" } }, 422);
+    await check(
+      "post",
+      "/store/customers",
+      "/store/customers",
+      { body: { email: customers.bob.email, password: "x", first_name: "B", last_name: "B" } },
+      422,
+    );
     await check("get", "/store/customers/me", "/store/customers/me", {}, 401);
     await check("get", "/store/customers/me/orders", "/store/customers/me/orders", {}, 401);
-    await check("get", "/store/customers/me/orders", "/store/customers/me/orders?limit=1000", { bearer: annToken }, 400);
+    await check(
+      "get",
+      "/store/customers/me/orders",
+      "/store/customers/me/orders?limit=1000",
+      { bearer: annToken },
+      400,
+    );
     await check("post", "/store/auth", "/store/auth", { body: { email: customers.ann.email, password: "wrong" } }, 401);
     await check("post", "/store/auth/token", "/store/auth/token", { body: {} }, 400);
     await check("get", "/store/auth", "/store/auth", {}, 401);

@@ -12,12 +12,20 @@ describe("GET /store/orders (Look Up an Order)", () => {
     for (const email of ["ann.work@example.com", "ANN.WORK@example.com", " Ann.Work@Example.com "]) {
       const response = await t.request("GET", `/store/orders?display_id=1001&email=${encodeURIComponent(email)}`);
       expect(response.status).toBe(200);
-      expect(response.json.order).toMatchObject({ id: orders.work1.id, display_id: 1001, subtotal: 3000, items: [expect.objectContaining({ title: "Mug" })] });
+      expect(response.json.order).toMatchObject({
+        id: orders.work1.id,
+        display_id: 1001,
+        subtotal: 3000,
+        items: [expect.objectContaining({ title: "Mug" })],
+      });
     }
   });
 
   it("accepts and ignores shipping_address[postal_code], as Medusa", async () => {
-    const response = await t.request("GET", "/store/orders?display_id=1001&email=ann.work@example.com&shipping_address[postal_code]=00000");
+    const response = await t.request(
+      "GET",
+      "/store/orders?display_id=1001&email=ann.work@example.com&shipping_address[postal_code]=00000",
+    );
     expect(response.status).toBe(200);
   });
 
@@ -32,12 +40,28 @@ describe("GET /store/orders (Look Up an Order)", () => {
 
   it.each([
     ["no email", "display_id=1001", "email must be an email"],
-    ["no display_id", "email=ann.work@example.com", "display_id must be a number conforming to the specified constraints"],
+    [
+      "no display_id",
+      "email=ann.work@example.com",
+      "display_id must be a number conforming to the specified constraints",
+    ],
     ["neither", "", "display_id must be a number conforming to the specified constraints, email must be an email"],
-    ["a word for display_id", "display_id=ten&email=ann.work@example.com", "display_id must be a number conforming to the specified constraints"],
-    ["a number beyond PostgreSQL's integers", "display_id=99999999999&email=ann.work@example.com", "display_id must be a number conforming to the specified constraints"],
+    [
+      "a word for display_id",
+      "display_id=ten&email=ann.work@example.com",
+      "display_id must be a number conforming to the specified constraints",
+    ],
+    [
+      "a number beyond PostgreSQL's integers",
+      "display_id=99999999999&email=ann.work@example.com",
+      "display_id must be a number conforming to the specified constraints",
+    ],
     ["pagination", "display_id=1001&email=ann.work@example.com&limit=5", "property limit should not exist"],
-    ["a field Medusa does not allow here", "display_id=1001&email=ann.work@example.com&fields=metadata", "Requested fields [metadata] are not valid"],
+    [
+      "a field Medusa does not allow here",
+      "display_id=1001&email=ann.work@example.com&fields=metadata",
+      "Requested fields [metadata] are not valid",
+    ],
   ])("answers 400 naming the problem for %s", async (_case, query, message) => {
     const response = await t.request("GET", `/store/orders?${query}`);
     expect(response.status).toBe(400);
@@ -53,7 +77,13 @@ describe("GET /store/orders/:id and /store/orders/cart/:cart_id", () => {
   it("answers an order by id, projected by fields and expand", async () => {
     const full = await t.request("GET", `/store/orders/${orders.home.id}`);
     expect(full.status).toBe(200);
-    expect(full.json.order).toMatchObject({ id: orders.home.id, display_id: 1003, cart_id: "cart_home", subtotal: 1400, items: [expect.objectContaining({ quantity: 4 })] });
+    expect(full.json.order).toMatchObject({
+      id: orders.home.id,
+      display_id: 1003,
+      cart_id: "cart_home",
+      subtotal: 1400,
+      items: [expect.objectContaining({ quantity: 4 })],
+    });
     const narrow = await t.request("GET", `/store/orders/${orders.home.id}?fields=display_id&expand=items`);
     expect(Object.keys(narrow.json.order).sort()).toEqual(["display_id", "id", "items", "object"]);
   });

@@ -46,7 +46,6 @@ afterEach(async () => {
 });
 
 describe("outbox delivery", () => {
-
   it("delivers the email once the SMTP server is back, and the token still works", async () => {
     const port = await freePort();
     const started = await startWithScenario({ SMTP_URL: `smtp://127.0.0.1:${port}` });
@@ -71,7 +70,9 @@ describe("outbox delivery", () => {
     expect(mail.messages).toHaveLength(1);
 
     expect((await t.request("POST", CONFIRM, { body: { token: message!.token } })).status).toBe(200);
-    expect(logEntries(t).some((entry) => entry.msg === "outbox delivery failed, retrying" && entry.attempt === 1)).toBe(true);
+    expect(logEntries(t).some((entry) => entry.msg === "outbox delivery failed, retrying" && entry.attempt === 1)).toBe(
+      true,
+    );
     expect(t.logs.join("\n")).not.toContain(message!.token);
   });
 
@@ -100,9 +101,16 @@ describe("outbox delivery", () => {
     const other = await createGateway({ ...t.config, port: 0 }, createLogger("silent"));
     await other.listen();
     try {
-      await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.work1.id, orders.home.id] } });
+      await t.request("POST", CLAIM, {
+        bearer: started.bearer,
+        body: { order_ids: [orders.work1.id, orders.home.id] },
+      });
       await eventually(async () =>
-        (await t!.prisma.outboxEvent.count({ where: { topic: "order-update-token.created", attempts: { gte: 2 } } })) === 2 ? true : undefined,
+        (await t!.prisma.outboxEvent.count({
+          where: { topic: "order-update-token.created", attempts: { gte: 2 } },
+        })) === 2
+          ? true
+          : undefined,
       );
       // Both dispatchers now retry the same two rows against the same server.
       mail = await new TestMailServer(port).start();
@@ -143,7 +151,9 @@ describe("outbox delivery", () => {
     t = started.t;
     await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.home.id] } });
     const folder = path.join(t.config.dataDir, "mail");
-    const file = await eventually(async () => (fs.existsSync(folder) ? fs.readdirSync(folder).find((f) => f.endsWith(".eml")) : undefined));
+    const file = await eventually(async () =>
+      fs.existsSync(folder) ? fs.readdirSync(folder).find((f) => f.endsWith(".eml")) : undefined,
+    );
     const eml = fs.readFileSync(path.join(folder, file), "utf8");
     expect(eml).toMatch(/^To: ann\.home@example\.net$/m);
     const parsed = await simpleParser(eml);
@@ -160,7 +170,7 @@ describe("messageIdFor", () => {
   it.each([
     ["Shop <Orders@Shop.Example>", "<k.1@shop.example>"],
     ["no-reply@bücher.example", "<k.1@xn--bcher-kva.example>"],
-    ["\"Shop, the\" <a@mail.shop.example>", "<k.1@mail.shop.example>"],
+    ['"Shop, the" <a@mail.shop.example>', "<k.1@mail.shop.example>"],
     ["ordergate", "<k.1@localhost>"],
     ["ordergate <no-reply@[127.0.0.1]>", "<k.1@localhost>"],
     ["Shop <orders@example.com.>", "<k.1@localhost>"],
@@ -176,7 +186,6 @@ describe("messageIdFor", () => {
 });
 
 describe("claim expiry", () => {
-
   it("marks a claim EXPIRED on its own soon after expiry and publishes it", async () => {
     mail = await new TestMailServer().start();
     const started = await startWithScenario({ SMTP_URL: mail.url, CLAIM_TOKEN_TTL: "1s" });
@@ -200,7 +209,9 @@ describe("claim expiry", () => {
     const started = await startWithScenario({ SMTP_URL: `smtp://127.0.0.1:${port}`, CLAIM_TOKEN_TTL: "1s" });
     t = started.t;
     await t.request("POST", CLAIM, { bearer: started.bearer, body: { order_ids: [orders.work1.id] } });
-    await eventually(async () => ((await t!.prisma.orderClaim.findFirst({ where: { status: "EXPIRED" } })) ? true : undefined));
+    await eventually(async () =>
+      (await t!.prisma.orderClaim.findFirst({ where: { status: "EXPIRED" } })) ? true : undefined,
+    );
 
     mail = await new TestMailServer(port).start();
     const row = await deliveredClaimEmailRow(t);

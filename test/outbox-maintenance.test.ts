@@ -15,7 +15,9 @@ const testDatabase = useTestDatabase();
 let prisma: Db;
 beforeAll(() => ({ prisma } = testDatabase));
 beforeEach(async () => {
-  await prisma.$executeRawUnsafe(`TRUNCATE "ordergate"."outbox_event", "ordergate"."customer_session", "customer" CASCADE`);
+  await prisma.$executeRawUnsafe(
+    `TRUNCATE "ordergate"."outbox_event", "ordergate"."customer_session", "customer" CASCADE`,
+  );
 });
 
 /** An outbox row in the given state; `label` lands in the payload to tell rows apart. */
@@ -25,21 +27,30 @@ async function outboxRow(label: string, fields: Partial<Prisma.OutboxEventCreate
 }
 
 const remainingLabels = async () =>
-  (await prisma.outboxEvent.findMany({ orderBy: { id: "asc" } })).map((row) => (row.payload as { label: string }).label);
+  (await prisma.outboxEvent.findMany({ orderBy: { id: "asc" } })).map(
+    (row) => (row.payload as { label: string }).label,
+  );
 
 describe("purge", () => {
   it("deletes delivered events past the retention and expired sessions, in batches; keeps undelivered, parked and recent rows", async () => {
-    for (let i = 1; i <= 5; i++) await outboxRow(`old delivered ${i}`, { created_at: ago(9 * DAY_MS), delivered_at: ago(8 * DAY_MS) });
+    for (let i = 1; i <= 5; i++)
+      await outboxRow(`old delivered ${i}`, { created_at: ago(9 * DAY_MS), delivered_at: ago(8 * DAY_MS) });
     await outboxRow("recent delivered", { created_at: ago(6 * DAY_MS), delivered_at: ago(6 * DAY_MS) });
     await outboxRow("old undelivered", { created_at: ago(30 * DAY_MS), attempts: 4 });
     await outboxRow("old parked", { created_at: ago(30 * DAY_MS), parked_at: ago(20 * DAY_MS), attempts: 10 });
     await prisma.customer.create({ data: { id: "cus_1", email: "ann@example.com", has_account: true } });
-    const session = (id: string, expiresAt: Date) => prisma.customerSession.create({ data: { id: id.padEnd(64, "0"), customer_id: "cus_1", expires_at: expiresAt } });
+    const session = (id: string, expiresAt: Date) =>
+      prisma.customerSession.create({ data: { id: id.padEnd(64, "0"), customer_id: "cus_1", expires_at: expiresAt } });
     for (const id of ["a", "b", "c"]) await session(id, ago(60_000));
     await session("live", new Date(Date.now() + 3_600_000));
 
     // Two rows per statement: five old events take three statements, three sessions two.
-    const job = new PurgeJob({ prisma, config: { outboxRetentionMs: 7 * DAY_MS }, logger: createLogger("silent"), batchSize: 2 });
+    const job = new PurgeJob({
+      prisma,
+      config: { outboxRetentionMs: 7 * DAY_MS },
+      logger: createLogger("silent"),
+      batchSize: 2,
+    });
     expect(await job.runOnce()).toEqual({ outboxEvents: 5, sessions: 3 });
 
     expect(await remainingLabels()).toEqual(["recent delivered", "old undelivered", "old parked"]);
@@ -62,7 +73,14 @@ describe("purge", () => {
     try {
       // The line is written once the whole run (sessions too) is done; the rows go before it.
       await eventually(() =>
-        logEntries(t).some((entry) => entry.msg === "purged delivered outbox events and expired sessions" && entry.outboxEvents === 1 && entry.sessions === 0) ? true : undefined,
+        logEntries(t).some(
+          (entry) =>
+            entry.msg === "purged delivered outbox events and expired sessions" &&
+            entry.outboxEvents === 1 &&
+            entry.sessions === 0,
+        )
+          ? true
+          : undefined,
       );
       expect(await remainingLabels()).toEqual(["old parked"]);
     } finally {
@@ -83,7 +101,11 @@ describe("outboxStats", () => {
   it("counts pending and parked events and gives the oldest pending one's age", async () => {
     expect(await dispatcher().outboxStats()).toEqual({ pending: 0, parked: 0, oldestPendingAgeSeconds: null });
 
-    await outboxRow("pending for a minute", { created_at: ago(60_000), attempts: 2, available_at: new Date(Date.now() + 60_000) });
+    await outboxRow("pending for a minute", {
+      created_at: ago(60_000),
+      attempts: 2,
+      available_at: new Date(Date.now() + 60_000),
+    });
     await outboxRow("new");
     await outboxRow("leased now", { attempts: 1, locked_until: new Date(Date.now() + 60_000) });
     await outboxRow("parked long ago", { created_at: ago(DAY_MS), parked_at: ago(DAY_MS), attempts: 3 });
@@ -142,6 +164,11 @@ describe("queue queries with a long delivered history", () => {
 
     const statsNodes = planNodes((await explain("COSTS", outboxStatsStatement)).Plan);
     expect(statsNodes.filter((node) => node["Node Type"] === "Seq Scan")).toEqual([]);
-    expect(statsNodes.map((node) => node["Index Name"]).filter(Boolean).sort()).toEqual(["outbox_event_lease_idx", "outbox_event_parked_idx"]);
+    expect(
+      statsNodes
+        .map((node) => node["Index Name"])
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(["outbox_event_lease_idx", "outbox_event_parked_idx"]);
   });
 });

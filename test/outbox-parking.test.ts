@@ -20,13 +20,20 @@ const ROOT = path.resolve(__dirname, "..");
 const run = promisify(execFile);
 
 /** `npm run outbox -- ...args` as a real process on the given database. */
-async function outboxCommand(databaseUrl: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function outboxCommand(
+  databaseUrl: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return run(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "src/cli/outbox.ts"), ...args], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" },
   }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }),
   );
 }
 
@@ -54,15 +61,29 @@ describe("parking an outbox event that keeps failing", () => {
     expect(parked.last_error).toMatch(/ECONNREFUSED|connect/i);
     const token = (parked.secret as { token: string }).token; // kept for the re-queue
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(parkedLines(t)).toEqual([expect.objectContaining({ level: "warn", eventId: String(parked.id), topic: ORDER_UPDATE_TOKEN_CREATED, attempts: 3 })]);
-    expect(logEntries(t).filter((entry) => entry.msg === "outbox delivery failed, retrying").map((entry) => entry.attempt)).toEqual([1, 2]);
+    expect(parkedLines(t)).toEqual([
+      expect.objectContaining({
+        level: "warn",
+        eventId: String(parked.id),
+        topic: ORDER_UPDATE_TOKEN_CREATED,
+        attempts: 3,
+      }),
+    ]);
+    expect(
+      logEntries(t)
+        .filter((entry) => entry.msg === "outbox delivery failed, retrying")
+        .map((entry) => entry.attempt),
+    ).toEqual([1, 2]);
 
     // Parked: not leased again, not even once the mail server is back.
     mail = await new TestMailServer(port).start();
     await t.gateway.dispatcher.flush();
     await sleep(800); // several polls, longer than OUTBOX_RETRY_MAX
     expect(mail.messages).toHaveLength(0);
-    expect(await t.prisma.outboxEvent.findUniqueOrThrow({ where: { id: parked.id } })).toMatchObject({ attempts: 3, parked_at: parked.parked_at });
+    expect(await t.prisma.outboxEvent.findUniqueOrThrow({ where: { id: parked.id } })).toMatchObject({
+      attempts: 3,
+      parked_at: parked.parked_at,
+    });
     expect(await t.gateway.dispatcher.outboxStats()).toMatchObject({ pending: 0, parked: 1 });
 
     const listed = await outboxCommand(t.config.databaseUrl!, "list-parked");
@@ -89,16 +110,33 @@ describe("parking an outbox event that keeps failing", () => {
   it("parks without another try an event whose final attempt never finished (its instance died)", async () => {
     t = await startTestGateway({ OUTBOX_MAX_ATTEMPTS: "3" });
     await t.gateway.dispatcher.stop(); // this test drives the dispatcher itself
-    const claimUpdate = { claimId: "claim_1", claimerCustomerId: "cus_nobody", status: "PENDING", at: new Date().toISOString() };
+    const claimUpdate = {
+      claimId: "claim_1",
+      claimerCustomerId: "cus_nobody",
+      status: "PENDING",
+      at: new Date().toISOString(),
+    };
     // Leased for its third attempt by an instance that died: the lease ran out, no outcome recorded.
     const event = await t.prisma.outboxEvent.create({
-      data: { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate, attempts: 3, locked_until: new Date(Date.now() - 1000), last_error: "attempt 2 failed" },
+      data: {
+        topic: ORDER_CLAIM_UPDATED,
+        payload: claimUpdate,
+        attempts: 3,
+        locked_until: new Date(Date.now() - 1000),
+        last_error: "attempt 2 failed",
+      },
     });
     await t.gateway.dispatcher.flush();
     const row = await t.prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } });
-    expect(row).toMatchObject({ attempts: 3, delivered_at: null, last_error: expect.stringContaining("the final attempt never finished") });
+    expect(row).toMatchObject({
+      attempts: 3,
+      delivered_at: null,
+      last_error: expect.stringContaining("the final attempt never finished"),
+    });
     expect(row.parked_at).not.toBeNull();
-    expect(parkedLines(t)).toEqual([expect.objectContaining({ eventId: String(event.id), topic: ORDER_CLAIM_UPDATED, attempts: 3 })]);
+    expect(parkedLines(t)).toEqual([
+      expect.objectContaining({ eventId: String(event.id), topic: ORDER_CLAIM_UPDATED, attempts: 3 }),
+    ]);
   });
 
   it("counts an event as delivered, not parked, when a slow attempt succeeds after another instance parked it", async () => {
@@ -111,7 +149,8 @@ describe("parking an outbox event that keeps failing", () => {
       handlers: {
         [ORDER_UPDATE_TOKEN_CREATED]: async () => {},
         // While this attempt runs, its lease runs out and another instance parks the row.
-        [ORDER_CLAIM_UPDATED]: async ({ id }) => void (await t!.prisma.outboxEvent.update({ where: { id }, data: { parked_at: new Date() } })),
+        [ORDER_CLAIM_UPDATED]: async ({ id }) =>
+          void (await t!.prisma.outboxEvent.update({ where: { id }, data: { parked_at: new Date() } })),
       },
     });
     const event = await t.prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: {}, attempts: 2 } });
@@ -152,7 +191,11 @@ describe("a slow delivery", () => {
         },
       });
     const events = await Promise.all(
-      Array.from({ length: 3 }, () => t!.prisma.outboxEvent.create({ data: { topic: ORDER_UPDATE_TOKEN_CREATED, payload: {} } }).then((row) => row.id)),
+      Array.from({ length: 3 }, () =>
+        t!.prisma.outboxEvent
+          .create({ data: { topic: ORDER_UPDATE_TOKEN_CREATED, payload: {} } })
+          .then((row) => row.id),
+      ),
     );
     // A takes 3.5 s per email, longer than its 2 s lease; B looks for work after the lease ran out.
     const a = instance("A", 3500).flush();
@@ -162,7 +205,9 @@ describe("a slow delivery", () => {
     expect(started.sort()).toEqual([...events].sort());
     expect(mostInFlight).toBe(3);
     const rows = await t.prisma.outboxEvent.findMany({ where: { id: { in: events } } });
-    expect(rows.map((row) => ({ attempts: row.attempts, delivered: row.delivered_at !== null }))).toEqual(events.map(() => ({ attempts: 1, delivered: true })));
+    expect(rows.map((row) => ({ attempts: row.attempts, delivered: row.delivered_at !== null }))).toEqual(
+      events.map(() => ({ attempts: 1, delivered: true })),
+    );
   });
 
   it("marks each event delivered as soon as it is sent, so that a crash would send again only those in flight", async () => {
@@ -179,13 +224,16 @@ describe("a slow delivery", () => {
       concurrency: { [ORDER_UPDATE_TOKEN_CREATED]: concurrency },
       handlers: {
         [ORDER_UPDATE_TOKEN_CREATED]: async ({ id }) => {
-          unmarkedAtStart.push(await t!.prisma.outboxEvent.count({ where: { id: { in: [...sent] }, delivered_at: null } }));
+          unmarkedAtStart.push(
+            await t!.prisma.outboxEvent.count({ where: { id: { in: [...sent] }, delivered_at: null } }),
+          );
           sent.push(id);
         },
         [ORDER_CLAIM_UPDATED]: async () => {},
       },
     });
-    for (let i = 0; i < 12; i++) await t.prisma.outboxEvent.create({ data: { topic: ORDER_UPDATE_TOKEN_CREATED, payload: {} } });
+    for (let i = 0; i < 12; i++)
+      await t.prisma.outboxEvent.create({ data: { topic: ORDER_UPDATE_TOKEN_CREATED, payload: {} } });
     await dispatcher.flush();
     expect(sent).toHaveLength(12); // one batch
     // The other workers' events at most: never those this worker or earlier rounds sent.
@@ -201,7 +249,9 @@ describe("npm run outbox", () => {
   beforeEach(() => prisma.outboxEvent.deleteMany());
 
   const event = (fields: { parked_at?: Date; delivered_at?: Date } = {}) =>
-    prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: {}, attempts: fields.parked_at ? 10 : 1, ...fields } }).then((row) => row.id);
+    prisma.outboxEvent
+      .create({ data: { topic: ORDER_CLAIM_UPDATED, payload: {}, attempts: fields.parked_at ? 10 : 1, ...fields } })
+      .then((row) => row.id);
 
   it.each([
     [[], "no command given"],
@@ -223,25 +273,48 @@ describe("npm run outbox", () => {
     const delivered = await event({ delivered_at: new Date() });
     const unknown = delivered + 1000n;
 
-    const result = await outboxCommand(testDatabase.url, "requeue", String(parked), String(waiting), String(delivered), String(unknown));
+    const result = await outboxCommand(
+      testDatabase.url,
+      "requeue",
+      String(parked),
+      String(waiting),
+      String(delivered),
+      String(unknown),
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("requeue refused, nothing was re-queued");
     expect(result.stderr).toContain(`outbox event ${waiting} is not parked: it is waiting for delivery`);
     expect(result.stderr).toContain(`outbox event ${delivered} is not parked: it was delivered at`);
     expect(result.stderr).toContain(`no outbox event ${unknown}`);
     expect(result.stderr).not.toContain(`outbox event ${parked} `);
-    expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id: parked } })).toMatchObject({ attempts: 10, parked_at: expect.any(Date) });
+    expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id: parked } })).toMatchObject({
+      attempts: 10,
+      parked_at: expect.any(Date),
+    });
   });
 
   it("re-queues every parked event with --all, and lists none afterwards", async () => {
     const parked = [await event({ parked_at: new Date() }), await event({ parked_at: new Date() })];
     const delivered = await event({ delivered_at: new Date() });
 
-    expect(await outboxCommand(testDatabase.url, "requeue", "--all")).toMatchObject({ code: 0, stdout: "re-queued 2 outbox events; a running gateway delivers them at its next poll\n" });
+    expect(await outboxCommand(testDatabase.url, "requeue", "--all")).toMatchObject({
+      code: 0,
+      stdout: "re-queued 2 outbox events; a running gateway delivers them at its next poll\n",
+    });
     for (const id of parked) {
-      expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id } })).toMatchObject({ attempts: 0, parked_at: null, locked_until: null });
+      expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id } })).toMatchObject({
+        attempts: 0,
+        parked_at: null,
+        locked_until: null,
+      });
     }
-    expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id: delivered } })).toMatchObject({ attempts: 1, delivered_at: expect.any(Date) });
-    expect(await outboxCommand(testDatabase.url, "list-parked")).toMatchObject({ code: 0, stdout: "no parked outbox events\n" });
+    expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id: delivered } })).toMatchObject({
+      attempts: 1,
+      delivered_at: expect.any(Date),
+    });
+    expect(await outboxCommand(testDatabase.url, "list-parked")).toMatchObject({
+      code: 0,
+      stdout: "no parked outbox events\n",
+    });
   });
 });

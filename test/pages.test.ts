@@ -60,7 +60,8 @@ function buttonLink(message: ReceivedMail): string {
   return href!.replaceAll("&amp;", "&");
 }
 
-const ownerOf = async (orderId: string) => (await t.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).customer_id;
+const ownerOf = async (orderId: string) =>
+  (await t.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).customer_id;
 const pendingClaim = () => t.prisma.orderClaim.findFirstOrThrow({ where: { status: "PENDING" } });
 
 async function signIn(page: Page): Promise<void> {
@@ -80,7 +81,9 @@ describeInBrowser("the confirm page (the email's link)", () => {
 
     // The email's HTML part, as a mail client shows it; its button opens the confirm page.
     await page.setContent(message.html);
-    expect(await page.getByRole("heading", { level: 1 }).innerText()).toBe("Someone asked to add your orders to their account");
+    expect(await page.getByRole("heading", { level: 1 }).innerText()).toBe(
+      "Someone asked to add your orders to their account",
+    );
     await screenshot(page, "claim-email");
     const shown = page.waitForResponse(link);
     await page.getByRole("link", { name: "Review and confirm" }).click();
@@ -97,7 +100,9 @@ describeInBrowser("the confirm page (the email's link)", () => {
 
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.getByRole("heading", { name: "Confirmed" }).waitFor();
-    expect(await page.locator(".notice").innerText()).toContain("Orders #1001, #1002 are now in the account ann@example.com.");
+    expect(await page.locator(".notice").innerText()).toContain(
+      "Orders #1001, #1002 are now in the account ann@example.com.",
+    );
     await screenshot(page, "confirm-page-confirmed");
     expect(await ownerOf(orders.work1.id)).toBe(customers.ann.id);
     expect(await ownerOf(orders.work2.id)).toBe(customers.ann.id);
@@ -105,7 +110,9 @@ describeInBrowser("the confirm page (the email's link)", () => {
     const again = await page.goto(link);
     expect(again!.status()).toBe(410);
     await page.getByRole("heading", { name: "This link was already used" }).waitFor();
-    expect(await page.locator(".notice").innerText()).toContain("Orders #1001, #1002 went to the account ann@example.com");
+    expect(await page.locator(".notice").innerText()).toContain(
+      "Orders #1001, #1002 went to the account ann@example.com",
+    );
     await screenshot(page, "confirm-page-used");
   });
 
@@ -117,7 +124,9 @@ describeInBrowser("the confirm page (the email's link)", () => {
     expect((await pendingClaim()).status).toBe("PENDING");
     expect(await ownerOf(orders.home.id)).not.toBe(customers.ann.id);
     // The token still works, once.
-    expect((await t.request("POST", "/store/orders/customer/confirm", { body: { token: message.token } })).status).toBe(200);
+    expect((await t.request("POST", "/store/orders/customer/confirm", { body: { token: message.token } })).status).toBe(
+      200,
+    );
   });
 
   it("says an expired link has expired, and a made-up one is not valid", async () => {
@@ -145,7 +154,9 @@ describeInBrowser("the confirm page (the email's link)", () => {
     await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
     try {
       const page = await newPage();
-      const refused = page.waitForResponse((response) => response.url() === `${t.url}/claim/confirm` && response.request().method() === "POST");
+      const refused = page.waitForResponse(
+        (response) => response.url() === `${t.url}/claim/confirm` && response.request().method() === "POST",
+      );
       await page.goto(`http://localhost:${(attacker.address() as AddressInfo).port}/`);
       expect((await refused).status()).toBe(403);
       await page.getByRole("heading", { name: "This form cannot be sent" }).waitFor();
@@ -153,7 +164,10 @@ describeInBrowser("the confirm page (the email's link)", () => {
       attacker.close();
     }
     // Without a browser's word for it, the form token is still required.
-    const bare = await fetch(`${t.url}/claim/confirm`, { method: "POST", body: new URLSearchParams({ token: message.token! }) });
+    const bare = await fetch(`${t.url}/claim/confirm`, {
+      method: "POST",
+      body: new URLSearchParams({ token: message.token! }),
+    });
     expect(bare.status).toBe(403);
     expect((await pendingClaim()).status).toBe("PENDING");
     expect(await ownerOf(orders.home.id)).not.toBe(customers.ann.id);
@@ -161,11 +175,23 @@ describeInBrowser("the confirm page (the email's link)", () => {
 
   it("asks for the account's password when the asking account has the inbox's own address, and confirms once it is typed", async () => {
     // Someone registered the work address (a look-alike or the real one) and asked for its guest orders.
-    const squatter = { email: customers.workGuest.email, password: "whoever registered it first", first_name: "Ann", last_name: "Work" };
+    const squatter = {
+      email: customers.workGuest.email,
+      password: "whoever registered it first",
+      first_name: "Ann",
+      last_name: "Work",
+    };
     expect((await t.request("POST", "/store/customers", { body: squatter })).status).toBe(200);
     try {
       const token = await loginToken(t, squatter.email, squatter.password);
-      expect((await t.request("POST", "/store/orders/batch/customer/token", { bearer: token, body: { order_ids: [orders.work1.id] } })).status).toBe(200);
+      expect(
+        (
+          await t.request("POST", "/store/orders/batch/customer/token", {
+            bearer: token,
+            body: { order_ids: [orders.work1.id] },
+          })
+        ).status,
+      ).toBe(200);
       const [message] = await mail.waitFor(1);
       const page = await newPage({ viewport: { width: 320, height: 900 } });
       await page.goto(buttonLink(message!));
@@ -176,7 +202,9 @@ describeInBrowser("the confirm page (the email's link)", () => {
       // wants the account's password (without one, the POST is a 403: test/claim-policy.test.ts).
       await page.getByLabel(`Password of ${squatter.email}`).fill("not it");
       await page.getByRole("button", { name: "Confirm" }).click();
-      expect(await page.getByRole("alert").innerText()).toContain("That password is not the account's. Nothing changed.");
+      expect(await page.getByRole("alert").innerText()).toContain(
+        "That password is not the account's. Nothing changed.",
+      );
       expect((await pendingClaim()).status).toBe("PENDING");
       await page.getByLabel(`Password of ${squatter.email}`).fill(squatter.password);
       await page.getByRole("button", { name: "Confirm" }).click();
@@ -184,7 +212,10 @@ describeInBrowser("the confirm page (the email's link)", () => {
     } finally {
       await t.prisma.orderClaim.deleteMany();
       await t.prisma.customerSession.deleteMany();
-      await t.prisma.order.updateMany({ where: { id: orders.work1.id }, data: { customer_id: customers.workGuest.id } });
+      await t.prisma.order.updateMany({
+        where: { id: orders.work1.id },
+        data: { customer_id: customers.workGuest.id },
+      });
       await t.prisma.customer.deleteMany({ where: { email: squatter.email, has_account: true } });
     }
   });
@@ -222,7 +253,11 @@ describe("the pages over plain HTTP", () => {
     const message = await claimByEmail([orders.home.id]);
     const { cookie, formToken } = await confirmForm(buttonLink(message));
     const post = (headers: Record<string, string>) =>
-      fetch(`${t.url}/claim/confirm`, { method: "POST", headers: { cookie, ...headers }, body: new URLSearchParams({ token: message.token!, _csrf: formToken }) });
+      fetch(`${t.url}/claim/confirm`, {
+        method: "POST",
+        headers: { cookie, ...headers },
+        body: new URLSearchParams({ token: message.token!, _csrf: formToken }),
+      });
     expect((await post({ "sec-fetch-site": "cross-site" })).status).toBe(403);
     expect((await post({ "sec-fetch-site": "same-site" })).status).toBe(403);
     expect((await post({ origin: "http://shop.evil.example" })).status).toBe(403);
@@ -254,7 +289,7 @@ describe("the pages over plain HTTP", () => {
     const response = await fetch(`${t.url}/claim/nope`);
     expect(response.status).toBe(404);
     expect(response.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(await response.text()).toContain("<h1 id=\"page-title\">Not found</h1>");
+    expect(await response.text()).toContain('<h1 id="page-title">Not found</h1>');
   });
 });
 
@@ -325,7 +360,8 @@ describeInBrowser("the claims page", () => {
     const status = (path: string) => page.evaluate(async (url) => (await fetch(url)).status, `${t.url}${path}`);
     expect(await status(`/claim/claims/${claim.id}`)).toBe(200);
     expect(await status("/claim/claims")).toBe(200);
-    for (const id of ["oclaim_unknown", "%00", "%E2%9C%93", "x".repeat(2000)]) expect(await status(`/claim/claims/${id}`)).toBe(404);
+    for (const id of ["oclaim_unknown", "%00", "%E2%9C%93", "x".repeat(2000)])
+      expect(await status(`/claim/claims/${id}`)).toBe(404);
     // Another customer's claim is not there for her.
     await t.prisma.orderClaim.update({ where: { id: claim.id }, data: { claimer_customer_id: customers.bob.id } });
     expect(await status(`/claim/claims/${claim.id}`)).toBe(404);

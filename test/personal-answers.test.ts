@@ -8,7 +8,9 @@ const { customers } = claimScenario;
 const fixture = useClaimFixture();
 
 async function sessionCookie(): Promise<string> {
-  const signedIn = await fixture.t.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } });
+  const signedIn = await fixture.t.request("POST", "/store/auth", {
+    body: { email: customers.ann.email, password: customers.ann.password },
+  });
   expect(signedIn.status).toBe(200);
   return signedIn.headers.get("set-cookie")!.split(";")[0]!;
 }
@@ -19,14 +21,17 @@ function expectPersonal(headers: Headers) {
   expect(vary).toEqual(expect.arrayContaining(["authorization", "cookie"]));
 }
 
-it.each(["/store/auth", "/store/customers/me", "/store/customers/me/orders"])("GET %s, by bearer, by session cookie and signed out (401)", async (path) => {
-  const { t, annToken } = fixture;
-  const byBearer = await t.request("GET", path, { bearer: annToken });
-  const bySession = await t.request("GET", path, { cookie: await sessionCookie() });
-  const signedOut = await t.request("GET", path);
-  expect([byBearer.status, bySession.status, signedOut.status]).toEqual([200, 200, 401]);
-  for (const response of [byBearer, bySession, signedOut]) expectPersonal(response.headers);
-});
+it.each(["/store/auth", "/store/customers/me", "/store/customers/me/orders"])(
+  "GET %s, by bearer, by session cookie and signed out (401)",
+  async (path) => {
+    const { t, annToken } = fixture;
+    const byBearer = await t.request("GET", path, { bearer: annToken });
+    const bySession = await t.request("GET", path, { cookie: await sessionCookie() });
+    const signedOut = await t.request("GET", path);
+    expect([byBearer.status, bySession.status, signedOut.status]).toEqual([200, 200, 401]);
+    for (const response of [byBearer, bySession, signedOut]) expectPersonal(response.headers);
+  },
+);
 
 it("every /graphql answer: POST, GET, signed in or out, and errors", async () => {
   const { t, annToken } = fixture;

@@ -19,7 +19,8 @@ let dataDir: string;
 const started: Started[] = [];
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(ROOT, "dist/main.js"))) throw new Error("dist/main.js is missing: `npm run build` (npm test builds first)");
+  if (!fs.existsSync(path.join(ROOT, "dist/main.js")))
+    throw new Error("dist/main.js is missing: `npm run build` (npm test builds first)");
   dataDir = newDataDir();
 });
 afterEach(() => {
@@ -52,14 +53,18 @@ interface Started {
 async function npmStart(dir: string): Promise<Started> {
   const port = await freePort();
   const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith("npm_") && !["NODE_ENV", "DATABASE_URL", "SMTP_URL", "REDIS_URL"].includes(name)),
+    Object.entries(process.env).filter(
+      ([name]) => !name.startsWith("npm_") && !["NODE_ENV", "DATABASE_URL", "SMTP_URL", "REDIS_URL"].includes(name),
+    ),
   );
   const env = { ...inherited, DATA_DIR: dir, PORT: String(port), HOST: "127.0.0.1", JWT_SECRET, LOG_LEVEL: "info" };
   const npm = spawn("npm", ["start"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let log = "";
   npm.stdout!.on("data", (chunk: Buffer) => (log += chunk.toString()));
   npm.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => npm.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    npm.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   const self = { npm, port, log: () => log, exited };
   started.push(self);
   return self;
@@ -130,19 +135,23 @@ async function requestInFlight(port: number): Promise<{ finish(): Promise<string
   };
 }
 
-it.each(["SIGTERM", "SIGINT"] as const)("%s to the npm process stops the gateway and its PostgreSQL, and npm exits 0", async (signal) => {
-  const s = await npmStart(dataDir);
-  await untilHealthy(s);
-  // The server runs on the Node.js that runs this test (CI runs the suite on several versions).
-  expect(s.log()).toContain(`ordergate listening on http://127.0.0.1:${s.port} (Node.js ${process.version})`);
-  // The postmaster, so the check below can see it (a backend forked a moment ago still carries
-  // the postmaster's command line until it renames itself: there may be more than one).
-  expect(processesUsing(dataDir).length).toBeGreaterThanOrEqual(1);
+it.each(["SIGTERM", "SIGINT"] as const)(
+  "%s to the npm process stops the gateway and its PostgreSQL, and npm exits 0",
+  async (signal) => {
+    const s = await npmStart(dataDir);
+    await untilHealthy(s);
+    // The server runs on the Node.js that runs this test (CI runs the suite on several versions).
+    expect(s.log()).toContain(`ordergate listening on http://127.0.0.1:${s.port} (Node.js ${process.version})`);
+    // The postmaster, so the check below can see it (a backend forked a moment ago still carries
+    // the postmaster's command line until it renames itself: there may be more than one).
+    expect(processesUsing(dataDir).length).toBeGreaterThanOrEqual(1);
 
-  process.kill(s.npm.pid!, signal);
-  await expectStoppedCleanly(s, dataDir);
-  expect(s.log()).toContain(`${signal}: draining requests and stopping`);
-}, 90_000);
+    process.kill(s.npm.pid!, signal);
+    await expectStoppedCleanly(s, dataDir);
+    expect(s.log()).toContain(`${signal}: draining requests and stopping`);
+  },
+  90_000,
+);
 
 it("Ctrl-C in a terminal (SIGINT to the process group, PostgreSQL too) waits for the request in flight, then exits 0", async () => {
   const s = await npmStart(dataDir);

@@ -14,7 +14,17 @@ async function graphiqlServed(t: TestGateway): Promise<boolean> {
 
 describe.each([
   ["production", { NODE_ENV: "production", PUBLIC_URL: "https://orders.shop.example" }, false, true],
-  ["production with GRAPHIQL and GRAPHQL_INTROSPECTION on", { NODE_ENV: "production", PUBLIC_URL: "https://orders.shop.example", GRAPHIQL: "true", GRAPHQL_INTROSPECTION: "true" }, true, true],
+  [
+    "production with GRAPHIQL and GRAPHQL_INTROSPECTION on",
+    {
+      NODE_ENV: "production",
+      PUBLIC_URL: "https://orders.shop.example",
+      GRAPHIQL: "true",
+      GRAPHQL_INTROSPECTION: "true",
+    },
+    true,
+    true,
+  ],
   ["development", {}, true, false],
 ])("%s", (_name, env, open, secure) => {
   let t: TestGateway;
@@ -37,7 +47,10 @@ describe.each([
 
   it(`gives the pages' form-token cookie ${secure ? "the __Host- prefix and Secure" : "no Secure flag (plain HTTP)"}`, async () => {
     const setCookie = (await t.request("GET", "/claim")).headers.get("set-cookie")!;
-    if (secure) expect(setCookie).toMatch(/^__Host-ordergate\.form=[0-9a-f]+\.[0-9a-f]+; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    if (secure)
+      expect(setCookie).toMatch(
+        /^__Host-ordergate\.form=[0-9a-f]+\.[0-9a-f]+; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
+      );
     else expect(setCookie).toMatch(/^ordergate\.form=[0-9a-f]+\.[0-9a-f]+; Path=\/; HttpOnly; SameSite=Strict$/);
   });
 
@@ -65,21 +78,32 @@ describe.each([
       "mutation ($input: RegisterCustomerInput!) { registerCustomer(input: $input) { __typename } }",
       { input: { emial: "x@example.com", password: "pw", firstName: "A", lastName: "B" } },
     ],
-  ])(`${open ? "suggests" : "does not suggest"} names for ${"%s"} over HTTP and WebSocket`, async (_what, query, variables) => {
-    const http = await t.request("POST", "/graphql", { body: { query, variables } });
-    const ws = await overWebSocket(t, query, variables);
-    for (const errors of [http.json.errors, ws.errors] as GraphQLFormattedError[][]) {
-      expect(errors.length).toBeGreaterThan(0);
-      const messages = errors.map((error) => error.message).join("\n");
-      if (open) expect(messages).toMatch(/Did you mean/);
-      else expect(messages).not.toMatch(/Did you mean/);
-    }
-  });
+  ])(
+    `${open ? "suggests" : "does not suggest"} names for ${"%s"} over HTTP and WebSocket`,
+    async (_what, query, variables) => {
+      const http = await t.request("POST", "/graphql", { body: { query, variables } });
+      const ws = await overWebSocket(t, query, variables);
+      for (const errors of [http.json.errors, ws.errors] as GraphQLFormattedError[][]) {
+        expect(errors.length).toBeGreaterThan(0);
+        const messages = errors.map((error) => error.message).join("\n");
+        if (open) expect(messages).toMatch(/Did you mean/);
+        else expect(messages).not.toMatch(/Did you mean/);
+      }
+    },
+  );
 });
 
 /** One operation over graphql-ws, signed out: its result, or the errors it was refused with. */
-async function overWebSocket(t: TestGateway, query: string, variables?: Record<string, unknown>): Promise<ExecutionResult<any>> {
-  const client = createClient({ url: `${t.url.replace(/^http/, "ws")}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+async function overWebSocket(
+  t: TestGateway,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<ExecutionResult<any>> {
+  const client = createClient({
+    url: `${t.url.replace(/^http/, "ws")}/graphql`,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+  });
   try {
     return await new Promise<ExecutionResult>((resolve, reject) => {
       let result: ExecutionResult | undefined;
@@ -87,7 +111,10 @@ async function overWebSocket(t: TestGateway, query: string, variables?: Record<s
         { query, variables },
         {
           next: (value) => (result = value as ExecutionResult),
-          error: (error) => (Array.isArray(error) ? resolve({ errors: error }) : reject(error instanceof Error ? error : new Error(JSON.stringify(error)))),
+          error: (error) =>
+            Array.isArray(error)
+              ? resolve({ errors: error })
+              : reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
           complete: () => (result ? resolve(result) : reject(new Error("completed without a result"))),
         },
       );

@@ -20,7 +20,8 @@ class CountingClient extends pg.Client {
   }
 }
 
-const ORDERS_WITH_RELATIONS = "{ me { orders(first: 50) { edges { node { items { id } shippingAddress { city } } } } } }";
+const ORDERS_WITH_RELATIONS =
+  "{ me { orders(first: 50) { edges { node { items { id } shippingAddress { city } } } } } }";
 
 let gateway: Gateway;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -57,7 +58,11 @@ async function seedCustomerWithOrders(id: string, count: number, options: { gues
   await loadSeed(
     prisma,
     parseSeedFile({
-      customers: [options.guest ? { id, email: `${id}@example.com`, has_account: false } : { id, email: `${id}@example.com`, password: "correct horse", has_account: true }],
+      customers: [
+        options.guest
+          ? { id, email: `${id}@example.com`, has_account: false }
+          : { id, email: `${id}@example.com`, password: "correct horse", has_account: true },
+      ],
       orders: Array.from({ length: count }, (_, i) => ({
         id: `order_${id}_${i}`,
         email: `${id}@example.com`,
@@ -73,7 +78,8 @@ async function seedCustomerWithOrders(id: string, count: number, options: { gues
 }
 
 /** One GraphQL request as the customer: its result and the statements it cost. */
-async function run(query: string, customerId: string): Promise<{ body: any; statements: number }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function run(query: string, customerId: string): Promise<{ body: any; statements: number }> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   statements = 0;
   const response = await fetch(`${gateway.url}/graphql`, {
     method: "POST",
@@ -92,7 +98,12 @@ it("loads a customer's orders with their items and addresses in a fixed number o
   const many = await run(ORDERS_WITH_RELATIONS, "cus_many");
   expect(few.body.data.me.orders.edges).toHaveLength(2);
   expect(many.body.data.me.orders.edges).toHaveLength(50);
-  expect(many.body.data.me.orders.edges.every((e: { node: { items: unknown[]; shippingAddress: { city: string } } }) => e.node.items.length === 2 && e.node.shippingAddress.city.startsWith("City"))).toBe(true);
+  expect(
+    many.body.data.me.orders.edges.every(
+      (e: { node: { items: unknown[]; shippingAddress: { city: string } } }) =>
+        e.node.items.length === 2 && e.node.shippingAddress.city.startsWith("City"),
+    ),
+  ).toBe(true);
   expect(many.statements).toBe(few.statements);
   // The signed-in customer's account (does it still exist: design.md, sign-in), then the customer,
   // the orders page with its count, the items and the addresses: one statement (relation joins).
@@ -109,32 +120,58 @@ it("opens a claim in 3 statements and confirms it in 1 (the hot paths), whatever
     "cus_claimer",
   );
   expect(claimed.body.data.claimOrders.claims).toEqual([
-    { id: expect.stringMatching(/^oclaim_/), status: "PENDING", recipientEmail: "c***@example.com", orderCount: 2, createdAt: expect.any(String), expiresAt: expect.any(String) },
+    {
+      id: expect.stringMatching(/^oclaim_/),
+      status: "PENDING",
+      recipientEmail: "c***@example.com",
+      orderCount: 2,
+      createdAt: expect.any(String),
+      expiresAt: expect.any(String),
+    },
   ]);
   // The sign-in's account; the claimer's account and the orders; then the claim, its links and
   // events, superseding as needed. The claims are answered as written: nothing reads them back.
   expect(claimed.statements).toBe(3);
-  const stored = await prisma.orderClaim.findUniqueOrThrow({ where: { id: claimed.body.data.claimOrders.claims[0].id } });
-  expect([stored.created_at.toISOString(), stored.expires_at.toISOString()]).toEqual([claimed.body.data.claimOrders.claims[0].createdAt, claimed.body.data.claimOrders.claims[0].expiresAt]);
+  const stored = await prisma.orderClaim.findUniqueOrThrow({
+    where: { id: claimed.body.data.claimOrders.claims[0].id },
+  });
+  expect([stored.created_at.toISOString(), stored.expires_at.toISOString()]).toEqual([
+    claimed.body.data.claimOrders.claims[0].createdAt,
+    claimed.body.data.claimOrders.claims[0].expiresAt,
+  ]);
 
   const [tokenEvent] = await prisma.outboxEvent.findMany({ where: { topic: "order-update-token.created" } });
   const { token } = tokenEvent!.secret as { token: string };
   statements = 0;
-  const response = await fetch(`${gateway.url}/store/orders/customer/confirm`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
+  const response = await fetch(`${gateway.url}/store/orders/customer/confirm`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token }),
+  });
   expect(response.status).toBe(200);
   expect(statements).toBe(1);
-  expect((await prisma.order.findMany({ where: { customer_id: "cus_claimer" } })).map((o) => o.id).sort()).toEqual(["order_cus_guest_0", "order_cus_guest_1"]);
+  expect((await prisma.order.findMany({ where: { customer_id: "cus_claimer" } })).map((o) => o.id).sort()).toEqual([
+    "order_cus_guest_0",
+    "order_cus_guest_1",
+  ]);
 });
 
 it("answers GET /store/customers/me/orders in 3 statements: the sign-in's account, the page with its items and addresses, and the count", async () => {
   await seedCustomerWithOrders("cus_rest_reader", 12);
   await gateway.dispatcher.flush();
   statements = 0;
-  const response = await fetch(`${gateway.url}/store/customers/me/orders?limit=5`, { headers: { authorization: `Bearer ${storeTokenFor("cus_rest_reader")}` } });
+  const response = await fetch(`${gateway.url}/store/customers/me/orders?limit=5`, {
+    headers: { authorization: `Bearer ${storeTokenFor("cus_rest_reader")}` },
+  });
   const body = await response.json();
   // One statement through the customer (page and count) made PostgreSQL build every order as JSON: slower.
   expect(statements).toBe(3);
   expect(body.count).toBe(12);
   expect(body.orders).toHaveLength(5);
-  expect(body.orders.every((order: { items: unknown[]; shipping_address: { city: string } }) => order.items.length === 2 && order.shipping_address.city.startsWith("City"))).toBe(true);
+  expect(
+    body.orders.every(
+      (order: { items: unknown[]; shipping_address: { city: string } }) =>
+        order.items.length === 2 && order.shipping_address.city.startsWith("City"),
+    ),
+  ).toBe(true);
 });

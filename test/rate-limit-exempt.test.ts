@@ -18,7 +18,8 @@ const LIMITS = {
 };
 const VERIFY = "mutation ($token: String!) { verifyOrderClaim(token: $token) { __typename } }";
 
-const lookUp = (t: TestGateway, headers: Record<string, string> = {}) => t.request("GET", "/store/auth/someone@example.com", { headers });
+const lookUp = (t: TestGateway, headers: Record<string, string> = {}) =>
+  t.request("GET", "/store/auth/someone@example.com", { headers });
 
 describe("a storefront server named in RATE_LIMIT_EXEMPT (no X-Forwarded-For)", () => {
   let t: TestGateway;
@@ -32,20 +33,35 @@ describe("a storefront server named in RATE_LIMIT_EXEMPT (no X-Forwarded-For)", 
   it("is not counted by any per-address limit, on /store, /graphql or WebSocket", async () => {
     for (let i = 0; i < 4; i++) {
       expect((await lookUp(t)).status).toBe(200);
-      expect((await t.request("POST", "/store/auth/token", { body: { email: `nobody${i}@example.com`, password: "x" } })).status).toBe(401);
+      expect(
+        (await t.request("POST", "/store/auth/token", { body: { email: `nobody${i}@example.com`, password: "x" } }))
+          .status,
+      ).toBe(401);
       expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) } })).status).toBe(400);
-      expect((await t.graphql(VERIFY, { token: "b".repeat(43) })).data).toEqual({ verifyOrderClaim: { __typename: "ClaimTokenInvalidError" } });
-      const register = await t.request("POST", "/store/customers", { body: { email: `shopper${i}@example.com`, password: "pw", first_name: "S", last_name: "H" } });
+      expect((await t.graphql(VERIFY, { token: "b".repeat(43) })).data).toEqual({
+        verifyOrderClaim: { __typename: "ClaimTokenInvalidError" },
+      });
+      const register = await t.request("POST", "/store/customers", {
+        body: { email: `shopper${i}@example.com`, password: "pw", first_name: "S", last_name: "H" },
+      });
       expect(register.status).toBe(200);
-      const ws = await subscribe("ws", t.url, VERIFY.replace("mutation", "mutation Verify"), { variables: { token: "c".repeat(43) } });
+      const ws = await subscribe("ws", t.url, VERIFY.replace("mutation", "mutation Verify"), {
+        variables: { token: "c".repeat(43) },
+      });
       expect((await ws.next()).data).toEqual({ verifyOrderClaim: { __typename: "ClaimTokenInvalidError" } });
       await ws.close();
     }
   });
 
   it("is still held to the sign-in limit per email", async () => {
-    for (let i = 0; i < 3; i++) expect((await t.request("POST", "/store/auth/token", { body: { email: customers.bob.email, password: "wrong" } })).status).toBe(401);
-    const refused = await t.request("POST", "/store/auth/token", { body: { email: customers.bob.email, password: customers.bob.password } });
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await t.request("POST", "/store/auth/token", { body: { email: customers.bob.email, password: "wrong" } }))
+          .status,
+      ).toBe(401);
+    const refused = await t.request("POST", "/store/auth/token", {
+      body: { email: customers.bob.email, password: customers.bob.password },
+    });
     expect(refused.status).toBe(429);
     expect(refused.json.message).toMatch(/^Too many sign-in attempts for this email\./);
   });
@@ -54,7 +70,11 @@ describe("a storefront server named in RATE_LIMIT_EXEMPT (no X-Forwarded-For)", 
 describe("behind a trusted proxy (TRUST_PROXY), the forwarded client decides", () => {
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startTestGateway({ ...LIMITS, TRUST_PROXY: "loopback", RATE_LIMIT_EXEMPT: "198.51.100.0/24, 2001:db8:5::1" });
+    t = await startTestGateway({
+      ...LIMITS,
+      TRUST_PROXY: "loopback",
+      RATE_LIMIT_EXEMPT: "198.51.100.0/24, 2001:db8:5::1",
+    });
   });
   afterAll(() => t?.close());
 

@@ -34,7 +34,10 @@ function expectRefusedOnGraphQL(response: { status: number; headers: Headers; js
   expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
   const [error] = response.json.errors;
   expect(error.message).toMatch(message);
-  expect(error.extensions).toEqual({ code: "RATE_LIMITED", retryAfterSeconds: Number(response.headers.get("retry-after")) });
+  expect(error.extensions).toEqual({
+    code: "RATE_LIMITED",
+    retryAfterSeconds: Number(response.headers.get("retry-after")),
+  });
 }
 
 const LIMITS = {
@@ -56,8 +59,10 @@ function useLimitedGateway() {
   return gateway;
 }
 
-const graphqlOn = (t: TestGateway) => (query: string, variables: Record<string, unknown>, headers: Record<string, string>, bearer?: string) =>
-  t.request("POST", "/graphql", { body: { query, variables }, headers, bearer });
+const graphqlOn =
+  (t: TestGateway) =>
+  (query: string, variables: Record<string, unknown>, headers: Record<string, string>, bearer?: string) =>
+    t.request("POST", "/graphql", { body: { query, variables }, headers, bearer });
 
 describe("sign-ins and confirmations", () => {
   const g = useLimitedGateway();
@@ -70,52 +75,102 @@ describe("sign-ins and confirmations", () => {
 
   it("sign-ins per email, counted across both doors and every address, refused before the password is checked", async () => {
     const attempts = [
-      () => t.request("POST", "/store/auth/token", { body: { email: customers.bob.email, password: "wrong" }, headers: newClient() }),
+      () =>
+        t.request("POST", "/store/auth/token", {
+          body: { email: customers.bob.email, password: "wrong" },
+          headers: newClient(),
+        }),
       () => graphql(LOG_IN, { email: customers.bob.email, password: "wrong" }, newClient()),
-      () => t.request("POST", "/store/auth", { body: { email: ` ${customers.bob.email.toUpperCase()} `, password: "wrong" }, headers: newClient() }),
+      () =>
+        t.request("POST", "/store/auth", {
+          body: { email: ` ${customers.bob.email.toUpperCase()} `, password: "wrong" },
+          headers: newClient(),
+        }),
     ];
     for (const attempt of attempts) expect((await attempt()).status).not.toBe(429);
 
     // The right password no longer helps, through either door.
     expectRefusedOnStore(
-      await t.request("POST", "/store/auth/token", { body: { email: customers.bob.email, password: customers.bob.password }, headers: newClient() }),
+      await t.request("POST", "/store/auth/token", {
+        body: { email: customers.bob.email, password: customers.bob.password },
+        headers: newClient(),
+      }),
       /^Too many sign-in attempts for this email\. Try again in \d+ seconds\.$/,
     );
-    expectRefusedOnGraphQL(await graphql(LOG_IN, { email: customers.bob.email, password: customers.bob.password }, newClient()), /sign-in attempts for this email/);
+    expectRefusedOnGraphQL(
+      await graphql(LOG_IN, { email: customers.bob.email, password: customers.bob.password }, newClient()),
+      /sign-in attempts for this email/,
+    );
     // Another email is not affected.
-    expect((await t.request("POST", "/store/auth/token", { body: { email: customers.ann.email, password: customers.ann.password }, headers: newClient() })).status).toBe(200);
+    expect(
+      (
+        await t.request("POST", "/store/auth/token", {
+          body: { email: customers.ann.email, password: customers.ann.password },
+          headers: newClient(),
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it("sign-ins per address, whatever the email", async () => {
     const client = newClient();
     for (let i = 0; i < 4; i++) {
-      const response = await t.request("POST", "/store/auth/token", { body: { email: `nobody${i}@example.com`, password: "x" }, headers: client });
+      const response = await t.request("POST", "/store/auth/token", {
+        body: { email: `nobody${i}@example.com`, password: "x" },
+        headers: client,
+      });
       expect(response.status).toBe(401);
     }
     expectRefusedOnStore(
-      await t.request("POST", "/store/auth/token", { body: { email: customers.ann.email, password: customers.ann.password }, headers: client }),
+      await t.request("POST", "/store/auth/token", {
+        body: { email: customers.ann.email, password: customers.ann.password },
+        headers: client,
+      }),
       /sign-in attempts from this address/,
     );
-    expectRefusedOnGraphQL(await graphql(LOG_IN, { email: "someone@example.com", password: "x" }, client), /sign-in attempts from this address/);
-    expect((await t.request("POST", "/store/auth/token", { body: { email: customers.ann.email, password: customers.ann.password }, headers: newClient() })).status).toBe(200);
+    expectRefusedOnGraphQL(
+      await graphql(LOG_IN, { email: "someone@example.com", password: "x" }, client),
+      /sign-in attempts from this address/,
+    );
+    expect(
+      (
+        await t.request("POST", "/store/auth/token", {
+          body: { email: customers.ann.email, password: customers.ann.password },
+          headers: newClient(),
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it("confirm attempts per address, through both doors, whatever the token", async () => {
     const client = newClient();
     expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) }, headers: client })).status).toBe(400);
-    expect((await graphql(VERIFY, { token: "b".repeat(43) }, client)).json.data.verifyOrderClaim.__typename).toBe("ClaimTokenInvalidError");
+    expect((await graphql(VERIFY, { token: "b".repeat(43) }, client)).json.data.verifyOrderClaim.__typename).toBe(
+      "ClaimTokenInvalidError",
+    );
     expect((await t.request("POST", CONFIRM, { body: { token: "" }, headers: client })).status).toBe(400);
     expect((await t.request("POST", CONFIRM, { body: { token: "c".repeat(43) }, headers: client })).status).toBe(400);
 
-    expectRefusedOnStore(await t.request("POST", CONFIRM, { body: { token: "d".repeat(43) }, headers: client }), /^Too many confirmation attempts from this address\./);
-    expectRefusedOnGraphQL(await graphql(VERIFY, { token: "e".repeat(43) }, client), /confirmation attempts from this address/);
-    expect((await t.request("POST", CONFIRM, { body: { token: "f".repeat(43) }, headers: newClient() })).status).toBe(400);
+    expectRefusedOnStore(
+      await t.request("POST", CONFIRM, { body: { token: "d".repeat(43) }, headers: client }),
+      /^Too many confirmation attempts from this address\./,
+    );
+    expectRefusedOnGraphQL(
+      await graphql(VERIFY, { token: "e".repeat(43) }, client),
+      /confirmation attempts from this address/,
+    );
+    expect((await t.request("POST", CONFIRM, { body: { token: "f".repeat(43) }, headers: newClient() })).status).toBe(
+      400,
+    );
   });
 
   it("sign-ups per address, through both doors", async () => {
     const client = newClient();
     const register = (i: number) =>
-      t.request("POST", "/store/customers", { body: { email: `new${i}@example.com`, password: "pw", first_name: "N", last_name: "E" }, headers: client });
+      t.request("POST", "/store/customers", {
+        body: { email: `new${i}@example.com`, password: "pw", first_name: "N", last_name: "E" },
+        headers: client,
+      });
     for (let i = 0; i < 3; i++) expect((await register(i)).status).toBe(200);
     expectRefusedOnStore(await register(3), /^Too many sign-ups from this address\./);
     const graphqlSignUp = await graphql(
@@ -129,8 +184,12 @@ describe("sign-ins and confirmations", () => {
 
   it("account lookups count as sign-in attempts per address", async () => {
     const client = newClient();
-    for (let i = 0; i < 4; i++) expect((await t.request("GET", `/store/auth/someone${i}@example.com`, { headers: client })).status).toBe(200);
-    expectRefusedOnStore(await t.request("GET", "/store/auth/ann@example.com", { headers: client }), /sign-in attempts from this address/);
+    for (let i = 0; i < 4; i++)
+      expect((await t.request("GET", `/store/auth/someone${i}@example.com`, { headers: client })).status).toBe(200);
+    expectRefusedOnStore(
+      await t.request("GET", "/store/auth/ann@example.com", { headers: client }),
+      /sign-in attempts from this address/,
+    );
   });
 
   it("counts an IPv6 client by its /64", async () => {
@@ -140,13 +199,27 @@ describe("sign-ins and confirmations", () => {
       expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) }, headers })).status).toBe(400);
     }
     expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) }, headers: within })).status).toBe(429);
-    expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) }, headers: { "x-forwarded-for": "2001:db8:7:8::1" } })).status).toBe(400);
+    expect(
+      (
+        await t.request("POST", CONFIRM, {
+          body: { token: "a".repeat(43) },
+          headers: { "x-forwarded-for": "2001:db8:7:8::1" },
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it("sends Retry-After that counts down to the end of the window", async () => {
     const client = newClient();
-    for (let i = 0; i < 4; i++) await t.request("POST", "/store/auth/token", { body: { email: `x${i}@example.com`, password: "x" }, headers: client });
-    const refused = await t.request("POST", "/store/auth/token", { body: { email: "y@example.com", password: "x" }, headers: client });
+    for (let i = 0; i < 4; i++)
+      await t.request("POST", "/store/auth/token", {
+        body: { email: `x${i}@example.com`, password: "x" },
+        headers: client,
+      });
+    const refused = await t.request("POST", "/store/auth/token", {
+      body: { email: "y@example.com", password: "x" },
+      headers: client,
+    });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(3500);
   });
@@ -159,18 +232,48 @@ describe("claim requests per customer", () => {
     const graphql = graphqlOn(t);
     const annToken = storeTokenFor(customers.ann.id);
     // Unknown ids still count: the limit is on requests, not on what they found.
-    expect((await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: ["order_none"] }, headers: newClient() })).status).toBe(200);
-    expect((await graphql(CLAIM_ORDERS, { ids: ["order_none"] }, newClient(), annToken)).json.data.claimOrders.__typename).toBe("ClaimOrdersSuccess");
-    expect((await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.home.id] }, headers: newClient() })).status).toBe(200);
+    expect(
+      (await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: ["order_none"] }, headers: newClient() }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await graphql(CLAIM_ORDERS, { ids: ["order_none"] }, newClient(), annToken)).json.data.claimOrders.__typename,
+    ).toBe("ClaimOrdersSuccess");
+    expect(
+      (
+        await t.request("POST", CLAIM, {
+          bearer: annToken,
+          body: { order_ids: [orders.home.id] },
+          headers: newClient(),
+        })
+      ).status,
+    ).toBe(200);
 
-    expectRefusedOnStore(await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] }, headers: newClient() }), /^Too many claim requests\./);
-    expectRefusedOnGraphQL(await graphql(CLAIM_ORDERS, { ids: [orders.work1.id] }, newClient(), annToken), /^Too many claim requests\./);
+    expectRefusedOnStore(
+      await t.request("POST", CLAIM, {
+        bearer: annToken,
+        body: { order_ids: [orders.work1.id] },
+        headers: newClient(),
+      }),
+      /^Too many claim requests\./,
+    );
+    expectRefusedOnGraphQL(
+      await graphql(CLAIM_ORDERS, { ids: [orders.work1.id] }, newClient(), annToken),
+      /^Too many claim requests\./,
+    );
     // Nothing was opened or mailed for the refused ones.
     await t.gateway.dispatcher.flush();
     expect(mail.messages.map((message) => message.to)).toEqual([["ann.home@example.net"]]);
     expect(await t.prisma.orderClaim.count()).toBe(1);
     // Bob's allowance is his own.
-    expect((await t.request("POST", CLAIM, { bearer: storeTokenFor(customers.bob.id), body: { order_ids: [orders.work1.id] } })).status).toBe(200);
+    expect(
+      (
+        await t.request("POST", CLAIM, {
+          bearer: storeTokenFor(customers.bob.id),
+          body: { order_ids: [orders.work1.id] },
+        })
+      ).status,
+    ).toBe(200);
   });
 });
 
@@ -207,7 +310,9 @@ it("RATE_LIMITS=off turns every limit off, whatever each is set to", async () =>
   try {
     for (let i = 0; i < 5; i++) {
       expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) } })).status).toBe(400);
-      expect((await t.request("POST", "/store/auth/token", { body: { email: "a@example.com", password: "x" } })).status).toBe(401);
+      expect(
+        (await t.request("POST", "/store/auth/token", { body: { email: "a@example.com", password: "x" } })).status,
+      ).toBe(401);
     }
   } finally {
     await t.close();
@@ -216,14 +321,20 @@ it("RATE_LIMITS=off turns every limit off, whatever each is set to", async () =>
 
 // Without redis-server (a developer machine), say why and skip; CI installs it and must run this.
 const redisAvailable = Boolean(redisServerPath()) || process.env.CI === "true";
-if (!redisAvailable) console.warn("skipping the Redis rate-limit tests: redis-server is not installed (apt-get install -y redis-server)");
+if (!redisAvailable)
+  console.warn("skipping the Redis rate-limit tests: redis-server is not installed (apt-get install -y redis-server)");
 (redisAvailable ? describe : describe.skip)("with REDIS_URL", () => {
   let redis: TestRedis;
   let a: TestGateway;
   let b: TestGateway;
   beforeAll(async () => {
     redis = await new TestRedis().start();
-    const env = { REDIS_URL: redis.url, RATE_LIMITS: "on", RATE_LIMIT_LOGIN_EMAIL: "4/1h", RATE_LIMIT_LOGIN_IP: "1000/1h" };
+    const env = {
+      REDIS_URL: redis.url,
+      RATE_LIMITS: "on",
+      RATE_LIMIT_LOGIN_EMAIL: "4/1h",
+      RATE_LIMIT_LOGIN_IP: "1000/1h",
+    };
     a = await startTestGateway(env);
     b = await startTestGateway({ ...env, DATABASE_URL: a.config.databaseUrl! });
     await seedScenario(a.prisma, claimScenario);
@@ -239,18 +350,38 @@ if (!redisAvailable) console.warn("skipping the Redis rate-limit tests: redis-se
     await loginToken(b, customers.ann.email, customers.ann.password!);
     await loginToken(a, customers.ann.email, customers.ann.password!);
     await loginToken(b, customers.ann.email, customers.ann.password!);
-    expect((await a.request("POST", "/store/auth/token", { body: { email: customers.ann.email, password: customers.ann.password } })).status).toBe(429);
-    expect((await b.request("POST", "/store/auth/token", { body: { email: customers.ann.email, password: customers.ann.password } })).status).toBe(429);
+    expect(
+      (
+        await a.request("POST", "/store/auth/token", {
+          body: { email: customers.ann.email, password: customers.ann.password },
+        })
+      ).status,
+    ).toBe(429);
+    expect(
+      (
+        await b.request("POST", "/store/auth/token", {
+          body: { email: customers.ann.email, password: customers.ann.password },
+        })
+      ).status,
+    ).toBe(429);
   });
 
   it("keeps answering while Redis is down, counting in memory on each instance", async () => {
     await redis.stop();
     try {
       for (let i = 0; i < 4; i++) {
-        const response = await a.request("POST", "/store/auth/token", { body: { email: customers.bob.email, password: customers.bob.password } });
+        const response = await a.request("POST", "/store/auth/token", {
+          body: { email: customers.bob.email, password: customers.bob.password },
+        });
         expect(response.status).toBe(200);
       }
-      expect((await a.request("POST", "/store/auth/token", { body: { email: customers.bob.email, password: customers.bob.password } })).status).toBe(429);
+      expect(
+        (
+          await a.request("POST", "/store/auth/token", {
+            body: { email: customers.bob.email, password: customers.bob.password },
+          })
+        ).status,
+      ).toBe(429);
     } finally {
       await redis.start();
     }

@@ -10,10 +10,14 @@ const run = promisify(execFile);
 it("prisma/migrations and prisma/schema.prisma agree (Prisma's own diff is empty)", async () => {
   const database = await createTestDatabase();
   try {
-    const { stdout } = await run(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "scripts/schema-diff.mts")], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: database.url },
-    });
+    const { stdout } = await run(
+      path.join(ROOT, "node_modules/.bin/tsx"),
+      [path.join(ROOT, "scripts/schema-diff.mts")],
+      {
+        cwd: ROOT,
+        env: { ...process.env, DATABASE_URL: database.url },
+      },
+    );
     expect(stdout.trim()).toBe("-- This is an empty migration.");
   } finally {
     await database.drop();

@@ -46,24 +46,51 @@ describe("seed loader", () => {
     const guests = first.customers.filter((c) => !c.has_account);
     expect(guests.map((g) => g.email).sort()).toEqual(["ann.home@example.net", "ann.work@example.com"]);
     const work = guests.find((g) => g.email === "ann.work@example.com")!;
-    expect(first.orders.filter((o) => o.customer_id === work.id).map((o) => o.id).sort()).toEqual(["order_1001", "order_1002", "order_1004"]);
+    expect(
+      first.orders
+        .filter((o) => o.customer_id === work.id)
+        .map((o) => o.id)
+        .sort(),
+    ).toEqual(["order_1001", "order_1002", "order_1004"]);
   });
 
   it("moves the display_id sequence past explicit numbers", async () => {
     await loadSeed(prisma, parseSeedFile(demo()));
-    const created = await prisma.order.create({ data: { id: "order_next", email: "x@example.com", currency_code: "usd", customer_id: "cus_ann" } });
+    const created = await prisma.order.create({
+      data: { id: "order_next", email: "x@example.com", currency_code: "usd", customer_id: "cus_ann" },
+    });
     expect(created.display_id).toBe(1007);
   });
 
   it.each([
-    [{ orders: [{ id: "order_1", email: "a@example.com", items: [{ title: "Mug", quantity: 0, unit_price: 1 }] }] }, "orders[0] (order_1).items[0].quantity: must be a positive integer"],
+    [
+      { orders: [{ id: "order_1", email: "a@example.com", items: [{ title: "Mug", quantity: 0, unit_price: 1 }] }] },
+      "orders[0] (order_1).items[0].quantity: must be a positive integer",
+    ],
     [{ orders: [{ id: "order_1" }] }, "orders[0] (order_1).email: must be an email address"],
-    [{ customers: [{ id: "cus_1", email: "a@example.com", has_account: true }] }, "customers[0] (cus_1).password: is required when has_account is true"],
-    [{ orders: [{ email: "a@example.com", status: "lost" }] }, "orders[0].status: must be one of pending, completed, archived, canceled, requires_action"],
+    [
+      { customers: [{ id: "cus_1", email: "a@example.com", has_account: true }] },
+      "customers[0] (cus_1).password: is required when has_account is true",
+    ],
+    [
+      { orders: [{ email: "a@example.com", status: "lost" }] },
+      "orders[0].status: must be one of pending, completed, archived, canceled, requires_action",
+    ],
     [{ orders: [{ email: "a@example.com", colour: "red" }] }, "orders[0].colour: is not a known field"],
-    [{ orders: [{ id: "o1", email: "a@example.com" }, { id: "o1", email: "b@example.com" }] }, "orders[1]: id o1 is used by orders[0] too"],
+    [
+      {
+        orders: [
+          { id: "o1", email: "a@example.com" },
+          { id: "o1", email: "b@example.com" },
+        ],
+      },
+      "orders[1]: id o1 is used by orders[0] too",
+    ],
     [{ orders: "none" }, "orders: must be an array"],
-    [{ orders: [{ id: "o1", email: "a@example.com", items: [{ title: "Mug\u0000", quantity: 1, unit_price: 1 }] }] }, "orders[0] (o1).items[0].title: must not contain control characters"],
+    [
+      { orders: [{ id: "o1", email: "a@example.com", items: [{ title: "Mug\u0000", quantity: 1, unit_price: 1 }] }] },
+      "orders[0] (o1).items[0].title: must not contain control characters",
+    ],
     [[], "(file): Invalid input: expected object, received array"],
   ])("refuses a bad file, naming entry and field: %j", async (file, message) => {
     expect(() => parseSeedFile(file)).toThrow(new SeedError(message));
@@ -77,7 +104,9 @@ describe("seed loader", () => {
         { id: "order_bad", email: "x@example.com", customer_id: "cus_missing" },
       ],
     });
-    await expect(loadSeed(prisma, file)).rejects.toThrow("orders[1] (order_bad).customer_id: no customer cus_missing in this file or the database");
+    await expect(loadSeed(prisma, file)).rejects.toThrow(
+      "orders[1] (order_bad).customer_id: no customer cus_missing in this file or the database",
+    );
     expect(await prisma.customer.count()).toBe(0);
     expect(await prisma.order.count()).toBe(0);
   });

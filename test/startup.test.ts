@@ -24,7 +24,15 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-const env = () => ({ ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", DATABASE_URL: "", SMTP_URL: "" });
+const env = () => ({
+  ...process.env,
+  DATA_DIR: dataDir,
+  PORT: "0",
+  HOST: "127.0.0.1",
+  LOG_LEVEL: "info",
+  DATABASE_URL: "",
+  SMTP_URL: "",
+});
 
 /** The gateway's log is what it writes to stdout; `errors` is its stderr. */
 async function start(): Promise<{ child: ChildProcess; url: string; log: () => string; errors: () => string }> {
@@ -76,7 +84,10 @@ it("serves the demo data on the embedded database, joins it from `npm run seed`,
 
     // The seed command finds the running embedded server and writes into the same database.
     const file = path.join(dataDir, "extra.json");
-    fs.writeFileSync(file, JSON.stringify({ orders: [{ id: "order_extra", display_id: 2001, email: "extra@example.com" }] }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ orders: [{ id: "order_extra", display_id: 2001, email: "extra@example.com" }] }),
+    );
     const seeded = await run(TSX, [path.join(ROOT, "src/cli/seed.ts"), file], { cwd: ROOT, env: env() });
     expect(seeded.stdout).toContain("seeded 0 customers and 1 orders");
     const lookup = await fetch(`${first.url}/graphql`, {
@@ -119,7 +130,10 @@ it("serves the demo data on the embedded database, joins it from `npm run seed`,
 }, 120_000);
 
 it("refuses a bad setting with a message that names it", async () => {
-  const failure = await run(process.execPath, [MAIN], { cwd: ROOT, env: { ...env(), CLAIM_TOKEN_TTL: "forever" } }).then(
+  const failure = await run(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: { ...env(), CLAIM_TOKEN_TTL: "forever" },
+  }).then(
     () => undefined,
     (error: { code: number; stderr: string }) => error,
   );

@@ -19,7 +19,8 @@ const ANN_CHANNEL = `order-claim.updated:${customers.ann.id}`;
 
 // Without redis-server (a developer machine), say why and skip; CI installs it and must run this.
 const available = Boolean(redisServerPath()) || process.env.CI === "true";
-if (!available) console.warn("skipping the Redis tests: redis-server is not installed (apt-get install -y redis-server)");
+if (!available)
+  console.warn("skipping the Redis tests: redis-server is not installed (apt-get install -y redis-server)");
 const describeWithRedis = available ? describe : describe.skip;
 
 describeWithRedis("two instances sharing Redis", () => {
@@ -49,7 +50,11 @@ describeWithRedis("two instances sharing Redis", () => {
     await monitor.psubscribe("*");
     admin = new Redis(redis.url, { maxRetriesPerRequest: null });
     admin.on("error", () => {});
-    await eventually(async () => (a.gateway.services.events.brokerStatus() === "up" && b.gateway.services.events.brokerStatus() === "up" ? true : undefined));
+    await eventually(async () =>
+      a.gateway.services.events.brokerStatus() === "up" && b.gateway.services.events.brokerStatus() === "up"
+        ? true
+        : undefined,
+    );
   });
 
   afterAll(async () => {
@@ -68,8 +73,12 @@ describeWithRedis("two instances sharing Redis", () => {
 
   /** Ann follows her claims on both instances: SSE on A, WebSocket on B; both listen on Redis. */
   async function followOnBoth(): Promise<[SubscriptionStream, SubscriptionStream]> {
-    streams = [await subscribe("sse", a.url, CLAIM_UPDATES, { bearer: annToken }), await subscribe("ws", b.url, CLAIM_UPDATES, { bearer: annToken })];
-    for (const instance of [a, b]) await eventually(() => (instance.gateway.services.events.openSubscriptions() === 1 ? true : undefined));
+    streams = [
+      await subscribe("sse", a.url, CLAIM_UPDATES, { bearer: annToken }),
+      await subscribe("ws", b.url, CLAIM_UPDATES, { bearer: annToken }),
+    ];
+    for (const instance of [a, b])
+      await eventually(() => (instance.gateway.services.events.openSubscriptions() === 1 ? true : undefined));
     // Each instance subscribes to Ann's channel once Redis has acknowledged it.
     await eventually(async () => {
       const [, count] = (await admin.pubsub("NUMSUB", ANN_CHANNEL)) as [string, number];
@@ -94,9 +103,15 @@ describeWithRedis("two instances sharing Redis", () => {
     const [onA, onB] = await followOnBoth();
     // Whatever else is published on the channel is dropped with a warning, not a crash.
     await admin.publish(ANN_CHANNEL, "not json");
-    await eventually(() => (logEntries(a).some((entry) => entry.msg === "dropped a malformed Redis message" && entry.channel === ANN_CHANNEL) ? true : undefined));
+    await eventually(() =>
+      logEntries(a).some((entry) => entry.msg === "dropped a malformed Redis message" && entry.channel === ANN_CHANNEL)
+        ? true
+        : undefined,
+    );
     crossed.length = 0;
-    expect((await a.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.home.id] } })).status).toBe(200);
+    expect((await a.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.home.id] } })).status).toBe(
+      200,
+    );
     const [message] = await mail.waitFor(1);
     expect((await b.request("POST", CONFIRM, { body: { token: message!.token } })).status).toBe(200);
 
@@ -113,11 +128,16 @@ describeWithRedis("two instances sharing Redis", () => {
     mail.messages.length = 0;
     await redis.stop();
     await eventually(async () => ((await a.request("GET", "/ready")).json.checks.redis === "down" ? true : undefined));
-    expect((await a.request("GET", "/ready")).json).toEqual({ status: "degraded", checks: { database: "up", redis: "down" } });
+    expect((await a.request("GET", "/ready")).json).toEqual({
+      status: "degraded",
+      checks: { database: "up", redis: "down" },
+    });
     expect((await a.request("GET", "/ready")).status).toBe(200);
 
     // Requests go on as usual: claim on A, confirm on B, a GraphQL read.
-    expect((await a.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] } })).status).toBe(200);
+    expect((await a.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] } })).status).toBe(
+      200,
+    );
     const [message] = await mail.waitFor(1);
     expect((await b.request("POST", CONFIRM, { body: { token: message!.token } })).status).toBe(200);
     expect((await b.graphql<{ me: { id: string } }>("{ me { id } }", {}, annToken)).data!.me.id).toBe(customers.ann.id);
@@ -128,24 +148,36 @@ describeWithRedis("two instances sharing Redis", () => {
     await eventually(() => (b.gateway.services.events.openSubscriptions() === 2 ? true : undefined));
     // The status events wait in the outbox, not lost.
     await eventually(async () =>
-      (await a.prisma.outboxEvent.count({ where: { topic: "order-claim.updated", delivered_at: null, attempts: { gte: 1 } } })) === 2 ? true : undefined,
+      (await a.prisma.outboxEvent.count({
+        where: { topic: "order-claim.updated", delivered_at: null, attempts: { gte: 1 } },
+      })) === 2
+        ? true
+        : undefined,
     );
 
     // Events published before an instance re-subscribed cannot reach it through Redis; its streams
     // then read the claims changed meanwhile. Either way each learns the claim was verified, once.
     await redis.start();
-    for (const stream of [onA, onB]) expect([["PENDING", "VERIFIED"], ["VERIFIED"]]).toContainEqual(await statusesUntil(stream, "VERIFIED"));
+    for (const stream of [onA, onB])
+      expect([["PENDING", "VERIFIED"], ["VERIFIED"]]).toContainEqual(await statusesUntil(stream, "VERIFIED"));
     await sleep(500);
     expect([...onA.pending(), ...onB.pending()]).toEqual([]);
-    expect((await a.request("GET", "/ready")).json).toEqual({ status: "ready", checks: { database: "up", redis: "up" } });
+    expect((await a.request("GET", "/ready")).json).toEqual({
+      status: "ready",
+      checks: { database: "up", redis: "up" },
+    });
 
     // Live again: a claim on B reaches the old streams on A and B and the one opened during the outage.
     mail.messages.length = 0;
-    expect((await b.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work2.id] } })).status).toBe(200);
+    expect((await b.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work2.id] } })).status).toBe(
+      200,
+    );
     for (const stream of [onA, onB, openedDuringOutage]) expect(await statuses(stream, 1)).toEqual(["PENDING"]);
   });
   it("a sign-out on A ends that session's SSE streams on B; B's bearer stream goes on; the event names the session's hash, not its token", async () => {
-    const login = await a.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } });
+    const login = await a.request("POST", "/store/auth", {
+      body: { email: customers.ann.email, password: customers.ann.password },
+    });
     const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
     const sessionOnB = await subscribe("sse", b.url, CLAIM_UPDATES, { cookie });
     const bearerOnB = await subscribe("sse", b.url, CLAIM_UPDATES, { bearer: annToken });
@@ -155,9 +187,13 @@ describeWithRedis("two instances sharing Redis", () => {
     crossed.length = 0;
     const signedOutAt = Date.now();
     expect((await a.request("DELETE", "/store/auth", { cookie })).status).toBe(200);
-    expect(await Promise.race([sessionOnB.ended, sleep(2_000).then(() => "still open after 2 s")])).toEqual({ kind: "complete" });
+    expect(await Promise.race([sessionOnB.ended, sleep(2_000).then(() => "still open after 2 s")])).toEqual({
+      kind: "complete",
+    });
     expect(Date.now() - signedOutAt).toBeLessThan(2_000);
-    expect(sessionOnB.pending()).toEqual([{ data: null, errors: [expect.objectContaining({ extensions: { code: "UNAUTHENTICATED" } })] }]);
+    expect(sessionOnB.pending()).toEqual([
+      { data: null, errors: [expect.objectContaining({ extensions: { code: "UNAUTHENTICATED" } })] },
+    ]);
 
     const token = cookie.split("=")[1]!;
     const sessionId = crypto.createHash("sha256").update(token).digest("hex");

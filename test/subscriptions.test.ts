@@ -35,11 +35,22 @@ afterEach(async () => {
   tokens = [];
 });
 
-type ClaimUpdate = { id: string; status: string; recipientEmail: string; orderCount: number; orders: { id: string; displayId: number }[]; verifiedAt: string | null };
+type ClaimUpdate = {
+  id: string;
+  status: string;
+  recipientEmail: string;
+  orderCount: number;
+  orders: { id: string; displayId: number }[];
+  verifiedAt: string | null;
+};
 
 describe.each<Transport>(["sse", "ws"])("orderClaimUpdated over %s", (transport) => {
   /** Opens a subscription and waits until the server listens for it, so no event can slip by. */
-  async function follow(bearer: string | undefined, variables?: Record<string, unknown>, gateway = t): Promise<SubscriptionStream> {
+  async function follow(
+    bearer: string | undefined,
+    variables?: Record<string, unknown>,
+    gateway = t,
+  ): Promise<SubscriptionStream> {
     const before = gateway.gateway.services.events.openSubscriptions();
     const stream = await subscribe(transport, gateway.url, CLAIM_UPDATES, { bearer, variables });
     streams.push(stream);
@@ -69,7 +80,13 @@ describe.each<Transport>(["sse", "ws"])("orderClaimUpdated over %s", (transport)
     const stream = await follow(annToken);
     await claim([orders.work1.id, orders.work2.id]);
     const pending = await nextUpdate(stream);
-    expect(pending).toMatchObject({ status: "PENDING", recipientEmail: "a***@example.com", orderCount: 2, orders: [], verifiedAt: null });
+    expect(pending).toMatchObject({
+      status: "PENDING",
+      recipientEmail: "a***@example.com",
+      orderCount: 2,
+      orders: [],
+      verifiedAt: null,
+    });
 
     const token = await mailedToken("ann.work@example.com");
     expect((await t.request("POST", CONFIRM, { body: { token } })).status).toBe(200);
@@ -105,7 +122,10 @@ describe.each<Transport>(["sse", "ws"])("orderClaimUpdated over %s", (transport)
 
   it("with claimId, starts with that claim's state, ignores the others and completes once it is final", async () => {
     await claim([orders.work1.id, orders.home.id]);
-    const { claims } = (await t.prisma.customer.findUniqueOrThrow({ where: { id: customers.ann.id }, include: { claims: true } }));
+    const { claims } = await t.prisma.customer.findUniqueOrThrow({
+      where: { id: customers.ann.id },
+      include: { claims: true },
+    });
     const work = claims.find((c) => c.recipient_email === "ann.work@example.com")!;
     const stream = await follow(annToken, { claimId: work.id });
     expect(await nextUpdate(stream)).toMatchObject({ id: work.id, status: "PENDING" });
@@ -114,7 +134,11 @@ describe.each<Transport>(["sse", "ws"])("orderClaimUpdated over %s", (transport)
     await t.request("POST", CONFIRM, { body: { token: homeToken } });
     const workToken = await mailedToken("ann.work@example.com", 2);
     await t.request("POST", CONFIRM, { body: { token: workToken } });
-    expect(await nextUpdate(stream)).toMatchObject({ id: work.id, status: "VERIFIED", orders: [{ id: orders.work1.id }] });
+    expect(await nextUpdate(stream)).toMatchObject({
+      id: work.id,
+      status: "VERIFIED",
+      orders: [{ id: orders.work1.id }],
+    });
     expect(await stream.ended).toEqual({ kind: "complete" });
     expect(stream.pending()).toEqual([]);
   });
@@ -125,15 +149,23 @@ describe.each<Transport>(["sse", "ws"])("orderClaimUpdated over %s", (transport)
     await t.request("POST", CONFIRM, { body: { token: await mailedToken("ann.home@example.net") } });
 
     // A final claim's stream ends at once: there is no listener to wait for.
-    const own = await subscribe(transport, t.url, CLAIM_UPDATES, { bearer: annToken, variables: { claimId: claimRow.id } });
+    const own = await subscribe(transport, t.url, CLAIM_UPDATES, {
+      bearer: annToken,
+      variables: { claimId: claimRow.id },
+    });
     streams.push(own);
     expect(await nextUpdate(own)).toMatchObject({ id: claimRow.id, status: "VERIFIED" });
     expect(await own.ended).toEqual({ kind: "complete" });
 
-    const bobs = await subscribe(transport, t.url, CLAIM_UPDATES, { bearer: storeTokenFor(customers.bob.id), variables: { claimId: claimRow.id } });
+    const bobs = await subscribe(transport, t.url, CLAIM_UPDATES, {
+      bearer: storeTokenFor(customers.bob.id),
+      variables: { claimId: claimRow.id },
+    });
     streams.push(bobs);
     const refused = await bobs.next();
-    expect(refused.errors).toEqual([expect.objectContaining({ message: "No claim of yours has this id.", extensions: { code: "NOT_FOUND" } })]);
+    expect(refused.errors).toEqual([
+      expect.objectContaining({ message: "No claim of yours has this id.", extensions: { code: "NOT_FOUND" } }),
+    ]);
     expect(JSON.stringify(refused)).not.toContain("ann");
   });
 
@@ -152,8 +184,17 @@ describe.each<Transport>(["sse", "ws"])("orderClaimUpdated over %s", (transport)
   it.each([
     ["no credentials", undefined],
     ["a garbage token", "garbage"],
-    ["a token signed with another secret", jwt.sign({ customer_id: customers.ann.id, domain: "store" }, "another-secret-of-enough-length")],
-    ["an expired token", jwt.sign({ customer_id: customers.ann.id, domain: "store", exp: Math.floor(Date.now() / 1000) - 10 }, TEST_JWT_SECRET)],
+    [
+      "a token signed with another secret",
+      jwt.sign({ customer_id: customers.ann.id, domain: "store" }, "another-secret-of-enough-length"),
+    ],
+    [
+      "an expired token",
+      jwt.sign(
+        { customer_id: customers.ann.id, domain: "store", exp: Math.floor(Date.now() / 1000) - 10 },
+        TEST_JWT_SECRET,
+      ),
+    ],
   ])("refuses %s", async (_case, bearer) => {
     const stream = await subscribe(transport, t.url, CLAIM_UPDATES, { bearer });
     streams.push(stream);
@@ -161,22 +202,38 @@ describe.each<Transport>(["sse", "ws"])("orderClaimUpdated over %s", (transport)
     if (transport === "sse") {
       expect(stream.status).toBe(401);
       expect(stream.pending()).toEqual([
-        { errors: [expect.objectContaining({ message: "Sign in as a customer to do this.", extensions: { code: "UNAUTHENTICATED" } })] },
+        {
+          errors: [
+            expect.objectContaining({
+              message: "Sign in as a customer to do this.",
+              extensions: { code: "UNAUTHENTICATED" },
+            }),
+          ],
+        },
       ]);
       expect(end).toEqual({ kind: "complete" });
     } else {
       // Without credentials the connection opens (public operations) and is closed on asking for this one.
-      expect(end).toEqual(bearer === undefined ? { kind: "closed", code: 4401, reason: "Unauthorized" } : { kind: "closed", code: 4403, reason: "Forbidden" });
+      expect(end).toEqual(
+        bearer === undefined
+          ? { kind: "closed", code: 4401, reason: "Unauthorized" }
+          : { kind: "closed", code: 4403, reason: "Forbidden" },
+      );
     }
     expect(t.gateway.services.events.openSubscriptions()).toBe(0);
   });
 
   it("ends the stream when the JWT expires", async () => {
-    const shortLived = jwt.sign({ customer_id: customers.ann.id, domain: "store", exp: Math.floor(Date.now() / 1000) + 2 }, TEST_JWT_SECRET);
+    const shortLived = jwt.sign(
+      { customer_id: customers.ann.id, domain: "store", exp: Math.floor(Date.now() / 1000) + 2 },
+      TEST_JWT_SECRET,
+    );
     const stream = await follow(shortLived);
     const end = await stream.ended;
     if (transport === "sse") {
-      expect(stream.pending()).toEqual([expect.objectContaining({ errors: [expect.objectContaining({ extensions: { code: "UNAUTHENTICATED" } })] })]);
+      expect(stream.pending()).toEqual([
+        expect.objectContaining({ errors: [expect.objectContaining({ extensions: { code: "UNAUTHENTICATED" } })] }),
+      ]);
       expect(end).toEqual({ kind: "complete" });
     } else {
       expect(end).toEqual({ kind: "closed", code: 4403, reason: "Forbidden: the sign-in has expired" });
@@ -197,7 +254,9 @@ describe.each<Transport>(["sse", "ws"])("orderClaimUpdated over %s", (transport)
       await seedScenario(own.prisma, claimScenario);
       const stream = await follow(annToken, undefined, own);
       await own.gateway.close();
-      expect(await stream.ended).toEqual(transport === "sse" ? { kind: "complete" } : { kind: "closed", code: 1001, reason: "Going away" });
+      expect(await stream.ended).toEqual(
+        transport === "sse" ? { kind: "complete" } : { kind: "closed", code: 1001, reason: "Going away" },
+      );
     } finally {
       await own.close();
     }
@@ -222,7 +281,9 @@ describe("WebSocket connections", () => {
   });
 
   it("closes a connection that sends a message over 1 MB with 1009", async () => {
-    const stream = await subscribeWs(t.url, `subscription { orderClaimUpdated { id } } # ${"x".repeat(1024 * 1024)}`, { bearer: annToken });
+    const stream = await subscribeWs(t.url, `subscription { orderClaimUpdated { id } } # ${"x".repeat(1024 * 1024)}`, {
+      bearer: annToken,
+    });
     streams.push(stream);
     expect(await stream.ended).toEqual({ kind: "closed", code: 1009, reason: "" });
   });
@@ -241,7 +302,11 @@ describe("claim expiry over both transports", () => {
       const claimRow = await own.prisma.orderClaim.findFirstOrThrow();
       for (const stream of [sse, ws]) {
         expect((await stream.next()).data!.orderClaimUpdated).toMatchObject({ id: claimRow.id, status: "PENDING" });
-        expect((await stream.next()).data!.orderClaimUpdated).toMatchObject({ id: claimRow.id, status: "EXPIRED", orders: [] });
+        expect((await stream.next()).data!.orderClaimUpdated).toMatchObject({
+          id: claimRow.id,
+          status: "EXPIRED",
+          orders: [],
+        });
       }
       const expired = await own.prisma.orderClaim.findUniqueOrThrow({ where: { id: claimRow.id } });
       expect(expired.updated_at.getTime() - expired.expires_at.getTime()).toBeLessThan(2_000);
@@ -253,10 +318,15 @@ describe("claim expiry over both transports", () => {
 
 describe("signing out ends the session's streams", () => {
   const CLAIM_UPDATES_OVER_SSE = "subscription { orderClaimUpdated { id status } }";
-  const SIGNED_OUT = { message: "You signed out. Sign in again to keep following your claims.", extensions: { code: "UNAUTHENTICATED" } };
+  const SIGNED_OUT = {
+    message: "You signed out. Sign in again to keep following your claims.",
+    extensions: { code: "UNAUTHENTICATED" },
+  };
 
   async function signIn(): Promise<string> {
-    const response = await t.request("POST", "/store/auth", { body: { email: customers.ann.email, password: customers.ann.password } });
+    const response = await t.request("POST", "/store/auth", {
+      body: { email: customers.ann.email, password: customers.ann.password },
+    });
     return response.headers.get("set-cookie")!.split(";")[0]!;
   }
 
@@ -264,7 +334,10 @@ describe("signing out ends the session's streams", () => {
   async function openStreams(cookie: string) {
     const before = t.gateway.services.events.openSubscriptions();
     const opened = {
-      session: [await subscribe("sse", t.url, CLAIM_UPDATES_OVER_SSE, { cookie }), await subscribe("sse", t.url, CLAIM_UPDATES_OVER_SSE, { cookie })],
+      session: [
+        await subscribe("sse", t.url, CLAIM_UPDATES_OVER_SSE, { cookie }),
+        await subscribe("sse", t.url, CLAIM_UPDATES_OVER_SSE, { cookie }),
+      ],
       otherSession: await subscribe("sse", t.url, CLAIM_UPDATES_OVER_SSE, { cookie: await signIn() }),
       bearerSse: await subscribe("sse", t.url, CLAIM_UPDATES_OVER_SSE, { bearer: annToken }),
       bearerWs: await subscribe("ws", t.url, CLAIM_UPDATES_OVER_SSE, { bearer: annToken }),
@@ -276,9 +349,15 @@ describe("signing out ends the session's streams", () => {
   }
 
   /** The signed-out streams end with the reason, soon; the others still tell Ann's next claim. */
-  async function expectOnlySessionStreamsEnded(opened: Awaited<ReturnType<typeof openStreams>>, signedOutAt: number, cookie: string) {
+  async function expectOnlySessionStreamsEnded(
+    opened: Awaited<ReturnType<typeof openStreams>>,
+    signedOutAt: number,
+    cookie: string,
+  ) {
     for (const stream of opened.session) {
-      expect(await Promise.race([stream.ended, sleep(2_000).then(() => "still open after 2 s")])).toEqual({ kind: "complete" });
+      expect(await Promise.race([stream.ended, sleep(2_000).then(() => "still open after 2 s")])).toEqual({
+        kind: "complete",
+      });
       expect(stream.pending()).toEqual([{ data: null, errors: [expect.objectContaining(SIGNED_OUT)] }]);
     }
     expect(Date.now() - signedOutAt).toBeLessThan(2_000);

@@ -20,9 +20,16 @@ async function withBrokenClaimTable(work: () => Promise<void>): Promise<void> {
 describe("an unexpected failure", () => {
   it("is Medusa's masked 500 on REST, and logged", async () => {
     await withBrokenClaimTable(async () => {
-      const response = await t.request("POST", "/store/orders/batch/customer/token", { bearer: annToken, body: { order_ids: [orders.work1.id] } });
+      const response = await t.request("POST", "/store/orders/batch/customer/token", {
+        bearer: annToken,
+        body: { order_ids: [orders.work1.id] },
+      });
       expect(response.status).toBe(500);
-      expect(response.json).toEqual({ code: "unknown_error", type: "unknown_error", message: "An unknown error occurred." });
+      expect(response.json).toEqual({
+        code: "unknown_error",
+        type: "unknown_error",
+        message: "An unknown error occurred.",
+      });
       expect(response.text).not.toContain("order_claim");
     });
     const errors = logEntries(t).filter((entry) => entry.level === "error");
@@ -30,7 +37,14 @@ describe("an unexpected failure", () => {
     const causes = errors.filter((entry) => entry.msg === "unexpected error in GraphQL");
     expect(causes).toHaveLength(1);
     expect(JSON.stringify(causes[0]!.err)).toContain('relation \\"order_claim\\" does not exist');
-    expect(errors).toContainEqual(expect.objectContaining({ msg: "request failed", method: "POST", route: "/store/orders/batch/customer/token", status: 500 }));
+    expect(errors).toContainEqual(
+      expect.objectContaining({
+        msg: "request failed",
+        method: "POST",
+        route: "/store/orders/batch/customer/token",
+        status: 500,
+      }),
+    );
   });
 
   it("is a masked GraphQL error, and nothing is half-written", async () => {
@@ -44,6 +58,8 @@ describe("an unexpected failure", () => {
       expect(result.errors).toEqual([expect.objectContaining({ message: "Unexpected error." })]);
     });
     expect(await t.prisma.outboxEvent.count()).toBe(0);
-    expect(logEntries(t).some((entry) => entry.level === "error" && JSON.stringify(entry.err).includes("order_claim"))).toBe(true);
+    expect(
+      logEntries(t).some((entry) => entry.level === "error" && JSON.stringify(entry.err).includes("order_claim")),
+    ).toBe(true);
   });
 });

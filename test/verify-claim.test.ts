@@ -47,7 +47,9 @@ describe("POST /store/orders/customer/confirm (Verify Order Claim)", () => {
       {},
       annToken,
     );
-    expect(me.data!.me.orders.edges.map((e) => e.node.id).sort()).toEqual([orders.annOwn.id, orders.work1.id, orders.work2.id].sort());
+    expect(me.data!.me.orders.edges.map((e) => e.node.id).sort()).toEqual(
+      [orders.annOwn.id, orders.work1.id, orders.work2.id].sort(),
+    );
   });
 
   it("refuses a used token with 400 invalid_data", async () => {
@@ -104,17 +106,25 @@ describe("POST /store/orders/customer/confirm (Verify Order Claim)", () => {
 
   it("lets exactly one of 20 concurrent confirmations of one token succeed", async () => {
     const token = await claimAndReadToken([orders.work1.id, orders.work2.id]);
-    const responses = await Promise.all(Array.from({ length: 20 }, () => t.request("POST", CONFIRM, { body: { token } })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => t.request("POST", CONFIRM, { body: { token } })),
+    );
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s === 400)).toHaveLength(19);
-    expect(await t.prisma.outboxEvent.count({ where: { topic: "order-claim.updated", payload: { path: ["status"], equals: "VERIFIED" } } })).toBe(1);
+    expect(
+      await t.prisma.outboxEvent.count({
+        where: { topic: "order-claim.updated", payload: { path: ["status"], equals: "VERIFIED" } },
+      }),
+    ).toBe(1);
   });
 
   it("does not move an order whose email changed after the claim was opened", async () => {
     const token = await claimAndReadToken([orders.work1.id, orders.work2.id]);
     await t.prisma.order.update({ where: { id: orders.work2.id }, data: { email: "someone.else@example.com" } });
-    const response = await t.graphql<{ verifyOrderClaim: { transferredOrderIds: string[]; claim: { orderCount: number; orders: { id: string }[] } } }>(
+    const response = await t.graphql<{
+      verifyOrderClaim: { transferredOrderIds: string[]; claim: { orderCount: number; orders: { id: string }[] } };
+    }>(
       "mutation($token: String!) { verifyOrderClaim(token: $token) { ... on VerifyOrderClaimSuccess { transferredOrderIds claim { orderCount orders { id } } } } }",
       { token },
     );
@@ -136,7 +146,8 @@ describe("POST /store/orders/customer/confirm (Verify Order Claim)", () => {
     const claim = await t.prisma.orderClaim.findFirstOrThrow();
     expect(claim.token_hash).toBe(hashClaimToken(token));
     const dump = JSON.stringify(
-      await t.prisma.$queryRaw`SELECT row_to_json(c)::text AS row FROM "ordergate"."order_claim" c UNION ALL SELECT row_to_json(o)::text FROM "ordergate"."outbox_event" o`,
+      await t.prisma
+        .$queryRaw`SELECT row_to_json(c)::text AS row FROM "ordergate"."order_claim" c UNION ALL SELECT row_to_json(o)::text FROM "ordergate"."outbox_event" o`,
     );
     expect(dump).not.toContain(token);
   });

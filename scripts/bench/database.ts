@@ -19,10 +19,19 @@ export interface BenchDatabase {
  * The embedded PostgreSQL in `dataDir`, or, with `externalUrl` (DATABASE_URL), a new database
  * `ordergate_bench_<random>` on that server, so that the bench never touches existing data.
  */
-export async function startBenchDatabase(dataDir: string, externalUrl: string | undefined, logger: Logger): Promise<BenchDatabase> {
+export async function startBenchDatabase(
+  dataDir: string,
+  externalUrl: string | undefined,
+  logger: Logger,
+): Promise<BenchDatabase> {
   if (!externalUrl) {
     const embedded = await startEmbeddedPostgres(dataDir, logger);
-    return { kind: "embedded", url: embedded.url, postmasterPid: postmasterPid(path.join(dataDir, "postgres")), stop: () => embedded.stop() };
+    return {
+      kind: "embedded",
+      url: embedded.url,
+      postmasterPid: postmasterPid(path.join(dataDir, "postgres")),
+      stop: () => embedded.stop(),
+    };
   }
   const name = `ordergate_bench_${crypto.randomBytes(6).toString("hex")}`;
   const admin = (sql: string) =>
@@ -32,13 +41,20 @@ export async function startBenchDatabase(dataDir: string, externalUrl: string | 
   await admin(`CREATE DATABASE ${name}`);
   const url = new URL(externalUrl);
   url.pathname = `/${name}`;
-  return { kind: "external", url: url.toString(), postmasterPid: undefined, stop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return {
+    kind: "external",
+    url: url.toString(),
+    postmasterPid: undefined,
+    stop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
 }
 
 /** Each claim with its token's hash and status: which emails are owed (see `mail.ts`). */
 export function readClaims(url: string): Promise<{ tokenHash: string; status: string }[]> {
   return withPgClient(url, async (client) => {
-    const { rows } = await client.query<{ tokenHash: string; status: string }>(`SELECT token_hash AS "tokenHash", status::text AS status FROM "ordergate"."order_claim"`);
+    const { rows } = await client.query<{ tokenHash: string; status: string }>(
+      `SELECT token_hash AS "tokenHash", status::text AS status FROM "ordergate"."order_claim"`,
+    );
     return rows;
   });
 }

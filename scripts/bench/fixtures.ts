@@ -34,7 +34,14 @@ const items = [
   { title: "Mug", quantity: 2, unit_price: 1500 },
   { title: "Green tea, 100 g", quantity: 1, unit_price: 900 },
 ];
-const address = { first_name: "Bench", last_name: "Mark", address_1: "1 Main St", city: "Springfield", postal_code: "12345", country_code: "us" };
+const address = {
+  first_name: "Bench",
+  last_name: "Mark",
+  address_1: "1 Main St",
+  city: "Springfield",
+  postal_code: "12345",
+  country_code: "us",
+};
 
 /**
  * Loads 50 registered customers (with passwords, each owning 10 orders) and 4,000 guest orders,
@@ -59,7 +66,11 @@ export async function seedFixtures(databaseUrl: string, jwtSecret: string): Prom
       shipping_address: address,
     })),
   );
-  const guestOrders: GuestOrder[] = Array.from({ length: GUEST_ORDERS }, (_, n) => ({ id: `order_guest_${n}`, displayId: 1 + n, email: `guest${Math.floor(n / ORDERS_PER_GUEST)}@bench.example` }));
+  const guestOrders: GuestOrder[] = Array.from({ length: GUEST_ORDERS }, (_, n) => ({
+    id: `order_guest_${n}`,
+    displayId: 1 + n,
+    email: `guest${Math.floor(n / ORDERS_PER_GUEST)}@bench.example`,
+  }));
   const guestSeed: NonNullable<SeedFile["orders"]> = guestOrders.map((order) => ({
     id: order.id,
     display_id: order.displayId,
@@ -78,7 +89,9 @@ export async function seedFixtures(databaseUrl: string, jwtSecret: string): Prom
     await prisma.$disconnect();
   }
   return {
-    bearers: customers.map((c) => jwt.sign({ customer_id: c.id, domain: "store" }, jwtSecret, { algorithm: "HS256", expiresIn: "2h" })),
+    bearers: customers.map((c) =>
+      jwt.sign({ customer_id: c.id, domain: "store" }, jwtSecret, { algorithm: "HS256", expiresIn: "2h" }),
+    ),
     customerIds: customers.map((c) => c.id),
     guestOrders,
   };
@@ -104,7 +117,8 @@ export class ClaimPlan {
   }
 
   next(count: number): { bearer: string; orderIds: string[] } {
-    if (count > ORDERS_PER_GUEST) throw new Error(`a claim can ask for at most ${ORDERS_PER_GUEST} orders (one address's)`);
+    if (count > ORDERS_PER_GUEST)
+      throw new Error(`a claim can ask for at most ${ORDERS_PER_GUEST} orders (one address's)`);
     const customer = randomIndex(this.fixtures.customerIds.length);
     const bearer = this.fixtures.bearers[customer]!;
     if (count === 1) return { bearer, orderIds: [this.fixtures.guestOrders[this.orderWalks[customer]!.next()]!.id] };

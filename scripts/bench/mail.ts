@@ -21,7 +21,12 @@ export interface MailReport {
  * Waits up to `waitMs` for an email for every claim that is owed one, matching each received
  * token to its claim by hash (the database keeps the SHA-256 of the token, never the token).
  */
-export async function settleMail(databaseUrl: string, sink: SmtpSink, lastClaimEndedAt: number, waitMs: number): Promise<MailReport> {
+export async function settleMail(
+  databaseUrl: string,
+  sink: SmtpSink,
+  lastClaimEndedAt: number,
+  waitMs: number,
+): Promise<MailReport> {
   const claims = await readClaims(databaseUrl);
   const owed = new Set(claims.filter((claim) => claim.status !== "SUPERSEDED").map((claim) => claim.tokenHash));
   const arrivalByHash = new Map<string, number>();
@@ -53,6 +58,7 @@ export async function settleMail(databaseUrl: string, sink: SmtpSink, lastClaimE
     emailsWithoutToken: sink.withoutToken,
     missing: stillMissing,
     allDelivered: stillMissing === 0,
-    lastEmailAfterLastClaimS: stillMissing === 0 && lastArrival !== undefined ? (lastArrival - lastClaimEndedAt) / 1000 : null,
+    lastEmailAfterLastClaimS:
+      stillMissing === 0 && lastArrival !== undefined ? (lastArrival - lastClaimEndedAt) / 1000 : null,
   };
 }

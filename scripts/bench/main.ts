@@ -35,7 +35,13 @@ const MAIL_GRACE_MS = 10_000;
  */
 const MAIL_DRAIN_LIMIT_MS = 120_000;
 /** The settings the gateway runs with, besides the secret, the database, the sink and the port. */
-const GATEWAY_SETTINGS = { NODE_ENV: "production", PUBLIC_URL: "http://localhost", RATE_LIMITS: "off", SEED_DEMO: "false", LOG_LEVEL: "warn" };
+const GATEWAY_SETTINGS = {
+  NODE_ENV: "production",
+  PUBLIC_URL: "http://localhost",
+  RATE_LIMITS: "off",
+  SEED_DEMO: "false",
+  LOG_LEVEL: "warn",
+};
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 const logger = createLogger("warn");
@@ -73,12 +79,18 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
   fs.chmodSync(tempDir, 0o755);
 
   const externalUrl = process.env.DATABASE_URL || undefined;
-  say(externalUrl ? "PostgreSQL: a fresh database on DATABASE_URL's server" : "PostgreSQL: the embedded server, in a temp dir");
+  say(
+    externalUrl
+      ? "PostgreSQL: a fresh database on DATABASE_URL's server"
+      : "PostgreSQL: the embedded server, in a temp dir",
+  );
   const database = await startBenchDatabase(path.join(tempDir, "data"), externalUrl, logger);
   cleanup.add("PostgreSQL", () => database.stop());
   throwIfInterrupted(signal);
   await applyMigrations(database.url, logger);
-  say(`seeding ${CUSTOMERS} registered customers and ${GUEST_ORDERS} guest orders (${ORDERS_PER_GUEST} per email address)`);
+  say(
+    `seeding ${CUSTOMERS} registered customers and ${GUEST_ORDERS} guest orders (${ORDERS_PER_GUEST} per email address)`,
+  );
   const jwtSecret = crypto.randomBytes(32).toString("base64url");
   const seeding = Date.now();
   const fixtures = await seedFixtures(database.url, jwtSecret);
@@ -87,24 +99,31 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
 
   const sink = await new SmtpSink().start();
   cleanup.add("SMTP sink", () => sink.stop());
-  const gateway = await startGateway({
-    ...GATEWAY_SETTINGS,
-    JWT_SECRET: jwtSecret,
-    DATABASE_URL: database.url,
-    SMTP_URL: sink.url,
-    DATA_DIR: path.join(tempDir, "gateway"),
-  }, { profileDir: options.profileDir });
+  const gateway = await startGateway(
+    {
+      ...GATEWAY_SETTINGS,
+      JWT_SECRET: jwtSecret,
+      DATABASE_URL: database.url,
+      SMTP_URL: sink.url,
+      DATA_DIR: path.join(tempDir, "gateway"),
+    },
+    { profileDir: options.profileDir },
+  );
   cleanup.add("gateway", () => gateway.child.stop());
   const ceiling = await startCeiling();
   cleanup.add("ceiling", () => ceiling.child.stop());
   const rss = new RssSampler(gateway.child.pid);
   cleanup.add("RSS sampler", () => rss.stop());
   const gatewayCommand = `node ${startScriptNodeOptions().join(" ")} dist/main.js (as npm start runs it)`;
-  const gatewayEnvironment = `${Object.entries(GATEWAY_SETTINGS).map(([k, v]) => `${k}=${v}`).join(" ")}, JWT_SECRET set, SMTP to the sink`;
+  const gatewayEnvironment = `${Object.entries(GATEWAY_SETTINGS)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ")}, JWT_SECRET set, SMTP to the sink`;
   say(`gateway ready: ${gatewayCommand} with ${gatewayEnvironment}`);
 
   const plan = new ClaimPlan(fixtures);
-  const targets = allTargets({ fixtures, plan, sink }).filter((target) => !options.targets || options.targets.includes(target.name));
+  const targets = allTargets({ fixtures, plan, sink }).filter(
+    (target) => !options.targets || options.targets.includes(target.name),
+  );
   const monitors: Monitors = {
     urls: { gateway: gateway.url, ceiling: ceiling.url },
     pids: { gateway: gateway.child.pid, ceiling: ceiling.child.pid },
@@ -112,7 +131,9 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     rss,
   };
   const minutes = (targets.length * (options.warmupS + options.passes * options.durationS)) / 60;
-  say(`${targets.length} targets, c=${options.connections}: a ${options.warmupS} s warm-up each, then ${options.passes} passes of ${options.durationS} s (about ${minutes.toFixed(1)} min of load)`);
+  say(
+    `${targets.length} targets, c=${options.connections}: a ${options.warmupS} s warm-up each, then ${options.passes} passes of ${options.durationS} s (about ${minutes.toFixed(1)} min of load)`,
+  );
 
   const runs: RunResult[] = [];
   const problems: string[] = [];
@@ -120,19 +141,32 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     ["gateway", gateway.child],
     ["ceiling", ceiling.child],
   ];
-  const deadServers = () => servers.filter(([, child]) => child.exited).map(([name, child]) => `the ${name} exited during the bench (${child.exited})`);
+  const deadServers = () =>
+    servers
+      .filter(([, child]) => child.exited)
+      .map(([name, child]) => `the ${name} exited during the bench (${child.exited})`);
   const run = async (target: Target, pass: number) => {
-    const result = await runTarget(target, pass, { durationS: pass === 0 ? options.warmupS : options.durationS, connections: options.connections }, monitors, signal);
+    const result = await runTarget(
+      target,
+      pass,
+      { durationS: pass === 0 ? options.warmupS : options.durationS, connections: options.connections },
+      monitors,
+      signal,
+    );
     // A run cut short by a signal measured the servers stopping too.
     throwIfInterrupted(signal);
-    if (target.kind === "claim") await measureMailDrain(result, monitors, () => waitForOutboxDrain(database.url, MAIL_DRAIN_LIMIT_MS));
+    if (target.kind === "claim")
+      await measureMailDrain(result, monitors, () => waitForOutboxDrain(database.url, MAIL_DRAIN_LIMIT_MS));
     runs.push(result);
     say(describeRun(result, pass === 0 ? "warm-up" : `pass ${pass}/${options.passes}`));
     const which = `${target.name} ${pass === 0 ? "warm-up" : `pass ${pass}`}`;
-    if (result.mailDrainedAfterS === null) problems.push(`${which}: the outbox still held mail ${MAIL_DRAIN_LIMIT_MS / 1000} s after the run`);
+    if (result.mailDrainedAfterS === null)
+      problems.push(`${which}: the outbox still held mail ${MAIL_DRAIN_LIMIT_MS / 1000} s after the run`);
     const failed = result.non2xx + result.errors + result.mismatches;
     if (failed > HANDFUL) {
-      problems.push(`${which}: ${failed} failed requests (status codes ${JSON.stringify(result.statusCodes)}, ${result.errors} errors, ${result.mismatches} bad bodies)`);
+      problems.push(
+        `${which}: ${failed} failed requests (status codes ${JSON.stringify(result.statusCodes)}, ${result.errors} errors, ${result.mismatches} bad bodies)`,
+      );
     }
   };
   loadLoop: for (let pass = 0; pass <= options.passes; pass++) {
@@ -147,12 +181,14 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
   const lastClaimEndedAt = Math.max(startedAt.getTime(), ...claimRuns.map((r) => r.endedAt));
   say(`waiting up to ${MAIL_GRACE_MS / 1000} s for the mail to catch up`);
   const mail = await settleMail(database.url, sink, lastClaimEndedAt, MAIL_GRACE_MS);
-  if (mail.emailsWithoutToken > 0) problems.push(`${mail.emailsWithoutToken} emails had no claim token the sink could read`);
+  if (mail.emailsWithoutToken > 0)
+    problems.push(`${mail.emailsWithoutToken} emails had no claim token the sink could read`);
 
   const gatewayPeakRssBytes = residentBytes(gateway.child.pid, "VmHWM");
   if (!gateway.child.exited) {
     await gateway.child.stop();
-    if (gateway.child.exited !== "exit code 0") problems.push(`the gateway did not stop cleanly on SIGTERM (${gateway.child.exited})`);
+    if (gateway.child.exited !== "exit code 0")
+      problems.push(`the gateway did not stop cleanly on SIGTERM (${gateway.child.exited})`);
   }
 
   const summary = summarise(targets, runs);
@@ -168,7 +204,12 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
       gatewayCommand,
       gatewayEnvironment,
     },
-    machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverageAtEnd: os.loadavg() },
+    machine: {
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      loadAverageAtEnd: os.loadavg(),
+    },
     runs,
     summary,
     claimsWithMail: summariseClaimsWithMail(runs),

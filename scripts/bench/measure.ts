@@ -83,7 +83,11 @@ function cpuBetween(before: CpuReading, after: CpuReading): CpuReading {
  * Waits for the mail a claim run queued (`drain`: seconds until the outbox is empty, null if it
  * never was) and records on the run how long it took and the CPU the gateway and PostgreSQL spent.
  */
-export async function measureMailDrain(result: RunResult, monitors: Monitors, drain: () => Promise<number | null>): Promise<void> {
+export async function measureMailDrain(
+  result: RunResult,
+  monitors: Monitors,
+  drain: () => Promise<number | null>,
+): Promise<void> {
   const before = readCpu(monitors);
   result.mailDrainedAfterS = await drain();
   const { gateway, postgres } = cpuBetween(before, readCpu(monitors));
@@ -91,7 +95,13 @@ export async function measureMailDrain(result: RunResult, monitors: Monitors, dr
 }
 
 /** Runs one target with autocannon and reads the servers' CPU and memory around it. */
-export async function runTarget(target: Target, pass: number, settings: RunSettings, monitors: Monitors, signal: AbortSignal): Promise<RunResult> {
+export async function runTarget(
+  target: Target,
+  pass: number,
+  settings: RunSettings,
+  monitors: Monitors,
+  signal: AbortSignal,
+): Promise<RunResult> {
   const budget = target.budget?.();
   if (budget !== undefined && budget < settings.connections) {
     return emptyRun(target, pass, `only ${budget} unused tokens (fewer than the ${settings.connections} connections)`);
@@ -131,19 +141,26 @@ export async function runTarget(target: Target, pass: number, settings: RunSetti
   return {
     target: target.name,
     pass,
-    ...(budget !== undefined && elapsedS < settings.durationS - 0.5 ? { stoppedEarly: `used all ${budget} tokens available at its start` } : {}),
+    ...(budget !== undefined && elapsedS < settings.durationS - 0.5
+      ? { stoppedEarly: `used all ${budget} tokens available at its start` }
+      : {}),
     durationS: result.duration,
     requests,
     rps: requests / result.duration,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
-    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
+    statusCodes: Object.fromEntries(
+      Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0]),
+    ),
     "2xx": result["2xx"],
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     mismatches: result.mismatches,
     cpuMs,
-    cpuMsPerRequest: { node: perRequest(cpuMs[target.server]) ?? Number.NaN, postgres: target.server === "gateway" ? perRequest(cpuMs.postgres) : null },
+    cpuMsPerRequest: {
+      node: perRequest(cpuMs[target.server]) ?? Number.NaN,
+      postgres: target.server === "gateway" ? perRequest(cpuMs.postgres) : null,
+    },
     gatewayPeakRssBytes: monitors.rss.reset(),
     endedAt: Date.now(),
   };

@@ -52,9 +52,13 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, knownTarget
   }
   if (values.help) return "help";
   const targetList = values.targets ?? env.BENCH_TARGETS;
-  const targets = targetList?.split(",").map((name) => name.trim()).filter(Boolean);
+  const targets = targetList
+    ?.split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = targets?.filter((name) => !knownTargets.includes(name)) ?? [];
-  if (unknown.length > 0) throw new UsageError(`unknown target(s) ${unknown.join(", ")}; known: ${knownTargets.join(", ")}`);
+  if (unknown.length > 0)
+    throw new UsageError(`unknown target(s) ${unknown.join(", ")}; known: ${knownTargets.join(", ")}`);
   return {
     durationS: positive("--duration", values.duration ?? env.BENCH_DURATION, 6),
     warmupS: positive("--warmup", values.warmup ?? env.BENCH_WARMUP, 2),

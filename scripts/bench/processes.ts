@@ -60,7 +60,10 @@ export function startScriptNodeOptions(): string[] {
  * The compiled gateway as `npm start` runs it (its Node options read from package.json), with the
  * environment given and nothing inherited but PATH; resolves once `/ready` answers 200.
  */
-export async function startGateway(env: Record<string, string>, options: { profileDir?: string } = {}): Promise<{ child: Child; url: string }> {
+export async function startGateway(
+  env: Record<string, string>,
+  options: { profileDir?: string } = {},
+): Promise<{ child: Child; url: string }> {
   const port = await freePort();
   const profiling = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(options.profileDir)}`] : [];
   const child = track(
@@ -73,8 +76,14 @@ export async function startGateway(env: Record<string, string>, options: { profi
   const url = `http://127.0.0.1:${port}`;
   // LOG_LEVEL=warn hides the `listening` line, so readiness is asked for.
   const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${url}/ready`).then((r) => r.ok, () => false))) {
-    if (child.exited) throw new Error(`the gateway exited (${child.exited}) before it was ready:\n${child.outputLines.join("\n")}`);
+  while (
+    !(await fetch(`${url}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
+    if (child.exited)
+      throw new Error(`the gateway exited (${child.exited}) before it was ready:\n${child.outputLines.join("\n")}`);
     if (Date.now() > deadline) {
       await child.stop();
       throw new Error(`the gateway was not ready within 60 s:\n${child.outputLines.join("\n")}`);
@@ -121,7 +130,10 @@ function readStat(pid: number): ProcStat | undefined {
   }
   // Fields after the command name, which is in parentheses and may itself hold spaces: the state
   // is field 3, so field n is at index n - 3.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ").map(Number);
+  const fields = text
+    .slice(text.lastIndexOf(")") + 2)
+    .split(" ")
+    .map(Number);
   return { ppid: fields[1]!, own: fields[11]! + fields[12]!, children: fields[13]! + fields[14]! };
 }
 

@@ -83,11 +83,17 @@ export interface ClaimWithMailSummary {
 }
 
 export function summariseClaimsWithMail(runs: RunResult[]): ClaimWithMailSummary[] {
-  const measured = runs.filter((run) => run.pass > 0 && !run.skipped && run.mailDrainedAfterS != null && run.mailDrainCpuMs && run.requests > 0);
+  const measured = runs.filter(
+    (run) => run.pass > 0 && !run.skipped && run.mailDrainedAfterS != null && run.mailDrainCpuMs && run.requests > 0,
+  );
   const names = [...new Set(measured.map((run) => run.target))];
   return names.map((target) => {
     const own = measured.filter((run) => run.target === target);
-    const postgres = own.flatMap((run) => (run.cpuMs.postgres === null || run.mailDrainCpuMs!.postgres === null ? [] : [(run.cpuMs.postgres + run.mailDrainCpuMs!.postgres) / run.requests]));
+    const postgres = own.flatMap((run) =>
+      run.cpuMs.postgres === null || run.mailDrainCpuMs!.postgres === null
+        ? []
+        : [(run.cpuMs.postgres + run.mailDrainCpuMs!.postgres) / run.requests],
+    );
     return {
       target,
       sustainedRps: median(own.map((run) => run.requests / (run.durationS + run.mailDrainedAfterS!))),
@@ -101,9 +107,13 @@ export function summarise(targets: { name: string; description: string }[], runs
   return targets.map(({ name, description }) => {
     const all = runs.filter((run) => run.target === name && run.pass > 0);
     const measured = all.filter((run) => !run.skipped);
-    const sum = (key: "requests" | "non2xx" | "errors" | "mismatches") => measured.reduce((total, run) => total + run[key], 0);
-    const postgres = measured.map((run) => run.cpuMsPerRequest.postgres).filter((value): value is number => value !== null);
-    const share = (ms: (run: RunResult) => number | null) => median(measured.map((run) => (100 * (ms(run) ?? Number.NaN)) / (run.durationS * 1000)));
+    const sum = (key: "requests" | "non2xx" | "errors" | "mismatches") =>
+      measured.reduce((total, run) => total + run[key], 0);
+    const postgres = measured
+      .map((run) => run.cpuMsPerRequest.postgres)
+      .filter((value): value is number => value !== null);
+    const share = (ms: (run: RunResult) => number | null) =>
+      median(measured.map((run) => (100 * (ms(run) ?? Number.NaN)) / (run.durationS * 1000)));
     return {
       target: name,
       description,
@@ -123,7 +133,12 @@ export function summarise(targets: { name: string; description: string }[], runs
       non2xx: sum("non2xx"),
       errors: sum("errors"),
       mismatches: sum("mismatches"),
-      notes: all.flatMap((run) => [run.skipped && `pass ${run.pass} skipped: ${run.skipped}`, run.stoppedEarly && `pass ${run.pass} stopped early: ${run.stoppedEarly}`].filter((note): note is string => !!note)),
+      notes: all.flatMap((run) =>
+        [
+          run.skipped && `pass ${run.pass} skipped: ${run.skipped}`,
+          run.stoppedEarly && `pass ${run.pass} stopped early: ${run.stoppedEarly}`,
+        ].filter((note): note is string => !!note),
+      ),
     };
   });
 }
@@ -133,19 +148,27 @@ export function ratios(summary: TargetSummary[]): RatioResult[] {
   return RATIOS.filter(([a, b]) => rps.has(a) && rps.has(b)).map(([a, b, atLeast]) => {
     const value = rps.get(a)! / rps.get(b)!;
     // NaN when a target had no measured run (confirm without tokens): neither met nor missed.
-    return { name: `${a} / ${b}`, value, ...(atLeast === undefined ? {} : { atLeast }), ...(atLeast === undefined || Number.isNaN(value) ? {} : { met: value >= atLeast }) };
+    return {
+      name: `${a} / ${b}`,
+      value,
+      ...(atLeast === undefined ? {} : { atLeast }),
+      ...(atLeast === undefined || Number.isNaN(value) ? {} : { met: value >= atLeast }),
+    };
   });
 }
 
 const MiB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-const rate = (value: number) => (Number.isNaN(value) ? "-" : value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(1));
-const ms = (value: number | null) => (value === null || Number.isNaN(value) ? "-" : value < 1 ? value.toFixed(3) : value.toFixed(2));
+const rate = (value: number) =>
+  Number.isNaN(value) ? "-" : value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(1);
+const ms = (value: number | null) =>
+  value === null || Number.isNaN(value) ? "-" : value < 1 ? value.toFixed(3) : value.toFixed(2);
 const verdict = (met: boolean | undefined) => (met === undefined ? "" : met ? "met" : "MISSED");
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
   // First column left-aligned (names), the others right-aligned (numbers).
-  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -180,7 +203,13 @@ export function printReport(report: BenchReport): void {
     "",
     table(
       ["CPU use during each target", "gateway", "PostgreSQL", "ceiling", "load generator"],
-      report.summary.map((s) => [s.target, percent(s.cpuShare.gateway), percent(s.cpuShare.postgres), percent(s.cpuShare.ceiling), percent(s.cpuShare.bench)]),
+      report.summary.map((s) => [
+        s.target,
+        percent(s.cpuShare.gateway),
+        percent(s.cpuShare.postgres),
+        percent(s.cpuShare.ceiling),
+        percent(s.cpuShare.bench),
+      ]),
     ),
     "(% of one core, medians over the passes; the machine has 2 cores; the load generator is this process: autocannon and the SMTP sink)",
   );
@@ -189,7 +218,12 @@ export function printReport(report: BenchReport): void {
       "",
       table(
         ["claims with their email", "claims/s", "CPU ms/claim node", "PostgreSQL"],
-        report.claimsWithMail.map((c) => [c.target, Math.round(c.sustainedRps).toLocaleString("en-US"), c.cpuNodeMs.toFixed(2), c.cpuPostgresMs === null ? "-" : c.cpuPostgresMs.toFixed(2)]),
+        report.claimsWithMail.map((c) => [
+          c.target,
+          Math.round(c.sustainedRps).toLocaleString("en-US"),
+          c.cpuNodeMs.toFixed(2),
+          c.cpuPostgresMs === null ? "-" : c.cpuPostgresMs.toFixed(2),
+        ]),
       ),
       "(each claim run and the wait after it until the outbox had sent the run's emails, together: what a claim costs when its email is counted; medians over the passes)",
     );
@@ -198,33 +232,79 @@ export function printReport(report: BenchReport): void {
   const claimP99 = report.summary.find((s) => s.target === "claim-rest-1")?.p99Ms;
   // Warm-ups included: mail must keep up with every claim run.
   const drains = report.runs.flatMap((run) => (run.mailDrainedAfterS === undefined ? [] : [run.mailDrainedAfterS]));
-  const slowestDrain = drains.length === 0 ? undefined : drains.includes(null) ? null : Math.max(...(drains as number[]));
+  const slowestDrain =
+    drains.length === 0 ? undefined : drains.includes(null) ? null : Math.max(...(drains as number[]));
   const mail = report.mail;
   const after = mail.lastEmailAfterLastClaimS;
-  const lastEmail = after !== null && after > 0 ? `${after.toFixed(1)} s after the last claim run ended` : "before the last claim run ended";
+  const lastEmail =
+    after !== null && after > 0
+      ? `${after.toFixed(1)} s after the last claim run ended`
+      : "before the last claim run ended";
   const mailLine =
-    mail.owed === 0 ? "no claim owed one" : mail.allDelivered ? `all ${mail.owed} owed delivered, the last ${lastEmail}` : `${mail.missing} of ${mail.owed} owed NOT delivered 10 s after the end`;
+    mail.owed === 0
+      ? "no claim owed one"
+      : mail.allDelivered
+        ? `all ${mail.owed} owed delivered, the last ${lastEmail}`
+        : `${mail.missing} of ${mail.owed} owed NOT delivered 10 s after the end`;
   out.push(
     "",
     table(
       ["issue 8 target", "measured", "wanted", ""],
       [
-        ...report.ratios.map((r) => [r.name, Number.isNaN(r.value) ? "-" : r.value.toFixed(3), r.atLeast === undefined ? "(measured)" : `>= ${r.atLeast}`, verdict(r.met)]),
-        ...(claimP99 === undefined ? [] : [["claim-rest-1 p99", `${claimP99} ms`, `<= ${CLAIM_P99_TARGET_MS} ms`, verdict(claimP99 <= CLAIM_P99_TARGET_MS)]]),
-        ["gateway peak RSS", MiB(report.gatewayPeakRssBytes), `< ${MiB(RSS_TARGET_BYTES)}`, verdict(report.gatewayPeakRssBytes < RSS_TARGET_BYTES)],
-        ["every claim's email delivered", mail.allDelivered ? "yes" : "no", "by the end + 10 s", verdict(mail.allDelivered)],
+        ...report.ratios.map((r) => [
+          r.name,
+          Number.isNaN(r.value) ? "-" : r.value.toFixed(3),
+          r.atLeast === undefined ? "(measured)" : `>= ${r.atLeast}`,
+          verdict(r.met),
+        ]),
+        ...(claimP99 === undefined
+          ? []
+          : [
+              [
+                "claim-rest-1 p99",
+                `${claimP99} ms`,
+                `<= ${CLAIM_P99_TARGET_MS} ms`,
+                verdict(claimP99 <= CLAIM_P99_TARGET_MS),
+              ],
+            ]),
+        [
+          "gateway peak RSS",
+          MiB(report.gatewayPeakRssBytes),
+          `< ${MiB(RSS_TARGET_BYTES)}`,
+          verdict(report.gatewayPeakRssBytes < RSS_TARGET_BYTES),
+        ],
+        [
+          "every claim's email delivered",
+          mail.allDelivered ? "yes" : "no",
+          "by the end + 10 s",
+          verdict(mail.allDelivered),
+        ],
         ...(slowestDrain === undefined
           ? []
-          : [["mail sent after a claim run, slowest", slowestDrain === null ? "never" : `${slowestDrain.toFixed(1)} s`, `<= ${MAIL_KEEPS_UP_S} s`, verdict(slowestDrain !== null && slowestDrain <= MAIL_KEEPS_UP_S)]]),
+          : [
+              [
+                "mail sent after a claim run, slowest",
+                slowestDrain === null ? "never" : `${slowestDrain.toFixed(1)} s`,
+                `<= ${MAIL_KEEPS_UP_S} s`,
+                verdict(slowestDrain !== null && slowestDrain <= MAIL_KEEPS_UP_S),
+              ],
+            ]),
       ],
     ),
     "",
     `claims: ${report.claims.requestsAnswered2xx} claim requests answered 2xx (warm-ups included; not those still in flight when a run ended) opened ${mail.claimsOpened} claims` +
       `${mail.superseded ? ` (${mail.superseded} superseded: no email owed)` : ""}; emails: ${mail.emailsReceived} received by the SMTP sink, ${mailLine}`,
-    `gateway log (stderr at LOG_LEVEL=warn): ${report.gatewayLog.lines} lines${Object.keys(report.gatewayLog.byLevel).length ? ` (${Object.entries(report.gatewayLog.byLevel).map(([level, n]) => `${n} ${level}`).join(", ")})` : ""}`,
+    `gateway log (stderr at LOG_LEVEL=warn): ${report.gatewayLog.lines} lines${
+      Object.keys(report.gatewayLog.byLevel).length
+        ? ` (${Object.entries(report.gatewayLog.byLevel)
+            .map(([level, n]) => `${n} ${level}`)
+            .join(", ")})`
+        : ""
+    }`,
     ...report.gatewayLog.first.map((line) => `  ${line.length > 300 ? `${line.slice(0, 300)}...` : line}`),
   );
-  if (report.problems.length > 0) out.push("", "PROBLEMS (the bench exits 1):", ...report.problems.map((problem) => `  - ${problem}`));
+  if (report.problems.length > 0)
+    out.push("", "PROBLEMS (the bench exits 1):", ...report.problems.map((problem) => `  - ${problem}`));
   console.log(out.join("\n"));
 }
 

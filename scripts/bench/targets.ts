@@ -83,7 +83,11 @@ export function allTargets(context: TargetContext): Target[] {
       server: "gateway",
       kind: "baseline",
       description: "GET /store/auth with a bearer (HTTP + auth floor)",
-      request: { method: "GET", path: "/store/auth", setupRequest: (request) => ({ ...request, headers: bearerHeader(randomBearer(fixtures)) }) },
+      request: {
+        method: "GET",
+        path: "/store/auth",
+        setupRequest: (request) => ({ ...request, headers: bearerHeader(randomBearer(fixtures)) }),
+      },
     },
     restClaim("claim-rest-1", 1, context),
     {
@@ -96,7 +100,11 @@ export function allTargets(context: TargetContext): Target[] {
         path: "/graphql",
         setupRequest: (request) => {
           const { bearer, orderIds } = plan.next(1);
-          return { ...request, headers: bearerHeaders(bearer), body: JSON.stringify({ query: CLAIM_MUTATION, variables: { orderIds } }) };
+          return {
+            ...request,
+            headers: bearerHeaders(bearer),
+            body: JSON.stringify({ query: CLAIM_MUTATION, variables: { orderIds } }),
+          };
         },
       },
       verifyBody: (body) => String(body).includes('"ClaimOrdersSuccess"'),
@@ -113,7 +121,10 @@ export function allTargets(context: TargetContext): Target[] {
         headers: JSON_HEADERS,
         // `budget` holds the run to the tokens available, so one is always there; the fallback
         // would be answered 400 and show as a non-2xx.
-        setupRequest: (request) => ({ ...request, body: JSON.stringify({ token: sink.takeToken() ?? "no-token-left" }) }),
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ token: sink.takeToken() ?? "no-token-left" }),
+        }),
       },
       budget: () => sink.available,
     },
@@ -137,7 +148,10 @@ export function allTargets(context: TargetContext): Target[] {
         method: "GET",
         setupRequest: (request) => {
           const order = fixtures.guestOrders[randomIndex(fixtures.guestOrders.length)]!;
-          return { ...request, path: `/store/orders?display_id=${order.displayId}&email=${encodeURIComponent(order.email)}` };
+          return {
+            ...request,
+            path: `/store/orders?display_id=${order.displayId}&email=${encodeURIComponent(order.email)}`,
+          };
         },
       },
     },
@@ -149,7 +163,11 @@ export function allTargets(context: TargetContext): Target[] {
       request: {
         method: "POST",
         path: "/graphql",
-        setupRequest: (request) => ({ ...request, headers: bearerHeaders(randomBearer(fixtures)), body: JSON.stringify({ query: ME_ORDERS_QUERY }) }),
+        setupRequest: (request) => ({
+          ...request,
+          headers: bearerHeaders(randomBearer(fixtures)),
+          body: JSON.stringify({ query: ME_ORDERS_QUERY }),
+        }),
       },
       verifyBody: (body) => String(body).includes('"edges"') && !String(body).includes('"errors"'),
     },

@@ -99,7 +99,9 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const purge = new PurgeJob({ prisma, config, logger });
   // Status events that failed while Redis was down go out as soon as it is back, not at their next backoff.
   events.onBrokerConnected(() => {
-    dispatcher!.retryNow(ORDER_CLAIM_UPDATED).catch((error) => logger.error("could not resume claim status events", error));
+    dispatcher!
+      .retryNow(ORDER_CLAIM_UPDATED)
+      .catch((error) => logger.error("could not resume claim status events", error));
   });
 
   const clientAddress = clientAddressResolver(config.trustProxy);
@@ -116,11 +118,18 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const app = createHttpApp({ services, yoga, config, logger, clientAddress, metrics, jwtSecret });
 
   // A client gets REQUEST_TIMEOUT to send its whole request (a slow or lying body), then 408.
-  const serverOptions = { requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS };
+  const serverOptions = {
+    requestTimeout: config.requestTimeoutMs,
+    connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS,
+  };
   const server = http.createServer(serverOptions, app);
   // The scraper's own port: `/metrics` stays off the public one.
-  const metricsServer = config.metricsPort === undefined ? undefined : http.createServer(serverOptions, createMetricsApp(metrics));
-  const webSockets = attachGraphQLWebSocket(server, yoga, { keepAliveMs: config.websocketKeepAliveMs, maxMessageBytes: GRAPHQL_BODY_LIMIT_BYTES });
+  const metricsServer =
+    config.metricsPort === undefined ? undefined : http.createServer(serverOptions, createMetricsApp(metrics));
+  const webSockets = attachGraphQLWebSocket(server, yoga, {
+    keepAliveMs: config.websocketKeepAliveMs,
+    maxMessageBytes: GRAPHQL_BODY_LIMIT_BYTES,
+  });
   let expirySweep: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
   const shutDown = async () => {

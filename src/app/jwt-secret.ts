@@ -15,13 +15,18 @@ export async function loadOrCreateJwtSecret(dataDir: string, logger: Logger): Pr
   await fs.mkdir(dataDir, { recursive: true });
   try {
     await fs.writeFile(file, `${crypto.randomBytes(48).toString("base64url")}\n`, { flag: "wx", mode: 0o600 });
-    logger.info("JWT_SECRET is not set: made a random one; set JWT_SECRET to share it with Medusa or other instances", { file });
+    logger.info("JWT_SECRET is not set: made a random one; set JWT_SECRET to share it with Medusa or other instances", {
+      file,
+    });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
   // Owner-only, even if someone loosened it.
   await fs.chmod(file, 0o600);
   const secret = (await fs.readFile(file, "utf8")).trim();
-  if (secret.length < 16) throw new Error(`${file} holds no usable secret (under 16 characters): delete it to make a new one, or set JWT_SECRET`);
+  if (secret.length < 16)
+    throw new Error(
+      `${file} holds no usable secret (under 16 characters): delete it to make a new one, or set JWT_SECRET`,
+    );
   return secret;
 }

@@ -11,7 +11,10 @@ import { createLogger } from "../logger";
 export async function withStartDatabase<T>(work: (prisma: Db, kind: DatabaseKind) => Promise<T>): Promise<T> {
   const config = loadConfig();
   // On stderr: a command's stdout is its output (a count, a list), not to be mixed with log lines.
-  const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, pino.destination({ fd: 2, sync: true }));
+  const logger = createLogger(
+    config.logLevel === "info" ? "warn" : config.logLevel,
+    pino.destination({ fd: 2, sync: true }),
+  );
   const database = await openDatabase(config, logger);
   try {
     return await work(database.prisma, database.kind);
@@ -25,7 +28,9 @@ export function runCommand(name: string, main: () => Promise<number>): void {
   main().then(
     (code) => process.exit(code),
     (error) => {
-      process.stderr.write(`${name} failed: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+      process.stderr.write(
+        `${name} failed: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`,
+      );
       process.exit(1);
     },
   );

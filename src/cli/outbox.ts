@@ -1,4 +1,9 @@
-import { listParkedOutboxEvents, OutboxRequeueError, type ParkedOutboxEvent, requeueParkedOutboxEvents } from "../events/outbox";
+import {
+  listParkedOutboxEvents,
+  OutboxRequeueError,
+  type ParkedOutboxEvent,
+  requeueParkedOutboxEvents,
+} from "../events/outbox";
 import { runCommand, withStartDatabase } from "./command";
 
 const USAGE = `usage: npm run outbox -- list-parked
@@ -10,10 +15,12 @@ type Command = { name: "list-parked" } | { name: "requeue"; which: bigint[] | "a
 /** The command, or what is wrong with the arguments. Checked before the database is opened. */
 function parseArguments(args: string[]): Command | string {
   const [name, ...rest] = args;
-  if (name === "list-parked") return rest.length === 0 ? { name } : `list-parked takes no arguments (got: ${rest.join(" ")})`;
+  if (name === "list-parked")
+    return rest.length === 0 ? { name } : `list-parked takes no arguments (got: ${rest.join(" ")})`;
   if (name === "requeue") {
     if (rest.length === 0) return "requeue needs the ids of parked events (see list-parked), or --all";
-    if (rest.includes("--all")) return rest.length === 1 ? { name, which: "all" } : "requeue takes event ids or --all, not both";
+    if (rest.includes("--all"))
+      return rest.length === 1 ? { name, which: "all" } : "requeue takes event ids or --all, not both";
     // An outbox id is a positive bigint (at most 19 digits; 18 keeps it below the maximum).
     const bad = rest.filter((arg) => !/^[1-9]\d{0,17}$/.test(arg));
     if (bad.length > 0) return `not an outbox event id: ${bad.join(", ")}`;
@@ -25,10 +32,20 @@ function parseArguments(args: string[]): Command | string {
 function table(events: ParkedOutboxEvent[]): string {
   const rows = [
     ["ID", "TOPIC", "ATTEMPTS", "PARKED AT", "LAST ERROR"],
-    ...events.map((e) => [String(e.id), e.topic, String(e.attempts), e.parked_at.toISOString(), (e.last_error ?? "").replace(/\s+/g, " ").slice(0, 200)]),
+    ...events.map((e) => [
+      String(e.id),
+      e.topic,
+      String(e.attempts),
+      e.parked_at.toISOString(),
+      (e.last_error ?? "").replace(/\s+/g, " ").slice(0, 200),
+    ]),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  ")).join("\n");
+  return rows
+    .map((row) =>
+      row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  "),
+    )
+    .join("\n");
 }
 
 /**

@@ -15,7 +15,11 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (!error || typeof error !== "object" || depth > 5) return false;
   if (error instanceof Prisma.PrismaClientInitializationError) return true;
   const { code, message, cause } = error as { code?: unknown; message?: unknown; cause?: unknown };
-  if (typeof code === "string" && (UNREACHABLE_PRISMA_CODES.has(code) || UNREACHABLE_DRIVER_CODES.test(code))) return true;
+  if (typeof code === "string" && (UNREACHABLE_PRISMA_CODES.has(code) || UNREACHABLE_DRIVER_CODES.test(code)))
+    return true;
   if (typeof message === "string" && UNREACHABLE_MESSAGES.test(message)) return true;
-  return isDatabaseUnavailable(cause, depth + 1) || isDatabaseUnavailable((error as { originalError?: unknown }).originalError, depth + 1);
+  return (
+    isDatabaseUnavailable(cause, depth + 1) ||
+    isDatabaseUnavailable((error as { originalError?: unknown }).originalError, depth + 1)
+  );
 }

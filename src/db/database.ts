@@ -65,7 +65,9 @@ function preparedStatementNames(): (query: { sql: string }) => string {
 }
 
 export function createPrismaClient(url: string, pool: pg.Pool = createPool(url)): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true, statementNameGenerator: preparedStatementNames() }) });
+  return new PrismaClient({
+    adapter: new PrismaPg(pool, { disposeExternalPool: true, statementNameGenerator: preparedStatementNames() }),
+  });
 }
 
 /** Connects to `DATABASE_URL`, or to the embedded server when it is unset; applies migrations. */
@@ -81,8 +83,14 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   }
   const pool = createPool(url, logger);
   const prisma = createPrismaClient(url, pool);
-  if (kind === "medusa") logger.info("on a Medusa v1 database: ordergate's own tables are in the schema \"ordergate\"; Medusa's are used as they are");
-  else if (config.medusaUrl) logger.warn("MEDUSA_URL is set, but DATABASE_URL is ordergate's own database, not Medusa's: claims and GraphQL see ordergate's orders, not the store's");
+  if (kind === "medusa")
+    logger.info(
+      "on a Medusa v1 database: ordergate's own tables are in the schema \"ordergate\"; Medusa's are used as they are",
+    );
+  else if (config.medusaUrl)
+    logger.warn(
+      "MEDUSA_URL is set, but DATABASE_URL is ordergate's own database, not Medusa's: claims and GraphQL see ordergate's orders, not the store's",
+    );
   return {
     prisma,
     kind,

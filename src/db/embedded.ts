@@ -19,7 +19,11 @@ const USER = "postgres";
  * ordergate process, e.g. `npm run seed` beside `npm start`: both must use the same database).
  * `port`: where to listen (a free one by default), e.g. to come back on the same port after a stop.
  */
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger, options: { port?: number } = {}): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  logger: Logger,
+  options: { port?: number } = {},
+): Promise<EmbeddedPostgres> {
   const databaseDir = path.join(dataDir, "postgres");
   await fs.mkdir(dataDir, { recursive: true });
   const password = await readOrCreatePassword(path.join(dataDir, "postgres.password"));

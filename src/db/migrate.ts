@@ -44,7 +44,11 @@ const HISTORIES: Record<DatabaseKind, { dir: string; bookkeeping: string }> = {
  * this needs only a `pg` connection. Each migration runs in one transaction; concurrent instances
  * wait on the advisory lock, and look at the database only once they hold it.
  */
-export async function applyMigrations(databaseUrl: string, logger: Logger, options: { expectMedusa?: boolean } = {}): Promise<{ kind: DatabaseKind; applied: string[] }> {
+export async function applyMigrations(
+  databaseUrl: string,
+  logger: Logger,
+  options: { expectMedusa?: boolean } = {},
+): Promise<{ kind: DatabaseKind; applied: string[] }> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -71,18 +75,21 @@ export async function applyMigrations(databaseUrl: string, logger: Logger, optio
     for (const migration of migrations) {
       const row = recorded.get(migration.name);
       if (row) {
-        if (!row.finished_at) throw new Error(`migration ${migration.name} failed earlier and is marked unfinished in _prisma_migrations; resolve it before starting`);
-        if (row.checksum !== migration.checksum) throw new Error(`migration ${migration.name} was changed after it was applied (checksum mismatch)`);
+        if (!row.finished_at)
+          throw new Error(
+            `migration ${migration.name} failed earlier and is marked unfinished in _prisma_migrations; resolve it before starting`,
+          );
+        if (row.checksum !== migration.checksum)
+          throw new Error(`migration ${migration.name} was changed after it was applied (checksum mismatch)`);
         continue;
       }
       await client.query("BEGIN");
       try {
         await client.query(migration.sql);
-        await client.query(`INSERT INTO ${bookkeeping} (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 1)`, [
-          crypto.randomUUID(),
-          migration.checksum,
-          migration.name,
-        ]);
+        await client.query(
+          `INSERT INTO ${bookkeeping} (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 1)`,
+          [crypto.randomUUID(), migration.checksum, migration.name],
+        );
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK");
@@ -112,15 +119,19 @@ export async function inspectDatabase(client: Client, options: { expectMedusa?: 
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
       AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
     ORDER BY 1, 2`);
-  const has = (schema: string, name: string) => relations.some((relation) => relation.schema === schema && relation.name === name);
+  const has = (schema: string, name: string) =>
+    relations.some((relation) => relation.schema === schema && relation.name === name);
   /** What a history's bookkeeping records; null without its table. */
   const recorded = async (kind: DatabaseKind) => {
     const [schema, table] = kind === "medusa" ? ["ordergate", "_prisma_migrations"] : ["public", "_prisma_migrations"];
     if (!has(schema, table)) return null;
-    return (await client.query<{ migration_name: string }>(`SELECT migration_name FROM ${HISTORIES[kind].bookkeeping}`)).rows.map((row) => row.migration_name);
+    return (
+      await client.query<{ migration_name: string }>(`SELECT migration_name FROM ${HISTORIES[kind].bookkeeping}`)
+    ).rows.map((row) => row.migration_name);
   };
   /** Its own first migration recorded (newer ones this version does not know are an upgrade's, not a stranger's). */
-  const startedBy = async (kind: DatabaseKind, names: string[]) => names.includes((await readMigrations(HISTORIES[kind].dir))[0]!.name);
+  const startedBy = async (kind: DatabaseKind, names: string[]) =>
+    names.includes((await readMigrations(HISTORIES[kind].dir))[0]!.name);
   const isMedusa = async () => {
     if (!MEDUSA_TABLES.every((table) => has("public", table)) || !has("public", "migrations")) return false;
     const { rows } = await client.query<{ found: boolean }>(`
@@ -134,7 +145,11 @@ export async function inspectDatabase(client: Client, options: { expectMedusa?: 
   const besideMedusa = await recorded("medusa");
   if (await isMedusa()) {
     // ordergate's own history in Medusa's schema would mean its tables there too.
-    if (standalone === null && (besideMedusa === null || besideMedusa.length === 0 || (await startedBy("medusa", besideMedusa)))) return "medusa";
+    if (
+      standalone === null &&
+      (besideMedusa === null || besideMedusa.length === 0 || (await startedBy("medusa", besideMedusa)))
+    )
+      return "medusa";
   } else if (besideMedusa === null && standalone !== null) {
     if (standalone.length > 0 ? await startedBy("ordergate", standalone) : relations.length === 1) return "ordergate";
   } else if (relations.length === 0) {
@@ -160,7 +175,10 @@ interface Migration {
 
 async function readMigrations(dir: string): Promise<Migration[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
-  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const names = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const sql = await fs.readFile(path.join(dir, name, "migration.sql"), "utf8");

@@ -105,7 +105,9 @@ export class RateLimitedError extends DomainError {
     readonly limit: RateLimitName,
     readonly retryAfterSeconds: number,
   ) {
-    super(`Too many ${RATE_LIMITED_ACTIONS[limit]}. Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}.`);
+    super(
+      `Too many ${RATE_LIMITED_ACTIONS[limit]}. Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}.`,
+    );
   }
 }
 

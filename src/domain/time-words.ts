@@ -15,7 +15,8 @@ export function timeUntilInWords(until: Date, now: Date): string {
   const ms = Math.max(0, until.getTime() - now.getTime());
   if (ms < 2 * MINUTE_MS) return relativeTime.format(Math.max(1, Math.round(ms / 1000)), "second");
   const minutes = Math.round(ms / MINUTE_MS);
-  if (minutes < 120) return minutes % 60 === 0 ? relativeTime.format(minutes / 60, "hour") : relativeTime.format(minutes, "minute");
+  if (minutes < 120)
+    return minutes % 60 === 0 ? relativeTime.format(minutes / 60, "hour") : relativeTime.format(minutes, "minute");
   if (ms < 48 * HOUR_MS) return relativeTime.format(Math.round(ms / HOUR_MS), "hour");
   return relativeTime.format(Math.round(ms / (24 * HOUR_MS)), "day");
 }

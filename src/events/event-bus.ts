@@ -4,7 +4,12 @@ import type { TypedEventTarget } from "@graphql-yoga/typed-event-target";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { connectRedisEventTarget } from "./redis";
-import { CUSTOMER_SESSION_ENDED, type CustomerSessionEnded, ORDER_CLAIM_UPDATED, type OrderClaimUpdated } from "./topics";
+import {
+  CUSTOMER_SESSION_ENDED,
+  type CustomerSessionEnded,
+  ORDER_CLAIM_UPDATED,
+  type OrderClaimUpdated,
+} from "./topics";
 
 /** A claim status change, on its claimer's channel. Every instance's subscribers see these; never secrets. */
 type ClaimUpdatedEvent = CustomEvent<OrderClaimUpdated>;
@@ -153,9 +158,12 @@ export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger)
       if (!redis) return;
       shared.dispatchEvent(new CustomEvent(CUSTOMER_SESSION_ENDED, { detail: { sessionId } }));
       await redis.lastPublish().catch((error: Error) =>
-        logger.warn("a sign-out did not reach the other instances (Redis is unreachable): their streams of that session run until it would have expired", {
-          reason: error.message,
-        }),
+        logger.warn(
+          "a sign-out did not reach the other instances (Redis is unreachable): their streams of that session run until it would have expired",
+          {
+            reason: error.message,
+          },
+        ),
       );
     },
     sessionEnd(sessionId) {

@@ -130,7 +130,10 @@ export class OutboxDispatcher {
   /** Makes the waiting events of `topic` due now (what they need is back) and delivers them. */
   async retryNow(topic: OutboxTopic): Promise<void> {
     const now = new Date();
-    await this.deps.prisma.outboxEvent.updateMany({ where: { topic, delivered_at: null, parked_at: null, available_at: { gt: now } }, data: { available_at: now } });
+    await this.deps.prisma.outboxEvent.updateMany({
+      where: { topic, delivered_at: null, parked_at: null, available_at: { gt: now } },
+      data: { available_at: now },
+    });
     this.wake();
   }
 
@@ -168,9 +171,14 @@ export class OutboxDispatcher {
    */
   private async deliverBatch(batch: OutboxEventRow[]): Promise<void> {
     const unfinished = new Set(batch.map((event) => event.id));
-    const renewal = setInterval(() => {
-      this.renewLease([...unfinished]).catch((error) => this.deps.logger.warn("could not renew an outbox lease", { reason: (error as Error).message }));
-    }, (this.leaseSeconds * 1000) / 2);
+    const renewal = setInterval(
+      () => {
+        this.renewLease([...unfinished]).catch((error) =>
+          this.deps.logger.warn("could not renew an outbox lease", { reason: (error as Error).message }),
+        );
+      },
+      (this.leaseSeconds * 1000) / 2,
+    );
     try {
       const byTopic = new Map<OutboxTopic, OutboxEventRow[]>();
       for (const event of batch) byTopic.set(event.topic, [...(byTopic.get(event.topic) ?? []), event]);
@@ -204,7 +212,9 @@ export class OutboxDispatcher {
   }
 
   private lease(): Promise<OutboxEventRow[]> {
-    return this.deps.prisma.$queryRaw<OutboxEventRow[]>(this.leaseStatement).then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
+    return this.deps.prisma
+      .$queryRaw<OutboxEventRow[]>(this.leaseStatement)
+      .then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
   }
 
   /** True when the event was handled; a failure is recorded here (a retry later, or parking). */
@@ -214,7 +224,11 @@ export class OutboxDispatcher {
       // The final attempt was leased but its outcome never recorded: the instance stopped during
       // it, possibly because of this very event, and trying again could loop forever. (Rows past a
       // lowered OUTBOX_MAX_ATTEMPTS land here too.) This lease is no attempt: it is not counted.
-      await this.park(event, event.attempts - 1, "the final attempt never finished (its instance stopped or its lease ran out)");
+      await this.park(
+        event,
+        event.attempts - 1,
+        "the final attempt never finished (its instance stopped or its lease ran out)",
+      );
       return false;
     }
     const handler = this.deps.handlers[event.topic] as OutboxHandler<OutboxTopic> | undefined;
@@ -229,7 +243,13 @@ export class OutboxDispatcher {
         return false;
       }
       const delayMs = Math.min(outboxRetryBaseMs * 2 ** (event.attempts - 1), outboxRetryMaxMs);
-      this.deps.logger.warn("outbox delivery failed, retrying", { eventId: String(event.id), topic: event.topic, attempt: event.attempts, retryInMs: delayMs, reason });
+      this.deps.logger.warn("outbox delivery failed, retrying", {
+        eventId: String(event.id),
+        topic: event.topic,
+        attempt: event.attempts,
+        retryInMs: delayMs,
+        reason,
+      });
       await this.deps.prisma.outboxEvent.update({
         where: { id: event.id },
         data: { locked_until: null, available_at: new Date(Date.now() + delayMs), last_error: reason.slice(0, 2000) },
@@ -249,12 +269,15 @@ export class OutboxDispatcher {
       data: { parked_at: new Date(), attempts, locked_until: null, last_error: reason.slice(0, 2000) },
     });
     if (count === 0) return;
-    this.deps.logger.warn("outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`", {
-      eventId: String(event.id),
-      topic: event.topic,
-      attempts,
-      reason,
-    });
+    this.deps.logger.warn(
+      "outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`",
+      {
+        eventId: String(event.id),
+        topic: event.topic,
+        attempts,
+        reason,
+      },
+    );
   }
 }
 

@@ -46,7 +46,8 @@ export class OutboxRequeueError extends Error {
  */
 export async function requeueParkedOutboxEvents(prisma: Db, which: bigint[] | "all"): Promise<number> {
   const fresh = { parked_at: null, attempts: 0, available_at: new Date(), locked_until: null };
-  if (which === "all") return (await prisma.outboxEvent.updateMany({ where: { parked_at: { not: null } }, data: fresh })).count;
+  if (which === "all")
+    return (await prisma.outboxEvent.updateMany({ where: { parked_at: { not: null } }, data: fresh })).count;
   return prisma.$transaction(async (tx) => {
     // Locked, so that what is checked is what gets updated (a pending row could be parked meanwhile).
     const rows = await tx.$queryRaw<{ id: bigint; parked_at: Date | null; delivered_at: Date | null }[]>`
@@ -55,7 +56,8 @@ export async function requeueParkedOutboxEvents(prisma: Db, which: bigint[] | "a
     const problems = which.flatMap((id) => {
       const row = byId.get(id);
       if (!row) return [`no outbox event ${id}`];
-      if (row.delivered_at) return [`outbox event ${id} is not parked: it was delivered at ${row.delivered_at.toISOString()}`];
+      if (row.delivered_at)
+        return [`outbox event ${id} is not parked: it was delivered at ${row.delivered_at.toISOString()}`];
       if (!row.parked_at) return [`outbox event ${id} is not parked: it is waiting for delivery`];
       return [];
     });

@@ -27,7 +27,12 @@ export function connectRedisEventTarget(url: string, logger: Logger): RedisEvent
   const where = describe(url);
   // No offline queue: a publish while disconnected fails now instead of piling up in memory.
   // A timeout too: a connection that died without a reset must not hold up the outbox.
-  const publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, connectionName: "ordergate-publish" });
+  const publisher = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 2_000,
+    connectionName: "ordergate-publish",
+  });
   // Subscribe commands wait for the connection (however long); ioredis re-subscribes after a reconnect.
   const subscriber = new Redis(url, { maxRetriesPerRequest: null, connectionName: "ordergate-subscribe" });
 

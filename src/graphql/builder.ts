@@ -46,6 +46,9 @@ export function newestFirstWithStatus<S extends string>({ status }: { status?: S
 export function medusaEnum<T extends string>(name: string, values: readonly T[], description: string) {
   return builder.enumType(name, {
     description,
-    values: Object.fromEntries(values.map((value) => [value.toUpperCase(), { value }])) as Record<Uppercase<T>, { value: T }>,
+    values: Object.fromEntries(values.map((value) => [value.toUpperCase(), { value }])) as Record<
+      Uppercase<T>,
+      { value: T }
+    >,
   });
 }

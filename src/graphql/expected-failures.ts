@@ -14,13 +14,20 @@ export function clientFacingError(error: unknown): GraphQLError | undefined {
   if (original instanceof RateLimitedError) {
     const retryAfter = String(original.retryAfterSeconds);
     return new GraphQLError(original.message, {
-      extensions: { code: original.code, retryAfterSeconds: original.retryAfterSeconds, http: { status: 429, headers: { "Retry-After": retryAfter } } },
+      extensions: {
+        code: original.code,
+        retryAfterSeconds: original.retryAfterSeconds,
+        http: { status: 429, headers: { "Retry-After": retryAfter } },
+      },
     });
   }
   if (original instanceof ServiceUnavailableError || isDatabaseUnavailable(original)) {
     const unavailable = new ServiceUnavailableError();
     return new GraphQLError(unavailable.message, {
-      extensions: { code: unavailable.code, http: { status: 503, headers: { "Retry-After": String(ServiceUnavailableError.retryAfterSeconds) } } },
+      extensions: {
+        code: unavailable.code,
+        http: { status: 503, headers: { "Retry-After": String(ServiceUnavailableError.retryAfterSeconds) } },
+      },
     });
   }
   return undefined;
@@ -30,7 +37,8 @@ export function clientFacingError(error: unknown): GraphQLError | undefined {
 export const useClientFacingErrors = (logger: Logger): Plugin => {
   const mapOne = (error: GraphQLError): GraphQLError | undefined => {
     const mapped = clientFacingError(error);
-    if (mapped?.extensions.code === "SERVICE_UNAVAILABLE") logger.warn("the database is unavailable", { reason: error.message });
+    if (mapped?.extensions.code === "SERVICE_UNAVAILABLE")
+      logger.warn("the database is unavailable", { reason: error.message });
     return mapped;
   };
   const withClientFacingErrors = <T extends { errors?: readonly GraphQLError[] }>(result: T): T | undefined => {
@@ -43,7 +51,13 @@ export const useClientFacingErrors = (logger: Logger): Plugin => {
       }),
     };
   };
-  const mapResult = ({ result, setResult }: { result: { errors?: readonly GraphQLError[] }; setResult: (result: never) => void }) => {
+  const mapResult = ({
+    result,
+    setResult,
+  }: {
+    result: { errors?: readonly GraphQLError[] };
+    setResult: (result: never) => void;
+  }) => {
     const mapped = withClientFacingErrors(result);
     if (mapped) setResult(mapped as never);
   };

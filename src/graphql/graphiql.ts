@@ -62,7 +62,11 @@ subscription {
 // document and, until its editor's debounced parse catches up, sends that name with whatever the
 // editor holds ("Cannot infer operation SignIn" for a `{ __typename }` run at once).
 
-const AUTHORIZATION_HEADER = JSON.stringify({ Authorization: "Bearer <paste the token from the Sign in tab>" }, null, 2);
+const AUTHORIZATION_HEADER = JSON.stringify(
+  { Authorization: "Bearer <paste the token from the Sign in tab>" },
+  null,
+  2,
+);
 
 /** GraphiQL's settings: the walk-through tabs above, subscriptions over SSE (as `/graphql` serves them). */
 export const GRAPHIQL_OPTIONS: GraphiQLOptions = {
@@ -71,7 +75,11 @@ export const GRAPHIQL_OPTIONS: GraphiQLOptions = {
   defaultEditorToolsVisibility: "headers",
   defaultTabs: [
     { query: SIGN_IN },
-    { query: CLAIM_ORDERS, variables: JSON.stringify({ orderIds: ["order_1001"] }, null, 2), headers: AUTHORIZATION_HEADER },
+    {
+      query: CLAIM_ORDERS,
+      variables: JSON.stringify({ orderIds: ["order_1001"] }, null, 2),
+      headers: AUTHORIZATION_HEADER,
+    },
     { query: WATCH_CLAIMS, headers: AUTHORIZATION_HEADER },
   ],
 };

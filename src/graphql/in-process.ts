@@ -36,9 +36,15 @@ function failure(error: { message: string; extensions?: Record<string, unknown> 
  * metrics), in process, with no HTTP round trip. The REST routes and the pages use it, so one
  * behaviour has one pipeline behind both doors.
  */
-export function inProcessOperation<TData, TVariables extends Record<string, unknown>>(yoga: GraphQLServer, document: TypedDocumentNode<TData, TVariables>) {
+export function inProcessOperation<TData, TVariables extends Record<string, unknown>>(
+  yoga: GraphQLServer,
+  document: TypedDocumentNode<TData, TVariables>,
+) {
   return async (caller: InProcessCaller, variables: TVariables): Promise<TData> => {
-    const { schema, validate, contextFactory, execute } = yoga.getEnveloped({ req: caller.req, restCaller: { customerId: caller.customerId } });
+    const { schema, validate, contextFactory, execute } = yoga.getEnveloped({
+      req: caller.req,
+      restCaller: { customerId: caller.customerId },
+    });
     const invalid = validate(schema, document);
     if (invalid.length > 0) throw failure(invalid[0]!);
     let contextValue: unknown;
@@ -48,7 +54,12 @@ export function inProcessOperation<TData, TVariables extends Record<string, unkn
       if (error instanceof GraphQLError) throw failure(error);
       throw error;
     }
-    const result = (await execute({ schema, document, variableValues: variables, contextValue })) as ExecutionResult<TData>;
+    const result = (await execute({
+      schema,
+      document,
+      variableValues: variables,
+      contextValue,
+    })) as ExecutionResult<TData>;
     if (result.errors?.length) throw failure(result.errors[0]!);
     return result.data!;
   };

@@ -8,10 +8,15 @@ export interface OperationRecord {
   outcome: "ok" | "error";
 }
 
-function rootFields(document: DocumentNode, operationName: string | null | undefined): { type: string; fields: string[] } {
+function rootFields(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): { type: string; fields: string[] } {
   const operation = getOperationAST(document, operationName);
   if (!operation) return { type: "unknown", fields: [] };
-  const fields = operation.selectionSet.selections.flatMap((selection) => (selection.kind === Kind.FIELD ? [selection.name.value] : ["(fragment)"]));
+  const fields = operation.selectionSet.selections.flatMap((selection) =>
+    selection.kind === Kind.FIELD ? [selection.name.value] : ["(fragment)"],
+  );
   return { type: operation.operation, fields: [...new Set(fields)] };
 }
 

@@ -28,7 +28,11 @@ function withoutHttpExtension(error: GraphQLFormattedError): GraphQLFormattedErr
  * A connection whose JWT expires is closed with 4403 then (graphql-ws clients reconnect, with fresh
  * `connectionParams` if they compute them).
  */
-export function attachGraphQLWebSocket(server: http.Server, yoga: GraphQLServer, options: { keepAliveMs: number; maxMessageBytes: number }) {
+export function attachGraphQLWebSocket(
+  server: http.Server,
+  yoga: GraphQLServer,
+  options: { keepAliveMs: number; maxMessageBytes: number },
+) {
   // Upgrades are routed by hand (`noServer`), so the HTTP server's own errors (a port in use) stay its own.
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes });
   server.on("upgrade", (request, socket, head) => {
@@ -57,7 +61,9 @@ export function attachGraphQLWebSocket(server: http.Server, yoga: GraphQLServer,
         const until = viewer.signedInUntil;
         if (until && ctx.extra.socket.readyState === ctx.extra.socket.OPEN) {
           const expiry = deadline(until);
-          void expiry.reached.then(() => ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden: the sign-in has expired"));
+          void expiry.reached.then(() =>
+            ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden: the sign-in has expired"),
+          );
           ctx.extra.socket.once("close", expiry.cancel);
         }
         return true;
@@ -89,7 +95,11 @@ export function attachGraphQLWebSocket(server: http.Server, yoga: GraphQLServer,
       onOperation: (ctx, _id, _params, _args, result) => {
         // graphql-ws has awaited the operation by now; its type still allows a promise.
         const settled = result as ExecutionResult | AsyncIterable<unknown>;
-        if (!(Symbol.asyncIterator in settled) && settled.errors?.some((error) => error.extensions?.code === "UNAUTHENTICATED")) refused.add(ctx);
+        if (
+          !(Symbol.asyncIterator in settled) &&
+          settled.errors?.some((error) => error.extensions?.code === "UNAUTHENTICATED")
+        )
+          refused.add(ctx);
       },
       onNext: (_ctx, _id, _params, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map(withoutHttpExtension) } : undefined,

@@ -6,7 +6,14 @@ import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from "graphql";
-import { createGraphQLError, createYoga, type GraphQLParams, handleStreamOrSingleExecutionResult, type Plugin, useExtendContext } from "graphql-yoga";
+import {
+  createGraphQLError,
+  createYoga,
+  type GraphQLParams,
+  handleStreamOrSingleExecutionResult,
+  type Plugin,
+  useExtendContext,
+} from "graphql-yoga";
 import { sessionTokenFromCookies } from "../lib/session-cookie";
 import type { Logger } from "../logger";
 import { bearerToken } from "../services/auth-service";
@@ -33,7 +40,9 @@ export const OPERATION_LIMITS = { depth: 10, aliases: 15, tokens: 1000, directiv
 const refusedAsValidationError = {
   exposeLimits: true,
   propagateOnRejection: false,
-  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(operationLimitError(error))],
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) => context?.reportError(operationLimitError(error)),
+  ],
 };
 
 /** An Armor plugin's refusal with a stable code, without the "Syntax Error: " its message starts with. */
@@ -92,8 +101,15 @@ function withoutSuggestion(error: Error): Error {
   });
 }
 
-const suggestionsRemoved = ({ result, setResult }: { result: { errors?: readonly GraphQLError[] }; setResult: (result: never) => void }) => {
-  if (result.errors?.some((error) => SUGGESTION.test(error.message))) setResult({ ...result, errors: result.errors.map(withoutSuggestion) } as never);
+const suggestionsRemoved = ({
+  result,
+  setResult,
+}: {
+  result: { errors?: readonly GraphQLError[] };
+  setResult: (result: never) => void;
+}) => {
+  if (result.errors?.some((error) => SUGGESTION.test(error.message)))
+    setResult({ ...result, errors: result.errors.map(withoutSuggestion) } as never);
 };
 
 /**
@@ -112,7 +128,9 @@ export function useUnpublishedSchema(): Plugin {
       };
     },
     onExecute: () => ({ onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, suggestionsRemoved) }),
-    onSubscribe: () => ({ onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload as never, suggestionsRemoved) }),
+    onSubscribe: () => ({
+      onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload as never, suggestionsRemoved),
+    }),
   };
 }
 
@@ -123,7 +141,9 @@ function jsonParameter(search: URLSearchParams, name: "variables" | "extensions"
   try {
     return JSON.parse(text);
   } catch {
-    throw createGraphQLError(`The ${name} parameter is not valid JSON.`, { extensions: { code: "BAD_REQUEST", http: { status: 400 } } });
+    throw createGraphQLError(`The ${name} parameter is not valid JSON.`, {
+      extensions: { code: "BAD_REQUEST", http: { status: 400 } },
+    });
   }
 }
 
@@ -150,7 +170,8 @@ function useParameterErrors(): Plugin {
   };
 }
 
-const describeLogArgs = (args: unknown[]) => args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(" ");
+const describeLogArgs = (args: unknown[]) =>
+  args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(" ");
 
 /** GraphQL over HTTP and SSE (and, through `getEnveloped`, WebSocket), with GraphiQL for browsers. */
 export function createGraphQLServer(
@@ -169,7 +190,11 @@ export function createGraphQLServer(
    */
   const viewerOf = async (context: GraphQLServerContext): Promise<Viewer | null> => {
     if (context.restCaller) return context.restCaller.customerId ? { customerId: context.restCaller.customerId } : null;
-    if (context.socket) return services.auth.identify({ sessionToken: undefined, storeJwt: tokenFromConnectionParams(context.connectionParams) });
+    if (context.socket)
+      return services.auth.identify({
+        sessionToken: undefined,
+        storeJwt: tokenFromConnectionParams(context.connectionParams),
+      });
     const storeJwt = bearerToken(context.req?.headers.authorization ?? "");
     // Over HTTP and SSE, a browser's session cookie (POST /store/auth, the /claim page) signs it
     // in too, first as on /store. Cross-site requests cannot ride on it: CSRF prevention refuses
@@ -201,7 +226,8 @@ export function createGraphQLServer(
       // A bad or expired token is the client's business (it is signed out), not a warning here.
       warn: (...args) => logger.warn(describeLogArgs(args)),
       // Yoga logs each error it masks (unexpected ones) here.
-      error: (...args) => logger.error("unexpected error in GraphQL", args.find((arg) => arg instanceof Error) ?? describeLogArgs(args)),
+      error: (...args) =>
+        logger.error("unexpected error in GraphQL", args.find((arg) => arg instanceof Error) ?? describeLogArgs(args)),
     },
     plugins: [
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),

@@ -25,7 +25,8 @@ const CORS_MAX_AGE_SECONDS = 600;
 /** The largest body any route takes: a GraphQL request (all content types), or one WebSocket message. */
 export const GRAPHQL_BODY_LIMIT_BYTES = 1024 * 1024;
 
-const graphqlError = (res: Response, status: number, message: string, code: string) => res.status(status).json({ errors: [{ message, extensions: { code } }] });
+const graphqlError = (res: Response, status: number, message: string, code: string) =>
+  res.status(status).json({ errors: [{ message, extensions: { code } }] });
 const graphqlBodyTooLarge = (res: Response) =>
   graphqlError(res, 413, `The request body is larger than ${GRAPHQL_BODY_LIMIT_BYTES} bytes.`, "PAYLOAD_TOO_LARGE");
 
@@ -75,13 +76,25 @@ export function createHttpApp(deps: {
     [GRAPHQL_PATH, "/store"],
     cors((req, decide) => {
       const origin = req.headers.origin;
-      decide(null, origin && storeCorsAllows(config.storeCors, origin) ? { origin, credentials: true, maxAge: CORS_MAX_AGE_SECONDS } : { origin: false });
+      decide(
+        null,
+        origin && storeCorsAllows(config.storeCors, origin)
+          ? { origin, credentials: true, maxAge: CORS_MAX_AGE_SECONDS }
+          : { origin: false },
+      );
     }),
   );
   // Bodies declared over a route's limit are refused before a byte of them is read.
   app.use(GRAPHQL_PATH, refuseDeclaredOversize(GRAPHQL_BODY_LIMIT_BYTES, graphqlBodyTooLarge));
-  app.use("/store", refuseDeclaredOversize(STORE_BODY_LIMIT_BYTES, (res) => sendMedusaError(res, bodyTooLarge(STORE_BODY_LIMIT_BYTES))));
-  app.use(refuseDeclaredOversize(GRAPHQL_BODY_LIMIT_BYTES, (res) => res.status(413).json({ message: `The request body is larger than ${GRAPHQL_BODY_LIMIT_BYTES} bytes.` })));
+  app.use(
+    "/store",
+    refuseDeclaredOversize(STORE_BODY_LIMIT_BYTES, (res) => sendMedusaError(res, bodyTooLarge(STORE_BODY_LIMIT_BYTES))),
+  );
+  app.use(
+    refuseDeclaredOversize(GRAPHQL_BODY_LIMIT_BYTES, (res) =>
+      res.status(413).json({ message: `The request body is larger than ${GRAPHQL_BODY_LIMIT_BYTES} bytes.` }),
+    ),
+  );
 
   // Bodies of every content type are read (up to the limit, decoded per Content-Encoding) before
   // Yoga, which parses them itself.
@@ -92,7 +105,9 @@ export function createHttpApp(deps: {
   });
   // Any GraphQL answer may be the caller's own (`me`, by bearer or session cookie).
   app.use(GRAPHQL_PATH, personalAnswer);
-  app.use(GRAPHQL_PATH, express.raw({ type: () => true, limit: GRAPHQL_BODY_LIMIT_BYTES }), (req, res) => yoga(req, res));
+  app.use(GRAPHQL_PATH, express.raw({ type: () => true, limit: GRAPHQL_BODY_LIMIT_BYTES }), (req, res) =>
+    yoga(req, res),
+  );
   app.use(GRAPHQL_PATH, graphqlBodyErrors);
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument());
@@ -115,8 +130,18 @@ export function createHttpApp(deps: {
   });
   const medusa = config.medusaUrl ? { medusaUrl: config.medusaUrl, timeoutMs: config.medusaTimeoutMs } : undefined;
   const sessionSites = { storeCors: config.storeCors, publicUrl: config.publicUrl };
-  app.use("/store", storeApi(services, yoga, { secureCookies: config.production, clientAddress, sessionSites, medusa }, logger));
-  app.use(pageRoutes(services, yoga, { jwtSecret, secureCookies: config.production, publicUrl: config.publicUrl, clientAddress }, logger));
+  app.use(
+    "/store",
+    storeApi(services, yoga, { secureCookies: config.production, clientAddress, sessionSites, medusa }, logger),
+  );
+  app.use(
+    pageRoutes(
+      services,
+      yoga,
+      { jwtSecret, secureCookies: config.production, publicUrl: config.publicUrl, clientAddress },
+      logger,
+    ),
+  );
   app.use(notFound);
   app.use(((error, _req, res, _next) => {
     const { status, message } = error as { status?: number; message?: string };

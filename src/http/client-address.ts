@@ -8,6 +8,10 @@ import type { Config } from "../config";
  */
 export function clientAddressResolver(trust: Config["trustProxy"]): (req: IncomingMessage) => string {
   const trusted =
-    typeof trust === "boolean" ? () => trust : typeof trust === "number" ? (_address: string, hop: number) => hop < trust : proxyAddr.compile(trust);
+    typeof trust === "boolean"
+      ? () => trust
+      : typeof trust === "number"
+        ? (_address: string, hop: number) => hop < trust
+        : proxyAddr.compile(trust);
   return (req) => (req.socket.remoteAddress ? proxyAddr(req, trusted) : "unknown");
 }

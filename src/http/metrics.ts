@@ -114,7 +114,9 @@ export class Metrics {
       name: "ordergate_outbox_oldest_pending_age_seconds",
       help: "Age of the oldest undelivered outbox event (0 when none): how far delivery is behind.",
       registers,
-      collect: reading("ordergate_outbox_oldest_pending_age_seconds", async () => outboxOldest.set((await outbox()).oldestPendingAgeSeconds ?? 0)),
+      collect: reading("ordergate_outbox_oldest_pending_age_seconds", async () =>
+        outboxOldest.set((await outbox()).oldestPendingAgeSeconds ?? 0),
+      ),
     });
     const subscriptions: Gauge = new Gauge({
       name: "ordergate_open_subscriptions",

@@ -41,13 +41,25 @@ export interface RequestRecord {
 export function requestLog(logger: Logger, onRecord: (record: RequestRecord) => void = () => {}): RequestHandler {
   /** The request's line: its fields, handed to `onRecord` as well (pino-http asks for them once, as the response ends). */
   const line = (req: Request, res: Response, durationMs: number) => {
-    const record: RequestRecord = { requestId: String(req.id), method: req.method, route: routeOf(req), status: res.statusCode, durationMs, aborted: !res.writableFinished };
+    const record: RequestRecord = {
+      requestId: String(req.id),
+      method: req.method,
+      route: routeOf(req),
+      status: res.statusCode,
+      durationMs,
+      aborted: !res.writableFinished,
+    };
     onRecord(record);
     const { aborted: _, ...fields } = record;
     return fields;
   };
-  const outcome = (res: Response) => (!res.writableFinished ? "aborted" : res.statusCode >= 500 ? "failed" : "completed");
-  const messages = { aborted: "request aborted by the client", failed: "request failed", completed: "request completed" } as const;
+  const outcome = (res: Response) =>
+    !res.writableFinished ? "aborted" : res.statusCode >= 500 ? "failed" : "completed";
+  const messages = {
+    aborted: "request aborted by the client",
+    failed: "request failed",
+    completed: "request completed",
+  } as const;
   const httpLog = pinoHttp<Request, Response>({
     logger: logger.pino,
     genReqId: (req, res) => {

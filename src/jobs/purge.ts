@@ -64,7 +64,8 @@ export class PurgeJob {
         DELETE FROM "ordergate"."customer_session" WHERE "id" IN (
           SELECT "id" FROM "ordergate"."customer_session" WHERE "expires_at" <= ${expiredBy} ORDER BY "expires_at" LIMIT ${limit})`,
     );
-    if (outboxEvents + sessions > 0) this.deps.logger.info("purged delivered outbox events and expired sessions", { outboxEvents, sessions });
+    if (outboxEvents + sessions > 0)
+      this.deps.logger.info("purged delivered outbox events and expired sessions", { outboxEvents, sessions });
     return { outboxEvents, sessions };
   }
 

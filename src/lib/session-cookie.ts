@@ -11,7 +11,13 @@ export function sessionTokenFromCookies(cookieHeader: string | undefined): strin
 
 /** The session cookie, as Medusa's express-session sets it: HTTP-only, SameSite=Lax, Secure in production, ending with the session. */
 export function setSessionCookie(res: Response, session: { token: string; expiresAt: Date }, secure: boolean): void {
-  res.cookie(SESSION_COOKIE, session.token, { httpOnly: true, sameSite: "lax", secure, expires: session.expiresAt, path: "/" });
+  res.cookie(SESSION_COOKIE, session.token, {
+    httpOnly: true,
+    sameSite: "lax",
+    secure,
+    expires: session.expiresAt,
+    path: "/",
+  });
 }
 
 export function clearSessionCookie(res: Response): void {

@@ -36,7 +36,8 @@ export function claimEmail(input: ClaimEmailInput): MailMessage {
     ? "Its address contains characters outside ASCII, shown as [U+...] codes: a look-alike of another address can hide that way."
     : "";
   const expiry = `The link works once and expires ${timeUntilInWords(input.expiresAt, input.now)} (${utcTimeInWords(input.expiresAt)}).`;
-  const notYou = "If you do not know that account, ignore this email: nothing changes, and the orders stay where they are.";
+  const notYou =
+    "If you do not know that account, ignore this email: nothing changes, and the orders stay where they are.";
   const request = `placed under this email address, to their account.`;
   const text = [
     `Someone signed in to the account ${account.text} (${accountAge}) asked to add ${plural} ${numbers}, ${request}`,

@@ -34,7 +34,10 @@ export function claimTokenNotifier(deps: {
       select: { status: true, expires_at: true, claimer: { select: { email: true, created_at: true } } },
     });
     if (!secret || !claim || claim.status !== "PENDING" || claim.expires_at.getTime() <= Date.now()) {
-      deps.logger.info("claim email dropped: the claim is no longer pending", { claimId: payload.claim_id, outboxEventId: String(id) });
+      deps.logger.info("claim email dropped: the claim is no longer pending", {
+        claimId: payload.claim_id,
+        outboxEventId: String(id),
+      });
       return;
     }
     const email = claimEmail({
@@ -53,6 +56,10 @@ export function claimTokenNotifier(deps: {
       throw error;
     }
     deps.onMail("sent");
-    deps.logger.info("claim email sent", { claimId: payload.claim_id, recipient: maskEmail(payload.old_email), orders: payload.orders.length });
+    deps.logger.info("claim email sent", {
+      claimId: payload.claim_id,
+      recipient: maskEmail(payload.old_email),
+      orders: payload.orders.length,
+    });
   };
 }

@@ -32,7 +32,9 @@ export const SMTP_CONNECTIONS = 10;
 
 /** SMTP when `SMTP_URL` is set; otherwise one `.eml` file per message under `DATA_DIR/mail`. */
 export function createMailer(config: Pick<Config, "smtpUrl" | "mailFrom" | "dataDir">): Mailer {
-  return config.smtpUrl ? smtpMailer(config.smtpUrl, config.mailFrom) : emlMailer(path.join(config.dataDir, "mail"), config.mailFrom);
+  return config.smtpUrl
+    ? smtpMailer(config.smtpUrl, config.mailFrom)
+    : emlMailer(path.join(config.dataDir, "mail"), config.mailFrom);
 }
 
 const KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;

@@ -30,7 +30,10 @@ const sessionToken = (req: Request) => sessionTokenFromCookies(req.headers.cooki
 export function identifyCustomer(services: Services): RequestHandler {
   return async (req, res, next) => {
     try {
-      const viewer = await services.auth.identify({ sessionToken: sessionToken(req), storeJwt: bearerToken(req.headers.authorization ?? "") });
+      const viewer = await services.auth.identify({
+        sessionToken: sessionToken(req),
+        storeJwt: bearerToken(req.headers.authorization ?? ""),
+      });
       res.locals.customerId = viewer?.customerId;
       res.locals.signedInVia = viewer?.via;
       next();
@@ -55,7 +58,10 @@ export const requireCustomer: RequestHandler = (_req, res, next) => {
   next(customerIdOf(res) ? undefined : UNAUTHORIZED());
 };
 
-export function authRoutes(services: Services, options: { secureCookies: boolean; clientAddress: (req: Request) => string }): Router {
+export function authRoutes(
+  services: Services,
+  options: { secureCookies: boolean; clientAddress: (req: Request) => string },
+): Router {
   const { clientAddress } = options;
   const router = Router();
 

@@ -30,7 +30,9 @@ function fromAllowedSite(req: Request, sites: SessionSites): boolean {
   if (site === "same-origin" || site === "none") return true;
   const origin = req.get("origin");
   if (origin === undefined) return site === undefined;
-  const ownOrigins = [sites.publicUrl, req.host && `${req.protocol}://${req.host}`].filter((own): own is string => Boolean(own)).map((own) => own.toLowerCase());
+  const ownOrigins = [sites.publicUrl, req.host && `${req.protocol}://${req.host}`]
+    .filter((own): own is string => Boolean(own))
+    .map((own) => own.toLowerCase());
   return ownOrigins.includes(origin.toLowerCase()) || storeCorsAllows(sites.storeCors, origin);
 }
 
@@ -46,9 +48,13 @@ export function refuseCrossSiteSession(sites: SessionSites, logger: Logger): Req
     const origin = req.get("origin") ?? `(none; Sec-Fetch-Site: ${req.get("sec-fetch-site")})`;
     logger.warn("refused a cross-site request signed in by the session cookie", { origin });
     next(
-      new MedusaError("not_allowed", `This request carries the session cookie but comes from another site (Origin ${origin}), neither ordergate's own origin nor one STORE_CORS allows.`, {
-        status: 403,
-      }),
+      new MedusaError(
+        "not_allowed",
+        `This request carries the session cookie but comes from another site (Origin ${origin}), neither ordergate's own origin nor one STORE_CORS allows.`,
+        {
+          status: 403,
+        },
+      ),
     );
   };
 }

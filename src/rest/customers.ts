@@ -42,13 +42,16 @@ export function customerRoutes(services: Services, clientAddress: (req: Incoming
   router.post("/customers", jsonBody, async (req, res) => {
     const body = parseInput(registration, req.body);
     try {
-      const customer = await services.customers.register({
-        email: body.email,
-        password: body.password,
-        firstName: body.first_name,
-        lastName: body.last_name,
-        phone: body.phone,
-      }, clientAddress(req));
+      const customer = await services.customers.register(
+        {
+          email: body.email,
+          password: body.password,
+          firstName: body.first_name,
+          lastName: body.last_name,
+          phone: body.phone,
+        },
+        clientAddress(req),
+      );
       res.json({ customer: serializeCustomer(customer) });
     } catch (error) {
       if (error instanceof EmailTakenError) throw new MedusaError("duplicate_error", error.message);
@@ -69,8 +72,17 @@ export function customerRoutes(services: Services, clientAddress: (req: Incoming
   router.get("/customers/me/orders", personalAnswer, requireCustomer, async (req, res) => {
     const query = parseInput(ordersQuery, req.query);
     const projection = orderProjection(query, { list: true, anyColumn: true });
-    const { orders, count } = await services.orders.listOwn(customerIdOf(res)!, { limit: query.limit, offset: query.offset, statuses: query.status }, projection.include);
-    res.json({ orders: orders.map((order) => toMedusaOrder(order, projection)), count, offset: query.offset, limit: query.limit });
+    const { orders, count } = await services.orders.listOwn(
+      customerIdOf(res)!,
+      { limit: query.limit, offset: query.offset, statuses: query.status },
+      projection.include,
+    );
+    res.json({
+      orders: orders.map((order) => toMedusaOrder(order, projection)),
+      count,
+      offset: query.offset,
+      limit: query.limit,
+    });
   });
 
   return router;

@@ -41,7 +41,8 @@ export function storeApi(
     router.use(customerRoutes(services, options.clientAddress));
     router.use(orderReadRoutes(services, options.clientAddress));
   }
-  const issueStoreToken: AuthService["issueStoreToken"] = (customerId, expiresIn) => services.auth.issueStoreToken(customerId, expiresIn);
+  const issueStoreToken: AuthService["issueStoreToken"] = (customerId, expiresIn) =>
+    services.auth.issueStoreToken(customerId, expiresIn);
   router.use(options.medusa ? forwardToMedusa({ ...options.medusa, issueStoreToken }, logger) : routeNotFound);
   router.use(medusaErrorHandler(logger));
   return router;

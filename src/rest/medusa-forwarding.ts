@@ -20,13 +20,23 @@ const FORWARDED_SIGN_IN_TTL = "5m" as const;
  * Hop-by-hop request headers (RFC 9110 §7.6.1) and `Expect` (Node has answered `100 Continue`
  * already; left on, http-proxy would also skip the hook that sets the rest up).
  */
-const NOT_FORWARDED = ["connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer", "upgrade", "expect"];
+const NOT_FORWARDED = [
+  "connection",
+  "keep-alive",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "upgrade",
+  "expect",
+];
 
 /**
  * Headers that say where a request came from. None is passed on as the client wrote it: ordergate
  * sets X-Forwarded-For/-Host/-Proto itself, from what TRUST_PROXY lets it believe.
  */
-const isClientOriginHeader = (name: string) => name.startsWith("x-forwarded-") || name === "forwarded" || name === "x-real-ip";
+const isClientOriginHeader = (name: string) =>
+  name.startsWith("x-forwarded-") || name === "forwarded" || name === "x-real-ip";
 
 /** Medusa took longer than MEDUSA_TIMEOUT to start its answer (or to accept the connection). */
 class MedusaTimeoutError extends Error {
@@ -78,8 +88,18 @@ function hasDotSegment(target: string): boolean {
 /** Medusa's error body (`{ type, message }`) for a failure of the hop to Medusa itself. */
 function hopFailure(timedOut: boolean, timeoutMs: number) {
   return timedOut
-    ? { status: 504, body: { type: "unknown_error", code: "medusa_timeout", message: `The store backend did not answer within ${timeoutMs / 1000} s.` } }
-    : { status: 502, body: { type: "unknown_error", code: "medusa_unavailable", message: "The store backend could not be reached." } };
+    ? {
+        status: 504,
+        body: {
+          type: "unknown_error",
+          code: "medusa_timeout",
+          message: `The store backend did not answer within ${timeoutMs / 1000} s.`,
+        },
+      }
+    : {
+        status: 502,
+        body: { type: "unknown_error", code: "medusa_unavailable", message: "The store backend could not be reached." },
+      };
 }
 
 export interface ForwardingOptions {
@@ -110,7 +130,10 @@ export interface ForwardingOptions {
  * and a signed-in customer's cart know who it is. A bearer JWT alone is passed on as it is: both
  * sides take the same ones.
  */
-export function forwardToMedusa(options: ForwardingOptions & { issueStoreToken: AuthService["issueStoreToken"] }, logger: Logger): RequestHandler {
+export function forwardToMedusa(
+  options: ForwardingOptions & { issueStoreToken: AuthService["issueStoreToken"] },
+  logger: Logger,
+): RequestHandler {
   /** Requests whose body passed the limit: what Medusa was sent of them is not to be completed. */
   const cutOff = new WeakSet<IncomingMessage>();
   /** The request to Medusa for each client request, once http-proxy has made it. */
@@ -127,8 +150,11 @@ export function forwardToMedusa(options: ForwardingOptions & { issueStoreToken: 
     });
     proxy.on("proxyRes", (proxyRes, req, res) => {
       answered.add(req);
-      for (const name of Object.keys(proxyRes.headers)) if (name.startsWith("access-control-")) delete proxyRes.headers[name];
-      const cookies = proxyRes.headers["set-cookie"]?.filter((cookie) => cookie.split("=")[0]!.trim() !== SESSION_COOKIE);
+      for (const name of Object.keys(proxyRes.headers))
+        if (name.startsWith("access-control-")) delete proxyRes.headers[name];
+      const cookies = proxyRes.headers["set-cookie"]?.filter(
+        (cookie) => cookie.split("=")[0]!.trim() !== SESSION_COOKIE,
+      );
       if (cookies?.length) proxyRes.headers["set-cookie"] = cookies;
       else delete proxyRes.headers["set-cookie"];
       // A client that hangs up mid-answer: Medusa's connection is not kept streaming to no one.
@@ -140,12 +166,16 @@ export function forwardToMedusa(options: ForwardingOptions & { issueStoreToken: 
       // Cut off for its body: answered already, and the failure is the abort itself.
       if (cutOff.has(req)) return;
       const timedOut = error instanceof MedusaTimeoutError;
-      logger.warn(timedOut ? "Medusa did not answer in time" : "Medusa could not be reached", { reason: (error as NodeJS.ErrnoException).code ?? error.message });
+      logger.warn(timedOut ? "Medusa did not answer in time" : "Medusa could not be reached", {
+        reason: (error as NodeJS.ErrnoException).code ?? error.message,
+      });
       // (`res` is a socket only for upgrades, which never reach /store.) An answer already on its
       // way can only be cut short.
       if (!("writeHead" in res) || res.headersSent) return void res.destroy();
       const failure = hopFailure(timedOut, options.timeoutMs);
-      res.writeHead(failure.status, { "content-type": "application/json; charset=utf-8" }).end(JSON.stringify(failure.body));
+      res
+        .writeHead(failure.status, { "content-type": "application/json; charset=utf-8" })
+        .end(JSON.stringify(failure.body));
     });
   };
   const target = new URL(options.medusaUrl);
@@ -168,7 +198,9 @@ export function forwardToMedusa(options: ForwardingOptions & { issueStoreToken: 
     req.unpipe();
     // The rest of the body is read and dropped until the connection closes after the answer.
     req.resume();
-    logger.info("a forwarded request's body passed the limit; the request to Medusa was aborted", { limitBytes: STORE_BODY_LIMIT_BYTES });
+    logger.info("a forwarded request's body passed the limit; the request to Medusa was aborted", {
+      limitBytes: STORE_BODY_LIMIT_BYTES,
+    });
     // Medusa's answer under way can only be cut short.
     if (answered.has(req) || res.headersSent) return void res.destroy();
     res.set("Connection", "close");
@@ -179,7 +211,12 @@ export function forwardToMedusa(options: ForwardingOptions & { issueStoreToken: 
     res.locals.route = FORWARDED_ROUTE;
     // The raw target, as the client sent it: Express decodes and normalises nothing in it.
     if (hasDotSegment(req.originalUrl)) {
-      return next(new MedusaError("invalid_data", 'The request path has a "." or ".." segment (possibly percent-encoded): such paths are not forwarded.'));
+      return next(
+        new MedusaError(
+          "invalid_data",
+          'The request path has a "." or ".." segment (possibly percent-encoded): such paths are not forwarded.',
+        ),
+      );
     }
     // A cross-site request signed in by the cookie never gets here (refuseCrossSiteSession).
     const customerId = customerIdOf(res as Response);
@@ -194,7 +231,8 @@ export function forwardToMedusa(options: ForwardingOptions & { issueStoreToken: 
       if (cookies) req.headers.cookie = cookies;
       else delete req.headers.cookie;
     }
-    if (signInBySession) req.headers.authorization = `Bearer ${options.issueStoreToken(customerId, FORWARDED_SIGN_IN_TTL)}`;
+    if (signInBySession)
+      req.headers.authorization = `Bearer ${options.issueStoreToken(customerId, FORWARDED_SIGN_IN_TTL)}`;
     watchStreamedBody(req, STORE_BODY_LIMIT_BYTES, () => cutOffBody(req, res));
     void proxy(req, res, next);
   };

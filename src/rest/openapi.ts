@@ -33,9 +33,18 @@ export const CustomerSchema = z
   })
   .strict();
 
-const AddressSchema = z.object({ id: z.string(), city: z.string().nullable(), country_code: z.string().nullable() }).passthrough();
+const AddressSchema = z
+  .object({ id: z.string(), city: z.string().nullable(), country_code: z.string().nullable() })
+  .passthrough();
 const LineItemSchema = z
-  .object({ id: z.string(), title: z.string(), unit_price: z.number().int(), quantity: z.number().int(), subtotal: z.number().int(), total: z.number().int() })
+  .object({
+    id: z.string(),
+    title: z.string(),
+    unit_price: z.number().int(),
+    quantity: z.number().int(),
+    subtotal: z.number().int(),
+    total: z.number().int(),
+  })
   .passthrough();
 
 /** Medusa's order; which fields and relations are present follows `fields` and `expand`. */
@@ -65,7 +74,9 @@ export const OrderSchema = z
 const Empty = z.object({}).strict();
 const CustomerRes = z.object({ customer: CustomerSchema }).strict();
 const OrderRes = z.object({ order: OrderSchema }).strict();
-const OrdersListRes = z.object({ orders: z.array(OrderSchema), count: z.number().int(), offset: z.number().int(), limit: z.number().int() }).strict();
+const OrdersListRes = z
+  .object({ orders: z.array(OrderSchema), count: z.number().int(), offset: z.number().int(), limit: z.number().int() })
+  .strict();
 
 type Method = "get" | "post" | "delete";
 interface Operation {
@@ -87,19 +98,122 @@ const unauthorized = { 401: ErrorBody };
 
 /** Every Store route ordergate answers itself. */
 export const OPERATIONS: Operation[] = [
-  { method: "post", path: "/store/orders/batch/customer/token", operationId: "PostOrdersCustomerOrderClaim", summary: "Claim Order", auth: true, body: claimRequest, responses: { 200: Empty, ...invalid, ...unauthorized } },
-  { method: "post", path: "/store/orders/customer/confirm", operationId: "PostOrdersCustomerOrderClaimsCustomerOrderClaimAccept", summary: "Verify Order Claim", auth: false, body: confirmRequest, responses: { 200: Empty, ...invalid } },
-  { method: "get", path: "/store/orders", operationId: "GetOrders", summary: "Look Up an Order", auth: false, query: lookupQuery, responses: { 200: OrderRes, ...invalid, 404: ErrorBody } },
-  { method: "get", path: "/store/orders/cart/{cart_id}", operationId: "GetOrdersOrderCartId", summary: "Get by Cart ID", auth: false, params: { cart_id: z.string() }, query: projection, responses: { 200: OrderRes, ...invalid, 404: ErrorBody } },
-  { method: "get", path: "/store/orders/{id}", operationId: "GetOrdersOrder", summary: "Get an Order", auth: false, params: { id: z.string() }, query: projection, responses: { 200: OrderRes, ...invalid, 404: ErrorBody } },
-  { method: "post", path: "/store/customers", operationId: "PostCustomers", summary: "Create a Customer", auth: false, body: registration, responses: { 200: CustomerRes, ...invalid, 422: ErrorBody } },
-  { method: "get", path: "/store/customers/me", operationId: "GetCustomersCustomer", summary: "Get a Customer", auth: true, responses: { 200: CustomerRes, ...unauthorized } },
-  { method: "get", path: "/store/customers/me/orders", operationId: "GetCustomersCustomerOrders", summary: "List Orders", auth: true, query: ordersQuery, responses: { 200: OrdersListRes, ...invalid, ...unauthorized } },
-  { method: "post", path: "/store/auth", operationId: "PostAuth", summary: "Customer Login", auth: false, body: credentials, responses: { 200: CustomerRes, ...invalid, ...unauthorized } },
-  { method: "post", path: "/store/auth/token", operationId: "PostToken", summary: "Customer Login (JWT)", auth: false, body: credentials, responses: { 200: z.object({ access_token: z.string() }).strict(), ...invalid, ...unauthorized } },
-  { method: "get", path: "/store/auth", operationId: "GetAuth", summary: "Get Current Customer", auth: true, responses: { 200: CustomerRes, ...unauthorized } },
-  { method: "delete", path: "/store/auth", operationId: "DeleteAuth", summary: "Customer Log out", auth: false, responses: { 200: Empty } },
-  { method: "get", path: "/store/auth/{email}", operationId: "GetAuthEmail", summary: "Check if Email Exists", auth: false, params: { email: z.string() }, responses: { 200: z.object({ exists: z.boolean() }).strict() } },
+  {
+    method: "post",
+    path: "/store/orders/batch/customer/token",
+    operationId: "PostOrdersCustomerOrderClaim",
+    summary: "Claim Order",
+    auth: true,
+    body: claimRequest,
+    responses: { 200: Empty, ...invalid, ...unauthorized },
+  },
+  {
+    method: "post",
+    path: "/store/orders/customer/confirm",
+    operationId: "PostOrdersCustomerOrderClaimsCustomerOrderClaimAccept",
+    summary: "Verify Order Claim",
+    auth: false,
+    body: confirmRequest,
+    responses: { 200: Empty, ...invalid },
+  },
+  {
+    method: "get",
+    path: "/store/orders",
+    operationId: "GetOrders",
+    summary: "Look Up an Order",
+    auth: false,
+    query: lookupQuery,
+    responses: { 200: OrderRes, ...invalid, 404: ErrorBody },
+  },
+  {
+    method: "get",
+    path: "/store/orders/cart/{cart_id}",
+    operationId: "GetOrdersOrderCartId",
+    summary: "Get by Cart ID",
+    auth: false,
+    params: { cart_id: z.string() },
+    query: projection,
+    responses: { 200: OrderRes, ...invalid, 404: ErrorBody },
+  },
+  {
+    method: "get",
+    path: "/store/orders/{id}",
+    operationId: "GetOrdersOrder",
+    summary: "Get an Order",
+    auth: false,
+    params: { id: z.string() },
+    query: projection,
+    responses: { 200: OrderRes, ...invalid, 404: ErrorBody },
+  },
+  {
+    method: "post",
+    path: "/store/customers",
+    operationId: "PostCustomers",
+    summary: "Create a Customer",
+    auth: false,
+    body: registration,
+    responses: { 200: CustomerRes, ...invalid, 422: ErrorBody },
+  },
+  {
+    method: "get",
+    path: "/store/customers/me",
+    operationId: "GetCustomersCustomer",
+    summary: "Get a Customer",
+    auth: true,
+    responses: { 200: CustomerRes, ...unauthorized },
+  },
+  {
+    method: "get",
+    path: "/store/customers/me/orders",
+    operationId: "GetCustomersCustomerOrders",
+    summary: "List Orders",
+    auth: true,
+    query: ordersQuery,
+    responses: { 200: OrdersListRes, ...invalid, ...unauthorized },
+  },
+  {
+    method: "post",
+    path: "/store/auth",
+    operationId: "PostAuth",
+    summary: "Customer Login",
+    auth: false,
+    body: credentials,
+    responses: { 200: CustomerRes, ...invalid, ...unauthorized },
+  },
+  {
+    method: "post",
+    path: "/store/auth/token",
+    operationId: "PostToken",
+    summary: "Customer Login (JWT)",
+    auth: false,
+    body: credentials,
+    responses: { 200: z.object({ access_token: z.string() }).strict(), ...invalid, ...unauthorized },
+  },
+  {
+    method: "get",
+    path: "/store/auth",
+    operationId: "GetAuth",
+    summary: "Get Current Customer",
+    auth: true,
+    responses: { 200: CustomerRes, ...unauthorized },
+  },
+  {
+    method: "delete",
+    path: "/store/auth",
+    operationId: "DeleteAuth",
+    summary: "Customer Log out",
+    auth: false,
+    responses: { 200: Empty },
+  },
+  {
+    method: "get",
+    path: "/store/auth/{email}",
+    operationId: "GetAuthEmail",
+    summary: "Check if Email Exists",
+    auth: false,
+    params: { email: z.string() },
+    responses: { 200: z.object({ exists: z.boolean() }).strict() },
+  },
 ];
 
 /** The documented body schema of one route's answer, for tests that hold routes to their documentation. */
@@ -112,8 +226,16 @@ let document: object | undefined;
 export function openApiDocument(): object {
   if (document) return document;
   const registry = new OpenAPIRegistry();
-  const bearer = registry.registerComponent("securitySchemes", "jwt_token", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
-  const cookie = registry.registerComponent("securitySchemes", "cookie_auth", { type: "apiKey", in: "cookie", name: "connect.sid" });
+  const bearer = registry.registerComponent("securitySchemes", "jwt_token", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  const cookie = registry.registerComponent("securitySchemes", "cookie_auth", {
+    type: "apiKey",
+    in: "cookie",
+    name: "connect.sid",
+  });
   for (const op of OPERATIONS) {
     registry.registerPath({
       method: op.method,
@@ -129,7 +251,10 @@ export function openApiDocument(): object {
       responses: Object.fromEntries(
         Object.entries(op.responses).map(([status, schema]) => [
           status,
-          { description: Number(status) < 400 ? "OK" : "Medusa's error body", content: { "application/json": { schema } } },
+          {
+            description: Number(status) < 400 ? "OK" : "Medusa's error body",
+            content: { "application/json": { schema } },
+          },
         ]),
       ),
     });

@@ -47,7 +47,12 @@ export interface OrderProjection {
 type LoadedOrder = Order & { items?: LineItem[]; shipping_address?: Address | null; customer?: Customer };
 
 const list = (value: unknown): string[] | undefined =>
-  typeof value === "string" ? value.split(",").map((entry) => entry.trim()).filter(Boolean) : undefined;
+  typeof value === "string"
+    ? value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter(Boolean)
+    : undefined;
 
 /**
  * Reads `fields` and `expand` as Medusa does: `fields` without `+`/`-` prefixes replaces the
@@ -55,7 +60,10 @@ const list = (value: unknown): string[] | undefined =>
  * Unknown names are a 400 naming them. `anyColumn`: any of the order's columns may be asked for
  * (Medusa's customer order list); otherwise only Medusa's allowed store fields (single orders).
  */
-export function orderProjection(query: { fields?: unknown; expand?: unknown }, options: { list: boolean; anyColumn: boolean }): OrderProjection {
+export function orderProjection(
+  query: { fields?: unknown; expand?: unknown },
+  options: { list: boolean; anyColumn: boolean },
+): OrderProjection {
   const fieldList = list(query.fields);
   const expandList = list(query.expand);
   let fields = new Set<string>([...DEFAULT_FIELDS, ...TOTALS]);
@@ -72,10 +80,14 @@ export function orderProjection(query: { fields?: unknown; expand?: unknown }, o
   }
   const relations = new Set<string>(expandList ?? DEFAULT_RELATIONS);
   const unknown = [
-    ...[...fields].filter((name) => !(options.anyColumn ? COLUMNS : STORE_FIELDS).has(name) && !(TOTALS as readonly string[]).includes(name)),
+    ...[...fields].filter(
+      (name) =>
+        !(options.anyColumn ? COLUMNS : STORE_FIELDS).has(name) && !(TOTALS as readonly string[]).includes(name),
+    ),
     ...[...relations].filter((name) => !RELATIONS.has(name)),
   ];
-  if (unknown.length > 0) throw new MedusaError("invalid_data", `Requested fields [${unknown.join(", ")}] are not valid`);
+  if (unknown.length > 0)
+    throw new MedusaError("invalid_data", `Requested fields [${unknown.join(", ")}] are not valid`);
   const needsItems = relations.has("items") || [...fields].some((name) => (TOTALS as readonly string[]).includes(name));
   return {
     fields,
@@ -115,10 +127,12 @@ export function toMedusaOrder(order: LoadedOrder, projection: OrderProjection): 
   const out: Record<string, unknown> = { object: "order" };
   const computed = totals(order);
   for (const field of projection.fields) {
-    out[field] = field in computed ? computed[field as keyof typeof computed] : (order as Record<string, unknown>)[field];
+    out[field] =
+      field in computed ? computed[field as keyof typeof computed] : (order as Record<string, unknown>)[field];
   }
   const { relations } = projection;
-  if (relations.has("items")) out.items = (order.items ?? []).map((item) => lineItem(item, relations.has("items.variant")));
+  if (relations.has("items"))
+    out.items = (order.items ?? []).map((item) => lineItem(item, relations.has("items.variant")));
   if (relations.has("shipping_address")) out.shipping_address = order.shipping_address ?? null;
   if (relations.has("customer")) out.customer = order.customer ? serializeCustomer(order.customer) : null;
   for (const name of EMPTY_LIST_RELATIONS) if (relations.has(name)) out[name] = [];

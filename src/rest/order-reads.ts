@@ -29,7 +29,10 @@ export const lookupQuery = {
 };
 
 /** A path parameter as Medusa's message repeats it, cut short and without control characters. */
-const echo = (value: unknown) => String(value).replace(/\p{Cc}/gu, "").slice(0, 100);
+const echo = (value: unknown) =>
+  String(value)
+    .replace(/\p{Cc}/gu, "")
+    .slice(0, 100);
 
 /** Medusa's three public order reads: guest lookup, by id, by cart id. */
 export function orderReadRoutes(services: Services, clientAddress: (req: IncomingMessage) => string): Router {
@@ -38,7 +41,9 @@ export function orderReadRoutes(services: Services, clientAddress: (req: Incomin
   router.get("/orders", async (req, res) => {
     const query = parseInput(lookupQuery, req.query);
     const shape = orderProjection(query, { list: false, anyColumn: false });
-    const order = await services.orders.lookUp(query.display_id, query.email, clientAddress(req), { include: shape.include });
+    const order = await services.orders.lookUp(query.display_id, query.email, clientAddress(req), {
+      include: shape.include,
+    });
     if (!order) throw new MedusaError("not_found", "No order has this number and email.");
     res.json({ order: toMedusaOrder(order, shape) });
   });

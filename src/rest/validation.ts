@@ -28,7 +28,8 @@ export function parseInput<Shape extends z.ZodRawShape>(shape: Shape, received: 
   }
   const parsed = objectSchema(shape).safeParse(body);
   // One mention per problem: `[1, 2]` is "each value in order_ids must be a string" once, not twice.
-  if (!parsed.success) throw new MedusaError("invalid_data", [...new Set(parsed.error.issues.map((issue) => issue.message))].join(", "));
+  if (!parsed.success)
+    throw new MedusaError("invalid_data", [...new Set(parsed.error.issues.map((issue) => issue.message))].join(", "));
   return parsed.data;
 }
 
@@ -57,6 +58,12 @@ export const integerParam = (field: string, min: number, max: number) =>
 /** `?status[]=a&status[]=b` (or `status[0]=a`, or a single `status=a`): a list of enum values. */
 export const enumListParam = <T extends string>(field: string, values: readonly [T, ...T[]]) =>
   z
-    .union([z.string(), z.array(z.string())], { error: `each value in ${field} must be one of the following values: ${values.join(", ")}` })
+    .union([z.string(), z.array(z.string())], {
+      error: `each value in ${field} must be one of the following values: ${values.join(", ")}`,
+    })
     .transform((value) => (Array.isArray(value) ? value : [value]))
-    .pipe(z.array(z.enum(values, { error: `each value in ${field} must be one of the following values: ${values.join(", ")}` })));
+    .pipe(
+      z.array(
+        z.enum(values, { error: `each value in ${field} must be one of the following values: ${values.join(", ")}` }),
+      ),
+    );

@@ -60,7 +60,14 @@ export class AuthService {
   /** Compared against when the email is unknown, so both paths cost one scrypt. */
   private decoyHash: Promise<string> | undefined;
 
-  constructor(private readonly deps: { prisma: Db; config: { jwtKey: KeyObject }; rateLimiter: RateLimiter; events: Pick<EventBus, "publishSessionEnded"> }) {}
+  constructor(
+    private readonly deps: {
+      prisma: Db;
+      config: { jwtKey: KeyObject };
+      rateLimiter: RateLimiter;
+      events: Pick<EventBus, "publishSessionEnded">;
+    },
+  ) {}
 
   /**
    * The registered customer with this email and password; guests and wrong passwords fail alike.
@@ -109,7 +116,9 @@ export class AuthService {
   async createSession(customerId: string): Promise<{ token: string; expiresAt: Date }> {
     const token = crypto.randomBytes(32).toString("base64url");
     const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
-    await this.deps.prisma.customerSession.create({ data: { id: hashSessionToken(token), customer_id: customerId, expires_at: expiresAt } });
+    await this.deps.prisma.customerSession.create({
+      data: { id: hashSessionToken(token), customer_id: customerId, expires_at: expiresAt },
+    });
     return { token, expiresAt };
   }
 
@@ -120,7 +129,10 @@ export class AuthService {
    * out otherwise, and whenever that customer does not exist or was deleted. One primary-key read
    * (a session's joins its customer).
    */
-  async identify(credentials: { sessionToken: string | undefined; storeJwt?: string }): Promise<SignedInCustomer | null> {
+  async identify(credentials: {
+    sessionToken: string | undefined;
+    storeJwt?: string;
+  }): Promise<SignedInCustomer | null> {
     const fromSession = credentials.sessionToken ? await this.viewerFromSession(credentials.sessionToken) : null;
     if (fromSession) return fromSession;
     const fromBearer = this.viewerFromStoreJwt(credentials.storeJwt);
@@ -130,7 +142,12 @@ export class AuthService {
 
   /** True for a customer that exists and was not deleted: one primary-key read. */
   private async isCustomer(customerId: string): Promise<boolean> {
-    return (await this.deps.prisma.customer.findUnique({ where: { id: customerId, deleted_at: null }, select: { id: true } })) !== null;
+    return (
+      (await this.deps.prisma.customer.findUnique({
+        where: { id: customerId, deleted_at: null },
+        select: { id: true },
+      })) !== null
+    );
   }
 
   /**

@@ -52,7 +52,10 @@ export class ClaimFeed {
       const expiry = signedInUntil ? deadline(signedInUntil) : undefined;
       endWhen(expiry?.reached, () => new SignInExpiredError());
       const sessionEnd = sessionId ? events.sessionEnd(sessionId) : undefined;
-      endWhen(sessionEnd?.ended, () => new NotAuthenticatedError("You signed out. Sign in again to keep following your claims."));
+      endWhen(
+        sessionEnd?.ended,
+        () => new NotAuthenticatedError("You signed out. Sign in again to keep following your claims."),
+      );
       const told = new Map<string, OrderClaimStatus>();
       /** Pushes the claim unless this status (or a final one) was told already; true once a followed claim is final. */
       const tell = async (claim: OrderClaim) => {
@@ -74,7 +77,10 @@ export class ClaimFeed {
         } else {
           // What the subscriber is taken to know already: the recent claims as they are now. A
           // catch-up then tells what changed after, not what happened before the stream began.
-          const known = await prisma.orderClaim.findMany({ where: { ...ownClaims, updated_at: { gte: caughtUpTo } }, select: { id: true, status: true } });
+          const known = await prisma.orderClaim.findMany({
+            where: { ...ownClaims, updated_at: { gte: caughtUpTo } },
+            select: { id: true, status: true },
+          });
           for (const claim of known) told.set(claim.id, claim.status);
         }
         for (let message = await first; !message.done; message = await updates.next()) {
@@ -82,10 +88,16 @@ export class ClaimFeed {
           if (message.value.kind === "resync") {
             const since = caughtUpTo;
             caughtUpTo = new Date(Date.now() - CATCH_UP_MARGIN_MS);
-            claims = await prisma.orderClaim.findMany({ where: { ...ownClaims, updated_at: { gte: since } }, orderBy: { updated_at: "asc" } });
+            claims = await prisma.orderClaim.findMany({
+              where: { ...ownClaims, updated_at: { gte: since } },
+              orderBy: { updated_at: "asc" },
+            });
           } else {
             const { update } = message.value;
-            const claim = claimId === undefined || update.claimId === claimId ? await prisma.orderClaim.findFirst({ where: { ...ownClaims, id: update.claimId } }) : null;
+            const claim =
+              claimId === undefined || update.claimId === claimId
+                ? await prisma.orderClaim.findFirst({ where: { ...ownClaims, id: update.claimId } })
+                : null;
             // The claim as this change left it: a later change may already be in the row.
             claims = claim ? [asOfUpdate(claim, update.status)] : [];
           }
@@ -104,5 +116,7 @@ export class ClaimFeed {
 
 /** A claim row seen through an older status change: the status then, verified only if it was. */
 function asOfUpdate(claim: OrderClaim, status: OrderClaimStatus): OrderClaim {
-  return claim.status === status ? claim : { ...claim, status, verified_at: status === OrderClaimStatus.VERIFIED ? claim.verified_at : null };
+  return claim.status === status
+    ? claim
+    : { ...claim, status, verified_at: status === OrderClaimStatus.VERIFIED ? claim.verified_at : null };
 }

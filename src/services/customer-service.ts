@@ -38,7 +38,8 @@ export class CustomerService {
     const email = normalizeEmail(registration.email);
     if (!isEmail(email)) throw new InvalidInputError("email", "must be an email");
     if (registration.password.length === 0) throw new InvalidInputError("password", "should not be empty");
-    if (registration.password.length > MAX_PASSWORD) throw new InvalidInputError("password", `must be at most ${MAX_PASSWORD} characters`);
+    if (registration.password.length > MAX_PASSWORD)
+      throw new InvalidInputError("password", `must be at most ${MAX_PASSWORD} characters`);
     const text = (field: string, value: string | null | undefined, required: boolean) => {
       const trimmed = value?.trim() ?? "";
       if (required && trimmed === "") throw new InvalidInputError(field, "should not be empty");
@@ -51,11 +52,22 @@ export class CustomerService {
     const phone = text("phone", registration.phone, false);
 
     const { prisma } = this.deps;
-    if (await prisma.customer.findFirst({ where: { email, has_account: true, deleted_at: null }, select: { id: true } })) throw new EmailTakenError();
+    if (
+      await prisma.customer.findFirst({ where: { email, has_account: true, deleted_at: null }, select: { id: true } })
+    )
+      throw new EmailTakenError();
     const passwordHash = await hashPassword(registration.password);
     try {
       return await prisma.customer.create({
-        data: { id: newId("cus"), email, first_name: firstName, last_name: lastName, phone, password_hash: passwordHash, has_account: true },
+        data: {
+          id: newId("cus"),
+          email,
+          first_name: firstName,
+          last_name: lastName,
+          phone,
+          password_hash: passwordHash,
+          has_account: true,
+        },
       });
     } catch (error) {
       // Two sign-ups with one email at once: the unique (email, has_account) index lets one through.
@@ -72,7 +84,10 @@ export class CustomerService {
     await this.deps.rateLimiter.take("loginPerIp", clientIp);
     const normalized = normalizeEmail(email);
     if (!isEmail(normalized)) return false;
-    const customer = await this.deps.prisma.customer.findFirst({ where: { email: normalized, has_account: true, deleted_at: null }, select: { id: true } });
+    const customer = await this.deps.prisma.customer.findFirst({
+      where: { email: normalized, has_account: true, deleted_at: null },
+      select: { id: true },
+    });
     return customer !== null;
   }
 }

@@ -46,16 +46,34 @@ export class RateLimiter {
     const enabled = Object.entries(settings).filter((entry): entry is [RateLimitName, Rate] => entry[1] !== null);
     if (options.redisUrl && enabled.length > 0) {
       // No offline queue and a short timeout: a Redis outage must not hold up a sign-in.
-      this.redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, connectionName: "ordergate-rate-limits" });
+      this.redis = new Redis(options.redisUrl, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        commandTimeout: 500,
+        connectionName: "ordergate-rate-limits",
+      });
       // Outages are reported by the event bus's connections; this one only must not crash on them.
-      this.redis.on("error", (error) => options.logger.debug("rate-limit counters in Redis unreachable", { reason: error.message }));
+      this.redis.on("error", (error) =>
+        options.logger.debug("rate-limit counters in Redis unreachable", { reason: error.message }),
+      );
     }
     for (const [name, rate] of enabled) {
-      const common = { keyPrefix: `ordergate:rate:${name}`, points: rate.points, duration: Math.max(1, Math.ceil(rate.durationMs / 1000)) };
+      const common = {
+        keyPrefix: `ordergate:rate:${name}`,
+        points: rate.points,
+        duration: Math.max(1, Math.ceil(rate.durationMs / 1000)),
+      };
       const memory = new RateLimiterMemory(common);
       this.limiters.set(
         name,
-        this.redis ? new RateLimiterRedis({ ...common, storeClient: this.redis, rejectIfRedisNotReady: true, insuranceLimiter: memory }) : memory,
+        this.redis
+          ? new RateLimiterRedis({
+              ...common,
+              storeClient: this.redis,
+              rejectIfRedisNotReady: true,
+              insuranceLimiter: memory,
+            })
+          : memory,
       );
     }
   }
@@ -115,5 +133,8 @@ export function clientNetwork(key: string): string {
   if (!ipaddr.IPv6.isValid(key)) return key;
   const address = ipaddr.IPv6.parse(key);
   if (address.isIPv4MappedAddress()) return address.toIPv4Address().toString();
-  return `${address.parts.slice(0, 4).map((part) => part.toString(16)).join(":")}::/64`;
+  return `${address.parts
+    .slice(0, 4)
+    .map((part) => part.toString(16))
+    .join(":")}::/64`;
 }

@@ -21,7 +21,11 @@ const addressSchema = z.strictObject({
   city: optionalText,
   province: optionalText,
   postal_code: optionalText,
-  country_code: z.string().trim().regex(/^[a-zA-Z]{2}$/, "must be a two-letter country code").optional(),
+  country_code: z
+    .string()
+    .trim()
+    .regex(/^[a-zA-Z]{2}$/, "must be a two-letter country code")
+    .optional(),
   phone: optionalText,
 });
 
@@ -31,8 +35,14 @@ const itemSchema = z.strictObject({
   description: optionalText,
   thumbnail: optionalText,
   variant_id: optionalText,
-  quantity: z.number({ error: "must be a positive integer" }).int("must be a positive integer").positive("must be a positive integer"),
-  unit_price: z.number({ error: "must be an integer amount in minor units" }).int("must be an integer amount in minor units").min(0, "must not be negative"),
+  quantity: z
+    .number({ error: "must be a positive integer" })
+    .int("must be a positive integer")
+    .positive("must be a positive integer"),
+  unit_price: z
+    .number({ error: "must be an integer amount in minor units" })
+    .int("must be an integer amount in minor units")
+    .min(0, "must not be negative"),
 });
 
 const customerSchema = z
@@ -45,17 +55,34 @@ const customerSchema = z
     phone: optionalText,
     has_account: z.boolean({ error: "must be true or false" }).optional(),
   })
-  .refine((c) => c.has_account !== true || c.password !== undefined, { path: ["password"], message: "is required when has_account is true" });
+  .refine((c) => c.has_account !== true || c.password !== undefined, {
+    path: ["password"],
+    message: "is required when has_account is true",
+  });
 
 const orderSchema = z.strictObject({
   id: text.optional(),
-  display_id: z.number({ error: "must be a positive integer" }).int("must be a positive integer").positive("must be a positive integer").optional(),
+  display_id: z
+    .number({ error: "must be a positive integer" })
+    .int("must be a positive integer")
+    .positive("must be a positive integer")
+    .optional(),
   email,
   customer_id: text.nullable().optional(),
-  status: z.enum(Object.values(OrderStatus), { error: `must be one of ${Object.values(OrderStatus).join(", ")}` }).optional(),
-  fulfillment_status: z.enum(Object.values(FulfillmentStatus), { error: `must be one of ${Object.values(FulfillmentStatus).join(", ")}` }).optional(),
-  payment_status: z.enum(Object.values(PaymentStatus), { error: `must be one of ${Object.values(PaymentStatus).join(", ")}` }).optional(),
-  currency_code: z.string().trim().regex(/^[a-zA-Z]{3}$/, "must be a three-letter currency code").optional(),
+  status: z
+    .enum(Object.values(OrderStatus), { error: `must be one of ${Object.values(OrderStatus).join(", ")}` })
+    .optional(),
+  fulfillment_status: z
+    .enum(Object.values(FulfillmentStatus), { error: `must be one of ${Object.values(FulfillmentStatus).join(", ")}` })
+    .optional(),
+  payment_status: z
+    .enum(Object.values(PaymentStatus), { error: `must be one of ${Object.values(PaymentStatus).join(", ")}` })
+    .optional(),
+  currency_code: z
+    .string()
+    .trim()
+    .regex(/^[a-zA-Z]{3}$/, "must be a three-letter currency code")
+    .optional(),
   cart_id: text.optional(),
   region_id: optionalText,
   created_at: timestamp.optional(),
@@ -101,7 +128,8 @@ export function parseSeedFile(data: unknown): SeedFile {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const unknownKeys = issue.code === "unrecognized_keys" ? issue.keys : [];
-      if (unknownKeys.length > 0) return unknownKeys.map((key) => `${describePath(data, [...issue.path, key])}: is not a known field`).join("\n");
+      if (unknownKeys.length > 0)
+        return unknownKeys.map((key) => `${describePath(data, [...issue.path, key])}: is not a known field`).join("\n");
       return `${describePath(data, issue.path)}: ${issue.message}`;
     });
     throw new SeedError(problems.join("\n"));
@@ -161,9 +189,16 @@ export async function loadSeed(prisma: Db, seed: SeedFile): Promise<SeedResult> 
         };
         const id =
           customer.id ??
-          (await tx.customer.findFirst({ where: { email: fields.email, has_account: hasAccount, deleted_at: null }, select: { id: true } }))?.id ??
+          (
+            await tx.customer.findFirst({
+              where: { email: fields.email, has_account: hasAccount, deleted_at: null },
+              select: { id: true },
+            })
+          )?.id ??
           newId("cus");
-        await guard(`customers[${index}]`, () => tx.customer.upsert({ where: { id }, create: { id, ...fields }, update: fields }));
+        await guard(`customers[${index}]`, () =>
+          tx.customer.upsert({ where: { id }, create: { id, ...fields }, update: fields }),
+        );
       }
 
       for (const [index, order] of orders.entries()) {
@@ -180,13 +215,20 @@ export async function loadSeed(prisma: Db, seed: SeedFile): Promise<SeedResult> 
 async function upsertOrder(tx: Prisma.TransactionClient, order: SeedOrder, where: string): Promise<void> {
   const id =
     order.id ??
-    (order.display_id !== undefined ? (await tx.order.findFirst({ where: { display_id: order.display_id }, select: { id: true } }))?.id : undefined) ??
-    (order.cart_id ? (await tx.order.findUnique({ where: { cart_id: order.cart_id }, select: { id: true } }))?.id : undefined) ??
+    (order.display_id !== undefined
+      ? (await tx.order.findFirst({ where: { display_id: order.display_id }, select: { id: true } }))?.id
+      : undefined) ??
+    (order.cart_id
+      ? (await tx.order.findUnique({ where: { cart_id: order.cart_id }, select: { id: true } }))?.id
+      : undefined) ??
     newId("order");
   const suffix = id.replace(/^order_/, "");
 
   if (order.display_id !== undefined) {
-    const holder = await tx.order.findFirst({ where: { display_id: order.display_id, id: { not: id } }, select: { id: true } });
+    const holder = await tx.order.findFirst({
+      where: { display_id: order.display_id, id: { not: id } },
+      select: { id: true },
+    });
     if (holder) throw new SeedError(`${where}.display_id: ${order.display_id} already belongs to order ${holder.id}`);
   }
 
@@ -198,15 +240,27 @@ async function upsertOrder(tx: Prisma.TransactionClient, order: SeedOrder, where
     // Medusa: a guest order belongs to the guest customer record for its email.
     const guestEmail = normalizeEmail(order.email);
     customerId =
-      (await tx.customer.findFirst({ where: { email: guestEmail, has_account: false, deleted_at: null }, select: { id: true } }))?.id ??
-      (await tx.customer.create({ data: { id: newId("cus"), email: guestEmail, has_account: false }, select: { id: true } })).id;
+      (
+        await tx.customer.findFirst({
+          where: { email: guestEmail, has_account: false, deleted_at: null },
+          select: { id: true },
+        })
+      )?.id ??
+      (
+        await tx.customer.create({
+          data: { id: newId("cus"), email: guestEmail, has_account: false },
+          select: { id: true },
+        })
+      ).id;
   }
 
   let shippingAddressId: string | null = null;
   if (order.shipping_address) {
     const { id: addressId = `addr_${suffix}_shipping`, ...address } = order.shipping_address;
     const fields = { ...address, country_code: address.country_code?.toLowerCase() };
-    await guard(`${where}.shipping_address`, () => tx.address.upsert({ where: { id: addressId }, create: { id: addressId, ...fields }, update: fields }));
+    await guard(`${where}.shipping_address`, () =>
+      tx.address.upsert({ where: { id: addressId }, create: { id: addressId, ...fields }, update: fields }),
+    );
     shippingAddressId = addressId;
   }
 
@@ -228,10 +282,16 @@ async function upsertOrder(tx: Prisma.TransactionClient, order: SeedOrder, where
   await guard(where, () => tx.order.upsert({ where: { id }, create: { id, ...fields }, update: fields }));
 
   // The file's items replace the order's, under stable ids, so a re-run leaves the same rows.
-  const items = (order.items ?? []).map((item, i) => ({ ...item, id: item.id ?? `item_${suffix}_${i + 1}`, order_id: id }));
+  const items = (order.items ?? []).map((item, i) => ({
+    ...item,
+    id: item.id ?? `item_${suffix}_${i + 1}`,
+    order_id: id,
+  }));
   await tx.lineItem.deleteMany({ where: { order_id: id, id: { notIn: items.map((item) => item.id) } } });
   for (const [i, { id: itemId, ...item }] of items.entries()) {
-    await guard(`${where}.items[${i}]`, () => tx.lineItem.upsert({ where: { id: itemId }, create: { id: itemId, ...item }, update: item }));
+    await guard(`${where}.items[${i}]`, () =>
+      tx.lineItem.upsert({ where: { id: itemId }, create: { id: itemId, ...item }, update: item }),
+    );
   }
 }
 

@@ -35,7 +35,10 @@ export function launchChromium(): Promise<Browser> {
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** A browser context whose requests to anywhere but this machine are refused and remembered in `outside`. */
-export async function localOnlyContext(browser: Browser, options: Parameters<Browser["newContext"]>[0] = {}): Promise<{ context: BrowserContext; outside: string[] }> {
+export async function localOnlyContext(
+  browser: Browser,
+  options: Parameters<Browser["newContext"]>[0] = {},
+): Promise<{ context: BrowserContext; outside: string[] }> {
   const context = await browser.newContext(options);
   const outside: string[] = [];
   await context.route("**/*", (route) => {

@@ -6,7 +6,8 @@ import { TEMPLATE_DATABASE } from "./database-names";
 
 function adminUrl(): string {
   const url = process.env.ORDERGATE_TEST_ADMIN_URL;
-  if (!url) throw new Error("ORDERGATE_TEST_ADMIN_URL is not set: run the tests through jest (see jest.config.js globalSetup)");
+  if (!url)
+    throw new Error("ORDERGATE_TEST_ADMIN_URL is not set: run the tests through jest (see jest.config.js globalSetup)");
   return url;
 }
 
@@ -19,7 +20,8 @@ async function createDatabase(name: string, template?: string): Promise<{ url: s
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: () => withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }
 

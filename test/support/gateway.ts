@@ -18,7 +18,11 @@ export interface TestGateway {
   /** Everything the gateway logged, at debug level: JSON lines (see `logEntries`). */
   logs: string[];
   request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
-  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, bearer?: string): Promise<{ data?: T; errors?: { message: string }[] }>;
+  graphql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    bearer?: string,
+  ): Promise<{ data?: T; errors?: { message: string }[] }>;
   close(): Promise<void>;
 }
 

@@ -22,7 +22,6 @@ export const MEDUSA_STORE_CORS = "http://shop.example";
 const SEED_REGION_NAME = "EU";
 const SEED_VARIANT_SKU = "REF-TS-S";
 
-
 /**
  * A real Medusa v1.20.11 on a database of its own (migrated and seeded with Medusa's own CLI), on a
  * loopback port, with the JWT secret given. `stop()` and `start()` again simulate an outage.
@@ -46,8 +45,16 @@ export class TestMedusa {
   static async create(jwtSecret: string): Promise<TestMedusa> {
     const database = await createEmptyDatabase("medusa_test");
     const medusa = new TestMedusa(database.url, database.drop, jwtSecret);
-    await run(process.execPath, [MEDUSA_CLI, "migrations", "run"], { cwd: MEDUSA_DIR, env: medusa.env(), maxBuffer: 16 * 1024 * 1024 });
-    await run(process.execPath, [MEDUSA_CLI, "seed", "-f", "./seed.json"], { cwd: MEDUSA_DIR, env: medusa.env(), maxBuffer: 16 * 1024 * 1024 });
+    await run(process.execPath, [MEDUSA_CLI, "migrations", "run"], {
+      cwd: MEDUSA_DIR,
+      env: medusa.env(),
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    await run(process.execPath, [MEDUSA_CLI, "seed", "-f", "./seed.json"], {
+      cwd: MEDUSA_DIR,
+      env: medusa.env(),
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return medusa;
   }
 
@@ -72,7 +79,12 @@ export class TestMedusa {
     this.port ||= await freePort();
     this.log = "";
     // Its own process group: `medusa start` may fork, and stop() ends them all.
-    const child = spawn(process.execPath, [MEDUSA_CLI, "start", "-p", String(this.port)], { cwd: MEDUSA_DIR, env: this.env(), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [MEDUSA_CLI, "start", "-p", String(this.port)], {
+      cwd: MEDUSA_DIR,
+      env: this.env(),
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.child = child;
     child.stdout!.on("data", (chunk) => (this.log += String(chunk)));
     child.stderr!.on("data", (chunk) => (this.log += String(chunk)));
@@ -111,7 +123,11 @@ export class TestMedusa {
   }
 
   /** A Store API call to Medusa itself (or, with `baseUrl`, through ordergate). */
-  async request(method: string, route: string, options: { body?: unknown; bearer?: string; baseUrl?: string } = {}): Promise<TestResponse> {
+  async request(
+    method: string,
+    route: string,
+    options: { body?: unknown; bearer?: string; baseUrl?: string } = {},
+  ): Promise<TestResponse> {
     const headers: Record<string, string> = {};
     if (options.body !== undefined) headers["content-type"] = "application/json";
     if (options.bearer) headers.authorization = `Bearer ${options.bearer}`;
@@ -137,10 +153,22 @@ export class TestMedusa {
       return response.json;
     };
     const products = await call("GET", "/store/products");
-    const variant = products.products.flatMap((product: { variants: { id: string; sku: string }[] }) => product.variants).find((v: { sku: string }) => v.sku === SEED_VARIANT_SKU);
+    const variant = products.products
+      .flatMap((product: { variants: { id: string; sku: string }[] }) => product.variants)
+      .find((v: { sku: string }) => v.sku === SEED_VARIANT_SKU);
     const { cart } = await call("POST", "/store/carts", { region_id: await this.regionId() });
-    await call("POST", `/store/carts/${cart.id}/line-items`, { variant_id: variant.id, quantity: options.quantity ?? 1 });
-    const address = { first_name: "Ann", last_name: "Lee", address_1: "1 Main St", city: "Copenhagen", postal_code: "1000", country_code: "dk" };
+    await call("POST", `/store/carts/${cart.id}/line-items`, {
+      variant_id: variant.id,
+      quantity: options.quantity ?? 1,
+    });
+    const address = {
+      first_name: "Ann",
+      last_name: "Lee",
+      address_1: "1 Main St",
+      city: "Copenhagen",
+      postal_code: "1000",
+      country_code: "dk",
+    };
     await call("POST", `/store/carts/${cart.id}`, { email, shipping_address: address, billing_address: address });
     const { shipping_options: shippingOptions } = await call("GET", `/store/shipping-options/${cart.id}`);
     await call("POST", `/store/carts/${cart.id}/shipping-methods`, { option_id: shippingOptions[0].id });
@@ -153,7 +181,9 @@ export class TestMedusa {
 
   /** A customer with an account, registered through Medusa; resolves with Medusa's JWT for it. */
   async registerCustomer(email: string, password: string): Promise<{ id: string; token: string }> {
-    const created = await this.request("POST", "/store/customers", { body: { email, password, first_name: "Ann", last_name: "Lee" } });
+    const created = await this.request("POST", "/store/customers", {
+      body: { email, password, first_name: "Ann", last_name: "Lee" },
+    });
     if (created.status !== 200) throw new Error(`registering ${email}: ${created.status} ${created.text}`);
     const login = await this.request("POST", "/store/auth/token", { body: { email, password } });
     if (login.status !== 200) throw new Error(`signing in ${email}: ${login.status} ${login.text}`);

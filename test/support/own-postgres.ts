@@ -21,14 +21,20 @@ export class OutagePostgres {
     this.port ||= await freePort();
     // Readable by the `postgres` OS user the server runs as when the tests run as root (CI).
     fs.chmodSync(this.dataDir, 0o755);
-    const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(__dirname, "outage-postgres-server.ts"), this.dataDir, String(this.port)], {
-      cwd: ROOT,
-      stdio: ["pipe", "pipe", "inherit"],
-    });
+    const child = spawn(
+      path.join(ROOT, "node_modules/.bin/tsx"),
+      [path.join(__dirname, "outage-postgres-server.ts"), this.dataDir, String(this.port)],
+      {
+        cwd: ROOT,
+        stdio: ["pipe", "pipe", "inherit"],
+      },
+    );
     this.child = child;
     const line = await new Promise<string>((resolve, reject) => {
       readline.createInterface({ input: child.stdout! }).once("line", resolve);
-      child.once("exit", (code) => reject(new Error(`the outage PostgreSQL exited with code ${code} before it was ready`)));
+      child.once("exit", (code) =>
+        reject(new Error(`the outage PostgreSQL exited with code ${code} before it was ready`)),
+      );
     });
     this.url = (JSON.parse(line) as { url: string }).url;
     return this;

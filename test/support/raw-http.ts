@@ -15,7 +15,12 @@ export interface RawResponse {
  * as given, without completing a lying length, and reads the first response. For what `fetch`
  * refuses to send: wrong lengths, stalled bodies, broken encodings, oversized headers.
  */
-export function rawRequest(url: string, head: string, body: Buffer | string = "", options: { timeoutMs?: number } = {}): Promise<RawResponse> {
+export function rawRequest(
+  url: string,
+  head: string,
+  body: Buffer | string = "",
+  options: { timeoutMs?: number } = {},
+): Promise<RawResponse> {
   const { hostname, port } = new URL(url);
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -34,7 +39,12 @@ export function rawRequest(url: string, head: string, body: Buffer | string = ""
         return;
       }
       const [statusLine, ...headerLines] = text.slice(0, end).split("\r\n");
-      const headers = Object.fromEntries(headerLines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
+      const headers = Object.fromEntries(
+        headerLines.map((line) => [
+          line.slice(0, line.indexOf(":")).toLowerCase(),
+          line.slice(line.indexOf(":") + 1).trim(),
+        ]),
+      );
       let responseBody = text.slice(end + 4);
       const length = headers["content-length"];
       if (headers["transfer-encoding"] === "chunked") {
@@ -43,7 +53,13 @@ export function rawRequest(url: string, head: string, body: Buffer | string = ""
       } else if (length !== undefined && Buffer.byteLength(responseBody) < Number(length) && !closed) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ status: Number(statusLine!.split(" ")[1]), headers, body: responseBody, elapsedMs: Date.now() - started, closed });
+      resolve({
+        status: Number(statusLine!.split(" ")[1]),
+        headers,
+        body: responseBody,
+        elapsedMs: Date.now() - started,
+        closed,
+      });
       // Give the server a moment to close its side, then report whether it did.
       setTimeout(() => socket.destroy(), 50);
     };

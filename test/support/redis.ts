@@ -27,9 +27,13 @@ export class TestRedis {
     const binary = redisServerPath();
     if (!binary) throw new Error("redis-server is not installed (apt-get install -y redis-server)");
     this.port ||= await freePort();
-    const child = spawn(binary, ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      binary,
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       let output = "";
@@ -38,7 +42,9 @@ export class TestRedis {
         output += `${line}\n`;
         if (/Ready to accept connections/.test(line)) resolve();
       });
-      child.once("exit", (code) => reject(new Error(`redis-server exited with ${code} before it was ready:\n${output}`)));
+      child.once("exit", (code) =>
+        reject(new Error(`redis-server exited with ${code} before it was ready:\n${output}`)),
+      );
     });
     return this;
   }

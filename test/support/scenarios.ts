@@ -18,7 +18,10 @@ export function defineScenario<C extends string, O extends string>(scenario: Sce
 }
 
 export async function seedScenario(prisma: Db, scenario: Scenario<string, string>): Promise<void> {
-  await loadSeed(prisma, parseSeedFile({ customers: Object.values(scenario.customers), orders: Object.values(scenario.orders) }));
+  await loadSeed(
+    prisma,
+    parseSeedFile({ customers: Object.values(scenario.customers), orders: Object.values(scenario.orders) }),
+  );
 }
 
 const item = (title: string, unit_price: number, quantity = 1) => ({ title, unit_price, quantity });
@@ -29,23 +32,63 @@ const item = (title: string, unit_price: number, quantity = 1) => ({ title, unit
  */
 export const claimScenario = defineScenario({
   customers: {
-    ann: { id: "cus_ann", email: "ann@example.com", password: "correct horse", first_name: "Ann", last_name: "Lee", has_account: true },
+    ann: {
+      id: "cus_ann",
+      email: "ann@example.com",
+      password: "correct horse",
+      first_name: "Ann",
+      last_name: "Lee",
+      has_account: true,
+    },
     bob: { id: "cus_bob", email: "bob@example.com", password: "battery staple", first_name: "Bob", has_account: true },
     workGuest: { id: "cus_guest_work", email: "ann.work@example.com", has_account: false },
   },
   orders: {
-    work1: { id: "order_w1", display_id: 1001, email: "ann.work@example.com", customer_id: "cus_guest_work", items: [item("Mug", 1500, 2)] },
-    work2: { id: "order_w2", display_id: 1002, email: "Ann.Work@Example.com", customer_id: "cus_guest_work", items: [item("Teapot", 4200)] },
+    work1: {
+      id: "order_w1",
+      display_id: 1001,
+      email: "ann.work@example.com",
+      customer_id: "cus_guest_work",
+      items: [item("Mug", 1500, 2)],
+    },
+    work2: {
+      id: "order_w2",
+      display_id: 1002,
+      email: "Ann.Work@Example.com",
+      customer_id: "cus_guest_work",
+      items: [item("Teapot", 4200)],
+    },
     home: { id: "order_h1", display_id: 1003, email: "ann.home@example.net", items: [item("Notebook", 350, 4)] },
-    canceled: { id: "order_c1", display_id: 1004, email: "ann.work@example.com", customer_id: "cus_guest_work", status: "canceled" },
-    annOwn: { id: "order_a1", display_id: 1005, email: "ann@example.com", customer_id: "cus_ann", items: [item("Coasters", 1200)] },
-    bobs: { id: "order_b1", display_id: 1006, email: "bob@example.com", customer_id: "cus_bob", items: [item("Kettle", 5500)] },
+    canceled: {
+      id: "order_c1",
+      display_id: 1004,
+      email: "ann.work@example.com",
+      customer_id: "cus_guest_work",
+      status: "canceled",
+    },
+    annOwn: {
+      id: "order_a1",
+      display_id: 1005,
+      email: "ann@example.com",
+      customer_id: "cus_ann",
+      items: [item("Coasters", 1200)],
+    },
+    bobs: {
+      id: "order_b1",
+      display_id: 1006,
+      email: "bob@example.com",
+      customer_id: "cus_bob",
+      items: [item("Kettle", 5500)],
+    },
   },
 });
 
 /** A store JWT as `POST /store/auth/token` issues it, for customers who cannot log in (guests). */
 export function storeTokenFor(customerId: string): string {
-  return jwt.sign({ customer_id: customerId, domain: "store" }, TEST_JWT_SECRET, { algorithm: "HS256", expiresIn: "1h" });
+  return jwt.sign({ customer_id: customerId, domain: "store" }, TEST_JWT_SECRET, {
+    algorithm: "HS256",
+    expiresIn: "1h",
+  });
 }
 
 export async function loginToken(t: TestGateway, email: string, password: string): Promise<string> {
@@ -72,7 +115,11 @@ export function useClaimFixture(env: Record<string, string> = {}): ClaimFixture 
     fixture.mail = await new TestMailServer().start();
     fixture.t = await startTestGateway({ SMTP_URL: fixture.mail.url, ...env });
     await seedScenario(fixture.t.prisma, claimScenario);
-    fixture.annToken = await loginToken(fixture.t, claimScenario.customers.ann.email, claimScenario.customers.ann.password!);
+    fixture.annToken = await loginToken(
+      fixture.t,
+      claimScenario.customers.ann.email,
+      claimScenario.customers.ann.password!,
+    );
   });
   afterAll(async () => {
     await fixture.t?.close();

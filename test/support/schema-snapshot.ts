@@ -18,7 +18,10 @@ export async function catalogSnapshot(url: string, schema: string): Promise<stri
       const { rows } = await client.query(sql, [schema]);
       parts.push(`## ${title}`, ...rows.map((row) => JSON.stringify(row)));
     };
-    await add("relations", `SELECT c.relname, c.relkind, c.relacl::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY 1`);
+    await add(
+      "relations",
+      `SELECT c.relname, c.relkind, c.relacl::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY 1`,
+    );
     await add(
       "columns",
       `SELECT table_name, column_name, data_type, udt_schema, udt_name, is_nullable, column_default, character_maximum_length
@@ -33,8 +36,14 @@ export async function catalogSnapshot(url: string, schema: string): Promise<stri
       "triggers",
       `SELECT t.tgrelid::regclass::text AS rel, t.tgname, t.tgisinternal, t.tgfoid::regproc::text AS fn FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY 1, 2`,
     );
-    await add("types", `SELECT t.typname, t.typtype, array_to_string(array(SELECT enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder), ',') AS labels FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 ORDER BY 1`);
-    await add("functions", `SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args, md5(p.prosrc) AS body, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 ORDER BY 1, 2`);
+    await add(
+      "types",
+      `SELECT t.typname, t.typtype, array_to_string(array(SELECT enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder), ',') AS labels FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 ORDER BY 1`,
+    );
+    await add(
+      "functions",
+      `SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args, md5(p.prosrc) AS body, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 ORDER BY 1, 2`,
+    );
     return parts.join("\n");
   });
 }
@@ -52,9 +61,14 @@ export async function pgDumpSchema(url: string, schema: string): Promise<string 
   } catch {
     return undefined;
   }
-  const serverMajor = await withPgClient(url, async (client) => Number((await client.query("SHOW server_version_num")).rows[0].server_version_num) / 10000);
+  const serverMajor = await withPgClient(
+    url,
+    async (client) => Number((await client.query("SHOW server_version_num")).rows[0].server_version_num) / 10000,
+  );
   if (Math.floor(serverMajor) !== clientMajor) return undefined;
-  const { stdout } = await run("pg_dump", ["--schema-only", `--schema=${schema}`, "--dbname", url], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run("pg_dump", ["--schema-only", `--schema=${schema}`, "--dbname", url], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   // The dump's header names the versions and a restrict key that changes per run.
   return stdout.replace(/^\\(un)?restrict .*$/gm, "");
 }

@@ -64,7 +64,11 @@ class ResultQueue {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        reject(new Error(`no subscription result within ${timeoutMs} ms${this.end ? ` (stream ended: ${JSON.stringify(this.end)})` : ""}`));
+        reject(
+          new Error(
+            `no subscription result within ${timeoutMs} ms${this.end ? ` (stream ended: ${JSON.stringify(this.end)})` : ""}`,
+          ),
+        );
       }, timeoutMs);
       const waiter = (result: ExecutionResult) => {
         clearTimeout(timer);
@@ -76,7 +80,11 @@ class ResultQueue {
 }
 
 /** Opens a subscription over SSE (Yoga's, `Accept: text/event-stream`) and parses the event stream. */
-export async function subscribeSse(baseUrl: string, query: string, options: SubscribeOptions = {}): Promise<SubscriptionStream> {
+export async function subscribeSse(
+  baseUrl: string,
+  query: string,
+  options: SubscribeOptions = {},
+): Promise<SubscriptionStream> {
   const queue = new ResultQueue();
   const abort = new AbortController();
   const headers: Record<string, string> = { accept: "text/event-stream", "content-type": "application/json" };
@@ -116,8 +124,14 @@ export async function subscribeSse(baseUrl: string, query: string, options: Subs
             stream.keepAlives++;
             continue;
           }
-          const event = lines.find((line) => line.startsWith("event:"))?.slice(6).trim();
-          const data = lines.filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trim()).join("\n");
+          const event = lines
+            .find((line) => line.startsWith("event:"))
+            ?.slice(6)
+            .trim();
+          const data = lines
+            .filter((line) => line.startsWith("data:"))
+            .map((line) => line.slice(5).trim())
+            .join("\n");
           if (event === "next") queue.push(JSON.parse(data));
           if (event === "complete") queue.finish({ kind: "complete" });
         }
@@ -131,7 +145,11 @@ export async function subscribeSse(baseUrl: string, query: string, options: Subs
 }
 
 /** Opens a subscription with the graphql-ws client, recording every raw frame and the close code. */
-export async function subscribeWs(baseUrl: string, query: string, options: SubscribeOptions = {}): Promise<SubscriptionStream> {
+export async function subscribeWs(
+  baseUrl: string,
+  query: string,
+  options: SubscribeOptions = {},
+): Promise<SubscriptionStream> {
   const queue = new ResultQueue();
   const frames: string[] = [];
   let keepAlives = 0;
@@ -148,7 +166,8 @@ export async function subscribeWs(baseUrl: string, query: string, options: Subsc
   const client: Client = createClient({
     url: `${baseUrl.replace(/^http/, "ws")}/graphql`,
     webSocketImpl: RecordingWebSocket,
-    connectionParams: options.connectionParams ?? (options.bearer ? { authorization: `Bearer ${options.bearer}` } : undefined),
+    connectionParams:
+      options.connectionParams ?? (options.bearer ? { authorization: `Bearer ${options.bearer}` } : undefined),
     retryAttempts: 0,
     lazy: true,
     on: {
@@ -182,6 +201,11 @@ export async function subscribeWs(baseUrl: string, query: string, options: Subsc
   };
 }
 
-export function subscribe(transport: Transport, baseUrl: string, query: string, options?: SubscribeOptions): Promise<SubscriptionStream> {
+export function subscribe(
+  transport: Transport,
+  baseUrl: string,
+  query: string,
+  options?: SubscribeOptions,
+): Promise<SubscriptionStream> {
   return transport === "sse" ? subscribeSse(baseUrl, query, options) : subscribeWs(baseUrl, query, options);
 }

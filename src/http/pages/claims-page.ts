@@ -35,7 +35,8 @@ const ordersTable = (orders: ClaimedOrderView[]) => html`<div class="table-scrol
 <caption class="muted">The orders now in your account</caption>
 <thead><tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Items</th><th scope="col" class="amount">Subtotal</th></tr></thead>
 <tbody>${orders.map(
-  (order) => html`<tr><td>#${order.displayId}</td><td>${utcDateInWords(order.createdAt)}</td><td>${order.itemCount}</td><td class="amount">${money(order.subtotal, order.currencyCode)}</td></tr>`,
+  (order) =>
+    html`<tr><td>#${order.displayId}</td><td>${utcDateInWords(order.createdAt)}</td><td>${order.itemCount}</td><td class="amount">${money(order.subtotal, order.currencyCode)}</td></tr>`,
 )}</tbody>
 </table></div>`;
 
@@ -50,7 +51,10 @@ function claimCard(claim: CustomerClaimView) {
 <span class="countdown" data-expires-at="${claim.expiresAt.toISOString()}">expires at ${utcTimeInWords(claim.expiresAt)}</span>.</p>`;
       break;
     case OrderClaimStatus.VERIFIED:
-      detail = claim.orders.length > 0 ? ordersTable(claim.orders) : html`<p>Confirmed, but none of its orders is in your account now.</p>`;
+      detail =
+        claim.orders.length > 0
+          ? ordersTable(claim.orders)
+          : html`<p>Confirmed, but none of its orders is in your account now.</p>`;
       break;
     case OrderClaimStatus.EXPIRED:
       detail = html`<p>The link expired on ${utcTimeInWords(claim.expiresAt)} before anyone used it. Nothing moved; ask again for a new email.</p>`;
@@ -77,7 +81,11 @@ const signInInput = z.object({ email: z.string().trim().min(1).max(320), passwor
  * small form here), it lists their claims and, with its script, follows `orderClaimUpdated` so a
  * claim confirmed anywhere flips to "Confirmed" with its orders, and an expired one to "Expired".
  */
-export function claimsPage(services: Services, forms: FormTokens, options: { secureCookies: boolean; clientAddress: (req: Request) => string }): Router {
+export function claimsPage(
+  services: Services,
+  forms: FormTokens,
+  options: { secureCookies: boolean; clientAddress: (req: Request) => string },
+): Router {
   const router = Router();
 
   const signedInCustomer = async (req: Request) => {
@@ -145,12 +153,24 @@ ${problem && html`<div class="notice bad" role="alert" id="sign-in-problem">${pr
 
   router.post(`${CLAIMS_PAGE_PATH}/sign-in`, forms.protect, async (req, res) => {
     const input = signInInput.safeParse(req.body);
-    if (!input.success) return signInPage(req, res, 400, "Enter your email and password.", typeof req.body?.email === "string" ? req.body.email : "");
+    if (!input.success)
+      return signInPage(
+        req,
+        res,
+        400,
+        "Enter your email and password.",
+        typeof req.body?.email === "string" ? req.body.email : "",
+      );
     try {
-      const customer = await services.auth.authenticate(input.data.email, input.data.password, options.clientAddress(req));
+      const customer = await services.auth.authenticate(
+        input.data.email,
+        input.data.password,
+        options.clientAddress(req),
+      );
       setSessionCookie(res, await services.auth.createSession(customer.id), options.secureCookies);
     } catch (error) {
-      if (error instanceof InvalidCredentialsError) return signInPage(req, res, 401, "The email or password is incorrect.", input.data.email);
+      if (error instanceof InvalidCredentialsError)
+        return signInPage(req, res, 401, "The email or password is incorrect.", input.data.email);
       if (error instanceof RateLimitedError) {
         res.set("Retry-After", String(error.retryAfterSeconds));
         return signInPage(req, res, 429, error.message, input.data.email);

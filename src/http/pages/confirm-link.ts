@@ -8,6 +8,9 @@ export const CONFIRM_PAGE_PATH = "/claim/confirm";
  * PUBLIC_URL, else under the address the server listens at (`http://localhost:9000` by default;
  * known only once it listens, which matters for PORT=0).
  */
-export function claimConfirmUrlTemplate(config: Pick<Config, "publicUrl" | "claimConfirmUrl">, listeningUrl: string): string {
+export function claimConfirmUrlTemplate(
+  config: Pick<Config, "publicUrl" | "claimConfirmUrl">,
+  listeningUrl: string,
+): string {
   return config.claimConfirmUrl ?? `${config.publicUrl ?? listeningUrl}${CONFIRM_PAGE_PATH}?token={token}`;
 }

@@ -26,7 +26,13 @@ const codeForm = html`<form method="get" action="${CONFIRM_PAGE_PATH}">
 /** What a link whose claim can no longer be confirmed says, by what became of the claim. */
 function unusableLinkPage(res: Response, claim: TokenClaimView | null) {
   if (!claim) {
-    return sendMessagePage(res, 404, "This link is not valid", "bad", html`<p>It may be mistyped or cut short, or a newer request for the same orders replaced it. Use the link in the newest email, or enter its code:</p>${codeForm}`);
+    return sendMessagePage(
+      res,
+      404,
+      "This link is not valid",
+      "bad",
+      html`<p>It may be mistyped or cut short, or a newer request for the same orders replaced it. Use the link in the newest email, or enter its code:</p>${codeForm}`,
+    );
   }
   switch (claim.status) {
     case OrderClaimStatus.VERIFIED:
@@ -46,10 +52,22 @@ function unusableLinkPage(res: Response, claim: TokenClaimView | null) {
         html`<p>It expired on ${utcTimeInWords(claim.expiresAt)}, before it was used. Nothing changed. To add the orders to an account, ask for them again from that account: a new email comes with a new link.</p>`,
       );
     case OrderClaimStatus.SUPERSEDED:
-      return sendMessagePage(res, 410, "This link was replaced by a newer one", "warn", html`<p>A newer request for the same orders sent another email. Use the link in that one.</p>`);
+      return sendMessagePage(
+        res,
+        410,
+        "This link was replaced by a newer one",
+        "warn",
+        html`<p>A newer request for the same orders sent another email. Use the link in that one.</p>`,
+      );
     default:
       // Still pending, yet refused: the account that asked can no longer take orders (closed).
-      return sendMessagePage(res, 410, "This link cannot be used", "warn", html`<p>The account that asked for these orders can no longer receive them. Nothing changed.</p>`);
+      return sendMessagePage(
+        res,
+        410,
+        "This link cannot be used",
+        "warn",
+        html`<p>The account that asked for these orders can no longer receive them. Nothing changed.</p>`,
+      );
   }
 }
 
@@ -76,9 +94,17 @@ export function confirmPage(
 
   /** Whether the request is signed in (session cookie) as the claim's asking account. */
   const signedInAsClaimer = async (req: Request, claim: TokenClaimView) =>
-    (await services.auth.identify({ sessionToken: sessionTokenFromCookies(req.headers.cookie) }))?.customerId === claim.claimerCustomerId;
+    (await services.auth.identify({ sessionToken: sessionTokenFromCookies(req.headers.cookie) }))?.customerId ===
+    claim.claimerCustomerId;
 
-  const confirmForm = async (req: Request, res: Response, claim: TokenClaimView, token: string, status = 200, problem?: string) => {
+  const confirmForm = async (
+    req: Request,
+    res: Response,
+    claim: TokenClaimView,
+    token: string,
+    status = 200,
+    problem?: string,
+  ) => {
     const count = claim.orderNumbers.length;
     const now = new Date();
     const passwordNeeded = claim.signInRequired && !(await signedInAsClaimer(req, claim));
@@ -122,7 +148,13 @@ ${
   router.get(CONFIRM_PAGE_PATH, async (req, res) => {
     const token = typeof req.query.token === "string" ? req.query.token.trim() : "";
     if (token === "") {
-      return sendMessagePage(res, 400, "This link is incomplete", "bad", html`<p>The link from the email ends with a code. Open the whole link from the email, or enter the code here:</p>${codeForm}`);
+      return sendMessagePage(
+        res,
+        400,
+        "This link is incomplete",
+        "bad",
+        html`<p>The link from the email ends with a code. Open the whole link from the email, or enter the code here:</p>${codeForm}`,
+      );
     }
     const claim = await services.claimViews.byToken(token);
     if (claim?.status !== OrderClaimStatus.PENDING) return unusableLinkPage(res, claim);
@@ -132,16 +164,26 @@ ${
   router.post(CONFIRM_PAGE_PATH, forms.protect, async (req: Request, res) => {
     const token = typeof req.body?.token === "string" ? req.body.token.trim() : "";
     const pending = await services.claimViews.byToken(token);
-    if (pending?.status === OrderClaimStatus.PENDING && pending.signInRequired && !(await signedInAsClaimer(req, pending))) {
+    if (
+      pending?.status === OrderClaimStatus.PENDING &&
+      pending.signInRequired &&
+      !(await signedInAsClaimer(req, pending))
+    ) {
       const password = typeof req.body?.password === "string" ? req.body.password : "";
-      if (password === "") return confirmForm(req, res, pending, token, 403, "Enter the password of that account to confirm.");
+      if (password === "")
+        return confirmForm(req, res, pending, token, 403, "Enter the password of that account to confirm.");
       try {
         // The asking account's own address: only its password signs it in.
-        const customer = await services.auth.authenticate(pending.claimerEmailForSignIn, password, options.clientAddress(req));
+        const customer = await services.auth.authenticate(
+          pending.claimerEmailForSignIn,
+          password,
+          options.clientAddress(req),
+        );
         if (customer.id !== pending.claimerCustomerId) throw new InvalidCredentialsError();
         setSessionCookie(res, await services.auth.createSession(customer.id), options.secureCookies);
       } catch (error) {
-        if (error instanceof InvalidCredentialsError) return confirmForm(req, res, pending, token, 401, "That password is not the account's. Nothing changed.");
+        if (error instanceof InvalidCredentialsError)
+          return confirmForm(req, res, pending, token, 401, "That password is not the account's. Nothing changed.");
         throw error;
       }
     }

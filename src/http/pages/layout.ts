@@ -44,7 +44,13 @@ ${page.main}
  * Sends a page that only says something: a heading and a notice (what happened, what to do
  * next). Whole pages, read from the heading down: no live-region role.
  */
-export function sendMessagePage(res: Response, status: number, title: string, tone: "ok" | "warn" | "bad", body: HtmlValue): void {
+export function sendMessagePage(
+  res: Response,
+  status: number,
+  title: string,
+  tone: "ok" | "warn" | "bad",
+  body: HtmlValue,
+): void {
   const main = html`<section class="card" aria-labelledby="page-title">
 <h1 id="page-title">${title}</h1>
 <div class="notice ${tone}">${body}</div>

@@ -39,7 +39,8 @@ export function refuseCrossSite(publicUrl: string | undefined): RequestHandler {
   const publicHost = publicUrl ? new URL(publicUrl).host : undefined;
   return (req, _res, next) => {
     const site = req.get("sec-fetch-site");
-    if (site !== undefined) return next(site === "same-origin" || site === "none" ? undefined : new CrossSiteRequestError());
+    if (site !== undefined)
+      return next(site === "same-origin" || site === "none" ? undefined : new CrossSiteRequestError());
     const origin = req.get("origin");
     if (origin === undefined) return next();
     let host: string | undefined;
@@ -48,7 +49,9 @@ export function refuseCrossSite(publicUrl: string | undefined): RequestHandler {
     } catch {
       // `null` (a sandboxed or privacy-sensitive context) or garbage: not this site.
     }
-    next(host !== undefined && (host === req.get("host") || host === publicHost) ? undefined : new CrossSiteRequestError());
+    next(
+      host !== undefined && (host === req.get("host") || host === publicHost) ? undefined : new CrossSiteRequestError(),
+    );
   };
 }
 
@@ -58,7 +61,9 @@ export function refuseCrossSite(publicUrl: string | undefined): RequestHandler {
  * is derived from JWT_SECRET, so every instance accepts every other's forms.
  */
 export function formTokens(options: { jwtSecret: string; secureCookies: boolean }) {
-  const secret = Buffer.from(crypto.hkdfSync("sha256", options.jwtSecret, "", "ordergate page form tokens", 32)).toString("hex");
+  const secret = Buffer.from(
+    crypto.hkdfSync("sha256", options.jwtSecret, "", "ordergate page form tokens", 32),
+  ).toString("hex");
   const { doubleCsrfProtection, generateCsrfToken } = doubleCsrf({
     getSecret: () => secret,
     getSessionIdentifier: (req) => sessionTokenFromCookies(req.headers.cookie) ?? "",

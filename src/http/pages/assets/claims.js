@@ -111,7 +111,11 @@
       try {
         const response = await fetch("/graphql", {
           method: "POST",
-          headers: { "content-type": "application/json", accept: "text/event-stream", "x-graphql-yoga-csrf": "claims-page" },
+          headers: {
+            "content-type": "application/json",
+            accept: "text/event-stream",
+            "x-graphql-yoga-csrf": "claims-page",
+          },
           body: JSON.stringify({ query: SUBSCRIPTION }),
           cache: "no-store",
         });
@@ -122,7 +126,10 @@
         await readEvents(response.body, (type, data) => {
           if (type !== "next" && type !== "message") return;
           const result = JSON.parse(data);
-          if (result.errors && result.errors.some((error) => error.extensions && error.extensions.code === "UNAUTHENTICATED")) {
+          if (
+            result.errors &&
+            result.errors.some((error) => error.extensions && error.extensions.code === "UNAUTHENTICATED")
+          ) {
             signedOut = true;
             return;
           }
