@@ -22,10 +22,13 @@ export interface Config {
   claimTokenTtlMs: number;
   /** Where people reach this ordergate (links in emails), without a trailing slash; unset: where it listens. */
   publicUrl: string | undefined;
-  /** Contains `{token}`, replaced by the URL-encoded claim token; unset: ordergate's own confirm page (src/http/pages/confirm-link.ts). */
+  /**
+   * Contains `{token}`, replaced by the URL-encoded claim token; unset: ordergate's own confirm
+   * page (src/http/pages/confirm-link.ts).
+   */
   claimConfirmUrl: string | undefined;
   claimMaxOrders: number;
-  /** Medusa v1 replaced an order's email with the claimer's on confirmation; we keep it by default. */
+  /** Medusa v1 replaces an order's email with the claimer's on confirmation; ordergate keeps it by default. */
   claimReplaceOrderEmail: boolean;
   seedDemo: boolean;
   /** How often the outbox dispatcher looks for due events when nothing wakes it. */
@@ -45,7 +48,10 @@ export interface Config {
   graphiql: boolean;
   /** Schema introspection: on unless production (GRAPHQL_INTROSPECTION). */
   introspection: boolean;
-  /** Browser origins allowed to call `/store` and `/graphql` with credentials: exact origins, or `/regex/` as Medusa allows. */
+  /**
+   * Browser origins allowed to call `/store` and `/graphql` with credentials: exact origins, or
+   * `/regex/` as Medusa allows.
+   */
   storeCors: (string | RegExp)[];
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   /** Express's `trust proxy`: which hops' `X-Forwarded-For` name the client (rate limits, logs). */
@@ -128,7 +134,10 @@ const rate = (name: string) =>
     return { points, durationMs };
   });
 
-/** Comma-separated addresses/subnets (`loopback`, `10.0.0.0/8`, `::1`), as proxy-addr (Express's `trust proxy`) reads them; undefined when it cannot. */
+/**
+ * Comma-separated addresses/subnets (`loopback`, `10.0.0.0/8`, `::1`), as proxy-addr (Express's
+ * `trust proxy`) reads them; undefined when it cannot.
+ */
 function addressList(value: string): string[] | undefined {
   const entries = value
     .trim()
@@ -146,7 +155,10 @@ function addressList(value: string): string[] | undefined {
   }
 }
 
-/** Express's `trust proxy`: true/false, a hop count, or comma-separated addresses/subnets (`loopback`, `10.0.0.0/8`). */
+/**
+ * Express's `trust proxy`: true/false, a hop count, or comma-separated addresses/subnets
+ * (`loopback`, `10.0.0.0/8`).
+ */
 const trustProxy = (name: string) =>
   z.string().transform((value, ctx): boolean | number | string[] => {
     const v = value.trim().toLowerCase();
@@ -170,7 +182,9 @@ const addresses = (name: string) =>
     if (!entries) {
       ctx.addIssue({
         code: "custom",
-        message: `${name} must be comma-separated addresses/subnets such as 10.0.0.5, 10.1.0.0/16 or loopback (got "${value}")`,
+        message:
+          `${name} must be comma-separated addresses/subnets such as 10.0.0.5, 10.1.0.0/16 or loopback ` +
+          `(got "${value}")`,
       });
       return z.NEVER;
     }
@@ -233,7 +247,9 @@ const corsOrigins = (name: string) =>
       else
         ctx.addIssue({
           code: "custom",
-          message: `${name} entry "${entry}" is not an origin such as https://shop.example.com (scheme, host, optional port; no path)`,
+          message:
+            `${name} entry "${entry}" is not an origin such as https://shop.example.com ` +
+            "(scheme, host, optional port; no path)",
         });
     }
     if (value.trim().replace(/,/g, "").trim() === "")
@@ -257,7 +273,8 @@ const envSchema = z.object({
   PUBLIC_URL: url("PUBLIC_URL", ["http:", "https:"])
     .refine((value) => !URL.canParse(value) || new URL(value).origin === value.replace(/\/$/, ""), {
       message:
-        "PUBLIC_URL must be an origin such as https://orders.shop.example (scheme, host, optional port; no path, query or fragment)",
+        "PUBLIC_URL must be an origin such as https://orders.shop.example " +
+        "(scheme, host, optional port; no path, query or fragment)",
     })
     .optional(),
   CLAIM_CONFIRM_URL: url("CLAIM_CONFIRM_URL", ["http:", "https:"])
@@ -328,7 +345,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Without either, the claim emails would link to http://localhost.
     ...(production && !e.PUBLIC_URL && !e.CLAIM_CONFIRM_URL
       ? [
-          "  PUBLIC_URL: required when NODE_ENV=production (where people reach ordergate: the email's link starts with it), unless CLAIM_CONFIRM_URL is set",
+          "  PUBLIC_URL: required when NODE_ENV=production (where people reach ordergate: " +
+            "the email's link starts with it), unless CLAIM_CONFIRM_URL is set",
         ]
       : []),
     ...(e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT

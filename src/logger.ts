@@ -5,8 +5,9 @@ import type { Config } from "./config";
 export type LogFields = Record<string, unknown>;
 
 /**
- * JSON lines (pino) on stdout, the process's output stream (twelve-factor; pino's default). Messages are constant phrases; what varies goes in `fields`
- * (ids, masked emails, counts). Callers never pass secrets: tokens, passwords, full emails.
+ * JSON lines (pino) on stdout, the process's output stream (twelve-factor; pino's default).
+ * Messages are constant phrases; what varies goes in `fields` (ids, masked emails, counts).
+ * Callers never pass secrets: tokens, passwords, full emails.
  */
 export interface Logger {
   debug(message: string, fields?: LogFields): void;

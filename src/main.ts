@@ -66,9 +66,8 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error) => {
-    process.stderr.write(
-      `ordergate ${served ? "failed while stopping" : "could not start"}: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`,
-    );
+    const reason = error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error));
+    process.stderr.write(`ordergate ${served ? "failed while stopping" : "could not start"}: ${reason}\n`);
     process.exit(1);
   },
 );

@@ -23,7 +23,10 @@ export async function withStartDatabase<T>(work: (prisma: Db, kind: DatabaseKind
   }
 }
 
-/** Runs a command-line tool and exits with its code; a failure is printed (a bad setting without a stack) and exits 1. */
+/**
+ * Runs a command-line tool and exits with its code; a failure is printed (a bad setting without a
+ * stack) and exits 1.
+ */
 export function runCommand(name: string, main: () => Promise<number>): void {
   main().then(
     (code) => process.exit(code),

@@ -75,7 +75,8 @@ async function main(): Promise<number> {
     process.stdout.write(
       count === 0
         ? "no parked outbox events to re-queue\n"
-        : `re-queued ${count} outbox event${count === 1 ? "" : "s"}; a running gateway delivers ${count === 1 ? "it" : "them"} at its next poll\n`,
+        : `re-queued ${count} outbox event${count === 1 ? "" : "s"}; ` +
+            `a running gateway delivers ${count === 1 ? "it" : "them"} at its next poll\n`,
     );
     return 0;
   });

@@ -12,7 +12,8 @@ async function main(): Promise<number> {
   return withStartDatabase(async (prisma, kind) => {
     if (kind === "medusa") {
       process.stderr.write(
-        "seed refused, nothing was written: DATABASE_URL is a Medusa v1 store's database, whose customers and orders are Medusa's to make\n",
+        "seed refused, nothing was written: DATABASE_URL is a Medusa v1 store's database, " +
+          "whose customers and orders are Medusa's to make\n",
       );
       return 1;
     }

@@ -4,8 +4,19 @@ import { Prisma } from "./generated/prisma/client";
 const UNREACHABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
 /** Socket failures, and PostgreSQL's connection-exception (08) and shutdown (57P0x) SQLSTATEs. */
 const UNREACHABLE_DRIVER_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|08\w{3}|57P0[1-3])$/;
-const UNREACHABLE_MESSAGES =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database server|Server has closed the connection|DatabaseNotReachable|ConnectionClosed|terminating connection/i;
+const UNREACHABLE_MESSAGES = new RegExp(
+  [
+    "Connection terminated",
+    "connection timeout",
+    "timeout exceeded when trying to connect",
+    "Can't reach database server",
+    "Server has closed the connection",
+    "DatabaseNotReachable",
+    "ConnectionClosed",
+    "terminating connection",
+  ].join("|"),
+  "i",
+);
 
 /**
  * True when `error` says the database is unreachable rather than that a query was wrong: the

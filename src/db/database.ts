@@ -48,7 +48,7 @@ const PREPARED_STATEMENTS_MAX = 500;
 
 /**
  * Names each statement by its text, so pg prepares it once per connection and PostgreSQL neither
- * parses nor plans it again (planning cost more than running the claim's statements).
+ * parses nor plans it again (for the gateway's short statements, planning costs more than running them).
  */
 function preparedStatementNames(): (query: { sql: string }) => string {
   const names = new Map<string, string>();
@@ -89,7 +89,8 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     );
   else if (config.medusaUrl)
     logger.warn(
-      "MEDUSA_URL is set, but DATABASE_URL is ordergate's own database, not Medusa's: claims and GraphQL see ordergate's orders, not the store's",
+      "MEDUSA_URL is set, but DATABASE_URL is ordergate's own database, not Medusa's: " +
+        "claims and GraphQL see ordergate's orders, not the store's",
     );
   return {
     prisma,

@@ -77,7 +77,8 @@ export async function applyMigrations(
       if (row) {
         if (!row.finished_at)
           throw new Error(
-            `migration ${migration.name} failed earlier and is marked unfinished in _prisma_migrations; resolve it before starting`,
+            `migration ${migration.name} failed earlier and is marked unfinished in _prisma_migrations; ` +
+              "resolve it before starting",
           );
         if (row.checksum !== migration.checksum)
           throw new Error(`migration ${migration.name} was changed after it was applied (checksum mismatch)`);
@@ -87,7 +88,8 @@ export async function applyMigrations(
       try {
         await client.query(migration.sql);
         await client.query(
-          `INSERT INTO ${bookkeeping} (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 1)`,
+          `INSERT INTO ${bookkeeping} (id, checksum, finished_at, migration_name, applied_steps_count)
+          VALUES ($1, $2, now(), $3, 1)`,
           [crypto.randomUUID(), migration.checksum, migration.name],
         );
         await client.query("COMMIT");
@@ -115,9 +117,13 @@ export async function applyMigrations(
  */
 export async function inspectDatabase(client: Client, options: { expectMedusa?: boolean } = {}): Promise<DatabaseKind> {
   const { rows: relations } = await client.query<{ schema: string; name: string }>(`
-    SELECT n.nspname AS schema, c.relname AS name FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
-      AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+    SELECT n.nspname AS schema, c.relname AS name
+    FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+      AND NOT EXISTS (
+        SELECT FROM pg_depend AS d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+      )
     ORDER BY 1, 2`);
   const has = (schema: string, name: string) =>
     relations.some((relation) => relation.schema === schema && relation.name === name);
@@ -129,13 +135,19 @@ export async function inspectDatabase(client: Client, options: { expectMedusa?: 
       await client.query<{ migration_name: string }>(`SELECT migration_name FROM ${HISTORIES[kind].bookkeeping}`)
     ).rows.map((row) => row.migration_name);
   };
-  /** Its own first migration recorded (newer ones this version does not know are an upgrade's, not a stranger's). */
+  /**
+   * Its own first migration recorded (newer ones this version does not know are an upgrade's, not a
+   * stranger's).
+   */
   const startedBy = async (kind: DatabaseKind, names: string[]) =>
     names.includes((await readMigrations(HISTORIES[kind].dir))[0]!.name);
   const isMedusa = async () => {
     if (!MEDUSA_TABLES.every((table) => has("public", table)) || !has("public", "migrations")) return false;
     const { rows } = await client.query<{ found: boolean }>(`
-      SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = '"public"."migrations"'::regclass AND attname = 'name' AND NOT attisdropped) AS found`);
+      SELECT EXISTS (
+        SELECT FROM pg_attribute
+        WHERE attrelid = '"public"."migrations"'::regclass AND attname = 'name' AND NOT attisdropped
+      ) AS found`);
     if (!rows[0]!.found) return false;
     const first = await client.query(`SELECT 1 FROM "public"."migrations" WHERE "name" = $1`, [MEDUSA_FIRST_MIGRATION]);
     return first.rowCount === 1;
@@ -161,8 +173,10 @@ export async function inspectDatabase(client: Client, options: { expectMedusa?: 
   }
   const shown = relations.slice(0, 5).map((relation) => `${relation.schema}.${relation.name}`);
   throw new ForeignDatabaseError(
-    `The database at DATABASE_URL is neither empty, nor ordergate's, nor a Medusa v1 store's (it holds ${shown.join(", ")}` +
-      `${relations.length > shown.length ? ` and ${relations.length - shown.length} more` : ""}): nothing was written to it. ` +
+    "The database at DATABASE_URL is neither empty, nor ordergate's, nor a Medusa v1 store's " +
+      `(it holds ${shown.join(", ")}` +
+      `${relations.length > shown.length ? ` and ${relations.length - shown.length} more` : ""}): ` +
+      "nothing was written to it. " +
       "Point DATABASE_URL at an empty database, at ordergate's own, or at a Medusa v1 store's.",
   );
 }

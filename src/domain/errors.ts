@@ -98,6 +98,9 @@ const RATE_LIMITED_ACTIONS = {
 
 export type RateLimitName = keyof typeof RATE_LIMITED_ACTIONS;
 
+/** "1 second", "30 seconds": the wait a refusal's message names. */
+const secondsInWords = (seconds: number) => `${seconds} second${seconds === 1 ? "" : "s"}`;
+
 /** A rate limit refused the attempt; it may be tried again after `retryAfterSeconds`. */
 export class RateLimitedError extends DomainError {
   readonly code = "RATE_LIMITED";
@@ -105,9 +108,7 @@ export class RateLimitedError extends DomainError {
     readonly limit: RateLimitName,
     readonly retryAfterSeconds: number,
   ) {
-    super(
-      `Too many ${RATE_LIMITED_ACTIONS[limit]}. Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}.`,
-    );
+    super(`Too many ${RATE_LIMITED_ACTIONS[limit]}. Try again in ${secondsInWords(retryAfterSeconds)}.`);
   }
 }
 
@@ -119,7 +120,8 @@ export class ClaimEmailsWithheldError extends DomainError {
   readonly code = "CLAIM_EMAILS_WITHHELD";
   constructor(readonly retryAfterSeconds: number) {
     super(
-      `Too many claim emails went to an address of these orders recently, so none was sent. Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}.`,
+      "Too many claim emails went to an address of these orders recently, so none was sent. " +
+        `Try again in ${secondsInWords(retryAfterSeconds)}.`,
     );
   }
 }

@@ -1,6 +1,9 @@
 import { kdf, verify } from "scrypt-kdf";
 
-/** scrypt-kdf 2.0.1, the version and parameters Medusa v1 uses: : `Scrypt.kdf(password, { logN: 15, r: 8, p: 1 })`, stored base64. */
+/**
+ * scrypt-kdf 2.0.1, the version and parameters Medusa v1 uses:
+ * `Scrypt.kdf(password, { logN: 15, r: 8, p: 1 })`, stored base64.
+ */
 const MEDUSA_SCRYPT_PARAMS = { logN: 15, r: 8, p: 1 };
 
 export async function hashPassword(password: string): Promise<string> {

@@ -159,7 +159,8 @@ export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger)
       shared.dispatchEvent(new CustomEvent(CUSTOMER_SESSION_ENDED, { detail: { sessionId } }));
       await redis.lastPublish().catch((error: Error) =>
         logger.warn(
-          "a sign-out did not reach the other instances (Redis is unreachable): their streams of that session run until it would have expired",
+          "a sign-out did not reach the other instances (Redis is unreachable): " +
+            "their streams of that session run until it would have expired",
           {
             reason: error.message,
           },

@@ -38,7 +38,8 @@ const BATCH_SIZE = 50;
  * the delivered history (test/outbox-maintenance.test.ts EXPLAINs it).
  */
 export const leaseStatementFor = (leaseSeconds: number) => Prisma.sql`
-  UPDATE "ordergate"."outbox_event" SET "locked_until" = now() + make_interval(secs => ${leaseSeconds}), "attempts" = "attempts" + 1
+  UPDATE "ordergate"."outbox_event"
+  SET "locked_until" = now() + make_interval(secs => ${leaseSeconds}), "attempts" = "attempts" + 1
   WHERE "id" IN (
     SELECT "id" FROM "ordergate"."outbox_event"
     WHERE "delivered_at" IS NULL AND "parked_at" IS NULL
@@ -270,7 +271,8 @@ export class OutboxDispatcher {
     });
     if (count === 0) return;
     this.deps.logger.warn(
-      "outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`",
+      "outbox event parked after too many failed attempts; " +
+        "it is kept, and goes out again after `npm run outbox -- requeue`",
       {
         eventId: String(event.id),
         topic: event.topic,

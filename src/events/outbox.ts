@@ -51,7 +51,8 @@ export async function requeueParkedOutboxEvents(prisma: Db, which: bigint[] | "a
   return prisma.$transaction(async (tx) => {
     // Locked, so that what is checked is what gets updated (a pending row could be parked meanwhile).
     const rows = await tx.$queryRaw<{ id: bigint; parked_at: Date | null; delivered_at: Date | null }[]>`
-      SELECT "id", "parked_at", "delivered_at" FROM "ordergate"."outbox_event" WHERE "id" IN (${Prisma.join(which)}) FOR UPDATE`;
+      SELECT "id", "parked_at", "delivered_at" FROM "ordergate"."outbox_event"
+      WHERE "id" IN (${Prisma.join(which)}) FOR UPDATE`;
     const byId = new Map(rows.map((row) => [row.id, row]));
     const problems = which.flatMap((id) => {
       const row = byId.get(id);

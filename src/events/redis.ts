@@ -4,7 +4,10 @@ import type { Logger } from "../logger";
 
 export interface RedisEventTarget {
   eventTarget: ReturnType<typeof createRedisEventTarget>;
-  /** The publish the event target made last; `dispatchEvent` publishes synchronously, so right after it this is that event's. */
+  /**
+   * The publish the event target made last; `dispatchEvent` publishes synchronously, so right after
+   * it this is that event's.
+   */
   lastPublish(): Promise<unknown>;
   status(): "up" | "down";
   /** Called each time the connection to Redis is (re)established. */

@@ -18,7 +18,7 @@ export class OperationFailedError extends Error {
   }
 }
 
-/** Who runs an in-process operation: the HTTP request it serves and the customer its door identified. */
+/** Who runs an in-process operation: the HTTP request it serves and the customer its entry point identified. */
 export interface InProcessCaller {
   req: IncomingMessage;
   customerId: string | undefined;
@@ -34,7 +34,7 @@ function failure(error: { message: string; extensions?: Record<string, unknown> 
  * Runs a typed operation through Yoga's own envelop pipeline (`getEnveloped`: validation with
  * its limits, the context and its sign-in, execution with error masking, client-facing errors and
  * metrics), in process, with no HTTP round trip. The REST routes and the pages use it, so one
- * behaviour has one pipeline behind both doors.
+ * behaviour has one pipeline behind both APIs (GraphQL and the Store API).
  */
 export function inProcessOperation<TData, TVariables extends Record<string, unknown>>(
   yoga: GraphQLServer,

@@ -53,14 +53,14 @@ const operationLimitError = (error: GraphQLError) =>
 export const CSRF_HEADER = "x-graphql-yoga-csrf";
 
 /**
- * A request the REST door (`/store`) runs through this same pipeline: the caller was identified by
+ * A request the Store API (`/store`) runs through this same pipeline: the caller was identified by
  * the Store API's own means (a session cookie or a bearer JWT), so no token is looked up here.
  */
 export interface RestCaller {
   customerId: string | undefined;
 }
 
-/** What the HTTP server, the WebSocket server or the REST door hands Yoga with each request. */
+/** What the HTTP server, the WebSocket server or the Store API routes hand Yoga with each request. */
 export interface GraphQLServerContext {
   /** The HTTP request (the upgrade request on WebSocket). */
   req?: IncomingMessage;
@@ -134,7 +134,10 @@ export function useUnpublishedSchema(): Plugin {
   };
 }
 
-/** `variables` or `extensions` of a GET (or form) request, parsed; malformed JSON is the client's 400, naming the parameter. */
+/**
+ * `variables` or `extensions` of a GET (or form) request, parsed; malformed JSON is the client's
+ * 400, naming the parameter.
+ */
 function jsonParameter(search: URLSearchParams, name: "variables" | "extensions"): unknown {
   const text = search.get(name);
   if (!text) return undefined;
@@ -148,9 +151,9 @@ function jsonParameter(search: URLSearchParams, name: "variables" | "extensions"
 }
 
 /**
- * Yoga's GET and form parsers JSON.parse `variables` and `extensions` unguarded: malformed JSON was
- * an unexpected error (500, logged with its stack). These parse the same parameters, and answer
- * malformed JSON with a 400 naming the parameter.
+ * Yoga's GET and form parsers JSON.parse `variables` and `extensions` unguarded, so malformed JSON
+ * would be an unexpected error (500, logged with its stack). These parse the same parameters, and
+ * answer malformed JSON with a 400 naming the parameter.
  */
 function useParameterErrors(): Plugin {
   const paramsOf = (search: URLSearchParams): GraphQLParams => ({
@@ -217,8 +220,8 @@ export function createGraphQLServer(
     // No uploads here: multipart bodies are refused rather than parsed.
     multipart: false,
     // The Express app reads every /graphql body under its own cap (GRAPHQL_BODY_LIMIT_BYTES)
-    // before Yoga sees it, and the REST door's bodies are ours: Yoga's own limit only re-streamed
-    // each body through a size-counting TransformStream.
+    // before Yoga sees it, and the Store API routes' bodies are ours: Yoga's own limit would only
+    // re-stream each body through a size-counting TransformStream.
     maxRequestBodySize: false,
     logging: {
       debug: (...args) => logger.debug(describeLogArgs(args)),
@@ -245,7 +248,7 @@ export function createGraphQLServer(
       }),
       // Fragments (every mutation result is a union) add no depth of their own.
       maxDepthPlugin({ n: OPERATION_LIMITS.depth, flattenFragments: true, ...refusedAsValidationError }),
-      // `__typename` is no exception: 300,000 aliases of it were the reported attack.
+      // `__typename` is no exception: a query of hundreds of thousands of its aliases is a known attack.
       maxAliasesPlugin({ n: OPERATION_LIMITS.aliases, allowList: [], ...refusedAsValidationError }),
       maxDirectivesPlugin({ n: OPERATION_LIMITS.directives, ...refusedAsValidationError }),
       costLimitPlugin({ maxCost: OPERATION_LIMITS.cost, flattenFragments: true, ...refusedAsValidationError }),

@@ -44,7 +44,7 @@ const graphqlBodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
 };
 
 /**
- * The HTTP side: CORS and body limits for both doors, GraphQL at `/graphql`, the Medusa Store API
+ * The HTTP side: CORS and body limits for both APIs, GraphQL at `/graphql`, the Medusa Store API
  * at `/store`, the pages under `/claim`, the OpenAPI document and probes; JSON answers for everything else.
  */
 export function createHttpApp(deps: {
@@ -70,7 +70,7 @@ export function createHttpApp(deps: {
   app.set("trust proxy", config.trustProxy);
   // qs, as Medusa and medusa-js: `status[]=a` and `status[0]=a` are lists.
   app.set("query parser", "extended");
-  // One CORS policy for both doors (Medusa's store_cors): listed origins get credentials and
+  // One CORS policy for both APIs (Medusa's store_cors): listed origins get credentials and
   // answered preflights; any other origin gets no CORS headers at all.
   app.use(
     [GRAPHQL_PATH, "/store"],
@@ -98,7 +98,8 @@ export function createHttpApp(deps: {
 
   // Bodies of every content type are read (up to the limit, decoded per Content-Encoding) before
   // Yoga, which parses them itself.
-  // GraphiQL acts with the visitor's session cookie: no other page may frame it (and a JSON answer has no use for a frame either).
+  // GraphiQL acts with the visitor's session cookie: no other page may frame it (and a JSON answer
+  // has no use for a frame either).
   app.use(GRAPHQL_PATH, (_req, res, next) => {
     res.set({ "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'" });
     next();

@@ -56,7 +56,9 @@ export class Metrics {
 
   readonly graphqlOperations = new Counter({
     name: "ordergate_graphql_operations_total",
-    help: "GraphQL operations executed (both doors), by operation type, root field and outcome (ok, or error when the result carried errors).",
+    help:
+      "GraphQL operations executed (both doors), by operation type, root field and outcome " +
+      "(ok, or error when the result carried errors).",
     labelNames: ["type", "field", "outcome"] as const,
     registers: [this.registry],
   });

@@ -39,7 +39,10 @@ export interface RequestRecord {
  * (metrics). The query string is never logged: it may hold a token.
  */
 export function requestLog(logger: Logger, onRecord: (record: RequestRecord) => void = () => {}): RequestHandler {
-  /** The request's line: its fields, handed to `onRecord` as well (pino-http asks for them once, as the response ends). */
+  /**
+   * The request's line: its fields, handed to `onRecord` as well (pino-http asks for them once, as
+   * the response ends).
+   */
   const line = (req: Request, res: Response, durationMs: number) => {
     const record: RequestRecord = {
       requestId: String(req.id),

@@ -57,12 +57,14 @@ export class PurgeJob {
     const outboxEvents = await this.inBatches(
       (limit) => this.deps.prisma.$executeRaw`
         DELETE FROM "ordergate"."outbox_event" WHERE "id" IN (
-          SELECT "id" FROM "ordergate"."outbox_event" WHERE "delivered_at" < ${deliveredBefore} ORDER BY "delivered_at" LIMIT ${limit})`,
+          SELECT "id" FROM "ordergate"."outbox_event"
+          WHERE "delivered_at" < ${deliveredBefore} ORDER BY "delivered_at" LIMIT ${limit})`,
     );
     const sessions = await this.inBatches(
       (limit) => this.deps.prisma.$executeRaw`
         DELETE FROM "ordergate"."customer_session" WHERE "id" IN (
-          SELECT "id" FROM "ordergate"."customer_session" WHERE "expires_at" <= ${expiredBy} ORDER BY "expires_at" LIMIT ${limit})`,
+          SELECT "id" FROM "ordergate"."customer_session"
+          WHERE "expires_at" <= ${expiredBy} ORDER BY "expires_at" LIMIT ${limit})`,
     );
     if (outboxEvents + sessions > 0)
       this.deps.logger.info("purged delivered outbox events and expired sessions", { outboxEvents, sessions });

@@ -9,7 +9,10 @@ export function sessionTokenFromCookies(cookieHeader: string | undefined): strin
   return cookieHeader ? parseCookies(cookieHeader)[SESSION_COOKIE] || undefined : undefined;
 }
 
-/** The session cookie, as Medusa's express-session sets it: HTTP-only, SameSite=Lax, Secure in production, ending with the session. */
+/**
+ * The session cookie, as Medusa's express-session sets it: HTTP-only, SameSite=Lax, Secure in
+ * production, ending with the session.
+ */
 export function setSessionCookie(res: Response, session: { token: string; expiresAt: Date }, secure: boolean): void {
   res.cookie(SESSION_COOKIE, session.token, {
     httpOnly: true,

@@ -33,9 +33,12 @@ export function claimEmail(input: ClaimEmailInput): MailMessage {
   const account = emailWithVisibleCodePoints(input.claimer.email);
   const accountAge = `created ${timeAgoInWords(input.claimer.createdAt, input.now)}`;
   const lookAlikes = account.hasNonAscii
-    ? "Its address contains characters outside ASCII, shown as [U+...] codes: a look-alike of another address can hide that way."
+    ? "Its address contains characters outside ASCII, shown as [U+...] codes: " +
+      "a look-alike of another address can hide that way."
     : "";
-  const expiry = `The link works once and expires ${timeUntilInWords(input.expiresAt, input.now)} (${utcTimeInWords(input.expiresAt)}).`;
+  const expiry =
+    `The link works once and expires ${timeUntilInWords(input.expiresAt, input.now)} ` +
+    `(${utcTimeInWords(input.expiresAt)}).`;
   const notYou =
     "If you do not know that account, ignore this email: nothing changes, and the orders stay where they are.";
   const request = `placed under this email address, to their account.`;
@@ -56,18 +59,30 @@ export function claimEmail(input: ClaimEmailInput): MailMessage {
   const title = `Someone asked to add your ${plural} to their account`;
   const markup = html`<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title></head>
-<body style="margin:0;padding:24px 12px;background:#f4f4f5;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#18181b;line-height:1.5">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+</head>
+<body style="margin:0;padding:24px 12px;background:#f4f4f5;color:#18181b;line-height:1.5;
+  font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif">
 <div style="max-width:560px;margin:0 auto;background:#ffffff;border:1px solid #e4e4e7;border-radius:8px;padding:24px">
 <h1 style="margin:0 0 16px;font-size:20px">${title}</h1>
-<p style="margin:0 0 16px">Someone signed in to the account <strong style="word-break:break-all">${account.text}</strong> (${accountAge}) asked to add ${plural} <strong>${numbers}</strong>, ${request}</p>
+<p style="margin:0 0 16px">Someone signed in to the account
+<strong style="word-break:break-all">${account.text}</strong> (${accountAge}) asked to add ${plural}
+<strong>${numbers}</strong>, ${request}</p>
 ${lookAlikes && html`<p style="margin:0 0 16px">${lookAlikes}</p>`}
 <p style="margin:0 0 24px">If that account is yours, review and confirm it:</p>
-<table role="presentation" cellspacing="0" cellpadding="0" style="margin:0 0 24px"><tr><td style="border-radius:6px;background:${ACCENT}">
-<a href="${link}" style="display:inline-block;padding:12px 20px;color:#ffffff;font-weight:600;text-decoration:none;border-radius:6px">Review and confirm</a>
+<table role="presentation" cellspacing="0" cellpadding="0" style="margin:0 0 24px">
+<tr><td style="border-radius:6px;background:${ACCENT}">
+<a href="${link}"
+  style="display:inline-block;padding:12px 20px;color:#ffffff;font-weight:600;text-decoration:none;border-radius:6px"
+  >Review and confirm</a>
 </td></tr></table>
 <p style="margin:0 0 8px">Or enter this code:</p>
-<p style="margin:0 0 24px"><code style="font-size:15px;background:#f4f4f5;padding:4px 6px;border-radius:4px;word-break:break-all">${input.token}</code></p>
+<p style="margin:0 0 24px"><code
+  style="font-size:15px;background:#f4f4f5;padding:4px 6px;border-radius:4px;word-break:break-all"
+  >${input.token}</code></p>
 <p style="margin:0 0 8px;color:#52525b;font-size:14px">${expiry}</p>
 <p style="margin:0;color:#52525b;font-size:14px">${notYou}</p>
 </div>

@@ -21,7 +21,10 @@ export const claimEmailKey = (eventId: bigint, claimId: string): string => `orde
 export function claimTokenNotifier(deps: {
   prisma: Db;
   mailer: Mailer;
-  /** The link's template (claimConfirmUrlTemplate), asked per email: the default depends on where the server listens. */
+  /**
+   * The link's template (claimConfirmUrlTemplate), asked per email: the default depends on where
+   * the server listens.
+   */
   confirmUrlTemplate: () => string;
   logger: Logger;
   /** Hears whether each email was handed over or refused by the transport (metrics). */

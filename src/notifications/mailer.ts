@@ -69,7 +69,8 @@ function mailOptionsFrom(from: string): (message: MailMessage) => SendMailOption
 }
 
 function smtpMailer(smtpUrl: string, from: string): Mailer {
-  // Pooled: connections are kept and reused (a new one per message capped mail at ~9 a second).
+  // Pooled: connections are kept and reused, so a message does not wait for a new connection, its
+  // TLS handshake and the SMTP greeting.
   // Bounded timeouts: an unreachable server fails the attempt and the outbox retries it later.
   const transport = nodemailer.createTransport({
     url: smtpUrl,
@@ -84,7 +85,7 @@ function smtpMailer(smtpUrl: string, from: string): Mailer {
   const mailOptions = mailOptionsFrom(from);
   return {
     async send(message) {
-      // Composed whole first: streamed, a message reached the socket in dozens of small writes.
+      // Composed whole first: streamed, a message would reach the socket in dozens of small writes.
       const raw = await new MailComposer(mailOptions(message)).compile().build();
       await transport.sendMail({ envelope: { from, to: message.to }, raw });
     },
@@ -100,7 +101,8 @@ function emlMailer(folder: string, from: string): Mailer {
     async send(message) {
       const info = await transport.sendMail(mailOptions(message));
       await fs.mkdir(folder, { recursive: true });
-      const name = `${new Date().toISOString().replace(/[:.]/g, "-")}-${info.messageId.replace(/[^A-Za-z0-9@.-]/g, "")}.eml`;
+      const sentAt = new Date().toISOString().replace(/[:.]/g, "-");
+      const name = `${sentAt}-${info.messageId.replace(/[^A-Za-z0-9@.-]/g, "")}.eml`;
       // Written beside, then renamed: a reader never sees half a message.
       const file = path.join(folder, name);
       await fs.writeFile(`${file}.tmp`, info.message as Buffer, { mode: 0o600 });

@@ -50,7 +50,8 @@ export function refuseCrossSiteSession(sites: SessionSites, logger: Logger): Req
     next(
       new MedusaError(
         "not_allowed",
-        `This request carries the session cookie but comes from another site (Origin ${origin}), neither ordergate's own origin nor one STORE_CORS allows.`,
+        `This request carries the session cookie but comes from another site (Origin ${origin}), ` +
+          "neither ordergate's own origin nor one STORE_CORS allows.",
         {
           status: 403,
         },

@@ -85,8 +85,11 @@ function hasDotSegment(target: string): boolean {
   }
 }
 
-/** Medusa's error body (`{ type, message }`) for a failure of the hop to Medusa itself. */
-function hopFailure(timedOut: boolean, timeoutMs: number) {
+/**
+ * The answer (status and Medusa's error body, `{ type, message }`) when the request to Medusa
+ * itself fails: Medusa unreachable (502) or not answering within MEDUSA_TIMEOUT (504).
+ */
+function medusaFailureAnswer(timedOut: boolean, timeoutMs: number) {
   return timedOut
     ? {
         status: 504,
@@ -140,7 +143,8 @@ export function forwardToMedusa(
   const upstreamOf = new WeakMap<IncomingMessage, ClientRequest>();
   /** Requests Medusa has started to answer (its headers may be on `res` before any byte is sent). */
   const answered = new WeakSet<IncomingMessage>();
-  const hop: Plugin<Request> = (proxy) => {
+  /** http-proxy's event handlers: time-out, answer filtering and error answers of the request to Medusa. */
+  const proxyEventHandlers: Plugin<Request> = (proxy) => {
     proxy.on("proxyReq", (proxyReq, req) => {
       if (cutOff.has(req)) return void proxyReq.destroy();
       upstreamOf.set(req, proxyReq);
@@ -172,7 +176,7 @@ export function forwardToMedusa(
       // (`res` is a socket only for upgrades, which never reach /store.) An answer already on its
       // way can only be cut short.
       if (!("writeHead" in res) || res.headersSent) return void res.destroy();
-      const failure = hopFailure(timedOut, options.timeoutMs);
+      const failure = medusaFailureAnswer(timedOut, options.timeoutMs);
       res
         .writeHead(failure.status, { "content-type": "application/json; charset=utf-8" })
         .end(JSON.stringify(failure.body));
@@ -186,7 +190,7 @@ export function forwardToMedusa(
     xfwd: false,
     // The default plugins answer errors with a plain-text page and log through console.
     ejectPlugins: true,
-    plugins: [hop],
+    plugins: [proxyEventHandlers],
     // Mounted under /store, Express hands the proxy the path without it.
     pathRewrite: (_path, req) => req.originalUrl,
   });

@@ -22,7 +22,10 @@ const COLUMNS = new Set<string>([
   "billing_address_id", "shipping_address_id", "idempotency_key",
 ]); // prettier-ignore
 
-/** Totals Medusa computes, in minor units; ordergate keeps no shipping, discounts, payments or gift cards, so those are 0. */
+/**
+ * Totals Medusa computes, in minor units; ordergate keeps no shipping, discounts, payments or gift
+ * cards, so those are 0.
+ */
 const TOTALS = [
   "subtotal", "shipping_total", "discount_total", "tax_total", "refunded_total", "total", "paid_total",
   "refundable_amount", "gift_card_total", "gift_card_tax_total",

@@ -46,7 +46,7 @@ function sendMutationResult(res: Response, result: MutationResult): void {
 export const claimRequest = { order_ids: stringArray("order_ids") };
 export const confirmRequest = { token: requiredString("token") };
 
-/** The two Medusa claim routes: thin doors onto the `claimOrders` / `verifyOrderClaim` mutations. */
+/** The two Medusa claim routes: thin REST wrappers of the `claimOrders` / `verifyOrderClaim` mutations. */
 export function orderClaimRoutes(yoga: GraphQLServer): Router {
   const router = Router();
   const claimOrders = inProcessOperation(yoga, ClaimOrdersDocument);

@@ -12,8 +12,9 @@ function objectSchema<Shape extends z.ZodRawShape>(shape: Shape): z.ZodObject<Sh
 }
 
 /**
- * Validates a JSON body (or a parsed query string) the way Medusa v1's class-validator setup does: unknown properties are
- * refused (`property x should not exist`) and every problem is joined into one `invalid_data`.
+ * Validates a JSON body (or a parsed query string) the way Medusa v1's class-validator setup does:
+ * unknown properties are refused (`property x should not exist`) and every problem is joined into
+ * one `invalid_data`.
  */
 export function parseInput<Shape extends z.ZodRawShape>(shape: Shape, received: unknown): z.infer<z.ZodObject<Shape>> {
   // No body at all is `{}` to Medusa (body-parser's default): the error then names the missing field.

@@ -102,7 +102,10 @@ export class AuthService {
     return this.viewerFromStoreJwt(bearerToken(authorization ?? ""));
   }
 
-  /** The customer a store JWT names if it verifies (signature, HS256, expiry), else null: the one place JWTs are verified. */
+  /**
+   * The customer a store JWT names if it verifies (signature, HS256, expiry), else null: the one
+   * place JWTs are verified.
+   */
   private viewerFromStoreJwt(token: string | undefined): SignedInCustomer | null {
     if (!token) return null;
     try {
@@ -123,7 +126,7 @@ export class AuthService {
   }
 
   /**
-   * Who a request signs in, in Medusa's order for every door (REST, GraphQL over HTTP, SSE and
+   * Who a request signs in, in Medusa's order for every entry point (REST, GraphQL over HTTP, SSE and
    * WebSocket, the pages): the session of its cookie if that session is live, else the customer
    * of its store JWT (the header's `Bearer` token, or a WebSocket's `connectionParams`); signed
    * out otherwise, and whenever that customer does not exist or was deleted. One primary-key read

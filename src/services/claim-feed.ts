@@ -12,23 +12,32 @@ export interface WatchClaimsOptions {
   claimId?: string;
   /** When the subscriber's sign-in runs out: the stream then fails with SignInExpiredError. */
   signedInUntil?: Date;
-  /** The session that signed the subscriber in, if one did: signing it out fails the stream with NotAuthenticatedError. */
+  /**
+   * The session that signed the subscriber in, if one did: signing it out fails the stream with
+   * NotAuthenticatedError.
+   */
   sessionId?: string;
 }
 
-/** After a broker outage, claims changed since this long before the stream (or its last catch-up) are read again (clock skew between instances). */
+/**
+ * After a broker outage, claims changed since this long before the stream (or its last catch-up)
+ * are read again: the margin covers clock skew between instances.
+ */
 const CATCH_UP_MARGIN_MS = 60_000;
 
 /** PENDING is the only status that still changes. */
 const isFinal = (status: OrderClaimStatus) => status !== OrderClaimStatus.PENDING;
 
-/** The live view of a customer's claims behind `orderClaimUpdated`: fed by the event bus, checked against the database. */
+/**
+ * The live view of a customer's claims behind `orderClaimUpdated`: fed by the event bus, checked
+ * against the database.
+ */
 export class ClaimFeed {
   constructor(private readonly deps: { prisma: Db; events: EventBus }) {}
 
   /**
    * A customer's claims, each time one changes status (on any instance): the claim as that change
-   * left it. Each status is told at most once per claim and never after a final one, however late
+   * left it. Each status is sent at most once per claim and never after a final one, however late
    * or often its event arrives. After a broker outage the claims changed meanwhile are read again,
    * so a stream misses no final state. Ends when the event bus ends its subscriptions (shutdown).
    */
@@ -56,12 +65,13 @@ export class ClaimFeed {
         sessionEnd?.ended,
         () => new NotAuthenticatedError("You signed out. Sign in again to keep following your claims."),
       );
-      const told = new Map<string, OrderClaimStatus>();
-      /** Pushes the claim unless this status (or a final one) was told already; true once a followed claim is final. */
-      const tell = async (claim: OrderClaim) => {
-        const previous = told.get(claim.id);
+      /** Per claim id, the status the subscriber has: the last one pushed, or known before the stream. */
+      const sentStatus = new Map<string, OrderClaimStatus>();
+      /** Pushes the claim unless this status (or a final one) was sent already; true once a followed claim is final. */
+      const pushIfNew = async (claim: OrderClaim) => {
+        const previous = sentStatus.get(claim.id);
         if (previous === claim.status || (previous && isFinal(previous))) return false;
-        told.set(claim.id, claim.status);
+        sentStatus.set(claim.id, claim.status);
         await push(claim);
         return claimId !== undefined && isFinal(claim.status);
       };
@@ -73,15 +83,15 @@ export class ClaimFeed {
           // No id holds a control character (and PostgreSQL refuses a NUL outright).
           const claim = hasControlCharacters(claimId) ? null : await prisma.orderClaim.findFirst({ where: ownClaims });
           if (!claim) throw new ClaimNotFoundError();
-          if (await tell(claim)) return;
+          if (await pushIfNew(claim)) return;
         } else {
           // What the subscriber is taken to know already: the recent claims as they are now. A
-          // catch-up then tells what changed after, not what happened before the stream began.
+          // catch-up then sends what changed after, not what happened before the stream began.
           const known = await prisma.orderClaim.findMany({
             where: { ...ownClaims, updated_at: { gte: caughtUpTo } },
             select: { id: true, status: true },
           });
-          for (const claim of known) told.set(claim.id, claim.status);
+          for (const claim of known) sentStatus.set(claim.id, claim.status);
         }
         for (let message = await first; !message.done; message = await updates.next()) {
           let claims: OrderClaim[];
@@ -101,7 +111,7 @@ export class ClaimFeed {
             // The claim as this change left it: a later change may already be in the row.
             claims = claim ? [asOfUpdate(claim, update.status)] : [];
           }
-          for (const claim of claims) if (await tell(claim)) return;
+          for (const claim of claims) if (await pushIfNew(claim)) return;
         }
         if (signedOut) throw signedOut;
       } finally {

@@ -16,7 +16,7 @@ const isPerAddress = (limit: RateLimitName) => limit.endsWith("PerIp");
  * insurance limiter), so limits hold approximately rather than not at all.
  *
  * Clients named in RATE_LIMIT_EXEMPT (a server-rendered storefront speaking for all its shoppers
- * from one address) skip the per-address limits, whichever door counts them; the limits per
+ * from one address) skip the per-address limits, whichever API (REST or GraphQL) counts them; the limits per
  * email, customer and recipient still hold for them.
  */
 export class RateLimiter {

@@ -205,7 +205,11 @@ export async function loadSeed(prisma: Db, seed: SeedFile): Promise<SeedResult> 
         await upsertOrder(tx, order, `orders[${index}]${order.id ? ` (${order.id})` : ""}`);
       }
       // Explicit display ids must not collide with the next generated one.
-      await tx.$executeRaw`SELECT setval(pg_get_serial_sequence('"public"."order"', 'display_id'), GREATEST((SELECT max("display_id") FROM "public"."order"), 1))`;
+      await tx.$executeRaw`
+        SELECT setval(
+          pg_get_serial_sequence('"public"."order"', 'display_id'),
+          GREATEST((SELECT max("display_id") FROM "public"."order"), 1)
+        )`;
       return { customers: customers.length, orders: orders.length };
     },
     { timeout: 120_000 },

@@ -33,10 +33,14 @@ function money(minorUnits: number, currencyCode: string): string {
 
 const ordersTable = (orders: ClaimedOrderView[]) => html`<div class="table-scroll"><table class="orders">
 <caption class="muted">The orders now in your account</caption>
-<thead><tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Items</th><th scope="col" class="amount">Subtotal</th></tr></thead>
+<thead><tr>
+<th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Items</th>
+<th scope="col" class="amount">Subtotal</th>
+</tr></thead>
 <tbody>${orders.map(
   (order) =>
-    html`<tr><td>#${order.displayId}</td><td>${utcDateInWords(order.createdAt)}</td><td>${order.itemCount}</td><td class="amount">${money(order.subtotal, order.currencyCode)}</td></tr>`,
+    html`<tr><td>#${order.displayId}</td><td>${utcDateInWords(order.createdAt)}</td><td>${order.itemCount}</td>
+<td class="amount">${money(order.subtotal, order.currencyCode)}</td></tr>`,
 )}</tbody>
 </table></div>`;
 
@@ -48,7 +52,8 @@ function claimCard(claim: CustomerClaimView) {
   switch (claim.status) {
     case OrderClaimStatus.PENDING:
       detail = html`<p>An email with a link went to ${claim.recipientEmail}. The link
-<span class="countdown" data-expires-at="${claim.expiresAt.toISOString()}">expires at ${utcTimeInWords(claim.expiresAt)}</span>.</p>`;
+<span class="countdown"
+  data-expires-at="${claim.expiresAt.toISOString()}">expires at ${utcTimeInWords(claim.expiresAt)}</span>.</p>`;
       break;
     case OrderClaimStatus.VERIFIED:
       detail =
@@ -57,14 +62,21 @@ function claimCard(claim: CustomerClaimView) {
           : html`<p>Confirmed, but none of its orders is in your account now.</p>`;
       break;
     case OrderClaimStatus.EXPIRED:
-      detail = html`<p>The link expired on ${utcTimeInWords(claim.expiresAt)} before anyone used it. Nothing moved; ask again for a new email.</p>`;
+      detail = html`<p>The link expired on ${utcTimeInWords(claim.expiresAt)} before anyone used it.
+Nothing moved; ask again for a new email.</p>`;
       break;
     default:
       detail = html`<p>A newer request for the same orders sent a new email; this one's link no longer works.</p>`;
   }
-  return html`<li class="card claim" id="claim-${claim.id}" data-claim-id="${claim.id}" data-status="${status}" data-announce="${`Orders placed under ${claim.recipientEmail}: ${STATUS_LABELS[claim.status]}`}">
-<div class="claim-head"><h2>${orders} placed under ${claim.recipientEmail}</h2><span class="status status-${status}">${STATUS_LABELS[claim.status]}</span></div>
-<p class="muted">Asked ${utcTimeInWords(claim.createdAt)}${claim.verifiedAt && html` · confirmed ${utcTimeInWords(claim.verifiedAt)}`}</p>
+  const label = STATUS_LABELS[claim.status];
+  const confirmed = claim.verifiedAt && html` · confirmed ${utcTimeInWords(claim.verifiedAt)}`;
+  return html`<li class="card claim" id="claim-${claim.id}" data-claim-id="${claim.id}" data-status="${status}"
+  data-announce="${`Orders placed under ${claim.recipientEmail}: ${label}`}">
+<div class="claim-head">
+<h2>${orders} placed under ${claim.recipientEmail}</h2>
+<span class="status status-${status}">${label}</span>
+</div>
+<p class="muted">Asked ${utcTimeInWords(claim.createdAt)}${confirmed}</p>
 ${detail}
 </li>`;
 }
@@ -72,7 +84,9 @@ ${detail}
 const claimList = (claims: CustomerClaimView[]) =>
   claims.length > 0
     ? claims.map(claimCard)
-    : html`<li class="card" id="no-claims"><p>No claims yet. Ask for orders placed under another email from the store (or GraphQL's <code>claimOrders</code>): each address gets an email with a link, and the request shows up here.</p></li>`;
+    : html`<li class="card" id="no-claims"><p>No claims yet.
+Ask for orders placed under another email from the store (or GraphQL's <code>claimOrders</code>):
+each address gets an email with a link, and the request shows up here.</p></li>`;
 
 const signInInput = z.object({ email: z.string().trim().min(1).max(320), password: z.string().min(1).max(1024) });
 
@@ -102,14 +116,17 @@ export function claimsPage(
           title: "Sign in to see your claims",
           main: html`<section class="card" aria-labelledby="page-title">
 <h1 id="page-title">Sign in to see your claims</h1>
-<p>Your claims are the orders placed under other emails that you asked to add to your account. Sign in to see whether each was confirmed.</p>
+<p>Your claims are the orders placed under other emails that you asked to add to your account.
+Sign in to see whether each was confirmed.</p>
 ${problem && html`<div class="notice bad" role="alert" id="sign-in-problem">${problem}</div>`}
 <form method="post" action="${CLAIMS_PAGE_PATH}/sign-in">
 <input type="hidden" name="_csrf" value="${forms.tokenFor(req, res)}">
 <label for="email">Email</label>
-<input type="email" id="email" name="email" autocomplete="username" required value="${email}"${problem && html` aria-describedby="sign-in-problem"`}>
+<input type="email" id="email" name="email" autocomplete="username" required
+  value="${email}"${problem && html` aria-describedby="sign-in-problem"`}>
 <label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required${problem && html` aria-describedby="sign-in-problem" aria-invalid="true" autofocus`}>
+<input type="password" id="password" name="password" autocomplete="current-password"
+  required${problem && html` aria-describedby="sign-in-problem" aria-invalid="true" autofocus`}>
 <button type="submit">Sign in</button>
 </form>
 </section>`,
@@ -130,7 +147,8 @@ ${problem && html`<div class="notice bad" role="alert" id="sign-in-problem">${pr
 <button type="submit" class="secondary">Sign out</button>
 </form>`,
         main: html`<h1>Your claims</h1>
-<p>Each request to add orders placed under another email sends that address a link. When the link is confirmed, on any device, the request here turns to Confirmed and shows the orders, without reloading.</p>
+<p>Each request to add orders placed under another email sends that address a link. When the link is confirmed,
+on any device, the request here turns to Confirmed and shows the orders, without reloading.</p>
 <p id="live-status" class="muted" role="status" aria-live="polite"></p>
 <ul class="claims" id="claims">${claimList(claims)}</ul>`,
       }).markup,

@@ -19,7 +19,8 @@ const plural = (count: number, one: string, many: string) => (count === 1 ? one 
 /** Where the code from the email can be entered when the link is incomplete (a GET: it changes nothing). */
 const codeForm = html`<form method="get" action="${CONFIRM_PAGE_PATH}">
 <label for="token">Code from the email</label>
-<input type="text" id="token" name="token" autocomplete="one-time-code" required spellcheck="false" autocapitalize="off">
+<input type="text" id="token" name="token" autocomplete="one-time-code" required
+  spellcheck="false" autocapitalize="off">
 <button type="submit">Continue</button>
 </form>`;
 
@@ -31,7 +32,8 @@ function unusableLinkPage(res: Response, claim: TokenClaimView | null) {
       404,
       "This link is not valid",
       "bad",
-      html`<p>It may be mistyped or cut short, or a newer request for the same orders replaced it. Use the link in the newest email, or enter its code:</p>${codeForm}`,
+      html`<p>It may be mistyped or cut short, or a newer request for the same orders replaced it.
+Use the link in the newest email, or enter its code:</p>${codeForm}`,
     );
   }
   switch (claim.status) {
@@ -41,7 +43,9 @@ function unusableLinkPage(res: Response, claim: TokenClaimView | null) {
         410,
         "This link was already used",
         "warn",
-        html`<p>${plural(claim.orderNumbers.length, "Order", "Orders")} ${orderNumbers(claim.orderNumbers)} went to the account ${claim.claimerEmail}${claim.verifiedAt ? html` on ${utcTimeInWords(claim.verifiedAt)}` : ""}. A link works once.</p>`,
+        html`<p>${plural(claim.orderNumbers.length, "Order", "Orders")} ${orderNumbers(claim.orderNumbers)}
+went to the account ${claim.claimerEmail}${claim.verifiedAt ? html` on ${utcTimeInWords(claim.verifiedAt)}` : ""}.
+A link works once.</p>`,
       );
     case OrderClaimStatus.EXPIRED:
       return sendMessagePage(
@@ -49,7 +53,8 @@ function unusableLinkPage(res: Response, claim: TokenClaimView | null) {
         410,
         "This link has expired",
         "warn",
-        html`<p>It expired on ${utcTimeInWords(claim.expiresAt)}, before it was used. Nothing changed. To add the orders to an account, ask for them again from that account: a new email comes with a new link.</p>`,
+        html`<p>It expired on ${utcTimeInWords(claim.expiresAt)}, before it was used. Nothing changed.
+To add the orders to an account, ask for them again from that account: a new email comes with a new link.</p>`,
       );
     case OrderClaimStatus.SUPERSEDED:
       return sendMessagePage(
@@ -73,7 +78,8 @@ function unusableLinkPage(res: Response, claim: TokenClaimView | null) {
 
 /** Who the orders would go to, as the page tells it: the full address, its age, a word on look-alikes. */
 function askingAccount(claim: TokenClaimView, now: Date) {
-  return html`<strong class="account">${claim.claimerEmail}</strong> (an account created ${timeAgoInWords(claim.claimerCreatedAt, now)})`;
+  const age = timeAgoInWords(claim.claimerCreatedAt, now);
+  return html`<strong class="account">${claim.claimerEmail}</strong> (an account created ${age})`;
 }
 
 /**
@@ -116,18 +122,26 @@ export function confirmPage(
           title: `Add your ${plural(count, "order", "orders")} to an account?`,
           main: html`<section class="card" aria-labelledby="page-title">
 <h1 id="page-title">Add your ${plural(count, "order", "orders")} to an account?</h1>
-<p>Someone signed in to the account ${askingAccount(claim, now)} asked to add ${plural(count, "this order", "these orders")}, placed under this email address, to their account.</p>
-${claim.claimerEmailHasNonAscii && html`<p class="notice warn">That address contains characters outside ASCII, shown as [U+...] codes: a look-alike of another address can hide that way.</p>`}
+<p>Someone signed in to the account ${askingAccount(claim, now)}
+asked to add ${plural(count, "this order", "these orders")}, placed under this email address, to their account.</p>
+${
+  claim.claimerEmailHasNonAscii &&
+  html`<p class="notice warn">That address contains characters outside ASCII, shown as [U+...] codes:
+a look-alike of another address can hide that way.</p>`
+}
 <dl class="facts">
 <dt>${plural(count, "Order", "Orders")}</dt><dd>${orderNumbers(claim.orderNumbers)}</dd>
 <dt>Placed under</dt><dd>${claim.recipientEmail}</dd>
 <dt>Goes to the account</dt><dd>${claim.claimerEmail}</dd>
-<dt>Link expires</dt><dd><time datetime="${claim.expiresAt.toISOString()}">${timeUntilInWords(claim.expiresAt, now)} (${utcTimeInWords(claim.expiresAt)})</time></dd>
+<dt>Link expires</dt><dd><time datetime="${claim.expiresAt.toISOString()}">${timeUntilInWords(claim.expiresAt, now)}
+(${utcTimeInWords(claim.expiresAt)})</time></dd>
 </dl>
 ${problem && html`<div class="notice bad" role="alert" id="confirm-problem">${problem}</div>`}
 ${
   claim.signInRequired &&
-  html`<p>That account has this inbox's own address. Anyone can register an address, so only someone signed in to that account can confirm: ${passwordNeeded ? "enter its password." : "you are signed in to it."} If you did not create an account with this address, someone else did: do not confirm.</p>`
+  html`<p>That account has this inbox's own address. Anyone can register an address, so only someone signed in to
+that account can confirm: ${passwordNeeded ? "enter its password." : "you are signed in to it."}
+If you did not create an account with this address, someone else did: do not confirm.</p>`
 }
 <form method="post" action="${CONFIRM_PAGE_PATH}">
 <input type="hidden" name="token" value="${token}">
@@ -135,7 +149,8 @@ ${
 ${
   passwordNeeded &&
   html`<label for="password">Password of ${claim.claimerEmail}</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required${problem && html` aria-describedby="confirm-problem" aria-invalid="true" autofocus`}>`
+<input type="password" id="password" name="password" autocomplete="current-password"
+  required${problem && html` aria-describedby="confirm-problem" aria-invalid="true" autofocus`}>`
 }
 <button type="submit">Confirm</button>
 </form>
@@ -153,7 +168,8 @@ ${
         400,
         "This link is incomplete",
         "bad",
-        html`<p>The link from the email ends with a code. Open the whole link from the email, or enter the code here:</p>${codeForm}`,
+        html`<p>The link from the email ends with a code.
+Open the whole link from the email, or enter the code here:</p>${codeForm}`,
       );
     }
     const claim = await services.claimViews.byToken(token);
@@ -192,13 +208,23 @@ ${
     if (result.__typename !== "VerifyOrderClaimSuccess" || !claim) return unusableLinkPage(res, claim);
     const moved = claim.movedOrderNumbers;
     const stayed = claim.orderNumbers.filter((n) => !moved.includes(n));
+    const movedNote =
+      moved.length === 0
+        ? "No order moved."
+        : html`${plural(moved.length, "Order", "Orders")} ${orderNumbers(moved)} ${plural(moved.length, "is", "are")}
+now in the account ${claim.claimerEmail}.`;
+    const stayedNote =
+      stayed.length > 0 &&
+      html`<p>${plural(stayed.length, "Order", "Orders")} ${orderNumbers(stayed)}
+stayed where ${plural(stayed.length, "it was: it", "they were: they")} changed after the request
+(a new email, another account, or canceled).</p>`;
     sendMessagePage(
       res,
       200,
       "Confirmed",
       "ok",
-      html`<p>${moved.length === 0 ? "No order moved." : html`${plural(moved.length, "Order", "Orders")} ${orderNumbers(moved)} ${plural(moved.length, "is", "are")} now in the account ${claim.claimerEmail}.`}</p>
-${stayed.length > 0 && html`<p>${plural(stayed.length, "Order", "Orders")} ${orderNumbers(stayed)} stayed where ${plural(stayed.length, "it was: it", "they were: they")} changed after the request (a new email, another account, or canceled).</p>`}
+      html`<p>${movedNote}</p>
+${stayedNote}
 <p><a href="/claim">See your claims</a></p>`,
     );
   });
