@@ -6,7 +6,9 @@ import { OrderClaimStatus } from "../db/generated/prisma/enums";
  * the confirmation's statement compare `expires_at` with the same instant).
  */
 export function claimStatusAt(claim: { status: OrderClaimStatus; expiresAt: Date }, now: Date): OrderClaimStatus {
-  return claim.status === OrderClaimStatus.PENDING && claim.expiresAt.getTime() <= now.getTime() ? OrderClaimStatus.EXPIRED : claim.status;
+  return claim.status === OrderClaimStatus.PENDING && claim.expiresAt.getTime() <= now.getTime()
+    ? OrderClaimStatus.EXPIRED
+    : claim.status;
 }
 
 /**
@@ -15,7 +17,10 @@ export function claimStatusAt(claim: { status: OrderClaimStatus; expiresAt: Date
  * can move on later). A Prisma `order` filter, so every reader applies the same rule.
  */
 export function movedOrdersStillOwned(claim: { id: string; claimer_customer_id: string }) {
-  return { customer_id: claim.claimer_customer_id, claim_links: { some: { claim_id: claim.id, transferred_at: { not: null } } } };
+  return {
+    customer_id: claim.claimer_customer_id,
+    claim_links: { some: { claim_id: claim.id, transferred_at: { not: null } } },
+  };
 }
 
 /** The same rule as a filter of a claimer's claims' order links (reading claims with their orders). */

@@ -1,5 +1,6 @@
 import type { Db } from "../db/database";
 import type { OutboxHandler } from "../events/outbox-dispatcher";
+import { claimStatusAt } from "../domain/claim-status";
 import { maskEmail } from "../domain/email";
 import { ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
 import type { Logger } from "../logger";
@@ -36,7 +37,8 @@ export function claimTokenNotifier(deps: {
       // The asking account as it is now: the email names it in full, with its age.
       select: { status: true, expires_at: true, claimer: { select: { email: true, created_at: true } } },
     });
-    if (!secret || !claim || claim.status !== "PENDING" || claim.expires_at.getTime() <= Date.now()) {
+    const pending = claim && claimStatusAt({ status: claim.status, expiresAt: claim.expires_at }, new Date());
+    if (!secret || !claim || pending !== "PENDING") {
       deps.logger.info("claim email dropped: the claim is no longer pending", {
         claimId: payload.claim_id,
         outboxEventId: String(id),

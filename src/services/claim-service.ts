@@ -18,7 +18,12 @@ import {
 } from "../domain/errors";
 import { newId } from "../domain/ids";
 import { enqueueOutboxEvent } from "../events/outbox";
-import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED, type OutboxMessages, type OutboxTopic } from "../events/topics";
+import {
+  ORDER_CLAIM_UPDATED,
+  ORDER_UPDATE_TOKEN_CREATED,
+  type OutboxMessages,
+  type OutboxTopic,
+} from "../events/topics";
 import type { Logger } from "../logger";
 import type { RateLimiter } from "./rate-limiter";
 import type { Selection } from "./selection";
@@ -113,9 +118,15 @@ export class ClaimService {
       throw error;
     });
     this.deps.onOutboxWritten();
-    if (superseded.length > 0) this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: customerId });
+    if (superseded.length > 0)
+      this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: customerId });
     for (const claim of claims) {
-      this.deps.logger.info("claim opened", { claimId: claim.id, recipient: maskEmail(claim.recipientEmail), orders: claim.orders.length, claimerId: customerId });
+      this.deps.logger.info("claim opened", {
+        claimId: claim.id,
+        recipient: maskEmail(claim.recipientEmail),
+        orders: claim.orders.length,
+        claimerId: customerId,
+      });
     }
     // The rows as written, by recipient: a client's selection of them costs no second read.
     return claims
@@ -144,17 +155,24 @@ export class ClaimService {
     await this.deps.rateLimiter.take("confirmPerIp", clientIp);
     if (!looksLikeClaimToken(token)) throw new ClaimTokenInvalidError();
     const now = new Date();
-    const verified: OutboxMessages[typeof ORDER_CLAIM_UPDATED]["payload"] = claimUpdate("", "", OrderClaimStatus.VERIFIED, now);
+    const verified: OutboxMessages[typeof ORDER_CLAIM_UPDATED]["payload"] = claimUpdate(
+      "",
+      "",
+      OrderClaimStatus.VERIFIED,
+      now,
+    );
     const [claim] = await this.deps.prisma.$queryRaw<VerificationRow[]>`
       WITH claim AS (
-        SELECT c."id", c."status", c."expires_at", c."claimer_customer_id", c."recipient_email", claimer."email" AS "claimer_email",
+        SELECT c."id", c."status", c."expires_at", c."claimer_customer_id", c."recipient_email",
+               claimer."email" AS "claimer_email",
                claimer."deleted_at" IS NULL AND claimer."has_account" AS "claimer_can_claim"
-        FROM "ordergate"."order_claim" AS c JOIN "public"."customer" AS claimer ON claimer."id" = c."claimer_customer_id"
+        FROM "ordergate"."order_claim" AS c
+        JOIN "public"."customer" AS claimer ON claimer."id" = c."claimer_customer_id"
         WHERE c."token_hash" = ${hashClaimToken(token)}),
       current AS (
         -- The claim as it is now, locked until this statement commits: a concurrent verification
-        -- waits here, then sees VERIFIED. Found by primary key alone (with its status in the WHERE
-        -- clause, young statistics led the planner to scan every pending claim).
+        -- waits here, then sees VERIFIED. Found by primary key alone: with its status in the WHERE
+        -- clause, the planner may choose to scan every pending claim.
         SELECT c."id", c."status", c."expires_at" FROM "ordergate"."order_claim" AS c
         WHERE c."id" = (SELECT claim."id" FROM claim WHERE claim."claimer_can_claim") FOR UPDATE),
       marked AS (
@@ -165,23 +183,28 @@ export class ClaimService {
       moved AS (
         UPDATE "public"."order" AS o
         SET "customer_id" = marked."claimer_customer_id", "updated_at" = ${now},
-            "email" = CASE WHEN ${this.deps.config.claimReplaceOrderEmail} THEN marked."claimer_email" ELSE o."email" END
+            "email" = CASE WHEN ${this.deps.config.claimReplaceOrderEmail}
+                      THEN marked."claimer_email" ELSE o."email" END
         FROM marked JOIN "ordergate"."order_claim_order" AS link ON link."claim_id" = marked."id"
         -- Its email exactly as when the claim was opened (no case mapping in SQL: see the
         -- claim_policy migration), not canceled, and in no account since (design.md §3).
         WHERE link."order_id" = o."id" AND o."email" = link."order_email" AND o."status" <> 'canceled'
-          AND NOT EXISTS (SELECT FROM "public"."customer" AS owner WHERE owner."id" = o."customer_id" AND owner."has_account")
+          AND NOT EXISTS (SELECT FROM "public"."customer" AS owner
+                          WHERE owner."id" = o."customer_id" AND owner."has_account")
         RETURNING o."id"),
       linked AS (
         UPDATE "ordergate"."order_claim_order" AS link SET "transferred_at" = ${now}
         FROM marked, moved WHERE link."claim_id" = marked."id" AND link."order_id" = moved."id"),
       announced AS (
         INSERT INTO "ordergate"."outbox_event" ("topic", "payload")
-        SELECT ${ORDER_CLAIM_UPDATED}, ${JSON.stringify(verified)}::jsonb || jsonb_build_object('claimId', marked."id", 'claimerCustomerId', marked."claimer_customer_id")
+        SELECT ${ORDER_CLAIM_UPDATED},
+               ${JSON.stringify(verified)}::jsonb
+               || jsonb_build_object('claimId', marked."id", 'claimerCustomerId', marked."claimer_customer_id")
         FROM marked)
       SELECT claim."id", claim."status", claim."expires_at", claim."claimer_customer_id", claim."claimer_can_claim",
              current."status" AS "current_status", current."expires_at" AS "current_expires_at",
-             EXISTS (SELECT FROM marked) AS "verified", ARRAY(SELECT moved."id" FROM moved ORDER BY moved."id") AS "moved_order_ids"
+             EXISTS (SELECT FROM marked) AS "verified",
+             ARRAY(SELECT moved."id" FROM moved ORDER BY moved."id") AS "moved_order_ids"
       FROM claim LEFT JOIN current ON true`;
     if (!claim) throw new ClaimTokenInvalidError();
     if (!claim.verified) {
@@ -193,7 +216,11 @@ export class ClaimService {
       throw new ClaimTokenUsedError();
     }
     this.deps.onOutboxWritten();
-    this.deps.logger.info("claim verified", { claimId: claim.id, claimerId: claim.claimer_customer_id, ordersMoved: claim.moved_order_ids.length });
+    this.deps.logger.info("claim verified", {
+      claimId: claim.id,
+      claimerId: claim.claimer_customer_id,
+      ordersMoved: claim.moved_order_ids.length,
+    });
     return { claimId: claim.id, transferredOrderIds: claim.moved_order_ids };
   }
 
@@ -229,9 +256,16 @@ export class ClaimService {
   }
 
   /** The orders a claim moved, as its claimer sees them (movedOrdersStillOwned): none before VERIFIED. */
-  transferredOrders<S extends Selection>(claim: Pick<OrderClaim, "id" | "status" | "claimer_customer_id">, selection: S) {
+  transferredOrders<S extends Selection>(
+    claim: Pick<OrderClaim, "id" | "status" | "claimer_customer_id">,
+    selection: S,
+  ) {
     if (claim.status !== OrderClaimStatus.VERIFIED) return Promise.resolve([]);
-    return this.deps.prisma.order.findMany({ ...selection, where: movedOrdersStillOwned(claim), orderBy: { display_id: "asc" } });
+    return this.deps.prisma.order.findMany({
+      ...selection,
+      where: movedOrdersStillOwned(claim),
+      orderBy: { display_id: "asc" },
+    });
   }
 
   /**
@@ -254,7 +288,11 @@ export class ClaimService {
         } catch (error) {
           if (!(error instanceof RateLimitedError)) throw error;
           retryAfterSeconds = Math.max(retryAfterSeconds, error.retryAfterSeconds);
-          this.deps.logger.info("claim withheld: the address had its hourly share of claim emails", { recipient: maskEmail(email), claimerId, limit });
+          this.deps.logger.info("claim withheld: the address had its hourly share of claim emails", {
+            recipient: maskEmail(email),
+            claimerId,
+            limit,
+          });
         }
       }
     }
@@ -273,11 +311,15 @@ export class ClaimService {
    * or has no account.
    */
   private async claimableOrders(customerId: string, orderIds: string[]) {
-    const rows = await this.deps.prisma.$queryRaw<{ has_account: boolean; id: string | null; email: string; display_id: number }[]>`
+    const rows = await this.deps.prisma.$queryRaw<
+      { has_account: boolean; id: string | null; email: string; display_id: number }[]
+    >`
       SELECT c."has_account", o."id", o."email", o."display_id"
       FROM "public"."customer" AS c
-      LEFT JOIN "public"."order" AS o ON o."id" = ANY(${orderIds}::varchar[]) AND o."status" <> 'canceled' AND o."customer_id" <> c."id"
-        AND NOT EXISTS (SELECT FROM "public"."customer" AS owner WHERE owner."id" = o."customer_id" AND owner."has_account")
+      LEFT JOIN "public"."order" AS o
+        ON o."id" = ANY(${orderIds}::varchar[]) AND o."status" <> 'canceled' AND o."customer_id" <> c."id"
+        AND NOT EXISTS (SELECT FROM "public"."customer" AS owner
+                        WHERE owner."id" = o."customer_id" AND owner."has_account")
       WHERE c."id" = ${customerId} AND c."deleted_at" IS NULL
       ORDER BY o."display_id"`;
     if (rows.length === 0) throw new NotAuthenticatedError();
@@ -288,10 +330,12 @@ export class ClaimService {
   private validateOrderIds(orderIds: readonly string[]): string[] {
     if (orderIds.length === 0) throw new InvalidInputError("orderIds", "must contain at least one order id");
     if (orderIds.some((id) => id.trim() === "")) throw new InvalidInputError("orderIds", "must not contain empty ids");
-    if (orderIds.some(hasControlCharacters)) throw new InvalidInputError("orderIds", "must not contain control characters");
+    if (orderIds.some(hasControlCharacters))
+      throw new InvalidInputError("orderIds", "must not contain control characters");
     const ids = [...new Set(orderIds)];
     const max = this.deps.config.claimMaxOrders;
-    if (ids.length > max) throw new InvalidInputError("orderIds", `must contain at most ${max} order ids (got ${ids.length})`);
+    if (ids.length > max)
+      throw new InvalidInputError("orderIds", `must contain at most ${max} order ids (got ${ids.length})`);
     return ids;
   }
 
@@ -330,14 +374,24 @@ export class ClaimService {
    * claims superseded.
    */
   private async openClaims(claimerId: string, claims: NewClaim[], now: Date): Promise<string[]> {
-    const supersededEvent = { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate("", claimerId, OrderClaimStatus.SUPERSEDED, now) };
+    const supersededEvent = {
+      topic: ORDER_CLAIM_UPDATED,
+      payload: claimUpdate("", claimerId, OrderClaimStatus.SUPERSEDED, now),
+    };
+    const claimRows = claims.map(({ id, recipientEmail, tokenHash, expiresAt, orders }) => ({
+      id,
+      recipient_email: recipientEmail,
+      token_hash: tokenHash,
+      expires_at: expiresAt,
+      orders: orders.map((order) => ({ id: order.id, email: order.email })),
+    }));
     const rows = await this.deps.prisma.$queryRaw<{ superseded_claim_id: string }[]>`
       SELECT "superseded_claim_id" FROM "ordergate"."open_order_claims"(
         ${claimerId}::varchar,
         ${now}::timestamptz,
         ${claims.flatMap((claim) => claim.orders.map((order) => order.id))}::varchar[],
         ${JSON.stringify(supersededEvent)}::jsonb,
-        ${JSON.stringify(claims.map(({ id, recipientEmail, tokenHash, expiresAt, orders }) => ({ id, recipient_email: recipientEmail, token_hash: tokenHash, expires_at: expiresAt, orders: orders.map((order) => ({ id: order.id, email: order.email })) })))}::jsonb,
+        ${JSON.stringify(claimRows)}::jsonb,
         ${JSON.stringify(claims.flatMap((claim) => claim.events))}::jsonb)`;
     return rows.map((row) => row.superseded_claim_id);
   }

@@ -63,29 +63,37 @@ export interface CustomerClaimView {
 /** A customer's claims with the orders each moved that the customer still owns. */
 const customerClaimSelect = (customerId: string) =>
   ({
-  id: true,
-  claimer_customer_id: true,
-  status: true,
-  recipient_email: true,
-  created_at: true,
-  expires_at: true,
-  verified_at: true,
-  _count: { select: { orders: true } },
-  orders: {
-    where: movedLinksStillOwned(customerId),
-    select: {
-      order: {
-        select: { display_id: true, created_at: true, currency_code: true, items: { select: { unit_price: true, quantity: true } } },
+    id: true,
+    claimer_customer_id: true,
+    status: true,
+    recipient_email: true,
+    created_at: true,
+    expires_at: true,
+    verified_at: true,
+    _count: { select: { orders: true } },
+    orders: {
+      where: movedLinksStillOwned(customerId),
+      select: {
+        order: {
+          select: {
+            display_id: true,
+            created_at: true,
+            currency_code: true,
+            items: { select: { unit_price: true, quantity: true } },
+          },
+        },
       },
     },
-  },
-}) as const satisfies Prisma.OrderClaimSelect;
+  }) as const satisfies Prisma.OrderClaimSelect;
 
 /** Claims as people read them on the pages: by token for the recipient, by customer for the claimer. Reads only. */
 export class ClaimViewService {
   constructor(private readonly deps: { prisma: Db }) {}
 
-  /** The claim a token names, or null for anything that is not a live token's (malformed, unknown, superseded ones included). */
+  /**
+   * The claim a token names, or null for anything that is not a live token's (malformed,
+   * unknown, superseded ones included).
+   */
   async byToken(token: string, now = new Date()): Promise<TokenClaimView | null> {
     if (!looksLikeClaimToken(token)) return null;
     const claim = await this.deps.prisma.orderClaim.findUnique({
@@ -134,7 +142,10 @@ export class ClaimViewService {
   async oneOfCustomer(customerId: string, claimId: string, now = new Date()): Promise<CustomerClaimView | null> {
     // No id holds one (and PostgreSQL refuses a NUL outright).
     if (hasControlCharacters(claimId)) return null;
-    const claim = await this.deps.prisma.orderClaim.findFirst({ where: { id: claimId, claimer_customer_id: customerId }, select: customerClaimSelect(customerId) });
+    const claim = await this.deps.prisma.orderClaim.findFirst({
+      where: { id: claimId, claimer_customer_id: customerId },
+      select: customerClaimSelect(customerId),
+    });
     return claim ? toCustomerView(claim, now) : null;
   }
 }

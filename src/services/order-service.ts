@@ -28,10 +28,20 @@ export class OrderService {
   }
 
   /** A page of the customer's own orders, newest first, and how many there are in all. */
-  async listOwn<I extends object>(customerId: string, page: { limit: number; offset: number; statuses?: OrderStatus[] }, include: I) {
+  async listOwn<I extends object>(
+    customerId: string,
+    page: { limit: number; offset: number; statuses?: OrderStatus[] },
+    include: I,
+  ) {
     const where = { customer_id: customerId, ...(page.statuses?.length ? { status: { in: page.statuses } } : {}) };
     const [orders, count] = await Promise.all([
-      this.deps.prisma.order.findMany({ where, include, orderBy: [{ created_at: "desc" }, { id: "desc" }], skip: page.offset, take: page.limit }),
+      this.deps.prisma.order.findMany({
+        where,
+        include,
+        orderBy: [{ created_at: "desc" }, { id: "desc" }],
+        skip: page.offset,
+        take: page.limit,
+      }),
       this.deps.prisma.order.count({ where }),
     ]);
     return { orders, count };
@@ -49,7 +59,9 @@ export class OrderService {
     const wanted = normalizeEmail(email);
     if (!isEmail(wanted)) return null;
     // The email is compared here, so it is read whatever else the caller selected.
-    const withEmail = (selection.select ? { ...selection, select: { ...selection.select, email: true } } : selection) as S;
+    const withEmail = (
+      selection.select ? { ...selection, select: { ...selection.select, email: true } } : selection
+    ) as S;
     const candidates = await this.deps.prisma.order.findMany({ ...withEmail, where: { display_id: displayId } });
     const matches = candidates.filter((order) => normalizeEmail((order as { email: string }).email) === wanted);
     return matches.length === 1 ? matches[0]! : null;

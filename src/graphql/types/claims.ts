@@ -17,11 +17,14 @@ import { domainGraphQLError } from "./errors";
 
 const OrderClaimStatusEnum = builder.enumType(OrderClaimStatus, {
   name: "OrderClaimStatus",
-  description: "PENDING until the emailed token is used (VERIFIED) or runs out (EXPIRED); SUPERSEDED when a newer request by the same customer covers the same orders.",
+  description:
+    "PENDING until the emailed token is used (VERIFIED) or runs out (EXPIRED); SUPERSEDED when a newer request by " +
+    "the same customer covers the same orders.",
 });
 
 const OrderClaim = builder.prismaObject("OrderClaim", {
-  description: "A request to move the orders placed under one email to the signed-in customer. Never exposes the token.",
+  description:
+    "A request to move the orders placed under one email to the signed-in customer. Never exposes the token.",
   fields: (t) => ({
     id: t.exposeID("id"),
     status: t.expose("status", { type: OrderClaimStatusEnum }),
@@ -33,7 +36,8 @@ const OrderClaim = builder.prismaObject("OrderClaim", {
     orders: t.prismaField({
       type: ["Order"],
       description:
-        "Empty until the claim is VERIFIED; then the orders it moved to the claimer. Before that the claimer does not own them, so nothing about them is shown.",
+        "Empty until the claim is VERIFIED; then the orders it moved to the claimer. Before that the claimer does " +
+        "not own them, so nothing about them is shown.",
       // No `select`: the parent's own status decides (a subscription tells a claim as an earlier
       // change left it, and a reload of the row would show the orders of a later one).
       resolve: (query, claim, _args, ctx) => ctx.claims.transferredOrders(claim, query),
@@ -46,7 +50,9 @@ const OrderClaim = builder.prismaObject("OrderClaim", {
 
 builder.prismaObjectField("Customer", "orderClaims", (t) =>
   t.relatedConnection("claims", {
-    description: "The customer's claims, newest first; `status` keeps those in any of the given statuses (e.g. [PENDING]: the open ones).",
+    description:
+      "The customer's claims, newest first; `status` keeps those in any of the given statuses (e.g. [PENDING]: the " +
+      "open ones).",
     cursor: "id",
     totalCount: true,
     args: { status: t.arg({ type: [OrderClaimStatusEnum], required: false }) },
@@ -81,7 +87,8 @@ builder.mutationFields((t) => ({
   claimOrders: t.field({
     type: ClaimOrdersSuccess,
     description:
-      "Asks to move orders placed under other emails to the signed-in customer: one token is emailed to each address. " +
+      "Asks to move orders placed under other emails to the signed-in customer: one token is emailed to each " +
+      "address. " +
       "Unknown and canceled orders, your own and those in another customer's account are skipped silently. " +
       "When an address had its hourly share of claim emails, nothing is opened (ClaimEmailsWithheldError).",
     args: { orderIds: t.arg.idList({ required: true }) },
@@ -96,7 +103,8 @@ builder.mutationFields((t) => ({
   }),
   verifyOrderClaim: t.field({
     type: VerifyOrderClaimSuccess,
-    description: "Confirms a claim with the emailed token (no sign-in needed: the token is the proof). A token works once.",
+    description:
+      "Confirms a claim with the emailed token (no sign-in needed: the token is the proof). A token works once.",
     args: { token: t.arg.string({ required: true }) },
     errors: {
       types: [ClaimTokenInvalidError, ClaimTokenExpiredError, ClaimTokenUsedError],
@@ -132,14 +140,20 @@ builder.subscriptionFields((t) => ({
     description:
       "The signed-in customer's claims, each time one changes status (PENDING, SUPERSEDED, VERIFIED, EXPIRED), " +
       "whichever instance made the change. With `claimId`, that claim only: its current state first, and the stream " +
-      "completes once the claim is no longer PENDING. When the sign-in expires (JWT or session), or its session is signed out, " +
-      "the stream ends: over SSE with an UNAUTHENTICATED error, over WebSocket (JWT only) by the connection closing with 4403.",
+      "completes once the claim is no longer PENDING. When the sign-in expires (JWT or session), or its session is " +
+      "signed out, " +
+      "the stream ends: over SSE with an UNAUTHENTICATED error, over WebSocket (JWT only) by the connection closing " +
+      "with 4403.",
     args: { claimId: t.arg.id({ required: false, description: "Follow this claim only." }) },
     subscribe: (_root, { claimId }, ctx) => {
       if (!ctx.viewer) throw domainGraphQLError(new NotAuthenticatedError());
       const { customerId, signedInUntil, sessionId } = ctx.viewer;
       return endingOnFailure(
-        ctx.claimFeed.watch(customerId, { claimId: claimId === null || claimId === undefined ? undefined : String(claimId), signedInUntil, sessionId }),
+        ctx.claimFeed.watch(customerId, {
+          claimId: claimId === null || claimId === undefined ? undefined : String(claimId),
+          signedInUntil,
+          sessionId,
+        }),
       );
     },
     resolve: (event) => {

@@ -25,15 +25,17 @@ builder.queryFields((t) => ({
   me: t.prismaField({
     type: "Customer",
     nullable: true,
-    description: "The signed-in customer (a store JWT, or over HTTP the session cookie of `POST /store/auth`); null when signed out.",
-    resolve: (query, _root, _args, ctx) =>
-      ctx.viewer ? ctx.customers.findSelf(ctx.viewer.customerId, query) : null,
+    description:
+      "The signed-in customer (a store JWT, or over HTTP the session cookie of `POST /store/auth`); null when signed " +
+      "out.",
+    resolve: (query, _root, _args, ctx) => (ctx.viewer ? ctx.customers.findSelf(ctx.viewer.customerId, query) : null),
   }),
 }));
 
 /** A signed-in customer and the store JWT to use as `Authorization: Bearer` (30 days, Medusa's). */
 const SignedIn = builder.objectRef<{ customerId: string; token: string }>("SignedIn").implement({
-  description: "A store JWT and the customer it signs in; send it as `Authorization: Bearer <token>` (REST, GraphQL, WebSocket).",
+  description:
+    "A store JWT and the customer it signs in; send it as `Authorization: Bearer <token>` (REST, GraphQL, WebSocket).",
   fields: (t) => ({
     token: t.exposeString("token"),
     customer: t.prismaField({
@@ -57,10 +59,15 @@ builder.mutationFields((t) => ({
   registerCustomer: t.field({
     type: SignedIn,
     description:
-      "Creates a customer with an account and signs it in (Medusa's `POST /store/customers`). Orders placed earlier as a guest " +
+      "Creates a customer with an account and signs it in (Medusa's `POST /store/customers`). Orders placed earlier " +
+      "as a guest " +
       "under the same email stay with the guest record until claimed.",
     args: { input: t.arg({ type: RegisterCustomerInput, required: true }) },
-    errors: { types: [InvalidInputError, EmailTakenError], union: { name: "RegisterCustomerResult" }, directResult: true },
+    errors: {
+      types: [InvalidInputError, EmailTakenError],
+      union: { name: "RegisterCustomerResult" },
+      directResult: true,
+    },
     resolve: async (_root, { input }, ctx) => {
       const customer = await ctx.customers.register(input, ctx.clientIp);
       return { customerId: customer.id, token: ctx.auth.issueStoreToken(customer.id) };

@@ -31,13 +31,30 @@ function errorType(errorClass: new (...args: any[]) => DomainError, name: string
   });
 }
 
-errorType(NotAuthenticatedError, "NotAuthenticatedError", "The operation needs a signed-in customer: a store JWT in `Authorization: Bearer` (WebSocket: `connectionParams.authorization`), or over HTTP the session cookie of `POST /store/auth`.");
+errorType(
+  NotAuthenticatedError,
+  "NotAuthenticatedError",
+  "The operation needs a signed-in customer: a store JWT in `Authorization: Bearer` (WebSocket: " +
+    "`connectionParams.authorization`), or over HTTP the session cookie of `POST /store/auth`.",
+);
 errorType(AccountRequiredError, "AccountRequiredError", "The signed-in customer is a guest record without an account.");
-errorType(ClaimTokenInvalidError, "ClaimTokenInvalidError", "No open claim has this token (mistyped, never issued, or replaced by a newer request).");
+errorType(
+  ClaimTokenInvalidError,
+  "ClaimTokenInvalidError",
+  "No open claim has this token (mistyped, never issued, or replaced by a newer request).",
+);
 errorType(ClaimTokenExpiredError, "ClaimTokenExpiredError", "The claim token expired before it was used.");
 errorType(ClaimTokenUsedError, "ClaimTokenUsedError", "The claim token was already used.");
-errorType(EmailTakenError, "EmailTakenError", "A customer with this email already has an account (a guest record with it does not count).");
-errorType(InvalidCredentialsError, "InvalidCredentialsError", "The email or password is incorrect (the same answer for an unknown email).");
+errorType(
+  EmailTakenError,
+  "EmailTakenError",
+  "A customer with this email already has an account (a guest record with it does not count).",
+);
+errorType(
+  InvalidCredentialsError,
+  "InvalidCredentialsError",
+  "The email or password is incorrect (the same answer for an unknown email).",
+);
 
 builder.objectType(InvalidInputError, {
   name: "InvalidInputError",
@@ -50,7 +67,8 @@ builder.objectType(InvalidInputError, {
 builder.objectType(ClaimEmailsWithheldError, {
   name: "ClaimEmailsWithheldError",
   description:
-    "Nothing was opened: an address of these orders had its hourly share of claim emails (from you, or from everyone together). " +
+    "Nothing was opened: an address of these orders had its hourly share of claim emails (from you, or from everyone " +
+    "together). " +
     "It names no order or address; try again after `retryAfterSeconds`.",
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof ClaimEmailsWithheldError,

@@ -2,7 +2,11 @@ import { FulfillmentStatus, OrderStatus, PaymentStatus } from "../../db/generate
 import { builder, medusaEnum } from "../builder";
 
 export const OrderStatusEnum = medusaEnum("OrderStatus", Object.values(OrderStatus), "Medusa's order status.");
-const FulfillmentStatusEnum = medusaEnum("FulfillmentStatus", Object.values(FulfillmentStatus), "Medusa's fulfillment status.");
+const FulfillmentStatusEnum = medusaEnum(
+  "FulfillmentStatus",
+  Object.values(FulfillmentStatus),
+  "Medusa's fulfillment status.",
+);
 const PaymentStatusEnum = medusaEnum("PaymentStatus", Object.values(PaymentStatus), "Medusa's payment status.");
 
 builder.prismaObject("Order", {
@@ -67,7 +71,8 @@ builder.queryFields((t) => ({
     type: "Order",
     nullable: true,
     description:
-      "Guest lookup, as Medusa's `GET /store/orders`: the order with this number placed under this email (equal once trimmed and lower-cased; never a pattern), if exactly one. " +
+      "Guest lookup, as Medusa's `GET /store/orders`: the order with this number placed under this email (equal once " +
+      "trimmed and lower-cased; never a pattern), if exactly one. " +
       "Each lookup counts against a limit per client address (RATE_LIMIT_LOOKUP_IP).",
     args: { displayId: t.arg.int({ required: true }), email: t.arg.string({ required: true }) },
     resolve: (query, _root, { displayId, email }, ctx) => ctx.orders.lookUp(displayId, email, ctx.clientIp, query),
