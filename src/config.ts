@@ -1,3 +1,5 @@
+// Every setting in one file, parsed and validated once at start: a long file by design (one
+// schema, one Config type, one place to look up any setting).
 import path from "node:path";
 import proxyAddr from "proxy-addr";
 import { z } from "zod";

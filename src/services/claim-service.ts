@@ -1,3 +1,6 @@
+// The claim lifecycle's writes (open, verify, expire) and the rules that read their results, in one
+// service: each is one hand-written statement on the hot path, kept beside the code that interprets
+// its rows. That is why this file is longer than most.
 import type { Config } from "../config";
 import type { Db } from "../db/database";
 import type { OrderClaim } from "../db/generated/prisma/client";
@@ -7,14 +10,11 @@ import { hashClaimToken, looksLikeClaimToken, newClaimToken } from "../domain/cl
 import { hasControlCharacters, maskEmail, normalizeEmail } from "../domain/email";
 import {
   AccountRequiredError,
-  ClaimEmailsWithheldError,
   ClaimTokenExpiredError,
   ClaimTokenInvalidError,
   ClaimTokenUsedError,
   InvalidInputError,
   NotAuthenticatedError,
-  RateLimitedError,
-  type RateLimitName,
 } from "../domain/errors";
 import { newId } from "../domain/ids";
 import { enqueueOutboxEvent } from "../events/outbox";
@@ -26,6 +26,7 @@ import {
 } from "../events/topics";
 import type { Logger } from "../logger";
 import type { RateLimiter } from "./rate-limiter";
+import { RecipientAllowances } from "./recipient-allowances";
 import type { Selection } from "./selection";
 
 export interface ClaimServiceDeps {
@@ -55,9 +56,6 @@ interface ClaimableOrder {
   display_id: number;
 }
 
-/** A rate limit and the key one claim email counts against. */
-type Allowance = [RateLimitName, string];
-
 interface NewClaim {
   id: string;
   recipientEmail: string;
@@ -86,7 +84,11 @@ interface VerificationRow {
  * Owns the transactions and writes the outbox events; knows nothing of HTTP or GraphQL.
  */
 export class ClaimService {
-  constructor(private readonly deps: ClaimServiceDeps) {}
+  private readonly recipientAllowances: RecipientAllowances;
+
+  constructor(private readonly deps: ClaimServiceDeps) {
+    this.recipientAllowances = new RecipientAllowances(deps);
+  }
 
   /**
    * Opens one claim per email among the given orders and returns them. Unknown and canceled
@@ -108,13 +110,13 @@ export class ClaimService {
       const email = normalizeEmail(order.email);
       groups.set(email, [...(groups.get(email) ?? []), order]);
     }
-    const allowances = await this.takeRecipientAllowances(customerId, [...groups.keys()]);
+    const allowances = await this.recipientAllowances.take(customerId, [...groups.keys()]);
 
     const now = new Date();
     const claims = [...groups].map(([email, group]) => this.newClaim(customerId, email, group, now));
     const superseded = await this.openClaims(customerId, claims, now).catch(async (error: unknown) => {
       // Nothing was opened, so nothing will be mailed: the allowances go back.
-      await this.giveBack(allowances);
+      await this.recipientAllowances.giveBack(allowances);
       throw error;
     });
     this.deps.onOutboxWritten();
@@ -266,43 +268,6 @@ export class ClaimService {
       where: movedOrdersStillOwned(claim),
       orderBy: { display_id: "asc" },
     });
-  }
-
-  /**
-   * Takes one claim email from each recipient's allowances: the one this claimer has with that
-   * address (so no one can spend another claimer's), and the address's ceiling from everyone
-   * together. All or nothing: when any is spent, those taken go back and nothing is opened.
-   */
-  private async takeRecipientAllowances(claimerId: string, emails: string[]): Promise<Allowance[]> {
-    const taken: Allowance[] = [];
-    let retryAfterSeconds = 0;
-    for (const email of emails) {
-      const wanted: Allowance[] = [
-        ["claimPerRecipient", `${claimerId} ${email}`],
-        ["claimPerRecipientTotal", email],
-      ];
-      for (const [limit, key] of wanted) {
-        try {
-          await this.deps.rateLimiter.take(limit, key);
-          taken.push([limit, key]);
-        } catch (error) {
-          if (!(error instanceof RateLimitedError)) throw error;
-          retryAfterSeconds = Math.max(retryAfterSeconds, error.retryAfterSeconds);
-          this.deps.logger.info("claim withheld: the address had its hourly share of claim emails", {
-            recipient: maskEmail(email),
-            claimerId,
-            limit,
-          });
-        }
-      }
-    }
-    if (retryAfterSeconds === 0) return taken;
-    await this.giveBack(taken);
-    throw new ClaimEmailsWithheldError(retryAfterSeconds);
-  }
-
-  private async giveBack(allowances: Allowance[]): Promise<void> {
-    await Promise.all(allowances.map(([limit, key]) => this.deps.rateLimiter.giveBack(limit, key)));
   }
 
   /**

@@ -1,3 +1,4 @@
+// The seed file's format (zod) and its loader in one file: the format is the loader's contract.
 import { z } from "zod";
 import { type Db, Prisma } from "../db/database";
 import { FulfillmentStatus, OrderStatus, PaymentStatus } from "../db/generated/prisma/enums";
