@@ -12,7 +12,7 @@ import { bodyTooLarge, sendMedusaError } from "../rest/errors";
 import { openApiDocument } from "../rest/openapi";
 import { STORE_BODY_LIMIT_BYTES } from "../rest/validation";
 import type { Metrics } from "./metrics";
-import { refuseDeclaredOversize } from "./body-limits";
+import { refuseDeclaredOversize } from "../lib/body-limits";
 import { pageRoutes } from "./pages";
 import { requestLog } from "./request-log";
 

@@ -2,7 +2,7 @@ import http, { type ClientRequest, type IncomingMessage } from "node:http";
 import https from "node:https";
 import type { Request, RequestHandler, Response } from "express";
 import { createProxyMiddleware, type Plugin } from "http-proxy-middleware";
-import { watchStreamedBody } from "../http/body-limits";
+import { watchStreamedBody } from "../lib/body-limits";
 import type { Logger } from "../logger";
 import { SESSION_COOKIE } from "../lib/session-cookie";
 import type { AuthService } from "../services/auth-service";
