@@ -456,3 +456,39 @@ describe("ordergate's own routes signed in by the session cookie", () => {
     expect(claim.status).toBe(200);
   });
 });
+
+describe("the confirm page's password, attacked by whoever holds the link", () => {
+  let t: TestGateway;
+  let mail: TestMailServer;
+  beforeAll(async () => {
+    mail = await new TestMailServer().start();
+    t = await startTestGateway({ SMTP_URL: mail.url, RATE_LIMITS: "on", RATE_LIMIT_LOGIN_EMAIL: "2/1h" });
+    await seedScenario(t.prisma, claimScenario);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await mail?.stop();
+  });
+
+  it("counts each password against the account's sign-in limit: guessing stops at 429, nothing moves", async () => {
+    const owner = {
+      email: customers.workGuest.email,
+      password: "the owner's password",
+      first_name: "Ann",
+      last_name: "Work",
+    };
+    expect((await t.request("POST", "/store/customers", { body: owner })).status).toBe(200);
+    // The owner's own sign-in counts too: one of the two attempts an hour.
+    const token = await loginToken(t, owner.email, owner.password);
+    expect((await t.request("POST", CLAIM, { bearer: token, body: { order_ids: [orders.work1.id] } })).status).toBe(
+      200,
+    );
+    const [message] = await mail.waitFor(1);
+    expect((await pressConfirm(t, message!.token!, { password: "guess 1" })).status).toBe(401);
+    const refused = await pressConfirm(t, message!.token!, { password: owner.password });
+    expect(refused.status).toBe(429);
+    expect(refused.page).toContain("Too many sign-in attempts for this email.");
+    expect((await t.prisma.orderClaim.findFirstOrThrow()).status).toBe("PENDING");
+    expect(await ownerOf(t, orders.work1.id)).toBe(customers.workGuest.id);
+  });
+});
