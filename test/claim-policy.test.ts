@@ -3,8 +3,10 @@ import {
   claimScenario,
   defineScenario,
   loginToken,
+  registerOnWorkAddress,
   seedScenario,
   storeTokenFor,
+  unregisterWorkAddress,
   useClaimFixture,
 } from "./support/scenarios";
 import { type ReceivedMail, TestMailServer } from "./support/smtp";
@@ -257,15 +259,9 @@ describe("with the claim scenario", () => {
 
     it("asks for the account's password when the asking account has the inbox's own address, and refuses the token alone", async () => {
       // Someone registered Ann's work address before she did, with a password of their own.
-      const squatter = {
-        email: customers.workGuest.email,
-        password: "the squatter's password",
-        first_name: "Ann",
-        last_name: "Work",
-      };
-      expect((await t.request("POST", "/store/customers", { body: squatter })).status).toBe(200);
+      const squatter = await registerOnWorkAddress(t, "the squatter's password");
       try {
-        const token = await loginToken(t, squatter.email, squatter.password);
+        const { token } = squatter;
         expect((await t.request("POST", CLAIM, { bearer: token, body: { order_ids: [orders.work1.id] } })).status).toBe(
           200,
         );
@@ -291,24 +287,12 @@ describe("with the claim scenario", () => {
         expect(signedIn.page).toContain("Confirmed");
         expect(await ownerOf(t, orders.work1.id)).not.toBe(customers.workGuest.id);
       } finally {
-        await t.prisma.order.updateMany({
-          where: { id: orders.work1.id },
-          data: { customer_id: customers.workGuest.id },
-        });
-        await t.prisma.orderClaim.deleteMany();
-        await t.prisma.customerSession.deleteMany();
-        await t.prisma.customer.deleteMany({ where: { email: squatter.email, has_account: true } });
+        await unregisterWorkAddress(t);
       }
     });
 
     it("confirms without a password for someone signed in to that account by its session", async () => {
-      const owner = {
-        email: customers.workGuest.email,
-        password: "ann's own password",
-        first_name: "Ann",
-        last_name: "Work",
-      };
-      expect((await t.request("POST", "/store/customers", { body: owner })).status).toBe(200);
+      const owner = await registerOnWorkAddress(t, "ann's own password");
       try {
         const session = (
           await t.request("POST", "/store/auth", { body: { email: owner.email, password: owner.password } })
@@ -326,13 +310,7 @@ describe("with the claim scenario", () => {
         expect((await t.prisma.orderClaim.findFirstOrThrow()).status).toBe("VERIFIED");
         // The REST confirm keeps Medusa's token-only contract (docs/medusa-differences.md).
       } finally {
-        await t.prisma.order.updateMany({
-          where: { id: orders.work2.id },
-          data: { customer_id: customers.workGuest.id },
-        });
-        await t.prisma.orderClaim.deleteMany();
-        await t.prisma.customerSession.deleteMany();
-        await t.prisma.customer.deleteMany({ where: { email: owner.email, has_account: true } });
+        await unregisterWorkAddress(t);
       }
     });
   });
@@ -471,15 +449,9 @@ describe("the confirm page's password, attacked by whoever holds the link", () =
   });
 
   it("counts each password against the account's sign-in limit: guessing stops at 429, nothing moves", async () => {
-    const owner = {
-      email: customers.workGuest.email,
-      password: "the owner's password",
-      first_name: "Ann",
-      last_name: "Work",
-    };
-    expect((await t.request("POST", "/store/customers", { body: owner })).status).toBe(200);
-    // The owner's own sign-in counts too: one of the two attempts an hour.
-    const token = await loginToken(t, owner.email, owner.password);
+    // The owner's own sign-in (registerOnWorkAddress signs in) counts too: one of the two attempts an hour.
+    const owner = await registerOnWorkAddress(t, "the owner's password");
+    const { token } = owner;
     expect((await t.request("POST", CLAIM, { bearer: token, body: { order_ids: [orders.work1.id] } })).status).toBe(
       200,
     );

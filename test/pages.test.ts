@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumInstalled, launchChromium, localOnlyContext, screenshot } from "./support/browser";
 import type { TestGateway } from "./support/gateway";
-import { claimScenario, loginToken, useClaimFixture } from "./support/scenarios";
+import { claimScenario, registerOnWorkAddress, unregisterWorkAddress, useClaimFixture } from "./support/scenarios";
 import type { ReceivedMail, TestMailServer } from "./support/smtp";
 
 // Without Chromium (a developer machine), say why and skip; CI installs it and must run these.
@@ -175,15 +175,9 @@ describeInBrowser("the confirm page (the email's link)", () => {
 
   it("asks for the account's password when the asking account has the inbox's own address, and confirms once it is typed", async () => {
     // Someone registered the work address (a look-alike or the real one) and asked for its guest orders.
-    const squatter = {
-      email: customers.workGuest.email,
-      password: "whoever registered it first",
-      first_name: "Ann",
-      last_name: "Work",
-    };
-    expect((await t.request("POST", "/store/customers", { body: squatter })).status).toBe(200);
+    const squatter = await registerOnWorkAddress(t, "whoever registered it first");
     try {
-      const token = await loginToken(t, squatter.email, squatter.password);
+      const { token } = squatter;
       expect(
         (
           await t.request("POST", "/store/orders/batch/customer/token", {
@@ -210,13 +204,7 @@ describeInBrowser("the confirm page (the email's link)", () => {
       await page.getByRole("button", { name: "Confirm" }).click();
       await page.getByRole("heading", { name: "Confirmed" }).waitFor();
     } finally {
-      await t.prisma.orderClaim.deleteMany();
-      await t.prisma.customerSession.deleteMany();
-      await t.prisma.order.updateMany({
-        where: { id: orders.work1.id },
-        data: { customer_id: customers.workGuest.id },
-      });
-      await t.prisma.customer.deleteMany({ where: { email: squatter.email, has_account: true } });
+      await unregisterWorkAddress(t);
     }
   });
 

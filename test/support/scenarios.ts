@@ -97,6 +97,30 @@ export async function loginToken(t: TestGateway, email: string, password: string
   return response.json.access_token;
 }
 
+/**
+ * An account registered under the work guest's own address (by its owner, or by someone before
+ * them: sign-up proves no address), with `password`; returns it with its store JWT.
+ */
+export async function registerOnWorkAddress(t: TestGateway, password: string) {
+  const account = { email: claimScenario.customers.workGuest.email, password, first_name: "Ann", last_name: "Work" };
+  const registered = await t.request("POST", "/store/customers", { body: account });
+  if (registered.status !== 200) throw new Error(`sign-up failed: ${registered.status} ${registered.text}`);
+  return { ...account, token: await loginToken(t, account.email, password) };
+}
+
+/** Undoes registerOnWorkAddress and what followed: claims and sessions gone, the guest's orders its own again. */
+export async function unregisterWorkAddress(t: TestGateway): Promise<void> {
+  const { workGuest } = claimScenario.customers;
+  await t.prisma.orderClaim.deleteMany();
+  await t.prisma.customerSession.deleteMany();
+  const guestOrders = Object.values(claimScenario.orders).filter((order) => order.customer_id === workGuest.id);
+  await t.prisma.order.updateMany({
+    where: { id: { in: guestOrders.map((order) => order.id) } },
+    data: { customer_id: workGuest.id },
+  });
+  await t.prisma.customer.deleteMany({ where: { email: workGuest.email, has_account: true } });
+}
+
 export interface ClaimFixture {
   t: TestGateway;
   mail: TestMailServer;
