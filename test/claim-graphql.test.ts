@@ -117,6 +117,22 @@ describe("claimOrders", () => {
     expect(result.data!.claimOrders).toMatchObject({ __typename: "NotAuthenticatedError", code: "UNAUTHENTICATED" });
   });
 
+  it("is a NotAuthenticatedError before its arguments are looked at, and opens nothing", async () => {
+    for (const ids of [[], [""], [orders.work1.id]]) {
+      const result = await t.graphql<ClaimResult>(CLAIM_ORDERS, { ids });
+      expect(result).toEqual({
+        data: {
+          claimOrders: {
+            __typename: "NotAuthenticatedError",
+            code: "UNAUTHENTICATED",
+            message: "Sign in as a customer to do this.",
+          },
+        },
+      });
+    }
+    expect(await t.prisma.orderClaim.count()).toBe(0);
+  });
+
   it("is a typed AccountRequiredError for a guest record", async () => {
     const result = await t.graphql<ClaimResult>(
       CLAIM_ORDERS,

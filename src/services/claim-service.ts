@@ -96,10 +96,10 @@ export class ClaimService {
    * orders can be claimed") are skipped without a word, so the result never tells which ids
    * exist. When an address has had its hourly share of claim emails (from this claimer, or from
    * everyone together), nothing is opened: ClaimEmailsWithheldError. A claimer's pending claims
-   * that cover any of the same orders are superseded: the newest wins.
+   * that cover any of the same orders are superseded: the newest wins. The claimer is signed in:
+   * the GraphQL field requires it (scope `signedIn`), and nothing else calls this.
    */
-  async claimOrders(customerId: string | undefined, orderIds: readonly string[]): Promise<OpenedClaim[]> {
-    if (!customerId) throw new NotAuthenticatedError();
+  async claimOrders(customerId: string, orderIds: readonly string[]): Promise<OpenedClaim[]> {
     const ids = this.validateOrderIds(orderIds);
     const orders = await this.claimableOrders(customerId, ids);
     await this.deps.rateLimiter.take("claimPerCustomer", customerId);

@@ -84,7 +84,7 @@ const VerifyOrderClaimSuccess = builder.objectRef<VerifiedClaim>("VerifyOrderCla
 });
 
 builder.mutationFields((t) => ({
-  claimOrders: t.field({
+  claimOrders: t.withAuth({ signedIn: true }).field({
     type: ClaimOrdersSuccess,
     description:
       "Asks to move orders placed under other emails to the signed-in customer: one token is emailed to each " +
@@ -98,7 +98,7 @@ builder.mutationFields((t) => ({
       directResult: true,
     },
     resolve: async (_root, { orderIds }, ctx) => ({
-      claims: await ctx.claims.claimOrders(ctx.viewer?.customerId, orderIds.map(String)),
+      claims: await ctx.claims.claimOrders(ctx.viewer.customerId, orderIds.map(String)),
     }),
   }),
   verifyOrderClaim: t.field({
@@ -135,7 +135,7 @@ function endingOnFailure<T>(stream: Repeater<T>): Repeater<T | StreamFailure> {
 }
 
 builder.subscriptionFields((t) => ({
-  orderClaimUpdated: t.field({
+  orderClaimUpdated: t.withAuth({ signedIn: true }).field({
     type: OrderClaim,
     description:
       "The signed-in customer's claims, each time one changes status (PENDING, SUPERSEDED, VERIFIED, EXPIRED), " +
@@ -145,8 +145,9 @@ builder.subscriptionFields((t) => ({
       "the stream ends: over SSE with an UNAUTHENTICATED error, over WebSocket (JWT only) by the connection closing " +
       "with 4403.",
     args: { claimId: t.arg.id({ required: false, description: "Follow this claim only." }) },
+    // Refused when subscribing (no typed result to carry it): the GraphQL error, HTTP 401 over SSE.
+    unauthorizedError: () => domainGraphQLError(new NotAuthenticatedError()),
     subscribe: (_root, { claimId }, ctx) => {
-      if (!ctx.viewer) throw domainGraphQLError(new NotAuthenticatedError());
       const { customerId, signedInUntil, sessionId } = ctx.viewer;
       return endingOnFailure(
         ctx.claimFeed.watch(customerId, {
