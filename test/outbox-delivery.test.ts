@@ -8,6 +8,7 @@ import { messageIdFor } from "../src/notifications/mailer";
 import { createGateway } from "../src/app/gateway";
 import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
+import { enqueueOutboxJobLockedByDeadWorker, outboxEvent, outboxEvents } from "./support/outbox";
 import { TestMailServer } from "./support/smtp";
 import { eventually, freePort, sleep } from "./support/wait";
 
@@ -20,7 +21,7 @@ const MSG_ID = new RegExp(`^<${ATEXT}(\\.${ATEXT})*@${ATEXT}(\\.${ATEXT})*>$`);
 
 /** The claim email's outbox row (one claim per test here), with its claim's id. */
 async function claimEmailRow(t: TestGateway) {
-  const row = await t.prisma.outboxEvent.findFirstOrThrow({ where: { topic: ORDER_UPDATE_TOKEN_CREATED } });
+  const row = (await outboxEvent(t.prisma, { topic: ORDER_UPDATE_TOKEN_CREATED }))!;
   return { ...row, claimId: (row.payload as OutboxMessages[typeof ORDER_UPDATE_TOKEN_CREATED]["payload"]).claim_id };
 }
 
@@ -54,7 +55,7 @@ describe("outbox delivery", () => {
     expect(response.status).toBe(200);
 
     const failed = await eventually(async () => {
-      const row = await t!.prisma.outboxEvent.findFirst({ where: { topic: "order-update-token.created" } });
+      const row = await outboxEvent(t!.prisma, { topic: "order-update-token.created" });
       return row && row.attempts >= 2 ? row : undefined;
     });
     expect(failed.delivered_at).toBeNull();
@@ -62,7 +63,7 @@ describe("outbox delivery", () => {
     expect(failed.secret).not.toBeNull();
 
     mail = await new TestMailServer(port).start();
-    const [message] = await mail.waitFor(1);
+    const [message] = await mail.waitFor(1, 20_000);
     expect(message!.to).toEqual(["ann.work@example.com"]);
     const delivered = await deliveredClaimEmailRow(t);
     expect(delivered.secret).toBeNull();
@@ -106,15 +107,13 @@ describe("outbox delivery", () => {
         body: { order_ids: [orders.work1.id, orders.home.id] },
       });
       await eventually(async () =>
-        (await t!.prisma.outboxEvent.count({
-          where: { topic: "order-update-token.created", attempts: { gte: 2 } },
-        })) === 2
-          ? true
-          : undefined,
+        (await outboxEvents(t!.prisma, { topic: "order-update-token.created" })).filter((row) => row.attempts >= 2).length === 2 ? true : undefined,
+        // graphile-worker's backoff: the second attempt comes e (2.7) seconds after the first.
+        20_000,
       );
       // Both dispatchers now retry the same two rows against the same server.
       mail = await new TestMailServer(port).start();
-      const messages = await mail.waitFor(2);
+      const messages = await mail.waitFor(2, 20_000);
       await sleep(1000);
       expect(mail.messages).toHaveLength(2);
       expect(messages.map((m) => m.to[0]).sort()).toEqual(["ann.home@example.net", "ann.work@example.com"]);
@@ -133,11 +132,10 @@ describe("outbox delivery", () => {
     expect(first!.messageId).toBe(`<ordergate.${row.id}.${row.claimId}@shop.example>`);
     expect(first!.messageId).toMatch(MSG_ID);
 
-    // As a SIGKILL right after the send leaves it: undelivered, token kept, leased by a dead instance.
-    await t.prisma.outboxEvent.update({
-      where: { id: row.id },
-      data: { delivered_at: null, secret: { token: first!.token! }, locked_until: new Date(Date.now() - 1000) },
-    });
+    // As a SIGKILL right after the send leaves it: undelivered, token kept, its job locked by a dead
+    // instance whose lease ran out.
+    await t.prisma.outboxEvent.update({ where: { id: row.id }, data: { delivered_at: null, secret: { token: first!.token! } } });
+    await enqueueOutboxJobLockedByDeadWorker(t.prisma, row.id, 1);
     const [, again] = await mail.waitFor(2);
     expect(again!.to).toEqual(first!.to);
     expect(again!.token).toBe(first!.token);

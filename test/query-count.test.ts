@@ -39,6 +39,7 @@ beforeAll(async () => {
   gateway = await createGateway(config, createLogger("silent"), {
     prisma,
     kind: "ordergate",
+    url: database.url,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => prisma.$disconnect(),
   });

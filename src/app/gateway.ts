@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "../config";
 import { claimConfirmUrlTemplate } from "../http/pages/confirm-link";
 import { type Database, openDatabase } from "../db/database";
-import { OutboxDispatcher } from "../events/outbox-dispatcher";
+import { OutboxDispatcher, PURGE_TASK } from "../events/outbox-dispatcher";
 import { createEventBus } from "../events/event-bus";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
 import type { Services } from "../services";
@@ -71,7 +71,8 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   });
 
   let dispatcher: OutboxDispatcher | undefined;
-  const claims = new ClaimService({ prisma, config, rateLimiter, logger, onOutboxWritten: () => dispatcher?.wake() });
+  // New outbox rows reach graphile-worker by its trigger's NOTIFY: nothing to wake.
+  const claims = new ClaimService({ prisma, config, rateLimiter, logger, onOutboxWritten: () => {} });
   const claimFeed = new ClaimFeed({ prisma, events });
   const claimViews = new ClaimViewService({ prisma });
   const auth = new AuthService({ prisma, config: { jwtKey }, rateLimiter, events });
@@ -79,8 +80,10 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const orders = new OrderService({ prisma, rateLimiter });
   const services: Services = { prisma, events, claims, claimFeed, claimViews, auth, customers, orders };
 
+  const purge = new PurgeJob({ prisma, config, logger });
   dispatcher = new OutboxDispatcher({
     prisma,
+    databaseUrl: db.url,
     config,
     logger,
     handlers: {
@@ -93,10 +96,12 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       }),
       [ORDER_CLAIM_UPDATED]: ({ payload }) => events.publishClaimUpdate(payload),
     },
-    // Emails need no order among themselves; status events keep theirs.
-    concurrency: { [ORDER_UPDATE_TOKEN_CREATED]: SMTP_CONNECTIONS },
+    // Emails need no order among themselves (one per SMTP connection); status events keep theirs (one queue).
+    concurrency: SMTP_CONNECTIONS,
+    // Hourly on one instance (graphile-worker's cron), and once at each start (one job: its key).
+    tasks: { [PURGE_TASK]: async () => void (await purge.runOnce()) },
+    crontab: `0 * * * * ${PURGE_TASK} ?jobKey=${PURGE_TASK}`,
   });
-  const purge = new PurgeJob({ prisma, config, logger });
   // Status events that failed while Redis was down go out as soon as it is back, not at their next backoff.
   events.onBrokerConnected(() => {
     dispatcher!
@@ -139,8 +144,8 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     events.endSubscriptions();
     await webSockets.close(SHUTDOWN_GRACE_MS);
     await drained;
-    await dispatcher!.stop();
     await purge.stop();
+    await dispatcher!.stop();
     await events.close();
     rateLimiter.close();
     mailer.close();
@@ -157,8 +162,9 @@ export async function createGateway(config: Config, logger: Logger, database?: D
         gateway.metricsUrl = await listenAt(metricsServer, config.metricsPort!, config.host);
         logger.info("metrics served on a port of their own", { metrics: `${gateway.metricsUrl}/metrics` });
       }
-      dispatcher!.start();
-      purge.start();
+      await dispatcher!.start();
+      await prisma.$executeRaw`SELECT FROM "graphile_worker"."add_job"(${PURGE_TASK}, job_key => ${PURGE_TASK})`;
+      // A timer, not a job: graphile-worker's cron is minute-granular, and the sweep is one atomic UPDATE.
       expirySweep = setInterval(() => {
         claims.expireDueClaims().catch((error) => logger.error("claim expiry sweep failed", error));
       }, config.claimExpirySweepMs);

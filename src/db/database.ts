@@ -14,6 +14,8 @@ export interface Database {
   prisma: PrismaClient;
   /** ordergate's own database, or a Medusa v1 store's that ordergate joined. */
   kind: DatabaseKind;
+  /** Where it is (the embedded server's URL without DATABASE_URL): graphile-worker opens its own pool. */
+  url: string;
   /** Connections in the pool: open, idle, and requests waiting for one (metrics). */
   poolStats(): PoolStats;
   close(): Promise<void>;
@@ -95,6 +97,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   return {
     prisma,
     kind,
+    url,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await prisma.$disconnect();

@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Client } from "pg";
+import { Logger as WorkerLogger, runMigrations as runWorkerMigrations } from "graphile-worker";
 import { ConfigError } from "../config";
 import type { Logger } from "../logger";
 
@@ -57,6 +58,9 @@ export async function applyMigrations(
     const { dir, bookkeeping } = HISTORIES[kind];
     const migrations = await readMigrations(dir);
     if (kind === "medusa") await client.query(`CREATE SCHEMA IF NOT EXISTS "ordergate"`);
+    // graphile-worker's own schema ("graphile_worker", beside Medusa's "public" too), installed and
+    // migrated by graphile-worker itself, under this lock and before ours: the outbox trigger adds jobs.
+    await runWorkerMigrations({ connectionString: databaseUrl, logger: workerLogger(logger) });
     await client.query(`CREATE TABLE IF NOT EXISTS ${bookkeeping} (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
       "checksum" VARCHAR(64) NOT NULL,
@@ -199,4 +203,16 @@ async function readMigrations(dir: string): Promise<Migration[]> {
       return { name, sql, checksum: crypto.createHash("sha256").update(sql).digest("hex") };
     }),
   );
+}
+
+/** graphile-worker's log lines, through ours: its chatter at debug, its warnings and errors as such. */
+export function workerLogger(logger: Logger): WorkerLogger {
+  return new WorkerLogger(() => (level, message, meta) => {
+    const fields = { scope: "graphile-worker" };
+    // A failed job is logged by the outbox task itself (masked, with its attempt); not twice.
+    if (meta && typeof meta === "object" && "failure" in meta) logger.debug(message.split("\n")[0]!, fields);
+    else if (level === "error") logger.error(message, undefined, fields);
+    else if (level === "warning") logger.warn(message, fields);
+    else logger.debug(message, fields);
+  });
 }

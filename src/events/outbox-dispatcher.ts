@@ -1,5 +1,9 @@
+import { EventEmitter } from "node:events";
+import { type JobHelpers, run, runOnce, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
+import pg from "pg";
 import type { Config } from "../config";
 import { type Db, Prisma } from "../db/database";
+import { workerLogger } from "../db/migrate";
 import type { Logger } from "../logger";
 import type { OutboxMessages, OutboxTopic } from "./topics";
 import { maskEmailsIn } from "../domain/email";
@@ -9,303 +13,236 @@ export interface OutboxEventRow<T extends OutboxTopic = OutboxTopic> {
   topic: T;
   payload: OutboxMessages[T]["payload"];
   secret: OutboxMessages[T]["secret"] | null;
+  /** This attempt's number (graphile-worker's count, 1 for the first). */
   attempts: number;
 }
 
-/** Delivers one event; throwing makes the dispatcher retry it later (or park it, see below). */
+/** Delivers one event; throwing makes graphile-worker retry it later (or park it, see below). */
 export type OutboxHandler<T extends OutboxTopic> = (event: OutboxEventRow<T>) => Promise<void>;
 export type OutboxHandlers = { [T in OutboxTopic]: OutboxHandler<T> };
 
 /** Backlog numbers (for metrics). */
 export interface OutboxStats {
-  /** Undelivered and not parked: due, leased or waiting for a retry. */
+  /** Undelivered and not parked: due, running or waiting for a retry. */
   pending: number;
   parked: number;
   /** Since the oldest pending event was written; null when none is pending. */
   oldestPendingAgeSeconds: number | null;
 }
 
+/** graphile-worker's task that delivers one outbox row (its job is added by the outbox trigger). */
+export const OUTBOX_TASK = "ordergate:outbox";
+/** The queue status events share (one at a time, in order); emails have none. */
+export const STATUS_EVENTS_QUEUE = "ordergate:status-events";
+/** The hourly purge (graphile-worker's cron), and once at start. */
+export const PURGE_TASK = "ordergate:purge";
+
 /**
- * A leased row is retried by any instance if its holder dies before finishing; a batch that takes
- * longer (a slow mail server) renews the lease of its unfinished rows every half of it.
+ * A worker pool's jobs are unlocked by the others once its lease has not been renewed for this
+ * long (its process died): graphile-worker alone would wait 4 hours.
  */
 const LEASE_SECONDS = 60;
-const BATCH_SIZE = 50;
+/** How often the lease is renewed and other pools' leases are checked (a dead pool's jobs wait at most this past its lease). */
+const LEASE_CHECK_MS = 5000;
 
 /**
- * Leases a batch of due rows and counts the attempt. The inner query's WHERE and ORDER BY match
- * the partial index `outbox_event_lease_idx` (undelivered, unparked rows by id), so it never walks
- * the delivered history (test/outbox-maintenance.test.ts EXPLAINs it).
- */
-export const leaseStatementFor = (leaseSeconds: number) => Prisma.sql`
-  UPDATE "ordergate"."outbox_event"
-  SET "locked_until" = now() + make_interval(secs => ${leaseSeconds}), "attempts" = "attempts" + 1
-  WHERE "id" IN (
-    SELECT "id" FROM "ordergate"."outbox_event"
-    WHERE "delivered_at" IS NULL AND "parked_at" IS NULL
-      AND "available_at" <= now() AND ("locked_until" IS NULL OR "locked_until" < now())
-    ORDER BY "id" LIMIT ${BATCH_SIZE}
-    FOR UPDATE SKIP LOCKED)
-  RETURNING "id", "topic", "payload", "secret", "attempts"`;
-export const leaseStatement = leaseStatementFor(LEASE_SECONDS);
-
-/**
- * The backlog numbers in one query; each part is answered from a partial index (lease or parked),
- * however long the delivered history.
+ * The backlog numbers in one query over graphile-worker's `jobs` view: completed jobs are deleted,
+ * so it holds only what is pending or permanently failed (parked), however long the history.
  */
 export const outboxStatsStatement = Prisma.sql`
-  SELECT pending.count AS "pending", pending.oldest AS "oldestPendingAgeSeconds",
-    (SELECT count(*)::int FROM "ordergate"."outbox_event" WHERE "parked_at" IS NOT NULL) AS "parked"
-  FROM (
-    SELECT count(*)::int AS count, extract(epoch FROM now() - min("created_at"))::float8 AS oldest
-    FROM "ordergate"."outbox_event" WHERE "delivered_at" IS NULL AND "parked_at" IS NULL) AS pending`;
+  SELECT count(*) FILTER (WHERE j."attempts" < j."max_attempts")::int AS "pending",
+    count(*) FILTER (WHERE j."attempts" >= j."max_attempts")::int AS "parked",
+    extract(epoch FROM now() - min(j."created_at") FILTER (WHERE j."attempts" < j."max_attempts"))::float8 AS "oldestPendingAgeSeconds"
+  FROM "graphile_worker"."jobs" AS j WHERE j."task_identifier" = ${OUTBOX_TASK}`;
+
+/** graphile-worker's fixed backoff: a failed attempt n is retried exp(min(n, 10)) seconds later. */
+export const retryDelayMs = (attempt: number) => Math.round(Math.exp(Math.min(attempt, 10)) * 1000);
 
 /**
- * Delivers outbox rows with retries and exponential backoff. Rows are leased with
- * `FOR UPDATE SKIP LOCKED`, so several instances share the table without delivering a row twice
- * while its lease holds. A delivered row keeps its payload (audit) but loses its secret. A row
- * that fails `outboxMaxAttempts` times is parked: kept whole (secret included, so it can still be
- * delivered) but never leased again until `npm run outbox -- requeue` clears `parked_at`.
- *
- * Each row is marked delivered as soon as its delivery returns, before its worker takes the next:
- * what a crash sends again is at most what was in flight, one row per worker (a topic's
- * concurrency), not the batch. Rows that finish while a mark is being written share the next one.
+ * Delivers outbox rows through graphile-worker. The outbox trigger adds one job per row in the
+ * writing transaction; graphile-worker picks it up at once (LISTEN/NOTIFY, polling for retries),
+ * locks it so that no other instance runs it meanwhile, retries a failure with its exponential
+ * backoff and, after `OUTBOX_MAX_ATTEMPTS`, keeps it as a permanently failed job: *parked*, until
+ * `npm run outbox -- requeue`. A delivered row is marked (`delivered_at`, its secret erased) as
+ * soon as its delivery returns, before the job completes: what a crash sends again is at most what
+ * was in flight. A worker pool that dies leaves its jobs locked; its lease (`worker_lease`) runs
+ * out and the other instances unlock them.
  */
 export class OutboxDispatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private rerun = false;
-  private stopped = true;
-  /** Marks a row delivered; resolves once that is written, with the rows that finished meanwhile. */
-  private readonly markDelivered = grouped((ids: bigint[]) => this.writeDelivered(ids));
+  private runner: Runner | undefined;
+  private pool: pg.Pool | undefined;
+  private poolId: string | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private readonly leaseSeconds: number;
+  private readonly markDelivered = grouped((rows: [bigint, number][]) => this.writeDelivered(rows));
 
   constructor(
     private readonly deps: {
       prisma: Db;
-      config: Pick<Config, "outboxPollMs" | "outboxRetryBaseMs" | "outboxRetryMaxMs" | "outboxMaxAttempts">;
+      /** graphile-worker opens its own connections (LISTEN needs one of its own). */
+      databaseUrl: string;
+      config: Pick<Config, "outboxPollMs" | "outboxMaxAttempts">;
       handlers: OutboxHandlers;
-      /**
-       * Topics whose events need no order among themselves, and how many of them may be in flight
-       * at once (emails: one per pooled SMTP connection). The others go one at a time, by id.
-       */
-      concurrency?: Partial<Record<OutboxTopic, number>>;
-      /** How long a lease holds (LEASE_SECONDS; shorter in tests). */
+      /** How many deliveries at once (emails: one per pooled SMTP connection); status events go one at a time anyway. */
+      concurrency?: number;
+      /** How long a pool's lease holds (LEASE_SECONDS; shorter in tests). */
       leaseSeconds?: number;
+      /** Other tasks this runner runs (the purge), and their cron lines. */
+      tasks?: TaskList;
+      crontab?: string;
       logger: Logger;
     },
   ) {
     this.leaseSeconds = deps.leaseSeconds ?? LEASE_SECONDS;
-    this.leaseStatement = leaseStatementFor(this.leaseSeconds);
   }
 
-  private readonly leaseSeconds: number;
-  private readonly leaseStatement: Prisma.Sql;
-
-  start(): void {
-    this.stopped = false;
-    this.wake();
+  private taskList(): TaskList {
+    return { ...this.deps.tasks, [OUTBOX_TASK]: (payload, helpers) => this.runJob(payload as { id: string | number }, helpers) };
   }
 
-  /** Runs a delivery pass now (coalesced with one already running). */
-  wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.rerun = true;
-      return;
+  private workerPool(): pg.Pool {
+    if (!this.pool) {
+      this.pool = new pg.Pool({ connectionString: this.deps.databaseUrl, max: (this.deps.concurrency ?? 1) + 3, application_name: "ordergate-worker" });
+      this.pool.on("error", (error) => this.deps.logger.warn("worker database connection failed", { reason: error.message }));
     }
-    clearTimeout(this.timer);
-    this.running = this.drain()
-      .catch((error) => this.deps.logger.error("outbox dispatch failed", error))
-      .finally(() => {
-        this.running = undefined;
-        if (this.stopped) return;
-        if (this.rerun) {
-          this.rerun = false;
-          this.wake();
-        } else {
-          this.timer = setTimeout(() => this.wake(), this.deps.config.outboxPollMs);
-        }
-      });
+    return this.pool;
   }
 
-  /** Makes the waiting events of `topic` due now (what they need is back) and delivers them. */
-  async retryNow(topic: OutboxTopic): Promise<void> {
-    const now = new Date();
-    await this.deps.prisma.outboxEvent.updateMany({
-      where: { topic, delivered_at: null, parked_at: null, available_at: { gt: now } },
-      data: { available_at: now },
+  /** Starts the worker pool: from now on, jobs due are run here (and on every other instance). */
+  async start(): Promise<void> {
+    if (this.runner) return;
+    await this.deps.prisma.$executeRaw`UPDATE "ordergate"."outbox_setting" SET "max_attempts" = ${this.deps.config.outboxMaxAttempts} WHERE "id" = 1`;
+    const events: WorkerEvents = new EventEmitter() as WorkerEvents;
+    events.on("pool:create", ({ workerPool }) => (this.poolId = workerPool.id));
+    this.runner = await run({
+      pgPool: this.workerPool(),
+      taskList: this.taskList(),
+      concurrency: this.deps.concurrency ?? 1,
+      pollInterval: this.deps.config.outboxPollMs,
+      noHandleSignals: true,
+      logger: workerLogger(this.deps.logger),
+      events,
+      crontab: this.deps.crontab ?? "",
     });
-    this.wake();
+    await this.renewLease();
+    this.leaseTimer = setInterval(() => {
+      this.renewLease().catch((error) => this.deps.logger.warn("could not renew the worker lease", { reason: (error as Error).message }));
+    }, Math.min(LEASE_CHECK_MS, (this.leaseSeconds * 1000) / 2));
   }
 
-  /** Stops polling and waits for the pass in flight. */
+  /** Compatibility: graphile-worker hears of new jobs by NOTIFY from the trigger; nothing to do. */
+  wake(): void {}
+
+  /** Makes the waiting events of `topic` due now (what they need is back); picked up at the next poll. */
+  async retryNow(topic: OutboxTopic): Promise<void> {
+    await this.deps.prisma.$executeRaw`
+      SELECT FROM "graphile_worker"."reschedule_jobs"(ARRAY(
+        SELECT j."id" FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = (j."payload"->>'id')::bigint
+        WHERE j."task_identifier" = ${OUTBOX_TASK} AND e."topic" = ${topic} AND j."locked_at" IS NULL
+          AND j."attempts" < j."max_attempts" AND j."run_at" > now()), run_at => now())`;
+  }
+
+  /** Stops taking jobs and waits for those running; its lease goes, so nothing waits for it. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    clearInterval(this.leaseTimer);
+    const runner = this.runner;
+    this.runner = undefined;
+    if (runner) await runner.stop();
+    if (this.poolId) {
+      await this.deps.prisma.$executeRaw`DELETE FROM "ordergate"."worker_lease" WHERE "pool_id" = ${this.poolId}`.catch(() => {});
+      this.poolId = undefined;
+    }
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
   }
 
-  /** Backlog numbers for metrics (any instance gives the same: they are the table's). */
+  /** Backlog numbers for metrics (any instance gives the same: they are the queue's). */
   async outboxStats(): Promise<OutboxStats> {
     const [stats] = await this.deps.prisma.$queryRaw<OutboxStats[]>(outboxStatsStatement);
     return stats!;
   }
 
-  /** Delivers what is due now and waits until no delivery pass is running (tests, tooling). */
-  async flush(): Promise<void> {
-    await this.drain();
-    while (this.running) await this.running;
-  }
-
-  /** Delivers every due row it can lease. */
-  private async drain(): Promise<void> {
+  /**
+   * Delivers what is due now and waits until no outbox job is due or running (tests, tooling).
+   * Stopped, it runs them here, once (graphile-worker's runOnce).
+   */
+  async flush(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const batch = await this.lease();
-      if (batch.length > 0) await this.deliverBatch(batch);
-      if (batch.length < BATCH_SIZE || this.stopped) return;
+      if (!this.runner) await runOnce({ pgPool: this.workerPool(), taskList: this.taskList(), noHandleSignals: true, logger: workerLogger(this.deps.logger) });
+      const [row] = await this.deps.prisma.$queryRaw<{ due: number }[]>`
+        SELECT count(*)::int AS due FROM "graphile_worker"."jobs"
+        WHERE "task_identifier" IN (${OUTBOX_TASK}, ${PURGE_TASK}) AND "attempts" < "max_attempts" AND ("run_at" <= now() OR "locked_at" IS NOT NULL)`;
+      const due = row!.due;
+      if (due === 0) return;
+      if (Date.now() > deadline) throw new Error(`outbox flush: ${due} jobs still due after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
   /**
-   * Delivers a leased batch, each topic's events in id order or, for the topics that allow it,
-   * several at once; each delivered row is marked as soon as it is done.
+   * Renews this pool's lease, and unlocks the jobs of pools whose lease ran out (their process
+   * was killed or lost): graphile-worker's own recovery waits 4 hours. A job unlocked on its final
+   * attempt is not tried again: graphile-worker counts the attempt, so it is parked.
    */
-  private async deliverBatch(batch: OutboxEventRow[]): Promise<void> {
-    const unfinished = new Set(batch.map((event) => event.id));
-    const renewal = setInterval(
-      () => {
-        this.renewLease([...unfinished]).catch((error) =>
-          this.deps.logger.warn("could not renew an outbox lease", { reason: (error as Error).message }),
-        );
-      },
-      (this.leaseSeconds * 1000) / 2,
-    );
-    try {
-      const byTopic = new Map<OutboxTopic, OutboxEventRow[]>();
-      for (const event of batch) byTopic.set(event.topic, [...(byTopic.get(event.topic) ?? []), event]);
-      await allOrFirstFailure(
-        [...byTopic].map(([topic, events]) =>
-          eachConcurrently(events, this.deps.concurrency?.[topic] ?? 1, async (event) => {
-            if (await this.deliver(event)) await this.markDelivered(event.id);
-            unfinished.delete(event.id);
-          }),
-        ),
-      );
-    } finally {
-      clearInterval(renewal);
+  private async renewLease(): Promise<void> {
+    if (this.poolId) {
+      await this.deps.prisma.$executeRaw`
+        INSERT INTO "ordergate"."worker_lease" ("pool_id", "renewed_at") VALUES (${this.poolId}, now())
+        ON CONFLICT ("pool_id") DO UPDATE SET "renewed_at" = now()`;
     }
-  }
-
-  private async writeDelivered(ids: bigint[]): Promise<void> {
-    // One statement text whatever the number of rows, so it stays prepared (src/db/database.ts).
-    // parked_at too: another instance may have parked one meanwhile (an attempt outlived its lease).
-    await this.deps.prisma.$executeRaw`
-      UPDATE "ordergate"."outbox_event"
-      SET "delivered_at" = now(), "parked_at" = NULL, "locked_until" = NULL, "last_error" = NULL, "secret" = NULL
-      WHERE "id" = ANY(${ids}::bigint[])`;
-  }
-
-  private async renewLease(ids: bigint[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.deps.prisma.$executeRaw`
-      UPDATE "ordergate"."outbox_event" SET "locked_until" = now() + make_interval(secs => ${this.leaseSeconds})
-      WHERE "id" = ANY(${ids}::bigint[]) AND "delivered_at" IS NULL AND "parked_at" IS NULL`;
-  }
-
-  private lease(): Promise<OutboxEventRow[]> {
-    return this.deps.prisma
-      .$queryRaw<OutboxEventRow[]>(this.leaseStatement)
-      .then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
-  }
-
-  /** True when the event was handled; a failure is recorded here (a retry later, or parking). */
-  private async deliver(event: OutboxEventRow): Promise<boolean> {
-    const { outboxMaxAttempts, outboxRetryBaseMs, outboxRetryMaxMs } = this.deps.config;
-    if (event.attempts > outboxMaxAttempts) {
-      // The final attempt was leased but its outcome never recorded: the instance stopped during
-      // it, possibly because of this very event, and trying again could loop forever. (Rows past a
-      // lowered OUTBOX_MAX_ATTEMPTS land here too.) This lease is no attempt: it is not counted.
-      await this.park(
-        event,
-        event.attempts - 1,
-        "the final attempt never finished (its instance stopped or its lease ran out)",
-      );
-      return false;
+    const lease = this.leaseSeconds;
+    const unlocked = await this.deps.prisma.$queryRaw<{ pool_id: string }[]>`
+      WITH stale AS (
+        SELECT DISTINCT j."locked_by" AS "pool_id" FROM "graphile_worker"."jobs" AS j
+        WHERE j."locked_by" IS NOT NULL AND j."locked_at" < now() - make_interval(secs => ${lease})
+          AND NOT EXISTS (SELECT FROM "ordergate"."worker_lease" AS l WHERE l."pool_id" = j."locked_by" AND l."renewed_at" > now() - make_interval(secs => ${lease})))
+      SELECT "pool_id" FROM stale, LATERAL "graphile_worker"."force_unlock_workers"(ARRAY["pool_id"]) AS unlocked`;
+    if (unlocked.length > 0) {
+      this.deps.logger.warn("unlocked the outbox jobs of worker pools whose lease ran out (their instance stopped)", { poolIds: unlocked.map((row) => row.pool_id) });
     }
+    await this.deps.prisma.$executeRaw`DELETE FROM "ordergate"."worker_lease" WHERE "renewed_at" < now() - interval '1 day'`;
+  }
+
+  /** One outbox job: delivers its row unless it is gone (purged) or already delivered (a crash between the mark and the job's completion). */
+  private async runJob(payload: { id: string | number }, helpers: JobHelpers): Promise<void> {
+    const id = BigInt(payload.id);
+    const [row] = await this.deps.prisma.$queryRaw<{ id: bigint; topic: OutboxTopic; payload: never; secret: never; delivered: boolean }[]>`
+      SELECT "id", "topic", "payload", "secret", "delivered_at" IS NOT NULL AS "delivered" FROM "ordergate"."outbox_event" WHERE "id" = ${id}`;
+    if (!row || row.delivered) return;
+    const attempt = helpers.job.attempts;
+    const event: OutboxEventRow = { id: row.id, topic: row.topic, payload: row.payload, secret: row.secret, attempts: attempt };
     const handler = this.deps.handlers[event.topic] as OutboxHandler<OutboxTopic> | undefined;
     try {
       if (!handler) throw new Error(`no handler for outbox topic ${event.topic}`);
       await handler(event);
     } catch (error) {
-      // Logged and stored: a mail server's refusal names the recipient, which stays masked.
-      const reason = maskEmailsIn(error instanceof Error ? error.message : String(error));
-      if (event.attempts >= outboxMaxAttempts) {
-        await this.park(event, event.attempts, reason);
-        return false;
+      // Logged and stored (graphile-worker's last_error): a mail server's refusal names the recipient, which stays masked.
+      const reason = maskEmailsIn(error instanceof Error ? error.message : String(error)).slice(0, 2000);
+      if (attempt >= helpers.job.max_attempts) {
+        this.deps.logger.warn("outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`", {
+          eventId: String(event.id),
+          topic: event.topic,
+          attempts: attempt,
+          reason,
+        });
+      } else {
+        this.deps.logger.warn("outbox delivery failed, retrying", { eventId: String(event.id), topic: event.topic, attempt, retryInMs: retryDelayMs(attempt), reason });
       }
-      const delayMs = Math.min(outboxRetryBaseMs * 2 ** (event.attempts - 1), outboxRetryMaxMs);
-      this.deps.logger.warn("outbox delivery failed, retrying", {
-        eventId: String(event.id),
-        topic: event.topic,
-        attempt: event.attempts,
-        retryInMs: delayMs,
-        reason,
-      });
-      await this.deps.prisma.outboxEvent.update({
-        where: { id: event.id },
-        data: { locked_until: null, available_at: new Date(Date.now() + delayMs), last_error: reason.slice(0, 2000) },
-      });
-      return false;
+      throw new Error(reason);
     }
-    return true;
+    await this.markDelivered([event.id, attempt]);
   }
 
-  /**
-   * Takes the row out of delivery, keeping its payload and secret for a re-queue. Conditional, so
-   * that of two instances whose leases overlapped (a slow attempt) only one parks it and logs.
-   */
-  private async park(event: OutboxEventRow, attempts: number, reason: string): Promise<void> {
-    const { count } = await this.deps.prisma.outboxEvent.updateMany({
-      where: { id: event.id, delivered_at: null, parked_at: null },
-      data: { parked_at: new Date(), attempts, locked_until: null, last_error: reason.slice(0, 2000) },
-    });
-    if (count === 0) return;
-    this.deps.logger.warn(
-      "outbox event parked after too many failed attempts; " +
-        "it is kept, and goes out again after `npm run outbox -- requeue`",
-      {
-        eventId: String(event.id),
-        topic: event.topic,
-        attempts,
-        reason,
-      },
-    );
+  /** Marks rows delivered, erasing their secret, with the attempts it took. */
+  private async writeDelivered(rows: [bigint, number][]): Promise<void> {
+    // One statement text whatever the number of rows, so it stays prepared (src/db/database.ts).
+    await this.deps.prisma.$executeRaw`
+      UPDATE "ordergate"."outbox_event" AS e SET "delivered_at" = now(), "secret" = NULL, "attempts" = d."attempts"
+      FROM unnest(${rows.map(([id]) => id)}::bigint[], ${rows.map(([, attempts]) => attempts)}::int[]) AS d("id", "attempts")
+      WHERE e."id" = d."id"`;
   }
-}
-
-/**
- * Runs `work` over `items`, at most `limit` at a time. After a failure (the database is gone) no
- * item is started, so nothing more is sent that could not be marked.
- */
-async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      try {
-        await work(items[next++]!);
-      } catch (error) {
-        next = items.length;
-        throw error;
-      }
-    }
-  };
-  await allOrFirstFailure(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/** Waits for all, then rejects with the first failure if any (Promise.all would not wait). */
-async function allOrFirstFailure(promises: Promise<void>[]): Promise<void> {
-  const failure = (await Promise.allSettled(promises)).find((outcome) => outcome.status === "rejected");
-  if (failure) throw failure.reason;
 }
 
 /**

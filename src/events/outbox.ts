@@ -1,5 +1,6 @@
 import { type Db, Prisma } from "../db/database";
 import type { OutboxMessages, OutboxTopic } from "./topics";
+import { OUTBOX_TASK } from "./outbox-dispatcher";
 
 /** Writes an event in the caller's transaction, so it exists if and only if the change commits. */
 export async function enqueueOutboxEvent<T extends OutboxTopic>(
@@ -25,14 +26,16 @@ export interface ParkedOutboxEvent {
   last_error: string | null;
 }
 
-/** Parked events (see OutboxDispatcher), oldest first. */
+/**
+ * Parked events, oldest first: outbox rows whose graphile-worker job failed permanently (its
+ * attempts used up). When it was parked is when the job was last updated (its final failure).
+ */
 export async function listParkedOutboxEvents(prisma: Db): Promise<ParkedOutboxEvent[]> {
-  const rows = await prisma.outboxEvent.findMany({
-    where: { parked_at: { not: null } },
-    orderBy: { id: "asc" },
-    select: { id: true, topic: true, attempts: true, parked_at: true, last_error: true },
-  });
-  return rows.map((row) => ({ ...row, parked_at: row.parked_at! }));
+  return prisma.$queryRaw<ParkedOutboxEvent[]>`
+    SELECT e."id", e."topic", j."attempts"::int AS "attempts", j."updated_at" AS "parked_at", j."last_error"
+    FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = (j."payload"->>'id')::bigint
+    WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."attempts" >= j."max_attempts" AND e."delivered_at" IS NULL
+    ORDER BY e."id"`;
 }
 
 /** Some of the ids given to re-queue are unknown or not parked; nothing was re-queued. */
@@ -41,28 +44,33 @@ export class OutboxRequeueError extends Error {
 }
 
 /**
- * Gives parked events a fresh set of attempts, due now; a running dispatcher picks them up at its
- * next poll. Given ids must all name parked events, or none is re-queued. Returns how many were.
+ * Gives parked events a fresh set of attempts, due now (graphile-worker's reschedule_jobs); a
+ * running gateway picks them up at its next poll. Given ids must all name parked events, or none
+ * is re-queued. Returns how many were.
  */
 export async function requeueParkedOutboxEvents(prisma: Db, which: bigint[] | "all"): Promise<number> {
-  const fresh = { parked_at: null, attempts: 0, available_at: new Date(), locked_until: null };
-  if (which === "all")
-    return (await prisma.outboxEvent.updateMany({ where: { parked_at: { not: null } }, data: fresh })).count;
   return prisma.$transaction(async (tx) => {
-    // Locked, so that what is checked is what gets updated (a pending row could be parked meanwhile).
-    const rows = await tx.$queryRaw<{ id: bigint; parked_at: Date | null; delivered_at: Date | null }[]>`
-      SELECT "id", "parked_at", "delivered_at" FROM "ordergate"."outbox_event"
-      WHERE "id" IN (${Prisma.join(which)}) FOR UPDATE`;
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    const problems = which.flatMap((id) => {
-      const row = byId.get(id);
-      if (!row) return [`no outbox event ${id}`];
-      if (row.delivered_at)
-        return [`outbox event ${id} is not parked: it was delivered at ${row.delivered_at.toISOString()}`];
-      if (!row.parked_at) return [`outbox event ${id} is not parked: it is waiting for delivery`];
-      return [];
-    });
-    if (problems.length > 0) throw new OutboxRequeueError(problems.join("\n"));
-    return (await tx.outboxEvent.updateMany({ where: { id: { in: which } }, data: fresh })).count;
+    const rows = await tx.$queryRaw<{ id: bigint; delivered_at: Date | null; job_id: bigint | null; parked: boolean | null }[]>`
+      SELECT e."id", e."delivered_at", j."id" AS "job_id", j."attempts" >= j."max_attempts" AS "parked"
+      FROM "ordergate"."outbox_event" AS e
+      LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND j."key" = 'ordergate:outbox:' || e."id"
+      WHERE ${which === "all" ? Prisma.sql`j."attempts" >= j."max_attempts" AND e."delivered_at" IS NULL` : Prisma.sql`e."id" = ANY(${which}::bigint[])`}
+      FOR UPDATE OF e`;
+    if (which !== "all") {
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const problems = which.flatMap((id) => {
+        const row = byId.get(id);
+        if (!row) return [`no outbox event ${id}`];
+        if (row.delivered_at) return [`outbox event ${id} is not parked: it was delivered at ${row.delivered_at.toISOString()}`];
+        if (!row.parked) return [`outbox event ${id} is not parked: it is waiting for delivery`];
+        return [];
+      });
+      if (problems.length > 0) throw new OutboxRequeueError(problems.join("\n"));
+    }
+    const jobIds = rows.map((row) => row.job_id!);
+    if (jobIds.length === 0) return 0;
+    const requeued = await tx.$queryRaw<{ id: bigint }[]>`
+      SELECT "id" FROM "graphile_worker"."reschedule_jobs"(${jobIds}::bigint[], run_at => now(), attempts => 0)`;
+    return requeued.length;
   });
 }

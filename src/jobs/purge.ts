@@ -2,8 +2,6 @@ import type { Config } from "../config";
 import type { Db } from "../db/database";
 import type { Logger } from "../logger";
 
-/** How often the purge runs (and once at start). Rows only age by hours and days: hourly is enough. */
-const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /** Rows per DELETE: each statement holds its row locks briefly, whatever the backlog. */
 const PURGE_BATCH_SIZE = 1000;
 
@@ -17,10 +15,10 @@ export interface PurgeResult {
  * expired customer sessions, in bounded batches. Undelivered and parked events are never deleted:
  * only rows with a `delivered_at` qualify. Several instances may purge at once: a row another one
  * deleted first is not counted (a run may then stop early; the next one picks up the rest).
+ * graphile-worker runs it (the task `ordergate.purge`): hourly by its cron, on one instance, and
+ * once at each start (src/app/gateway.ts).
  */
 export class PurgeJob {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
   private stopped = false;
 
   constructor(
@@ -32,17 +30,9 @@ export class PurgeJob {
     },
   ) {}
 
-  /** Purges now, then every PURGE_INTERVAL_MS. */
-  start(): void {
-    this.stopped = false;
-    this.tick();
-  }
-
-  /** Stops the schedule; a purge in flight ends after its current batch (shutdown need not wait for a long backlog). */
+  /** A purge in flight ends after its current batch (shutdown need not wait for a long backlog). */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
   }
 
   /** One purge of everything due now. */
@@ -80,14 +70,5 @@ export class PurgeJob {
       if (deleted < limit) break;
     }
     return total;
-  }
-
-  private tick(): void {
-    this.running = this.runOnce()
-      .catch((error) => this.deps.logger.error("purge failed", error))
-      .finally(() => {
-        this.running = undefined;
-        if (!this.stopped) this.timer = setTimeout(() => this.tick(), PURGE_INTERVAL_MS);
-      });
   }
 }

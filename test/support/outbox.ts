@@ -1,0 +1,65 @@
+import type { Db } from "../../src/db/database";
+import { Prisma } from "../../src/db/database";
+import { OUTBOX_TASK } from "../../src/events/outbox-dispatcher";
+
+/**
+ * An outbox row as the tests look at it: the row (the message: payload, secret, delivered_at) with
+ * its graphile-worker job's state (the schedule). A delivered row's job is gone (graphile-worker
+ * deletes completed jobs); its `attempts` are then the row's own, written when it was delivered.
+ */
+export interface OutboxState {
+  id: bigint;
+  topic: string;
+  payload: Prisma.JsonValue;
+  secret: Prisma.JsonValue | null;
+  created_at: Date;
+  delivered_at: Date | null;
+  attempts: number;
+  last_error: string | null;
+  /** When its job failed for the last time (permanently failed: parked); null otherwise. */
+  parked_at: Date | null;
+  /** Its job is locked by a worker (running, or left by one that died). */
+  locked: boolean;
+  job_id: bigint | null;
+}
+
+export async function outboxEvents(prisma: Db, where: { id?: bigint; topic?: string } = {}): Promise<OutboxState[]> {
+  return prisma.$queryRaw<OutboxState[]>`
+    SELECT e."id", e."topic", e."payload", e."secret", e."created_at", e."delivered_at",
+      COALESCE(j."attempts", e."attempts")::int AS "attempts", j."last_error",
+      CASE WHEN j."attempts" >= j."max_attempts" THEN j."updated_at" END AS "parked_at",
+      j."locked_at" IS NOT NULL AS "locked", j."id" AS "job_id"
+    FROM "ordergate"."outbox_event" AS e
+    LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND j."key" = 'ordergate:outbox:' || e."id"
+    WHERE (${where.id ?? null}::bigint IS NULL OR e."id" = ${where.id ?? null}::bigint)
+      AND (${where.topic ?? null}::varchar IS NULL OR e."topic" = ${where.topic ?? null}::varchar)
+    ORDER BY e."id"`;
+}
+
+export async function outboxEvent(prisma: Db, where: { id?: bigint; topic?: string }): Promise<OutboxState | undefined> {
+  return (await outboxEvents(prisma, where))[0];
+}
+
+/** Parks an undelivered row's job as OUTBOX_MAX_ATTEMPTS failures would (graphile-worker's permanently_fail_jobs). */
+export async function parkOutboxEvent(prisma: Db, id: bigint, reason = "failed in a test"): Promise<void> {
+  await prisma.$executeRaw`
+    SELECT FROM "graphile_worker"."permanently_fail_jobs"(
+      ARRAY(SELECT j."id" FROM "graphile_worker"."jobs" AS j WHERE j."key" = 'ordergate:outbox:' || ${id}::bigint), ${reason})`;
+}
+
+/**
+ * Gives an undelivered row a job as a worker pool that died mid-attempt leaves it: locked by a pool
+ * with no lease, long enough ago that its lease would have run out, after `attempts` attempts. In
+ * one transaction, so that no running worker takes the job before it is locked (graphile-worker's
+ * private table: no public function locks a job for someone else).
+ */
+export async function enqueueOutboxJobLockedByDeadWorker(prisma: Db, id: bigint, attempts: number): Promise<void> {
+  await prisma.$transaction([
+    prisma.$executeRaw`
+      SELECT FROM "graphile_worker"."add_job"(${OUTBOX_TASK}, json_build_object('id', ${id}::bigint), job_key => 'ordergate:outbox:' || ${id}::bigint,
+        max_attempts => (SELECT "max_attempts" FROM "ordergate"."outbox_setting" WHERE "id" = 1))`,
+    prisma.$executeRaw`
+      UPDATE "graphile_worker"."_private_jobs" SET "locked_at" = now() - interval '10 minutes', "locked_by" = 'pool-dead-instance', "attempts" = ${attempts}
+      WHERE "key" = 'ordergate:outbox:' || ${id}::bigint`,
+  ]);
+}
