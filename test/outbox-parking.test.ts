@@ -8,6 +8,7 @@ import { createLogger } from "../src/logger";
 import { useTestDatabase } from "./support/database";
 import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
+import { lockOutboxJobAsDeadWorker, outboxEvent, parkOutboxEvent, setOutboxJobAttempts } from "./support/outbox";
 import { TestMailServer } from "./support/smtp";
 import { eventually, freePort, sleep } from "./support/wait";
 
@@ -53,11 +54,12 @@ describe("parking an outbox event that keeps failing", () => {
     const bearer = await loginToken(t, customers.ann.email, customers.ann.password!);
     expect((await t.request("POST", CLAIM, { bearer, body: { order_ids: [orders.work1.id] } })).status).toBe(200);
 
+    // graphile-worker's backoff: attempts e (2.7) and e² (7.4) seconds apart.
     const parked = await eventually(async () => {
-      const row = await t!.prisma.outboxEvent.findFirstOrThrow({ where: { topic: ORDER_UPDATE_TOKEN_CREATED } });
+      const row = (await outboxEvent(t!.prisma, { topic: ORDER_UPDATE_TOKEN_CREATED }))!;
       return row.parked_at ? row : undefined;
-    });
-    expect(parked).toMatchObject({ attempts: 3, delivered_at: null, locked_until: null });
+    }, 30_000);
+    expect(parked).toMatchObject({ attempts: 3, delivered_at: null, locked: false });
     expect(parked.last_error).toMatch(/ECONNREFUSED|connect/i);
     const token = (parked.secret as { token: string }).token; // kept for the re-queue
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -80,10 +82,7 @@ describe("parking an outbox event that keeps failing", () => {
     await t.gateway.dispatcher.flush();
     await sleep(800); // several polls, longer than OUTBOX_RETRY_MAX
     expect(mail.messages).toHaveLength(0);
-    expect(await t.prisma.outboxEvent.findUniqueOrThrow({ where: { id: parked.id } })).toMatchObject({
-      attempts: 3,
-      parked_at: parked.parked_at,
-    });
+    expect(await outboxEvent(t.prisma, { id: parked.id })).toMatchObject({ attempts: 3, parked_at: parked.parked_at });
     expect(await t.gateway.dispatcher.outboxStats()).toMatchObject({ pending: 0, parked: 1 });
 
     const listed = await outboxCommand(t.config.databaseUrl!, "list-parked");
@@ -98,7 +97,7 @@ describe("parking an outbox event that keeps failing", () => {
     expect(message!.to).toEqual(["ann.work@example.com"]);
     expect(message!.token).toBe(token);
     const delivered = await eventually(async () => {
-      const row = await t!.prisma.outboxEvent.findUniqueOrThrow({ where: { id: parked.id } });
+      const row = (await outboxEvent(t!.prisma, { id: parked.id }))!;
       return row.delivered_at ? row : undefined;
     });
     expect(delivered).toMatchObject({ attempts: 1, parked_at: null, secret: null });
@@ -110,29 +109,13 @@ describe("parking an outbox event that keeps failing", () => {
   it("parks without another try an event whose final attempt never finished (its instance died)", async () => {
     t = await startTestGateway({ OUTBOX_MAX_ATTEMPTS: "3" });
     await t.gateway.dispatcher.stop(); // this test drives the dispatcher itself
-    const claimUpdate = {
-      claimId: "claim_1",
-      claimerCustomerId: "cus_nobody",
-      status: "PENDING",
-      at: new Date().toISOString(),
-    };
-    // Leased for its third attempt by an instance that died: the lease ran out, no outcome recorded.
-    const event = await t.prisma.outboxEvent.create({
-      data: {
-        topic: ORDER_CLAIM_UPDATED,
-        payload: claimUpdate,
-        attempts: 3,
-        locked_until: new Date(Date.now() - 1000),
-        last_error: "attempt 2 failed",
-      },
-    });
+    const claimUpdate = { claimId: "claim_1", claimerCustomerId: "cus_nobody", status: "PENDING", at: new Date().toISOString() };
+    // Taken for its third attempt by an instance that died: its lease ran out, no outcome recorded.
+    const event = await t.prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate } });
+    await lockOutboxJobAsDeadWorker(t.prisma, event.id, 3);
     await t.gateway.dispatcher.flush();
-    const row = await t.prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } });
-    expect(row).toMatchObject({
-      attempts: 3,
-      delivered_at: null,
-      last_error: expect.stringContaining("the final attempt never finished"),
-    });
+    const row = (await outboxEvent(t.prisma, { id: event.id }))!;
+    expect(row).toMatchObject({ attempts: 3, delivered_at: null, last_error: expect.stringContaining("the final attempt never finished") });
     expect(row.parked_at).not.toBeNull();
     expect(parkedLines(t)).toEqual([
       expect.objectContaining({ eventId: String(event.id), topic: ORDER_CLAIM_UPDATED, attempts: 3 }),
@@ -144,18 +127,20 @@ describe("parking an outbox event that keeps failing", () => {
     await t.gateway.dispatcher.stop();
     const slow = new OutboxDispatcher({
       prisma: t.prisma,
+      databaseUrl: t.config.databaseUrl!,
       config: t.config,
       logger: createLogger("silent"),
       handlers: {
         [ORDER_UPDATE_TOKEN_CREATED]: async () => {},
-        // While this attempt runs, its lease runs out and another instance parks the row.
-        [ORDER_CLAIM_UPDATED]: async ({ id }) =>
-          void (await t!.prisma.outboxEvent.update({ where: { id }, data: { parked_at: new Date() } })),
+        // While this attempt runs, another instance tries to park the row (graphile-worker leaves a running job be).
+        [ORDER_CLAIM_UPDATED]: async ({ id }) => void (await parkOutboxEvent(t!.prisma, id)),
       },
     });
-    const event = await t.prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: {}, attempts: 2 } });
+    const event = await t.prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: {} } });
+    await setOutboxJobAttempts(t.prisma, event.id, 2);
     await slow.flush();
-    const row = await t.prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } });
+    await slow.stop();
+    const row = (await outboxEvent(t.prisma, { id: event.id }))!;
     expect(row).toMatchObject({ attempts: 3, parked_at: null, delivered_at: expect.any(Date) });
     expect(await slow.outboxStats()).toEqual({ pending: 0, parked: 0, oldestPendingAgeSeconds: null });
   });
@@ -174,10 +159,11 @@ describe("a slow delivery", () => {
     const instance = (name: string, sendMs: number) =>
       new OutboxDispatcher({
         prisma: t!.prisma,
+        databaseUrl: t!.config.databaseUrl!,
         config: t!.config,
         logger: createLogger("silent"),
         leaseSeconds: 2,
-        concurrency: { [ORDER_UPDATE_TOKEN_CREATED]: 3 },
+        concurrency: 3,
         handlers: {
           [ORDER_UPDATE_TOKEN_CREATED]: async ({ id }) => {
             started.push(id);
@@ -197,17 +183,19 @@ describe("a slow delivery", () => {
           .then((row) => row.id),
       ),
     );
-    // A takes 3.5 s per email, longer than its 2 s lease; B looks for work after the lease ran out.
-    const a = instance("A", 3500).flush();
+    // A takes 3.5 s per email, longer than its 2 s lease (which it renews); B looks for work after the lease would have run out.
+    const a = instance("A", 3500);
+    await a.start();
     await sleep(2600);
-    await instance("B", 0).flush();
-    await a;
+    const b = instance("B", 0);
+    await b.start();
+    await b.flush();
+    await a.flush();
+    await Promise.all([a.stop(), b.stop()]);
     expect(started.sort()).toEqual([...events].sort());
     expect(mostInFlight).toBe(3);
-    const rows = await t.prisma.outboxEvent.findMany({ where: { id: { in: events } } });
-    expect(rows.map((row) => ({ attempts: row.attempts, delivered: row.delivered_at !== null }))).toEqual(
-      events.map(() => ({ attempts: 1, delivered: true })),
-    );
+    const rows = await Promise.all(events.map(async (id) => (await outboxEvent(t!.prisma, { id }))!));
+    expect(rows.map((row) => ({ attempts: row.attempts, delivered: row.delivered_at !== null }))).toEqual(events.map(() => ({ attempts: 1, delivered: true })));
   });
 
   it("marks each event delivered as soon as it is sent, so that a crash would send again only those in flight", async () => {
@@ -219,9 +207,10 @@ describe("a slow delivery", () => {
     const unmarkedAtStart: number[] = [];
     const dispatcher = new OutboxDispatcher({
       prisma: t.prisma,
+      databaseUrl: t.config.databaseUrl!,
       config: t.config,
       logger: createLogger("silent"),
-      concurrency: { [ORDER_UPDATE_TOKEN_CREATED]: concurrency },
+      concurrency,
       handlers: {
         [ORDER_UPDATE_TOKEN_CREATED]: async ({ id }) => {
           unmarkedAtStart.push(
@@ -232,9 +221,10 @@ describe("a slow delivery", () => {
         [ORDER_CLAIM_UPDATED]: async () => {},
       },
     });
-    for (let i = 0; i < 12; i++)
-      await t.prisma.outboxEvent.create({ data: { topic: ORDER_UPDATE_TOKEN_CREATED, payload: {} } });
+    for (let i = 0; i < 12; i++) await t.prisma.outboxEvent.create({ data: { topic: ORDER_UPDATE_TOKEN_CREATED, payload: {} } });
+    await dispatcher.start();
     await dispatcher.flush();
+    await dispatcher.stop();
     expect(sent).toHaveLength(12); // one batch
     // The other workers' events at most: never those this worker or earlier rounds sent.
     expect(Math.max(...unmarkedAtStart)).toBeLessThanOrEqual(concurrency - 1);
@@ -250,8 +240,11 @@ describe("npm run outbox", () => {
 
   const event = (fields: { parked_at?: Date; delivered_at?: Date } = {}) =>
     prisma.outboxEvent
-      .create({ data: { topic: ORDER_CLAIM_UPDATED, payload: {}, attempts: fields.parked_at ? 10 : 1, ...fields } })
-      .then((row) => row.id);
+      .create({ data: { topic: ORDER_CLAIM_UPDATED, payload: {}, attempts: fields.delivered_at ? 1 : 0, delivered_at: fields.delivered_at } })
+      .then(async (row) => {
+        if (fields.parked_at) await parkOutboxEvent(prisma, row.id, "failed 10 times", 10);
+        return row.id;
+      });
 
   it.each([
     [[], "no command given"],
@@ -287,10 +280,7 @@ describe("npm run outbox", () => {
     expect(result.stderr).toContain(`outbox event ${delivered} is not parked: it was delivered at`);
     expect(result.stderr).toContain(`no outbox event ${unknown}`);
     expect(result.stderr).not.toContain(`outbox event ${parked} `);
-    expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id: parked } })).toMatchObject({
-      attempts: 10,
-      parked_at: expect.any(Date),
-    });
+    expect(await outboxEvent(prisma, { id: parked })).toMatchObject({ attempts: 10, parked_at: expect.any(Date) });
   });
 
   it("re-queues every parked event with --all, and lists none afterwards", async () => {
@@ -302,19 +292,9 @@ describe("npm run outbox", () => {
       stdout: "re-queued 2 outbox events; a running gateway delivers them at its next poll\n",
     });
     for (const id of parked) {
-      expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id } })).toMatchObject({
-        attempts: 0,
-        parked_at: null,
-        locked_until: null,
-      });
+      expect(await outboxEvent(prisma, { id })).toMatchObject({ attempts: 0, parked_at: null, locked: false });
     }
-    expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id: delivered } })).toMatchObject({
-      attempts: 1,
-      delivered_at: expect.any(Date),
-    });
-    expect(await outboxCommand(testDatabase.url, "list-parked")).toMatchObject({
-      code: 0,
-      stdout: "no parked outbox events\n",
-    });
+    expect(await outboxEvent(prisma, { id: delivered })).toMatchObject({ attempts: 1, delivered_at: expect.any(Date) });
+    expect(await outboxCommand(testDatabase.url, "list-parked")).toMatchObject({ code: 0, stdout: "no parked outbox events\n" });
   });
 });

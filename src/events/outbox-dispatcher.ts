@@ -47,13 +47,15 @@ const LEASE_CHECK_MS = 5000;
 
 /**
  * The backlog numbers in one query over graphile-worker's `jobs` view: completed jobs are deleted,
- * so it holds only what is pending or permanently failed (parked), however long the history.
+ * so it holds only what is pending or permanently failed (parked), however long the history. A job
+ * on its final attempt is still pending while it runs (graphile-worker counts the attempt when it
+ * takes the job): parked once that attempt failed.
  */
 export const outboxStatsStatement = Prisma.sql`
-  SELECT count(*) FILTER (WHERE j."attempts" < j."max_attempts")::int AS "pending",
-    count(*) FILTER (WHERE j."attempts" >= j."max_attempts")::int AS "parked",
-    extract(epoch FROM now() - min(j."created_at") FILTER (WHERE j."attempts" < j."max_attempts"))::float8 AS "oldestPendingAgeSeconds"
-  FROM "graphile_worker"."jobs" AS j WHERE j."task_identifier" = ${OUTBOX_TASK}`;
+  SELECT count(*) FILTER (WHERE NOT parked)::int AS "pending", count(*) FILTER (WHERE parked)::int AS "parked",
+    extract(epoch FROM now() - min(created_at) FILTER (WHERE NOT parked))::float8 AS "oldestPendingAgeSeconds"
+  FROM (SELECT j."created_at", j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AS parked
+        FROM "graphile_worker"."jobs" AS j WHERE j."task_identifier" = ${OUTBOX_TASK}) AS jobs`;
 
 /** graphile-worker's fixed backoff: a failed attempt n is retried exp(min(n, 10)) seconds later. */
 export const retryDelayMs = (attempt: number) => Math.round(Math.exp(Math.min(attempt, 10)) * 1000);
@@ -103,7 +105,9 @@ export class OutboxDispatcher {
   private workerPool(): pg.Pool {
     if (!this.pool) {
       this.pool = new pg.Pool({ connectionString: this.deps.databaseUrl, max: (this.deps.concurrency ?? 1) + 3, application_name: "ordergate-worker" });
-      this.pool.on("error", (error) => this.deps.logger.warn("worker database connection failed", { reason: error.message }));
+      const onError = (error: Error) => this.deps.logger.warn("worker database connection failed", { reason: error.message });
+      this.pool.on("error", onError);
+      this.pool.on("connect", (client) => client.on("error", onError));
     }
     return this.pool;
   }
@@ -137,7 +141,7 @@ export class OutboxDispatcher {
   async retryNow(topic: OutboxTopic): Promise<void> {
     await this.deps.prisma.$executeRaw`
       SELECT FROM "graphile_worker"."reschedule_jobs"(ARRAY(
-        SELECT j."id" FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = (j."payload"->>'id')::bigint
+        SELECT j."id" FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON j."key" = 'ordergate:outbox:' || e."id"
         WHERE j."task_identifier" = ${OUTBOX_TASK} AND e."topic" = ${topic} AND j."locked_at" IS NULL
           AND j."attempts" < j."max_attempts" AND j."run_at" > now()), run_at => now())`;
   }
@@ -170,6 +174,7 @@ export class OutboxDispatcher {
   async flush(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      await this.recoverStaleJobs();
       if (!this.runner) await runOnce({ pgPool: this.workerPool(), taskList: this.taskList(), noHandleSignals: true, logger: workerLogger(this.deps.logger) });
       const [row] = await this.deps.prisma.$queryRaw<{ due: number }[]>`
         SELECT count(*)::int AS due FROM "graphile_worker"."jobs"
@@ -181,26 +186,46 @@ export class OutboxDispatcher {
     }
   }
 
-  /**
-   * Renews this pool's lease, and unlocks the jobs of pools whose lease ran out (their process
-   * was killed or lost): graphile-worker's own recovery waits 4 hours. A job unlocked on its final
-   * attempt is not tried again: graphile-worker counts the attempt, so it is parked.
-   */
+  /** Renews this pool's lease, then unlocks the jobs of pools whose lease ran out. */
   private async renewLease(): Promise<void> {
     if (this.poolId) {
       await this.deps.prisma.$executeRaw`
         INSERT INTO "ordergate"."worker_lease" ("pool_id", "renewed_at") VALUES (${this.poolId}, now())
         ON CONFLICT ("pool_id") DO UPDATE SET "renewed_at" = now()`;
     }
+    await this.recoverStaleJobs();
+  }
+
+  /**
+   * Unlocks the jobs of worker pools whose lease ran out (their process was killed or lost):
+   * graphile-worker's own recovery waits 4 hours. graphile-worker counted the attempt they were
+   * in; a job that was on its final attempt is not tried again (it might be what killed its
+   * instance): it is parked, with a reason, and logged as such.
+   */
+  private async recoverStaleJobs(): Promise<void> {
     const lease = this.leaseSeconds;
-    const unlocked = await this.deps.prisma.$queryRaw<{ pool_id: string }[]>`
-      WITH stale AS (
-        SELECT DISTINCT j."locked_by" AS "pool_id" FROM "graphile_worker"."jobs" AS j
-        WHERE j."locked_by" IS NOT NULL AND j."locked_at" < now() - make_interval(secs => ${lease})
-          AND NOT EXISTS (SELECT FROM "ordergate"."worker_lease" AS l WHERE l."pool_id" = j."locked_by" AND l."renewed_at" > now() - make_interval(secs => ${lease})))
-      SELECT "pool_id" FROM stale, LATERAL "graphile_worker"."force_unlock_workers"(ARRAY["pool_id"]) AS unlocked`;
-    if (unlocked.length > 0) {
-      this.deps.logger.warn("unlocked the outbox jobs of worker pools whose lease ran out (their instance stopped)", { poolIds: unlocked.map((row) => row.pool_id) });
+    const stale = await this.deps.prisma.$queryRaw<{ pool_id: string }[]>`
+      SELECT DISTINCT j."locked_by" AS "pool_id" FROM "graphile_worker"."jobs" AS j
+      WHERE j."locked_by" IS NOT NULL AND j."locked_at" < now() - make_interval(secs => ${lease})
+        AND NOT EXISTS (SELECT FROM "ordergate"."worker_lease" AS l WHERE l."pool_id" = j."locked_by" AND l."renewed_at" > now() - make_interval(secs => ${lease}))`;
+    if (stale.length === 0) return;
+    const poolIds = stale.map((row) => row.pool_id);
+    const finals = await this.deps.prisma.$queryRaw<{ job_id: bigint; id: bigint; topic: string; attempts: number }[]>`
+      SELECT j."id" AS "job_id", e."id", e."topic", j."attempts"::int AS "attempts"
+      FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON j."key" = 'ordergate:outbox:' || e."id"
+      WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_by" = ANY(${poolIds}::text[]) AND j."attempts" >= j."max_attempts"`;
+    await this.deps.prisma.$executeRaw`SELECT FROM "graphile_worker"."force_unlock_workers"(${poolIds}::text[])`;
+    this.deps.logger.warn("unlocked the jobs of worker pools whose lease ran out (their instance stopped)", { poolIds });
+    if (finals.length === 0) return;
+    const reason = "the final attempt never finished (its instance stopped or its lease ran out)";
+    await this.deps.prisma.$executeRaw`SELECT FROM "graphile_worker"."permanently_fail_jobs"(${finals.map((row) => row.job_id)}::bigint[], ${reason})`;
+    for (const row of finals) {
+      this.deps.logger.warn("outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`", {
+        eventId: String(row.id),
+        topic: row.topic,
+        attempts: row.attempts,
+        reason,
+      });
     }
     await this.deps.prisma.$executeRaw`DELETE FROM "ordergate"."worker_lease" WHERE "renewed_at" < now() - interval '1 day'`;
   }

@@ -27,7 +27,7 @@ export async function outboxEvents(prisma: Db, where: { id?: bigint; topic?: str
   return prisma.$queryRaw<OutboxState[]>`
     SELECT e."id", e."topic", e."payload", e."secret", e."created_at", e."delivered_at",
       COALESCE(j."attempts", e."attempts")::int AS "attempts", j."last_error",
-      CASE WHEN j."attempts" >= j."max_attempts" THEN j."updated_at" END AS "parked_at",
+      CASE WHEN j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL THEN j."updated_at" END AS "parked_at",
       j."locked_at" IS NOT NULL AS "locked", j."id" AS "job_id"
     FROM "ordergate"."outbox_event" AS e
     LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND j."key" = 'ordergate:outbox:' || e."id"
@@ -40,8 +40,19 @@ export async function outboxEvent(prisma: Db, where: { id?: bigint; topic?: stri
   return (await outboxEvents(prisma, where))[0];
 }
 
-/** Parks an undelivered row's job as OUTBOX_MAX_ATTEMPTS failures would (graphile-worker's permanently_fail_jobs). */
-export async function parkOutboxEvent(prisma: Db, id: bigint, reason = "failed in a test"): Promise<void> {
+/** Sets an undelivered row's job's attempts (graphile-worker's reschedule_jobs), and its max with `max`. */
+export async function setOutboxJobAttempts(prisma: Db, id: bigint, attempts: number, max?: number): Promise<void> {
+  await prisma.$executeRaw`
+    SELECT FROM "graphile_worker"."reschedule_jobs"(
+      ARRAY(SELECT j."id" FROM "graphile_worker"."jobs" AS j WHERE j."key" = 'ordergate:outbox:' || ${id}::bigint), attempts => ${attempts}::int, max_attempts => ${max ?? null}::int)`;
+}
+
+/**
+ * Parks an undelivered row's job as failures would (graphile-worker's permanently_fail_jobs); with
+ * `attempts`, as that many failures would. A running job is left be, as graphile-worker does.
+ */
+export async function parkOutboxEvent(prisma: Db, id: bigint, reason = "failed in a test", attempts?: number): Promise<void> {
+  if (attempts !== undefined) await setOutboxJobAttempts(prisma, id, attempts, attempts);
   await prisma.$executeRaw`
     SELECT FROM "graphile_worker"."permanently_fail_jobs"(
       ARRAY(SELECT j."id" FROM "graphile_worker"."jobs" AS j WHERE j."key" = 'ordergate:outbox:' || ${id}::bigint), ${reason})`;
@@ -62,4 +73,11 @@ export async function enqueueOutboxJobLockedByDeadWorker(prisma: Db, id: bigint,
       UPDATE "graphile_worker"."_private_jobs" SET "locked_at" = now() - interval '10 minutes', "locked_by" = 'pool-dead-instance', "attempts" = ${attempts}
       WHERE "key" = 'ordergate:outbox:' || ${id}::bigint`,
   ]);
+}
+
+/** Leaves a row's existing job as a worker pool that died mid-attempt leaves it (as above), after `attempts` attempts. */
+export async function lockOutboxJobAsDeadWorker(prisma: Db, id: bigint, attempts: number): Promise<void> {
+  await prisma.$executeRaw`
+    UPDATE "graphile_worker"."_private_jobs" SET "locked_at" = now() - interval '10 minutes', "locked_by" = 'pool-dead-instance', "attempts" = ${attempts}
+    WHERE "key" = 'ordergate:outbox:' || ${id}::bigint`;
 }
