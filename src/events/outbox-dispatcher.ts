@@ -54,8 +54,9 @@ const LEASE_CHECK_MS = 5000;
 export const outboxStatsStatement = Prisma.sql`
   SELECT count(*) FILTER (WHERE NOT parked)::int AS "pending", count(*) FILTER (WHERE parked)::int AS "parked",
     extract(epoch FROM now() - min(created_at) FILTER (WHERE NOT parked))::float8 AS "oldestPendingAgeSeconds"
-  FROM (SELECT j."created_at", j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AS parked
-        FROM "graphile_worker"."jobs" AS j WHERE j."task_identifier" = ${OUTBOX_TASK}) AS jobs`;
+  FROM (SELECT COALESCE(e."created_at", j."created_at") AS created_at, j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AS parked
+        FROM "graphile_worker"."jobs" AS j LEFT JOIN "ordergate"."outbox_event" AS e ON e."id" = split_part(j."key", ':', 3)::bigint
+        WHERE j."task_identifier" = ${OUTBOX_TASK}) AS jobs`;
 
 /** graphile-worker's fixed backoff: a failed attempt n is retried exp(min(n, 10)) seconds later. */
 export const retryDelayMs = (attempt: number) => Math.round(Math.exp(Math.min(attempt, 10)) * 1000);
@@ -141,7 +142,7 @@ export class OutboxDispatcher {
   async retryNow(topic: OutboxTopic): Promise<void> {
     await this.deps.prisma.$executeRaw`
       SELECT FROM "graphile_worker"."reschedule_jobs"(ARRAY(
-        SELECT j."id" FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON j."key" = 'ordergate:outbox:' || e."id"
+        SELECT j."id" FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = split_part(j."key", ':', 3)::bigint
         WHERE j."task_identifier" = ${OUTBOX_TASK} AND e."topic" = ${topic} AND j."locked_at" IS NULL
           AND j."attempts" < j."max_attempts" AND j."run_at" > now()), run_at => now())`;
   }
@@ -212,7 +213,7 @@ export class OutboxDispatcher {
     const poolIds = stale.map((row) => row.pool_id);
     const finals = await this.deps.prisma.$queryRaw<{ job_id: bigint; id: bigint; topic: string; attempts: number }[]>`
       SELECT j."id" AS "job_id", e."id", e."topic", j."attempts"::int AS "attempts"
-      FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON j."key" = 'ordergate:outbox:' || e."id"
+      FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = split_part(j."key", ':', 3)::bigint
       WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_by" = ANY(${poolIds}::text[]) AND j."attempts" >= j."max_attempts"`;
     await this.deps.prisma.$executeRaw`SELECT FROM "graphile_worker"."force_unlock_workers"(${poolIds}::text[])`;
     this.deps.logger.warn("unlocked the jobs of worker pools whose lease ran out (their instance stopped)", { poolIds });

@@ -33,7 +33,7 @@ export interface ParkedOutboxEvent {
 export async function listParkedOutboxEvents(prisma: Db): Promise<ParkedOutboxEvent[]> {
   return prisma.$queryRaw<ParkedOutboxEvent[]>`
     SELECT e."id", e."topic", j."attempts"::int AS "attempts", j."updated_at" AS "parked_at", j."last_error"
-    FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON j."key" = 'ordergate:outbox:' || e."id"
+    FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = split_part(j."key", ':', 3)::bigint
     WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AND e."delivered_at" IS NULL
     ORDER BY e."id"`;
 }
@@ -53,7 +53,7 @@ export async function requeueParkedOutboxEvents(prisma: Db, which: bigint[] | "a
     const rows = await tx.$queryRaw<{ id: bigint; delivered_at: Date | null; job_id: bigint | null; parked: boolean | null }[]>`
       SELECT e."id", e."delivered_at", j."id" AS "job_id", j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AS "parked"
       FROM "ordergate"."outbox_event" AS e
-      LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND j."key" = 'ordergate:outbox:' || e."id"
+      LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND e."id" = split_part(j."key", ':', 3)::bigint
       WHERE ${which === "all" ? Prisma.sql`j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AND e."delivered_at" IS NULL` : Prisma.sql`e."id" = ANY(${which}::bigint[])`}
       FOR UPDATE OF e`;
     if (which !== "all") {

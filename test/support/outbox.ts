@@ -30,7 +30,7 @@ export async function outboxEvents(prisma: Db, where: { id?: bigint; topic?: str
       CASE WHEN j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL THEN j."updated_at" END AS "parked_at",
       j."locked_at" IS NOT NULL AS "locked", j."id" AS "job_id"
     FROM "ordergate"."outbox_event" AS e
-    LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND j."key" = 'ordergate:outbox:' || e."id"
+    LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND e."id" = split_part(j."key", ':', 3)::bigint
     WHERE (${where.id ?? null}::bigint IS NULL OR e."id" = ${where.id ?? null}::bigint)
       AND (${where.topic ?? null}::varchar IS NULL OR e."topic" = ${where.topic ?? null}::varchar)
     ORDER BY e."id"`;
@@ -80,4 +80,18 @@ export async function lockOutboxJobAsDeadWorker(prisma: Db, id: bigint, attempts
   await prisma.$executeRaw`
     UPDATE "graphile_worker"."_private_jobs" SET "locked_at" = now() - interval '10 minutes', "locked_by" = 'pool-dead-instance', "attempts" = ${attempts}
     WHERE "key" = 'ordergate:outbox:' || ${id}::bigint`;
+}
+
+/** Leaves a row's job taken by a live worker just now (its attempt running), after `attempts` attempts. */
+export async function lockOutboxJob(prisma: Db, id: bigint, attempts: number): Promise<void> {
+  await prisma.$executeRaw`
+    UPDATE "graphile_worker"."_private_jobs" SET "locked_at" = now(), "locked_by" = 'pool-alive', "attempts" = ${attempts}
+    WHERE "key" = 'ordergate:outbox:' || ${id}::bigint`;
+}
+
+/** Makes an undelivered row's job wait (a retry due later), after `attempts` attempts. */
+export async function delayOutboxJob(prisma: Db, id: bigint, attempts: number, runAt: Date): Promise<void> {
+  await prisma.$executeRaw`
+    SELECT FROM "graphile_worker"."reschedule_jobs"(
+      ARRAY(SELECT j."id" FROM "graphile_worker"."jobs" AS j WHERE j."key" = 'ordergate:outbox:' || ${id}::bigint), run_at => ${runAt}::timestamptz, attempts => ${attempts}::int)`;
 }
