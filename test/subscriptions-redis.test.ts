@@ -4,6 +4,7 @@ import { logEntries, startTestGateway, type TestGateway } from "./support/gatewa
 import { TestRedis, redisServerPath } from "./support/redis";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
 import { TestMailServer } from "./support/smtp";
+import { outboxEvents } from "./support/outbox";
 import { subscribe, type SubscriptionStream } from "./support/subscriptions";
 import { eventually, sleep } from "./support/wait";
 
@@ -148,11 +149,7 @@ describeWithRedis("two instances sharing Redis", () => {
     await eventually(() => (b.gateway.services.events.openSubscriptions() === 2 ? true : undefined));
     // The status events wait in the outbox, not lost.
     await eventually(async () =>
-      (await a.prisma.outboxEvent.count({
-        where: { topic: "order-claim.updated", delivered_at: null, attempts: { gte: 1 } },
-      })) === 2
-        ? true
-        : undefined,
+      (await outboxEvents(a.prisma, { topic: "order-claim.updated" })).filter((row) => row.delivered_at === null && row.attempts >= 1).length === 2 ? true : undefined,
     );
 
     // Events published before an instance re-subscribed cannot reach it through Redis; its streams

@@ -60,7 +60,7 @@ export function readClaims(url: string): Promise<{ tokenHash: string; status: st
 }
 
 /**
- * Waits until the outbox holds nothing undelivered (parked rows aside), polling every 100 ms;
+ * Waits until graphile-worker holds no outbox job but parked ones (completed jobs are deleted), polling every 100 ms;
  * returns the seconds it took, or null if `timeoutMs` passed first.
  */
 export function waitForOutboxDrain(url: string, timeoutMs: number): Promise<number | null> {
@@ -68,7 +68,7 @@ export function waitForOutboxDrain(url: string, timeoutMs: number): Promise<numb
     const started = Date.now();
     for (;;) {
       const { rows } = await client.query<{ waiting: boolean }>(
-        `SELECT EXISTS (SELECT FROM "ordergate"."outbox_event" WHERE delivered_at IS NULL AND parked_at IS NULL) AS waiting`,
+        `SELECT EXISTS (SELECT FROM "graphile_worker"."jobs" WHERE task_identifier = 'ordergate:outbox' AND (attempts < max_attempts OR locked_at IS NOT NULL)) AS waiting`,
       );
       if (!rows[0]!.waiting) return (Date.now() - started) / 1000;
       if (Date.now() - started > timeoutMs) return null;
