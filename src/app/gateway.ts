@@ -136,6 +136,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     maxMessageBytes: GRAPHQL_BODY_LIMIT_BYTES,
   });
   let expirySweep: NodeJS.Timeout | undefined;
+  let background: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
   const shutDown = async () => {
     clearInterval(expirySweep);
@@ -145,6 +146,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     await webSockets.close(SHUTDOWN_GRACE_MS);
     await drained;
     await purge.stop();
+    await background;
     await dispatcher!.stop();
     await events.close();
     rateLimiter.close();
@@ -162,8 +164,11 @@ export async function createGateway(config: Config, logger: Logger, database?: D
         gateway.metricsUrl = await listenAt(metricsServer, config.metricsPort!, config.host);
         logger.info("metrics served on a port of their own", { metrics: `${gateway.metricsUrl}/metrics` });
       }
-      await dispatcher!.start();
-      await prisma.$executeRaw`SELECT FROM "graphile_worker"."add_job"(${PURGE_TASK}, job_key => ${PURGE_TASK})`;
+      // In the background, as requests are already served: graphile-worker's pool, then the purge once at start.
+      background = (async () => {
+        await dispatcher!.start();
+        await prisma.$executeRaw`SELECT FROM "graphile_worker"."add_job"(${PURGE_TASK}, job_key => ${PURGE_TASK})`;
+      })().catch((error) => logger.error("could not start the outbox worker", error));
       // A timer, not a job: graphile-worker's cron is minute-granular, and the sweep is one atomic UPDATE.
       expirySweep = setInterval(() => {
         claims.expireDueClaims().catch((error) => logger.error("claim expiry sweep failed", error));

@@ -113,9 +113,15 @@ export class OutboxDispatcher {
     return this.pool;
   }
 
+  private starting: Promise<void> | undefined;
+
   /** Starts the worker pool: from now on, jobs due are run here (and on every other instance). */
-  async start(): Promise<void> {
-    if (this.runner) return;
+  start(): Promise<void> {
+    this.starting ??= this.startRunner();
+    return this.starting;
+  }
+
+  private async startRunner(): Promise<void> {
     await this.deps.prisma.$executeRaw`UPDATE "ordergate"."outbox_setting" SET "max_attempts" = ${this.deps.config.outboxMaxAttempts} WHERE "id" = 1`;
     const events: WorkerEvents = new EventEmitter() as WorkerEvents;
     events.on("pool:create", ({ workerPool }) => (this.poolId = workerPool.id));
@@ -149,6 +155,9 @@ export class OutboxDispatcher {
 
   /** Stops taking jobs and waits for those running; its lease goes, so nothing waits for it. */
   async stop(): Promise<void> {
+    // A start under way finishes first, so that nothing runs after the stop.
+    await this.starting?.catch(() => {});
+    this.starting = undefined;
     clearInterval(this.leaseTimer);
     const runner = this.runner;
     this.runner = undefined;
