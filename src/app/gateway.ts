@@ -71,8 +71,8 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   });
 
   let dispatcher: OutboxDispatcher | undefined;
-  // New outbox rows reach graphile-worker by its trigger's NOTIFY: nothing to wake.
-  const claims = new ClaimService({ prisma, config, rateLimiter, logger, onOutboxWritten: () => {} });
+  // New outbox rows reach graphile-worker through the outbox trigger (its job's NOTIFY): nothing to wake.
+  const claims = new ClaimService({ prisma, config, rateLimiter, logger });
   const claimFeed = new ClaimFeed({ prisma, events });
   const claimViews = new ClaimViewService({ prisma });
   const auth = new AuthService({ prisma, config: { jwtKey }, rateLimiter, events });

@@ -141,9 +141,6 @@ export class OutboxDispatcher {
     }, Math.min(LEASE_CHECK_MS, (this.leaseSeconds * 1000) / 2));
   }
 
-  /** Compatibility: graphile-worker hears of new jobs by NOTIFY from the trigger; nothing to do. */
-  wake(): void {}
-
   /** Makes the waiting events of `topic` due now (what they need is back); picked up at the next poll. */
   async retryNow(topic: OutboxTopic): Promise<void> {
     await this.deps.prisma.$executeRaw`

@@ -34,8 +34,6 @@ export interface ClaimServiceDeps {
   config: Pick<Config, "claimTokenTtlMs" | "claimMaxOrders" | "claimReplaceOrderEmail">;
   rateLimiter: RateLimiter;
   logger: Logger;
-  /** Called after a commit that wrote outbox events, so they go out now rather than at the next poll. */
-  onOutboxWritten: () => void;
 }
 
 export interface VerifiedClaim {
@@ -119,9 +117,7 @@ export class ClaimService {
       await this.recipientAllowances.giveBack(allowances);
       throw error;
     });
-    this.deps.onOutboxWritten();
-    if (superseded.length > 0)
-      this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: customerId });
+    if (superseded.length > 0) this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: customerId });
     for (const claim of claims) {
       this.deps.logger.info("claim opened", {
         claimId: claim.id,
@@ -217,12 +213,7 @@ export class ClaimService {
       assertVerifiable(claim.current_status!, claim.current_expires_at!);
       throw new ClaimTokenUsedError();
     }
-    this.deps.onOutboxWritten();
-    this.deps.logger.info("claim verified", {
-      claimId: claim.id,
-      claimerId: claim.claimer_customer_id,
-      ordersMoved: claim.moved_order_ids.length,
-    });
+    this.deps.logger.info("claim verified", { claimId: claim.id, claimerId: claim.claimer_customer_id, ordersMoved: claim.moved_order_ids.length });
     return { claimId: claim.id, transferredOrderIds: claim.moved_order_ids };
   }
 
@@ -240,10 +231,7 @@ export class ClaimService {
       }
       return rows.map((row) => row.id);
     });
-    if (expired.length > 0) {
-      this.deps.onOutboxWritten();
-      this.deps.logger.info("claims expired", { claimIds: expired });
-    }
+    if (expired.length > 0) this.deps.logger.info("claims expired", { claimIds: expired });
     return expired.length;
   }
 
