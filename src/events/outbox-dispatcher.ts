@@ -32,8 +32,8 @@ export interface OutboxStats {
 
 /** graphile-worker's task that delivers one outbox row (its job is added by the outbox trigger). */
 export const OUTBOX_TASK = "ordergate:outbox";
-/** The queue status events share (one at a time, in order); emails have none. */
-export const STATUS_EVENTS_QUEUE = "ordergate:status-events";
+/** The queue a customer's status events share (one at a time, in order: `${prefix}${customer id}`); emails have none. */
+export const STATUS_EVENTS_QUEUE_PREFIX = "ordergate:status-events:";
 /** The hourly purge (graphile-worker's cron), and once at start. */
 export const PURGE_TASK = "ordergate:purge";
 
