@@ -66,9 +66,21 @@ describeWithMedusa("on a real Medusa v1 database, in front of Medusa", () => {
         )
       ).rows.map((row) => row.table_name),
     );
-    expect(tables).toEqual(["_prisma_migrations", "customer_session", "order_claim", "order_claim_order", "outbox_event", "outbox_setting", "worker_lease"]);
+    expect(tables).toEqual([
+      "_prisma_migrations",
+      "customer_session",
+      "order_claim",
+      "order_claim_order",
+      "outbox_event",
+      "outbox_setting",
+      "worker_lease",
+    ]);
     // graphile-worker's queue in a schema of its own, migrated by graphile-worker itself.
-    const workerMigrations = await withPgClient(medusa.databaseUrl, async (client) => (await client.query(`SELECT count(*)::int AS count FROM "graphile_worker"."migrations"`)).rows[0].count);
+    const workerMigrations = await withPgClient(
+      medusa.databaseUrl,
+      async (client) =>
+        (await client.query(`SELECT count(*)::int AS count FROM "graphile_worker"."migrations"`)).rows[0].count,
+    );
     expect(workerMigrations).toBeGreaterThan(0);
     expect(t.gateway.services.prisma).toBeDefined();
     expect(await t.prisma.customer.count({ where: { email: "ann@example.com" } })).toBe(1);
@@ -328,7 +340,11 @@ describe("a database that is neither empty, nor ordergate's, nor Medusa's", () =
         /neither empty, nor ordergate's, nor a Medusa v1 store's \(it holds public\.posts, public\.users\)/,
       );
       expect(await snapshot()).toBe(before);
-      const schemas = await withPgClient(database.url, async (client) => (await client.query(`SELECT 1 FROM pg_namespace WHERE nspname IN ('ordergate', 'graphile_worker')`)).rowCount);
+      const schemas = await withPgClient(
+        database.url,
+        async (client) =>
+          (await client.query(`SELECT 1 FROM pg_namespace WHERE nspname IN ('ordergate', 'graphile_worker')`)).rowCount,
+      );
       expect(schemas).toBe(0);
     } finally {
       await database.drop();

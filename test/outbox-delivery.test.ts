@@ -106,8 +106,12 @@ describe("outbox delivery", () => {
         bearer: started.bearer,
         body: { order_ids: [orders.work1.id, orders.home.id] },
       });
-      await eventually(async () =>
-        (await outboxEvents(t!.prisma, { topic: "order-update-token.created" })).filter((row) => row.attempts >= 2).length === 2 ? true : undefined,
+      await eventually(
+        async () =>
+          (await outboxEvents(t!.prisma, { topic: "order-update-token.created" })).filter((row) => row.attempts >= 2)
+            .length === 2
+            ? true
+            : undefined,
         // graphile-worker's backoff: the second attempt comes e (2.7) seconds after the first.
         20_000,
       );
@@ -134,7 +138,10 @@ describe("outbox delivery", () => {
 
     // As a SIGKILL right after the send leaves it: undelivered, token kept, its job locked by a dead
     // instance whose lease ran out.
-    await t.prisma.outboxEvent.update({ where: { id: row.id }, data: { delivered_at: null, secret: { token: first!.token! } } });
+    await t.prisma.outboxEvent.update({
+      where: { id: row.id },
+      data: { delivered_at: null, secret: { token: first!.token! } },
+    });
     await enqueueOutboxJobLockedByDeadWorker(t.prisma, row.id, 1);
     const [, again] = await mail.waitFor(2);
     expect(again!.to).toEqual(first!.to);

@@ -16,7 +16,9 @@ const testDatabase = useTestDatabase();
 let prisma: Db;
 beforeAll(() => ({ prisma } = testDatabase));
 beforeEach(async () => {
-  await prisma.$executeRawUnsafe(`TRUNCATE "ordergate"."outbox_event", "ordergate"."customer_session", "customer" CASCADE`);
+  await prisma.$executeRawUnsafe(
+    `TRUNCATE "ordergate"."outbox_event", "ordergate"."customer_session", "customer" CASCADE`,
+  );
   // Their jobs too (graphile-worker's private table: no public function removes jobs by the dozen).
   await prisma.$executeRawUnsafe(`DELETE FROM "graphile_worker"."_private_jobs"`);
 });
@@ -25,9 +27,19 @@ beforeEach(async () => {
  * An outbox row in the given state; `label` lands in the payload to tell rows apart. `parked_at`
  * parks its job (after `attempts` attempts); `attempts` alone makes its job wait for a retry.
  */
-async function outboxRow(label: string, fields: Partial<Prisma.OutboxEventCreateInput> & { parked_at?: Date } = {}): Promise<bigint> {
+async function outboxRow(
+  label: string,
+  fields: Partial<Prisma.OutboxEventCreateInput> & { parked_at?: Date } = {},
+): Promise<bigint> {
   const { parked_at, attempts, ...data } = fields;
-  const row = await prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: { label }, ...data, attempts: data.delivered_at ? (attempts ?? 1) : 0 } });
+  const row = await prisma.outboxEvent.create({
+    data: {
+      topic: ORDER_CLAIM_UPDATED,
+      payload: { label },
+      ...data,
+      attempts: data.delivered_at ? (attempts ?? 1) : 0,
+    },
+  });
   if (parked_at) await parkOutboxEvent(prisma, row.id, "failed", attempts ?? 10);
   return row.id;
 }
@@ -108,7 +120,12 @@ describe("outboxStats", () => {
   it("counts pending and parked events and gives the oldest pending one's age", async () => {
     expect(await dispatcher().outboxStats()).toEqual({ pending: 0, parked: 0, oldestPendingAgeSeconds: null });
 
-    await delayOutboxJob(prisma, await outboxRow("pending for a minute", { created_at: ago(60_000) }), 2, new Date(Date.now() + 60_000));
+    await delayOutboxJob(
+      prisma,
+      await outboxRow("pending for a minute", { created_at: ago(60_000) }),
+      2,
+      new Date(Date.now() + 60_000),
+    );
     await outboxRow("new");
     await lockOutboxJob(prisma, await outboxRow("leased now"), 1);
     await outboxRow("parked long ago", { created_at: ago(DAY_MS), parked_at: ago(DAY_MS), attempts: 3 });
@@ -156,12 +173,15 @@ describe("queue queries with a long delivered history", () => {
     expect(jobs[0].count).toBe(4);
 
     const statsNodes = planNodes((await explain("COSTS", outboxStatsStatement)).Plan);
-    expect(statsNodes.filter((node) => node["Node Type"] === "Seq Scan" && node["Relation Name"] === "outbox_event")).toEqual([]);
+    expect(
+      statsNodes.filter((node) => node["Node Type"] === "Seq Scan" && node["Relation Name"] === "outbox_event"),
+    ).toEqual([]);
     // Run for real: it touches a handful of pages, where a walk would read thousands.
     const { Plan: plan } = await explain("ANALYZE, BUFFERS", outboxStatsStatement);
     expect((plan["Shared Hit Blocks"] as number) + (plan["Shared Read Blocks"] as number)).toBeLessThan(100);
-    expect((await dispatcherStats())).toMatchObject({ pending: 3, parked: 1 });
+    expect(await dispatcherStats()).toMatchObject({ pending: 3, parked: 1 });
   });
 
-  const dispatcherStats = async () => (await prisma.$queryRaw<{ pending: number; parked: number }[]>(outboxStatsStatement))[0];
+  const dispatcherStats = async () =>
+    (await prisma.$queryRaw<{ pending: number; parked: number }[]>(outboxStatsStatement))[0];
 });

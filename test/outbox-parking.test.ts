@@ -109,13 +109,22 @@ describe("parking an outbox event that keeps failing", () => {
   it("parks without another try an event whose final attempt never finished (its instance died)", async () => {
     t = await startTestGateway({ OUTBOX_MAX_ATTEMPTS: "3" });
     await t.gateway.dispatcher.stop(); // this test drives the dispatcher itself
-    const claimUpdate = { claimId: "claim_1", claimerCustomerId: "cus_nobody", status: "PENDING", at: new Date().toISOString() };
+    const claimUpdate = {
+      claimId: "claim_1",
+      claimerCustomerId: "cus_nobody",
+      status: "PENDING",
+      at: new Date().toISOString(),
+    };
     // Taken for its third attempt by an instance that died: its lease ran out, no outcome recorded.
     const event = await t.prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate } });
     await lockOutboxJobAsDeadWorker(t.prisma, event.id, 3);
     await t.gateway.dispatcher.flush();
     const row = (await outboxEvent(t.prisma, { id: event.id }))!;
-    expect(row).toMatchObject({ attempts: 3, delivered_at: null, last_error: expect.stringContaining("the final attempt never finished") });
+    expect(row).toMatchObject({
+      attempts: 3,
+      delivered_at: null,
+      last_error: expect.stringContaining("the final attempt never finished"),
+    });
     expect(row.parked_at).not.toBeNull();
     expect(parkedLines(t)).toEqual([
       expect.objectContaining({ eventId: String(event.id), topic: ORDER_CLAIM_UPDATED, attempts: 3 }),
@@ -195,7 +204,9 @@ describe("a slow delivery", () => {
     expect(started.sort()).toEqual([...events].sort());
     expect(mostInFlight).toBe(3);
     const rows = await Promise.all(events.map(async (id) => (await outboxEvent(t!.prisma, { id }))!));
-    expect(rows.map((row) => ({ attempts: row.attempts, delivered: row.delivered_at !== null }))).toEqual(events.map(() => ({ attempts: 1, delivered: true })));
+    expect(rows.map((row) => ({ attempts: row.attempts, delivered: row.delivered_at !== null }))).toEqual(
+      events.map(() => ({ attempts: 1, delivered: true })),
+    );
   });
 
   it("marks each event delivered as soon as it is sent, so that a crash would send again only those in flight", async () => {
@@ -221,7 +232,8 @@ describe("a slow delivery", () => {
         [ORDER_CLAIM_UPDATED]: async () => {},
       },
     });
-    for (let i = 0; i < 12; i++) await t.prisma.outboxEvent.create({ data: { topic: ORDER_UPDATE_TOKEN_CREATED, payload: {} } });
+    for (let i = 0; i < 12; i++)
+      await t.prisma.outboxEvent.create({ data: { topic: ORDER_UPDATE_TOKEN_CREATED, payload: {} } });
     await dispatcher.start();
     await dispatcher.flush();
     await dispatcher.stop();
@@ -240,7 +252,14 @@ describe("npm run outbox", () => {
 
   const event = (fields: { parked_at?: Date; delivered_at?: Date } = {}) =>
     prisma.outboxEvent
-      .create({ data: { topic: ORDER_CLAIM_UPDATED, payload: {}, attempts: fields.delivered_at ? 1 : 0, delivered_at: fields.delivered_at } })
+      .create({
+        data: {
+          topic: ORDER_CLAIM_UPDATED,
+          payload: {},
+          attempts: fields.delivered_at ? 1 : 0,
+          delivered_at: fields.delivered_at,
+        },
+      })
       .then(async (row) => {
         if (fields.parked_at) await parkOutboxEvent(prisma, row.id, "failed 10 times", 10);
         return row.id;
@@ -295,6 +314,9 @@ describe("npm run outbox", () => {
       expect(await outboxEvent(prisma, { id })).toMatchObject({ attempts: 0, parked_at: null, locked: false });
     }
     expect(await outboxEvent(prisma, { id: delivered })).toMatchObject({ attempts: 1, delivered_at: expect.any(Date) });
-    expect(await outboxCommand(testDatabase.url, "list-parked")).toMatchObject({ code: 0, stdout: "no parked outbox events\n" });
+    expect(await outboxCommand(testDatabase.url, "list-parked")).toMatchObject({
+      code: 0,
+      stdout: "no parked outbox events\n",
+    });
   });
 });

@@ -149,7 +149,11 @@ describeWithRedis("two instances sharing Redis", () => {
     await eventually(() => (b.gateway.services.events.openSubscriptions() === 2 ? true : undefined));
     // The status events wait in the outbox, not lost.
     await eventually(async () =>
-      (await outboxEvents(a.prisma, { topic: "order-claim.updated" })).filter((row) => row.delivered_at === null && row.attempts >= 1).length === 2 ? true : undefined,
+      (await outboxEvents(a.prisma, { topic: "order-claim.updated" })).filter(
+        (row) => row.delivered_at === null && row.attempts >= 1,
+      ).length === 2
+        ? true
+        : undefined,
     );
 
     // Events published before an instance re-subscribed cannot reach it through Redis; its streams

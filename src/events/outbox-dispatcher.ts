@@ -100,13 +100,21 @@ export class OutboxDispatcher {
   }
 
   private taskList(): TaskList {
-    return { ...this.deps.tasks, [OUTBOX_TASK]: (payload, helpers) => this.runJob(payload as { id: string | number }, helpers) };
+    return {
+      ...this.deps.tasks,
+      [OUTBOX_TASK]: (payload, helpers) => this.runJob(payload as { id: string | number }, helpers),
+    };
   }
 
   private workerPool(): pg.Pool {
     if (!this.pool) {
-      this.pool = new pg.Pool({ connectionString: this.deps.databaseUrl, max: (this.deps.concurrency ?? 1) + 3, application_name: "ordergate-worker" });
-      const onError = (error: Error) => this.deps.logger.warn("worker database connection failed", { reason: error.message });
+      this.pool = new pg.Pool({
+        connectionString: this.deps.databaseUrl,
+        max: (this.deps.concurrency ?? 1) + 3,
+        application_name: "ordergate-worker",
+      });
+      const onError = (error: Error) =>
+        this.deps.logger.warn("worker database connection failed", { reason: error.message });
       this.pool.on("error", onError);
       this.pool.on("connect", (client) => client.on("error", onError));
     }
@@ -122,7 +130,8 @@ export class OutboxDispatcher {
   }
 
   private async startRunner(): Promise<void> {
-    await this.deps.prisma.$executeRaw`UPDATE "ordergate"."outbox_setting" SET "max_attempts" = ${this.deps.config.outboxMaxAttempts} WHERE "id" = 1`;
+    await this.deps.prisma
+      .$executeRaw`UPDATE "ordergate"."outbox_setting" SET "max_attempts" = ${this.deps.config.outboxMaxAttempts} WHERE "id" = 1`;
     const events: WorkerEvents = new EventEmitter() as WorkerEvents;
     events.on("pool:create", ({ workerPool }) => (this.poolId = workerPool.id));
     this.runner = await run({
@@ -136,9 +145,14 @@ export class OutboxDispatcher {
       crontab: this.deps.crontab ?? "",
     });
     await this.renewLease();
-    this.leaseTimer = setInterval(() => {
-      this.renewLease().catch((error) => this.deps.logger.warn("could not renew the worker lease", { reason: (error as Error).message }));
-    }, Math.min(LEASE_CHECK_MS, (this.leaseSeconds * 1000) / 2));
+    this.leaseTimer = setInterval(
+      () => {
+        this.renewLease().catch((error) =>
+          this.deps.logger.warn("could not renew the worker lease", { reason: (error as Error).message }),
+        );
+      },
+      Math.min(LEASE_CHECK_MS, (this.leaseSeconds * 1000) / 2),
+    );
   }
 
   /** Makes the waiting events of `topic` due now (what they need is back); picked up at the next poll. */
@@ -160,7 +174,9 @@ export class OutboxDispatcher {
     this.runner = undefined;
     if (runner) await runner.stop();
     if (this.poolId) {
-      await this.deps.prisma.$executeRaw`DELETE FROM "ordergate"."worker_lease" WHERE "pool_id" = ${this.poolId}`.catch(() => {});
+      await this.deps.prisma.$executeRaw`DELETE FROM "ordergate"."worker_lease" WHERE "pool_id" = ${this.poolId}`.catch(
+        () => {},
+      );
       this.poolId = undefined;
     }
     const pool = this.pool;
@@ -182,7 +198,13 @@ export class OutboxDispatcher {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await this.recoverStaleJobs();
-      if (!this.runner) await runOnce({ pgPool: this.workerPool(), taskList: this.taskList(), noHandleSignals: true, logger: workerLogger(this.deps.logger) });
+      if (!this.runner)
+        await runOnce({
+          pgPool: this.workerPool(),
+          taskList: this.taskList(),
+          noHandleSignals: true,
+          logger: workerLogger(this.deps.logger),
+        });
       const [row] = await this.deps.prisma.$queryRaw<{ due: number }[]>`
         SELECT count(*)::int AS due FROM "graphile_worker"."jobs"
         WHERE "task_identifier" IN (${OUTBOX_TASK}, ${PURGE_TASK}) AND "attempts" < "max_attempts" AND ("run_at" <= now() OR "locked_at" IS NOT NULL)`;
@@ -222,29 +244,44 @@ export class OutboxDispatcher {
       FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = split_part(j."key", ':', 3)::bigint
       WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_by" = ANY(${poolIds}::text[]) AND j."attempts" >= j."max_attempts"`;
     await this.deps.prisma.$executeRaw`SELECT FROM "graphile_worker"."force_unlock_workers"(${poolIds}::text[])`;
-    this.deps.logger.warn("unlocked the jobs of worker pools whose lease ran out (their instance stopped)", { poolIds });
+    this.deps.logger.warn("unlocked the jobs of worker pools whose lease ran out (their instance stopped)", {
+      poolIds,
+    });
     if (finals.length === 0) return;
     const reason = "the final attempt never finished (its instance stopped or its lease ran out)";
-    await this.deps.prisma.$executeRaw`SELECT FROM "graphile_worker"."permanently_fail_jobs"(${finals.map((row) => row.job_id)}::bigint[], ${reason})`;
+    await this.deps.prisma
+      .$executeRaw`SELECT FROM "graphile_worker"."permanently_fail_jobs"(${finals.map((row) => row.job_id)}::bigint[], ${reason})`;
     for (const row of finals) {
-      this.deps.logger.warn("outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`", {
-        eventId: String(row.id),
-        topic: row.topic,
-        attempts: row.attempts,
-        reason,
-      });
+      this.deps.logger.warn(
+        "outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`",
+        {
+          eventId: String(row.id),
+          topic: row.topic,
+          attempts: row.attempts,
+          reason,
+        },
+      );
     }
-    await this.deps.prisma.$executeRaw`DELETE FROM "ordergate"."worker_lease" WHERE "renewed_at" < now() - interval '1 day'`;
+    await this.deps.prisma
+      .$executeRaw`DELETE FROM "ordergate"."worker_lease" WHERE "renewed_at" < now() - interval '1 day'`;
   }
 
   /** One outbox job: delivers its row unless it is gone (purged) or already delivered (a crash between the mark and the job's completion). */
   private async runJob(payload: { id: string | number }, helpers: JobHelpers): Promise<void> {
     const id = BigInt(payload.id);
-    const [row] = await this.deps.prisma.$queryRaw<{ id: bigint; topic: OutboxTopic; payload: never; secret: never; delivered: boolean }[]>`
+    const [row] = await this.deps.prisma.$queryRaw<
+      { id: bigint; topic: OutboxTopic; payload: never; secret: never; delivered: boolean }[]
+    >`
       SELECT "id", "topic", "payload", "secret", "delivered_at" IS NOT NULL AS "delivered" FROM "ordergate"."outbox_event" WHERE "id" = ${id}`;
     if (!row || row.delivered) return;
     const attempt = helpers.job.attempts;
-    const event: OutboxEventRow = { id: row.id, topic: row.topic, payload: row.payload, secret: row.secret, attempts: attempt };
+    const event: OutboxEventRow = {
+      id: row.id,
+      topic: row.topic,
+      payload: row.payload,
+      secret: row.secret,
+      attempts: attempt,
+    };
     const handler = this.deps.handlers[event.topic] as OutboxHandler<OutboxTopic> | undefined;
     try {
       if (!handler) throw new Error(`no handler for outbox topic ${event.topic}`);
@@ -253,14 +290,23 @@ export class OutboxDispatcher {
       // Logged and stored (graphile-worker's last_error): a mail server's refusal names the recipient, which stays masked.
       const reason = maskEmailsIn(error instanceof Error ? error.message : String(error)).slice(0, 2000);
       if (attempt >= helpers.job.max_attempts) {
-        this.deps.logger.warn("outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`", {
+        this.deps.logger.warn(
+          "outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`",
+          {
+            eventId: String(event.id),
+            topic: event.topic,
+            attempts: attempt,
+            reason,
+          },
+        );
+      } else {
+        this.deps.logger.warn("outbox delivery failed, retrying", {
           eventId: String(event.id),
           topic: event.topic,
-          attempts: attempt,
+          attempt,
+          retryInMs: retryDelayMs(attempt),
           reason,
         });
-      } else {
-        this.deps.logger.warn("outbox delivery failed, retrying", { eventId: String(event.id), topic: event.topic, attempt, retryInMs: retryDelayMs(attempt), reason });
       }
       throw new Error(reason);
     }

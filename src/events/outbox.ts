@@ -50,7 +50,9 @@ export class OutboxRequeueError extends Error {
  */
 export async function requeueParkedOutboxEvents(prisma: Db, which: bigint[] | "all"): Promise<number> {
   return prisma.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<{ id: bigint; delivered_at: Date | null; job_id: bigint | null; parked: boolean | null }[]>`
+    const rows = await tx.$queryRaw<
+      { id: bigint; delivered_at: Date | null; job_id: bigint | null; parked: boolean | null }[]
+    >`
       SELECT e."id", e."delivered_at", j."id" AS "job_id", j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AS "parked"
       FROM "ordergate"."outbox_event" AS e
       LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND e."id" = split_part(j."key", ':', 3)::bigint
@@ -61,7 +63,8 @@ export async function requeueParkedOutboxEvents(prisma: Db, which: bigint[] | "a
       const problems = which.flatMap((id) => {
         const row = byId.get(id);
         if (!row) return [`no outbox event ${id}`];
-        if (row.delivered_at) return [`outbox event ${id} is not parked: it was delivered at ${row.delivered_at.toISOString()}`];
+        if (row.delivered_at)
+          return [`outbox event ${id} is not parked: it was delivered at ${row.delivered_at.toISOString()}`];
         if (!row.parked) return [`outbox event ${id} is not parked: it is waiting for delivery`];
         return [];
       });

@@ -117,7 +117,8 @@ export class ClaimService {
       await this.recipientAllowances.giveBack(allowances);
       throw error;
     });
-    if (superseded.length > 0) this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: customerId });
+    if (superseded.length > 0)
+      this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: customerId });
     for (const claim of claims) {
       this.deps.logger.info("claim opened", {
         claimId: claim.id,
@@ -213,7 +214,11 @@ export class ClaimService {
       assertVerifiable(claim.current_status!, claim.current_expires_at!);
       throw new ClaimTokenUsedError();
     }
-    this.deps.logger.info("claim verified", { claimId: claim.id, claimerId: claim.claimer_customer_id, ordersMoved: claim.moved_order_ids.length });
+    this.deps.logger.info("claim verified", {
+      claimId: claim.id,
+      claimerId: claim.claimer_customer_id,
+      ordersMoved: claim.moved_order_ids.length,
+    });
     return { claimId: claim.id, transferredOrderIds: claim.moved_order_ids };
   }
 

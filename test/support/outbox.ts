@@ -36,7 +36,10 @@ export async function outboxEvents(prisma: Db, where: { id?: bigint; topic?: str
     ORDER BY e."id"`;
 }
 
-export async function outboxEvent(prisma: Db, where: { id?: bigint; topic?: string }): Promise<OutboxState | undefined> {
+export async function outboxEvent(
+  prisma: Db,
+  where: { id?: bigint; topic?: string },
+): Promise<OutboxState | undefined> {
   return (await outboxEvents(prisma, where))[0];
 }
 
@@ -51,7 +54,12 @@ export async function setOutboxJobAttempts(prisma: Db, id: bigint, attempts: num
  * Parks an undelivered row's job as failures would (graphile-worker's permanently_fail_jobs); with
  * `attempts`, as that many failures would. A running job is left be, as graphile-worker does.
  */
-export async function parkOutboxEvent(prisma: Db, id: bigint, reason = "failed in a test", attempts?: number): Promise<void> {
+export async function parkOutboxEvent(
+  prisma: Db,
+  id: bigint,
+  reason = "failed in a test",
+  attempts?: number,
+): Promise<void> {
   if (attempts !== undefined) await setOutboxJobAttempts(prisma, id, attempts, attempts);
   await prisma.$executeRaw`
     SELECT FROM "graphile_worker"."permanently_fail_jobs"(
