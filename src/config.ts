@@ -35,8 +35,7 @@ export interface Config {
   seedDemo: boolean;
   /** How often the outbox dispatcher looks for due events when nothing wakes it. */
   outboxPollMs: number;
-  /** First retry delay of a failed outbox delivery; doubles per attempt up to `outboxRetryMaxMs`. */
-  outboxRetryBaseMs: number;
+  /** The longest wait between two attempts of an outbox delivery (graphile-worker's backoff below it). */
   outboxRetryMaxMs: number;
   /** After this many failed attempts an outbox event is parked until re-queued by hand. */
   outboxMaxAttempts: number;
@@ -286,7 +285,6 @@ const envSchema = z.object({
   CLAIM_REPLACE_ORDER_EMAIL: boolean("CLAIM_REPLACE_ORDER_EMAIL").default(false),
   SEED_DEMO: boolean("SEED_DEMO").default(true),
   OUTBOX_POLL_INTERVAL: duration("OUTBOX_POLL_INTERVAL").default(1000),
-  OUTBOX_RETRY_BASE: duration("OUTBOX_RETRY_BASE").default(1000),
   OUTBOX_RETRY_MAX: duration("OUTBOX_RETRY_MAX").default(5 * 60_000),
   OUTBOX_MAX_ATTEMPTS: integer("OUTBOX_MAX_ATTEMPTS", 1, 1000).default(20),
   OUTBOX_RETENTION: duration("OUTBOX_RETENTION").default(7 * 86_400_000),
@@ -374,7 +372,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     claimReplaceOrderEmail: e.CLAIM_REPLACE_ORDER_EMAIL,
     seedDemo: e.SEED_DEMO,
     outboxPollMs: e.OUTBOX_POLL_INTERVAL,
-    outboxRetryBaseMs: e.OUTBOX_RETRY_BASE,
     outboxRetryMaxMs: e.OUTBOX_RETRY_MAX,
     outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS,
     outboxRetentionMs: e.OUTBOX_RETENTION,

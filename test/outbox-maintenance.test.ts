@@ -112,7 +112,7 @@ describe("outboxStats", () => {
     new OutboxDispatcher({
       prisma,
       databaseUrl: testDatabase.url,
-      config: { outboxPollMs: 100, outboxMaxAttempts: 3 },
+      config: { outboxPollMs: 100, outboxMaxAttempts: 3, outboxRetryMaxMs: 500 },
       logger: createLogger("silent"),
       handlers: { [ORDER_UPDATE_TOKEN_CREATED]: async () => {}, [ORDER_CLAIM_UPDATED]: async () => {} },
     });

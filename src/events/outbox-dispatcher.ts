@@ -32,8 +32,12 @@ export interface OutboxStats {
 
 /** graphile-worker's task that delivers one outbox row (its job is added by the outbox trigger). */
 export const OUTBOX_TASK = "ordergate:outbox";
-/** The queue a customer's status events share (one at a time, in order: `${prefix}${customer id}`); emails have none. */
-export const STATUS_EVENTS_QUEUE_PREFIX = "ordergate:status-events:";
+/**
+ * The outbox row a job (aliased `j`) delivers, from its key `ordergate:outbox:{id}` (graphile-worker's
+ * `jobs` view hides payloads); NULL for other tasks' jobs, whose keys are no number.
+ */
+export const outboxEventIdOfJob = Prisma.sql`(CASE WHEN j."task_identifier" = ${OUTBOX_TASK}
+  THEN split_part(j."key", ':', 3)::bigint END)`;
 /** The hourly purge (graphile-worker's cron), and once at start. */
 export const PURGE_TASK = "ordergate:purge";
 
@@ -55,7 +59,7 @@ export const outboxStatsStatement = Prisma.sql`
   SELECT count(*) FILTER (WHERE NOT parked)::int AS "pending", count(*) FILTER (WHERE parked)::int AS "parked",
     extract(epoch FROM now() - min(created_at) FILTER (WHERE NOT parked))::float8 AS "oldestPendingAgeSeconds"
   FROM (SELECT COALESCE(e."created_at", j."created_at") AS created_at, j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AS parked
-        FROM "graphile_worker"."jobs" AS j LEFT JOIN "ordergate"."outbox_event" AS e ON e."id" = split_part(j."key", ':', 3)::bigint
+        FROM "graphile_worker"."jobs" AS j LEFT JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
         WHERE j."task_identifier" = ${OUTBOX_TASK}) AS jobs`;
 
 /** graphile-worker's fixed backoff: a failed attempt n is retried exp(min(n, 10)) seconds later. */
@@ -84,7 +88,7 @@ export class OutboxDispatcher {
       prisma: Db;
       /** graphile-worker opens its own connections (LISTEN needs one of its own). */
       databaseUrl: string;
-      config: Pick<Config, "outboxPollMs" | "outboxMaxAttempts">;
+      config: Pick<Config, "outboxPollMs" | "outboxMaxAttempts" | "outboxRetryMaxMs">;
       handlers: OutboxHandlers;
       /** How many deliveries at once (emails: one per pooled SMTP connection); status events go one at a time anyway. */
       concurrency?: number;
@@ -143,6 +147,15 @@ export class OutboxDispatcher {
       logger: workerLogger(this.deps.logger),
       events,
       crontab: this.deps.crontab ?? "",
+      preset: {
+        worker: {
+          // Jobs are fetched and locked in batches, and their outcomes written in batches: one
+          // statement for many short jobs (a crash leaves the batch locked; leases unlock it).
+          localQueue: { size: 2 * (this.deps.concurrency ?? 1) },
+          completeJobBatchDelay: 0,
+          failJobBatchDelay: 0,
+        },
+      },
     });
     await this.renewLease();
     this.leaseTimer = setInterval(
@@ -151,7 +164,7 @@ export class OutboxDispatcher {
           this.deps.logger.warn("could not renew the worker lease", { reason: (error as Error).message }),
         );
       },
-      Math.min(LEASE_CHECK_MS, (this.leaseSeconds * 1000) / 2),
+      Math.min(LEASE_CHECK_MS, (this.leaseSeconds * 1000) / 2, this.deps.config.outboxRetryMaxMs),
     );
   }
 
@@ -159,7 +172,7 @@ export class OutboxDispatcher {
   async retryNow(topic: OutboxTopic): Promise<void> {
     await this.deps.prisma.$executeRaw`
       SELECT FROM "graphile_worker"."reschedule_jobs"(ARRAY(
-        SELECT j."id" FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = split_part(j."key", ':', 3)::bigint
+        SELECT j."id" FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
         WHERE j."task_identifier" = ${OUTBOX_TASK} AND e."topic" = ${topic} AND j."locked_at" IS NULL
           AND j."attempts" < j."max_attempts" AND j."run_at" > now()), run_at => now())`;
   }
@@ -207,7 +220,7 @@ export class OutboxDispatcher {
         });
       const [row] = await this.deps.prisma.$queryRaw<{ due: number }[]>`
         SELECT count(*)::int AS due FROM "graphile_worker"."jobs"
-        WHERE "task_identifier" IN (${OUTBOX_TASK}, ${PURGE_TASK}) AND "attempts" < "max_attempts" AND ("run_at" <= now() OR "locked_at" IS NOT NULL)`;
+        WHERE "task_identifier" = ANY(${Object.keys(this.taskList())}::text[]) AND "attempts" < "max_attempts" AND ("run_at" <= now() OR "locked_at" IS NOT NULL)`;
       const due = row!.due;
       if (due === 0) return;
       if (Date.now() > deadline) throw new Error(`outbox flush: ${due} jobs still due after ${timeoutMs} ms`);
@@ -215,8 +228,24 @@ export class OutboxDispatcher {
     }
   }
 
-  /** Renews this pool's lease, then unlocks the jobs of pools whose lease ran out. */
+  /**
+   * graphile-worker's backoff (e^n seconds after the n-th failure) cannot be configured: a retry
+   * due later than OUTBOX_RETRY_MAX from now is brought forward to it, so that once what a
+   * delivery needs is back, nothing waits hours for its next attempt.
+   */
+  private async capRetryDelays(): Promise<void> {
+    const cap = this.deps.config.outboxRetryMaxMs / 1000;
+    await this.deps.prisma.$executeRaw`
+      SELECT FROM "graphile_worker"."reschedule_jobs"(ARRAY(
+        SELECT j."id" FROM "graphile_worker"."jobs" AS j
+        WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_at" IS NULL AND j."attempts" > 0
+          AND j."attempts" < j."max_attempts" AND j."run_at" > now() + make_interval(secs => ${cap})),
+        run_at => now() + make_interval(secs => ${cap}))`;
+  }
+
+  /** Renews this pool's lease, caps retry delays, then unlocks the jobs of pools whose lease ran out. */
   private async renewLease(): Promise<void> {
+    await this.capRetryDelays();
     if (this.poolId) {
       await this.deps.prisma.$executeRaw`
         INSERT INTO "ordergate"."worker_lease" ("pool_id", "renewed_at") VALUES (${this.poolId}, now())
@@ -241,7 +270,7 @@ export class OutboxDispatcher {
     const poolIds = stale.map((row) => row.pool_id);
     const finals = await this.deps.prisma.$queryRaw<{ job_id: bigint; id: bigint; topic: string; attempts: number }[]>`
       SELECT j."id" AS "job_id", e."id", e."topic", j."attempts"::int AS "attempts"
-      FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = split_part(j."key", ':', 3)::bigint
+      FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
       WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_by" = ANY(${poolIds}::text[]) AND j."attempts" >= j."max_attempts"`;
     await this.deps.prisma.$executeRaw`SELECT FROM "graphile_worker"."force_unlock_workers"(${poolIds}::text[])`;
     this.deps.logger.warn("unlocked the jobs of worker pools whose lease ran out (their instance stopped)", {

@@ -1,6 +1,6 @@
 import { type Db, Prisma } from "../db/database";
 import type { OutboxMessages, OutboxTopic } from "./topics";
-import { OUTBOX_TASK } from "./outbox-dispatcher";
+import { OUTBOX_TASK, outboxEventIdOfJob } from "./outbox-dispatcher";
 
 /** Writes an event in the caller's transaction, so it exists if and only if the change commits. */
 export async function enqueueOutboxEvent<T extends OutboxTopic>(
@@ -33,7 +33,7 @@ export interface ParkedOutboxEvent {
 export async function listParkedOutboxEvents(prisma: Db): Promise<ParkedOutboxEvent[]> {
   return prisma.$queryRaw<ParkedOutboxEvent[]>`
     SELECT e."id", e."topic", j."attempts"::int AS "attempts", j."updated_at" AS "parked_at", j."last_error"
-    FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = split_part(j."key", ':', 3)::bigint
+    FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
     WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AND e."delivered_at" IS NULL
     ORDER BY e."id"`;
 }
@@ -55,7 +55,7 @@ export async function requeueParkedOutboxEvents(prisma: Db, which: bigint[] | "a
     >`
       SELECT e."id", e."delivered_at", j."id" AS "job_id", j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AS "parked"
       FROM "ordergate"."outbox_event" AS e
-      LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND e."id" = split_part(j."key", ':', 3)::bigint
+      LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND e."id" = ${outboxEventIdOfJob}
       WHERE ${which === "all" ? Prisma.sql`j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AND e."delivered_at" IS NULL` : Prisma.sql`e."id" = ANY(${which}::bigint[])`}
       FOR UPDATE OF e`;
     if (which !== "all") {

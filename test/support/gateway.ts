@@ -64,7 +64,6 @@ export function testConfig(databaseUrl: string, dataDir: string, env: Record<str
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: "silent",
     OUTBOX_POLL_INTERVAL: "100ms",
-    OUTBOX_RETRY_BASE: "100ms",
     OUTBOX_RETRY_MAX: "500ms",
     CLAIM_EXPIRY_SWEEP_INTERVAL: "200ms",
     // Scenarios sign in and claim far more often than people do; the rate-limit tests turn them on.

@@ -1,6 +1,6 @@
 import type { Db } from "../../src/db/database";
 import { Prisma } from "../../src/db/database";
-import { OUTBOX_TASK } from "../../src/events/outbox-dispatcher";
+import { OUTBOX_TASK, outboxEventIdOfJob } from "../../src/events/outbox-dispatcher";
 
 /**
  * An outbox row as the tests look at it: the row (the message: payload, secret, delivered_at) with
@@ -30,7 +30,7 @@ export async function outboxEvents(prisma: Db, where: { id?: bigint; topic?: str
       CASE WHEN j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL THEN j."updated_at" END AS "parked_at",
       j."locked_at" IS NOT NULL AS "locked", j."id" AS "job_id"
     FROM "ordergate"."outbox_event" AS e
-    LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND e."id" = split_part(j."key", ':', 3)::bigint
+    LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND e."id" = ${outboxEventIdOfJob}
     WHERE (${where.id ?? null}::bigint IS NULL OR e."id" = ${where.id ?? null}::bigint)
       AND (${where.topic ?? null}::varchar IS NULL OR e."topic" = ${where.topic ?? null}::varchar)
     ORDER BY e."id"`;

@@ -28,10 +28,9 @@ CREATE TABLE "ordergate"."worker_lease" (
 );
 
 -- Every outbox row written (by open_order_claims, the verification statement, the expiry sweep)
--- gets its job in the same transaction: one statement-level trigger, one add_jobs call. A
--- customer's status events share one graphile-worker queue, so they go out one at a time, in order
--- (a subscriber follows one customer's claims); other customers' and emails in parallel.
--- The job key makes a second job for the same row impossible.
+-- gets its job in the same transaction: one statement-level trigger, one add_jobs call. Jobs run
+-- in parallel, in no queue: a subscriber's feed reads each claim as it is and never sends a status
+-- after a final one, so status events need no order among themselves. The job key names the row.
 CREATE FUNCTION "ordergate"."outbox_event_enqueue"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "ordergate", "public" AS $$
 BEGIN
@@ -39,7 +38,7 @@ BEGIN
         SELECT ROW(
             'ordergate:outbox',
             json_build_object('id', e."id"),
-            CASE WHEN e."topic" = 'order-claim.updated' THEN 'ordergate:status-events:' || (e."payload"->>'claimerCustomerId') END,
+            NULL,
             NULL,
             (SELECT s."max_attempts" FROM "outbox_setting" AS s WHERE s."id" = 1),
             'ordergate:outbox:' || e."id",
