@@ -33,7 +33,7 @@ export interface Config {
   /** Medusa v1 replaces an order's email with the claimer's on confirmation; ordergate keeps it by default. */
   claimReplaceOrderEmail: boolean;
   seedDemo: boolean;
-  /** How often the outbox dispatcher looks for due events when nothing wakes it. */
+  /** How often the job worker looks for jobs that came due (new ones wake it at once). */
   outboxPollMs: number;
   /** The longest wait between two attempts of an outbox delivery (graphile-worker's backoff below it). */
   outboxRetryMaxMs: number;

@@ -317,7 +317,7 @@ describe("nothing reaches someone else's orders", () => {
         body: { order_ids: [value, orders.bobs.id, orders.annOwn.id] },
       });
     }
-    await t.gateway.dispatcher.flush();
+    await t.gateway.jobWorker.flush();
     expect(mail.messages).toEqual([]);
     expect(await t.prisma.orderClaim.count()).toBe(0);
   });

@@ -115,7 +115,7 @@ describe("outbox delivery", () => {
         // graphile-worker's backoff: the second attempt comes e (2.7) seconds after the first.
         20_000,
       );
-      // Both dispatchers now retry the same two rows against the same server.
+      // Both job workers now retry the same two rows against the same server.
       mail = await new TestMailServer(port).start();
       const messages = await mail.waitFor(2, 20_000);
       await sleep(1000);

@@ -1,6 +1,7 @@
 import { Client } from "pg";
 import { type Db, Prisma } from "../src/db/database";
-import { OutboxDispatcher, outboxStatsStatement } from "../src/events/outbox-dispatcher";
+import { outboxStatsStatement } from "../src/jobs/outbox-jobs";
+import { JobWorker } from "../src/jobs/worker";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../src/events/topics";
 import { PurgeJob } from "../src/jobs/purge";
 import { createLogger } from "../src/logger";
@@ -108,8 +109,8 @@ describe("purge", () => {
 });
 
 describe("outboxStats", () => {
-  const dispatcher = () =>
-    new OutboxDispatcher({
+  const worker = () =>
+    new JobWorker({
       prisma,
       databaseUrl: testDatabase.url,
       config: { outboxPollMs: 100, outboxMaxAttempts: 3, outboxRetryMaxMs: 500 },
@@ -118,7 +119,7 @@ describe("outboxStats", () => {
     });
 
   it("counts pending and parked events and gives the oldest pending one's age", async () => {
-    expect(await dispatcher().outboxStats()).toEqual({ pending: 0, parked: 0, oldestPendingAgeSeconds: null });
+    expect(await worker().outboxStats()).toEqual({ pending: 0, parked: 0, oldestPendingAgeSeconds: null });
 
     await delayOutboxJob(
       prisma,
@@ -132,7 +133,7 @@ describe("outboxStats", () => {
     await outboxRow("delivered long ago", { created_at: ago(2 * DAY_MS), delivered_at: ago(2 * DAY_MS) });
     await outboxRow("delivered", { delivered_at: new Date() });
 
-    const stats = await dispatcher().outboxStats();
+    const stats = await worker().outboxStats();
     expect(stats).toMatchObject({ pending: 3, parked: 1 });
     expect(stats.oldestPendingAgeSeconds).toBeGreaterThanOrEqual(60);
     expect(stats.oldestPendingAgeSeconds).toBeLessThan(90);
@@ -179,9 +180,9 @@ describe("queue queries with a long delivered history", () => {
     // Run for real: it touches a handful of pages, where a walk would read thousands.
     const { Plan: plan } = await explain("ANALYZE, BUFFERS", outboxStatsStatement);
     expect((plan["Shared Hit Blocks"] as number) + (plan["Shared Read Blocks"] as number)).toBeLessThan(100);
-    expect(await dispatcherStats()).toMatchObject({ pending: 3, parked: 1 });
+    expect(await workerStats()).toMatchObject({ pending: 3, parked: 1 });
   });
 
-  const dispatcherStats = async () =>
+  const workerStats = async () =>
     (await prisma.$queryRaw<{ pending: number; parked: number }[]>(outboxStatsStatement))[0];
 });

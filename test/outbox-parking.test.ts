@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Db } from "../src/db/database";
-import { OutboxDispatcher } from "../src/events/outbox-dispatcher";
+import { JobWorker } from "../src/jobs/worker";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../src/events/topics";
 import { createLogger } from "../src/logger";
 import { useTestDatabase } from "./support/database";
@@ -79,11 +79,11 @@ describe("parking an outbox event that keeps failing", () => {
 
     // Parked: not leased again, not even once the mail server is back.
     mail = await new TestMailServer(port).start();
-    await t.gateway.dispatcher.flush();
+    await t.gateway.jobWorker.flush();
     await sleep(800); // several polls, longer than OUTBOX_RETRY_MAX
     expect(mail.messages).toHaveLength(0);
     expect(await outboxEvent(t.prisma, { id: parked.id })).toMatchObject({ attempts: 3, parked_at: parked.parked_at });
-    expect(await t.gateway.dispatcher.outboxStats()).toMatchObject({ pending: 0, parked: 1 });
+    expect(await t.gateway.jobWorker.outboxStats()).toMatchObject({ pending: 0, parked: 1 });
 
     const listed = await outboxCommand(t.config.databaseUrl!, "list-parked");
     expect(listed.code).toBe(0);
@@ -108,7 +108,7 @@ describe("parking an outbox event that keeps failing", () => {
 
   it("parks without another try an event whose final attempt never finished (its instance died)", async () => {
     t = await startTestGateway({ OUTBOX_MAX_ATTEMPTS: "3" });
-    await t.gateway.dispatcher.stop(); // this test drives the dispatcher itself
+    await t.gateway.jobWorker.stop(); // this test drives a job worker itself
     const claimUpdate = {
       claimId: "claim_1",
       claimerCustomerId: "cus_nobody",
@@ -118,7 +118,7 @@ describe("parking an outbox event that keeps failing", () => {
     // Taken for its third attempt by an instance that died: its lease ran out, no outcome recorded.
     const event = await t.prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate } });
     await lockOutboxJobAsDeadWorker(t.prisma, event.id, 3);
-    await t.gateway.dispatcher.flush();
+    await t.gateway.jobWorker.flush();
     const row = (await outboxEvent(t.prisma, { id: event.id }))!;
     expect(row).toMatchObject({
       attempts: 3,
@@ -133,8 +133,8 @@ describe("parking an outbox event that keeps failing", () => {
 
   it("counts an event as delivered, not parked, when a slow attempt succeeds after another instance parked it", async () => {
     t = await startTestGateway({ OUTBOX_MAX_ATTEMPTS: "3" });
-    await t.gateway.dispatcher.stop();
-    const slow = new OutboxDispatcher({
+    await t.gateway.jobWorker.stop();
+    const slow = new JobWorker({
       prisma: t.prisma,
       databaseUrl: t.config.databaseUrl!,
       config: t.config,
@@ -161,12 +161,12 @@ describe("a slow delivery", () => {
 
   it("keeps its lease while it runs, so another instance does not send it again, and emails go out several at once", async () => {
     t = await startTestGateway();
-    await t.gateway.dispatcher.stop();
+    await t.gateway.jobWorker.stop();
     const started: bigint[] = [];
     let inFlight = 0;
     let mostInFlight = 0;
     const instance = (name: string, sendMs: number) =>
-      new OutboxDispatcher({
+      new JobWorker({
         prisma: t!.prisma,
         databaseUrl: t!.config.databaseUrl!,
         config: t!.config,
@@ -211,12 +211,12 @@ describe("a slow delivery", () => {
 
   it("marks each event delivered as soon as it is sent, so that a crash would send again only those in flight", async () => {
     t = await startTestGateway();
-    await t.gateway.dispatcher.stop();
+    await t.gateway.jobWorker.stop();
     const concurrency = 3;
     const sent: bigint[] = [];
     /** At each send's start: how many sent events are not marked delivered (a crash would send them again). */
     const unmarkedAtStart: number[] = [];
-    const dispatcher = new OutboxDispatcher({
+    const worker = new JobWorker({
       prisma: t.prisma,
       databaseUrl: t.config.databaseUrl!,
       config: t.config,
@@ -234,9 +234,9 @@ describe("a slow delivery", () => {
     });
     for (let i = 0; i < 12; i++)
       await t.prisma.outboxEvent.create({ data: { topic: ORDER_UPDATE_TOKEN_CREATED, payload: {} } });
-    await dispatcher.start();
-    await dispatcher.flush();
-    await dispatcher.stop();
+    await worker.start();
+    await worker.flush();
+    await worker.stop();
     expect(sent).toHaveLength(12); // one batch
     // The other workers' events at most: never those this worker or earlier rounds sent.
     expect(Math.max(...unmarkedAtStart)).toBeLessThanOrEqual(concurrency - 1);

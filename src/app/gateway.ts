@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "../config";
 import { claimConfirmUrlTemplate } from "../http/pages/confirm-link";
 import { type Database, openDatabase } from "../db/database";
-import { OutboxDispatcher, PURGE_TASK } from "../events/outbox-dispatcher";
+import { PURGE_TASK } from "../jobs/outbox-jobs";
+import { JobWorker } from "../jobs/worker";
 import { createEventBus } from "../events/event-bus";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
 import type { Services } from "../services";
@@ -32,7 +33,7 @@ const REQUEST_TIMEOUT_CHECK_MS = 1000;
 
 export interface Gateway {
   services: Services;
-  dispatcher: OutboxDispatcher;
+  jobWorker: JobWorker;
   /** Where it listens, once `listen` resolved. */
   url: string;
   /** Where `/metrics` is served on a listener of its own (METRICS_PORT), once `listen` resolved. */
@@ -55,7 +56,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const metrics = new Metrics(
     {
       claimsByStatus: () => claims.countByStatus(),
-      outbox: () => dispatcher!.outboxStats(),
+      outbox: () => jobWorker!.outboxStats(),
       openSubscriptions: () => events.openSubscriptions(),
       databasePool: () => db.poolStats(),
     },
@@ -70,7 +71,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     onRefused: (limit) => metrics.rateLimitRefusals.inc({ limit }),
   });
 
-  let dispatcher: OutboxDispatcher | undefined;
+  let jobWorker: JobWorker | undefined;
   // New outbox rows reach graphile-worker through the outbox trigger (its job's NOTIFY): nothing to wake.
   const claims = new ClaimService({ prisma, config, rateLimiter, logger });
   const claimFeed = new ClaimFeed({ prisma, events });
@@ -81,7 +82,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const services: Services = { prisma, events, claims, claimFeed, claimViews, auth, customers, orders };
 
   const purge = new PurgeJob({ prisma, config, logger });
-  dispatcher = new OutboxDispatcher({
+  jobWorker = new JobWorker({
     prisma,
     databaseUrl: db.url,
     config,
@@ -104,7 +105,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   });
   // Status events that failed while Redis was down go out as soon as it is back, not at their next backoff.
   events.onBrokerConnected(() => {
-    dispatcher!
+    jobWorker!
       .retryNow(ORDER_CLAIM_UPDATED)
       .catch((error) => logger.error("could not resume claim status events", error));
   });
@@ -147,7 +148,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     await drained;
     await purge.stop();
     await background;
-    await dispatcher!.stop();
+    await jobWorker!.stop();
     await events.close();
     rateLimiter.close();
     mailer.close();
@@ -155,7 +156,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   };
   const gateway: Gateway = {
     services,
-    dispatcher,
+    jobWorker,
     url: "",
     metricsUrl: undefined,
     async listen() {
@@ -166,7 +167,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       }
       // In the background, as requests are already served: graphile-worker's pool, then the purge once at start.
       background = (async () => {
-        await dispatcher!.start();
+        await jobWorker!.start();
         await prisma.$executeRaw`SELECT FROM "graphile_worker"."add_job"(${PURGE_TASK}, job_key => ${PURGE_TASK})`;
       })().catch((error) => logger.error("could not start the outbox worker", error));
       // A timer, not a job: graphile-worker's cron is minute-granular, and the sweep is one atomic UPDATE.

@@ -3,7 +3,7 @@ import {
   OutboxRequeueError,
   type ParkedOutboxEvent,
   requeueParkedOutboxEvents,
-} from "../events/outbox";
+} from "../jobs/outbox-jobs";
 import { runCommand, withStartDatabase } from "./command";
 
 const USAGE = `usage: npm run outbox -- list-parked

@@ -1,6 +1,5 @@
-import { type Db, Prisma } from "../db/database";
+import { Prisma } from "../db/database";
 import type { OutboxMessages, OutboxTopic } from "./topics";
-import { OUTBOX_TASK, outboxEventIdOfJob } from "./outbox-dispatcher";
 
 /** Writes an event in the caller's transaction, so it exists if and only if the change commits. */
 export async function enqueueOutboxEvent<T extends OutboxTopic>(
@@ -14,66 +13,5 @@ export async function enqueueOutboxEvent<T extends OutboxTopic>(
       payload: message.payload as unknown as Prisma.InputJsonValue,
       secret: (message.secret as Prisma.InputJsonValue | undefined) ?? undefined,
     },
-  });
-}
-
-/** What an operator sees of a parked event: never its payload (addresses) or secret (token). */
-export interface ParkedOutboxEvent {
-  id: bigint;
-  topic: string;
-  attempts: number;
-  parked_at: Date;
-  last_error: string | null;
-}
-
-/**
- * Parked events, oldest first: outbox rows whose graphile-worker job failed permanently (its
- * attempts used up). When it was parked is when the job was last updated (its final failure).
- */
-export async function listParkedOutboxEvents(prisma: Db): Promise<ParkedOutboxEvent[]> {
-  return prisma.$queryRaw<ParkedOutboxEvent[]>`
-    SELECT e."id", e."topic", j."attempts"::int AS "attempts", j."updated_at" AS "parked_at", j."last_error"
-    FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
-    WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AND e."delivered_at" IS NULL
-    ORDER BY e."id"`;
-}
-
-/** Some of the ids given to re-queue are unknown or not parked; nothing was re-queued. */
-export class OutboxRequeueError extends Error {
-  override name = "OutboxRequeueError";
-}
-
-/**
- * Gives parked events a fresh set of attempts, due now (graphile-worker's reschedule_jobs); a
- * running gateway picks them up at its next poll. Given ids must all name parked events, or none
- * is re-queued. Returns how many were.
- */
-export async function requeueParkedOutboxEvents(prisma: Db, which: bigint[] | "all"): Promise<number> {
-  return prisma.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<
-      { id: bigint; delivered_at: Date | null; job_id: bigint | null; parked: boolean | null }[]
-    >`
-      SELECT e."id", e."delivered_at", j."id" AS "job_id", j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AS "parked"
-      FROM "ordergate"."outbox_event" AS e
-      LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND e."id" = ${outboxEventIdOfJob}
-      WHERE ${which === "all" ? Prisma.sql`j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AND e."delivered_at" IS NULL` : Prisma.sql`e."id" = ANY(${which}::bigint[])`}
-      FOR UPDATE OF e`;
-    if (which !== "all") {
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      const problems = which.flatMap((id) => {
-        const row = byId.get(id);
-        if (!row) return [`no outbox event ${id}`];
-        if (row.delivered_at)
-          return [`outbox event ${id} is not parked: it was delivered at ${row.delivered_at.toISOString()}`];
-        if (!row.parked) return [`outbox event ${id} is not parked: it is waiting for delivery`];
-        return [];
-      });
-      if (problems.length > 0) throw new OutboxRequeueError(problems.join("\n"));
-    }
-    const jobIds = rows.map((row) => row.job_id!);
-    if (jobIds.length === 0) return 0;
-    const requeued = await tx.$queryRaw<{ id: bigint }[]>`
-      SELECT "id" FROM "graphile_worker"."reschedule_jobs"(${jobIds}::bigint[], run_at => now(), attempts => 0)`;
-    return requeued.length;
   });
 }

@@ -33,3 +33,16 @@ export interface OutboxMessages {
   [ORDER_CLAIM_UPDATED]: { payload: OrderClaimUpdated; secret?: undefined };
 }
 export type OutboxTopic = keyof OutboxMessages;
+
+export interface OutboxEventRow<T extends OutboxTopic = OutboxTopic> {
+  id: bigint;
+  topic: T;
+  payload: OutboxMessages[T]["payload"];
+  secret: OutboxMessages[T]["secret"] | null;
+  /** This attempt's number (graphile-worker's count, 1 for the first). */
+  attempts: number;
+}
+
+/** Delivers one event; throwing makes the job worker retry it later (or park it: src/jobs/worker.ts). */
+export type OutboxHandler<T extends OutboxTopic> = (event: OutboxEventRow<T>) => Promise<void>;
+export type OutboxHandlers = { [T in OutboxTopic]: OutboxHandler<T> };

@@ -1,5 +1,5 @@
 import type { Db } from "../db/database";
-import type { OutboxHandler } from "../events/outbox-dispatcher";
+import type { OutboxHandler } from "../events/topics";
 import { claimStatusAt } from "../domain/claim-status";
 import { maskEmail } from "../domain/email";
 import { ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";

@@ -1,6 +1,6 @@
 import type { Db } from "../../src/db/database";
 import { Prisma } from "../../src/db/database";
-import { OUTBOX_TASK, outboxEventIdOfJob } from "../../src/events/outbox-dispatcher";
+import { OUTBOX_TASK, outboxEventIdOfJob } from "../../src/jobs/outbox-jobs";
 
 /**
  * An outbox row as the tests look at it: the row (the message: payload, secret, delivered_at) with

@@ -1,21 +1,17 @@
+// The job worker: graphile-worker's runner, the outbox task it runs, and what graphile-worker does
+// not do for us (leases that free a dead instance's jobs, a cap on its backoff, rows read and
+// marked in groups). One class whose parts share the runner's state: longer than most files.
 import { EventEmitter } from "node:events";
 import { type JobHelpers, run, runOnce, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
 import pg from "pg";
 import type { Config } from "../config";
-import { type Db, Prisma } from "../db/database";
+import type { Db } from "../db/database";
 import { workerLogger } from "../db/migrate";
 import type { Logger } from "../logger";
-import type { OutboxMessages, OutboxTopic } from "./topics";
 import { maskEmailsIn } from "../domain/email";
-
-export interface OutboxEventRow<T extends OutboxTopic = OutboxTopic> {
-  id: bigint;
-  topic: T;
-  payload: OutboxMessages[T]["payload"];
-  secret: OutboxMessages[T]["secret"] | null;
-  /** This attempt's number (graphile-worker's count, 1 for the first). */
-  attempts: number;
-}
+import { grouped } from "../lib/grouped";
+import type { OutboxEventRow, OutboxHandler, OutboxHandlers, OutboxTopic } from "../events/topics";
+import { OUTBOX_TASK, type OutboxStats, outboxEventIdOfJob, outboxStatsStatement } from "./outbox-jobs";
 
 /** An outbox row as a job reads it. */
 interface StoredOutboxEvent {
@@ -26,30 +22,6 @@ interface StoredOutboxEvent {
   delivered: boolean;
 }
 
-/** Delivers one event; throwing makes graphile-worker retry it later (or park it, see below). */
-export type OutboxHandler<T extends OutboxTopic> = (event: OutboxEventRow<T>) => Promise<void>;
-export type OutboxHandlers = { [T in OutboxTopic]: OutboxHandler<T> };
-
-/** Backlog numbers (for metrics). */
-export interface OutboxStats {
-  /** Undelivered and not parked: due, running or waiting for a retry. */
-  pending: number;
-  parked: number;
-  /** Since the oldest pending event was written; null when none is pending. */
-  oldestPendingAgeSeconds: number | null;
-}
-
-/** graphile-worker's task that delivers one outbox row (its job is added by the outbox trigger). */
-export const OUTBOX_TASK = "ordergate:outbox";
-/**
- * The outbox row a job (aliased `j`) delivers, from its key `ordergate:outbox:{id}` (graphile-worker's
- * `jobs` view hides payloads); NULL for other tasks' jobs, whose keys are no number.
- */
-export const outboxEventIdOfJob = Prisma.sql`(CASE WHEN j."task_identifier" = ${OUTBOX_TASK}
-  THEN split_part(j."key", ':', 3)::bigint END)`;
-/** The hourly purge (graphile-worker's cron), and once at start. */
-export const PURGE_TASK = "ordergate:purge";
-
 /**
  * A worker pool's jobs are unlocked by the others once its lease has not been renewed for this
  * long (its process died): graphile-worker alone would wait 4 hours.
@@ -57,19 +29,6 @@ export const PURGE_TASK = "ordergate:purge";
 const LEASE_SECONDS = 60;
 /** How often the lease is renewed and other pools' leases are checked (a dead pool's jobs wait at most this past its lease). */
 const LEASE_CHECK_MS = 5000;
-
-/**
- * The backlog numbers in one query over graphile-worker's `jobs` view: completed jobs are deleted,
- * so it holds only what is pending or permanently failed (parked), however long the history. A job
- * on its final attempt is still pending while it runs (graphile-worker counts the attempt when it
- * takes the job): parked once that attempt failed.
- */
-export const outboxStatsStatement = Prisma.sql`
-  SELECT count(*) FILTER (WHERE NOT parked)::int AS "pending", count(*) FILTER (WHERE parked)::int AS "parked",
-    extract(epoch FROM now() - min(created_at) FILTER (WHERE NOT parked))::float8 AS "oldestPendingAgeSeconds"
-  FROM (SELECT COALESCE(e."created_at", j."created_at") AS created_at, j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AS parked
-        FROM "graphile_worker"."jobs" AS j LEFT JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
-        WHERE j."task_identifier" = ${OUTBOX_TASK}) AS jobs`;
 
 /** graphile-worker's fixed backoff: a failed attempt n is retried exp(min(n, 10)) seconds later. */
 export const retryDelayMs = (attempt: number) => Math.round(Math.exp(Math.min(attempt, 10)) * 1000);
@@ -84,7 +43,7 @@ export const retryDelayMs = (attempt: number) => Math.round(Math.exp(Math.min(at
  * was in flight. A worker pool that dies leaves its jobs locked; its lease (`worker_lease`) runs
  * out and the other instances unlock them.
  */
-export class OutboxDispatcher {
+export class JobWorker {
   private runner: Runner | undefined;
   private pool: pg.Pool | undefined;
   private poolId: string | undefined;
@@ -370,26 +329,4 @@ export class OutboxDispatcher {
       WHERE e."id" = d."id"`;
     return rows.map(() => undefined);
   }
-}
-
-/**
- * Calls `run` with the items given while no call is running, and again with those that come in
- * meanwhile (a group commit): each item's promise settles with the call that took it, with the
- * result at its position.
- */
-function grouped<T, R>(run: (items: T[]) => Promise<R[]>): (item: T) => Promise<R> {
-  let waiting: T[] = [];
-  let nextCall: Promise<R[]> | undefined;
-  let lastCall: Promise<unknown> = Promise.resolve();
-  return (item) => {
-    const position = waiting.push(item) - 1;
-    nextCall ??= lastCall.then(() => {
-      const items = waiting;
-      waiting = [];
-      nextCall = undefined;
-      return run(items);
-    });
-    lastCall = nextCall.catch(() => {});
-    return nextCall.then((results) => results[position]!);
-  };
 }
