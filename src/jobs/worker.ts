@@ -130,6 +130,9 @@ export class JobWorker {
         },
       },
     });
+    // A fatal error (its database connection lost for good) ends the runner: logged, never an
+    // unhandled rejection that would take the process down mid-shutdown.
+    this.runner.promise.catch((error: Error) => this.deps.logger.error("the job worker stopped on an error", error));
     await this.renewLease();
     this.leaseTimer = setInterval(
       () => {
@@ -158,7 +161,13 @@ export class JobWorker {
     clearInterval(this.leaseTimer);
     const runner = this.runner;
     this.runner = undefined;
-    if (runner) await runner.stop();
+    // With the database gone (stopped with us), the jobs it holds cannot be handed back: other
+    // instances take them over once its lease runs out. That is no reason to fail the shutdown.
+    await runner
+      ?.stop()
+      .catch((error: Error) =>
+        this.deps.logger.warn("the job worker stopped without handing back its jobs", { reason: error.message }),
+      );
     if (this.poolId) {
       await this.deps.prisma.$executeRaw`DELETE FROM "ordergate"."worker_lease" WHERE "pool_id" = ${this.poolId}`.catch(
         () => {},
