@@ -76,3 +76,61 @@ export function waitForOutboxDrain(url: string, timeoutMs: number): Promise<numb
     }
   });
 }
+
+/** An order's row as the seed left it, where confirmation changes it: what `restoreOrders` puts back. */
+export interface SeededOrder {
+  id: string;
+  customerId: string;
+  email: string;
+  /** As PostgreSQL prints it (microseconds kept: a JS Date would drop them). */
+  updatedAt: string;
+}
+
+/** The rows of these orders as they are now (see SeededOrder), read after seeding. */
+export function readOrders(url: string, ids: string[]): Promise<SeededOrder[]> {
+  return withPgClient(url, async (client) => {
+    const { rows } = await client.query<SeededOrder>(
+      `SELECT "id", "customer_id" AS "customerId", "email", "updated_at"::text AS "updatedAt"
+       FROM "public"."order" WHERE "id" = ANY($1::varchar[])`,
+      [ids],
+    );
+    return rows;
+  });
+}
+
+/**
+ * Puts these orders back as `seeded` holds them: confirmation moves a claimed guest order into the
+ * claimer's account (`customer_id`, `updated_at`, and `email` with CLAIM_REPLACE_ORDER_EMAIL), and
+ * a claim of an order in an account is answered 2xx but opens nothing (docs/claims.md). Only rows
+ * that changed are written; returns how many. Claims and their links stay, so that the mail
+ * accounting (`mail.ts`) still sees every claim.
+ */
+export function restoreOrders(url: string, seeded: SeededOrder[]): Promise<number> {
+  return withPgClient(url, async (client) => {
+    const { rowCount } = await client.query(
+      `UPDATE "public"."order" AS o
+       SET "customer_id" = s."customer_id", "email" = s."email", "updated_at" = s."updated_at"
+       FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::timestamptz[])
+         AS s("id", "customer_id", "email", "updated_at")
+       WHERE o."id" = s."id" AND (o."customer_id", o."email") IS DISTINCT FROM (s."customer_id", s."email")`,
+      [
+        seeded.map((order) => order.id),
+        seeded.map((order) => order.customerId),
+        seeded.map((order) => order.email),
+        seeded.map((order) => order.updatedAt),
+      ],
+    );
+    return rowCount ?? 0;
+  });
+}
+
+/** How many claims there are, and how many of them are superseded (no email owed). */
+export function countClaims(url: string): Promise<{ total: number; superseded: number }> {
+  return withPgClient(url, async (client) => {
+    const { rows } = await client.query<{ total: number; superseded: number }>(
+      `SELECT count(*)::int AS "total", count(*) FILTER (WHERE "status" = 'SUPERSEDED')::int AS "superseded"
+       FROM "ordergate"."order_claim"`,
+    );
+    return rows[0]!;
+  });
+}

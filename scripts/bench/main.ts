@@ -13,13 +13,21 @@ import os from "node:os";
 import path from "node:path";
 import { applyMigrations } from "../../src/db/migrate";
 import { createLogger } from "../../src/logger";
-import { startBenchDatabase, waitForOutboxDrain } from "./database";
+import { countClaims, readOrders, restoreOrders, startBenchDatabase, waitForOutboxDrain } from "./database";
 import { ClaimPlan, CUSTOMERS, GUEST_ORDERS, ORDERS_PER_GUEST, seedFixtures } from "./fixtures";
 import { settleMail } from "./mail";
 import { measureMailDrain, type Monitors, type RunResult, runTarget } from "./measure";
 import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options";
 import { type Child, residentBytes, RssSampler, startCeiling, startGateway, startScriptNodeOptions } from "./processes";
-import { type BenchReport, printReport, ratios, summarise, summariseClaimsWithMail, writeResults } from "./report";
+import {
+  type BenchReport,
+  openedTooFew,
+  printReport,
+  ratios,
+  summarise,
+  summariseClaimsWithMail,
+  writeResults,
+} from "./report";
 import { SmtpSink } from "./smtp-sink";
 import { allTargets, TARGET_NAMES, type Target } from "./targets";
 
@@ -95,6 +103,14 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
   const seeding = Date.now();
   const fixtures = await seedFixtures(database.url, jwtSecret);
   say(`seeded in ${((Date.now() - seeding) / 1000).toFixed(0)} s`);
+  // Confirm runs move claimed guest orders into the claimers' accounts, where a claim of them is
+  // answered 2xx but opens nothing: each claim run starts from the guest orders as seeded.
+  const seededGuestOrders = await readOrders(
+    database.url,
+    fixtures.guestOrders.map((order) => order.id),
+  );
+  if (seededGuestOrders.length !== fixtures.guestOrders.length)
+    throw new Error(`read ${seededGuestOrders.length} of the ${fixtures.guestOrders.length} guest orders seeded`);
   throwIfInterrupted(signal);
 
   const sink = await new SmtpSink().start();
@@ -146,6 +162,9 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
       .filter(([, child]) => child.exited)
       .map(([name, child]) => `the ${name} exited during the bench (${child.exited})`);
   const run = async (target: Target, pass: number) => {
+    // Outside the measured window: neither its time nor its CPU counts in the run.
+    const ordersRestored = target.kind === "claim" ? await restoreOrders(database.url, seededGuestOrders) : 0;
+    const claimsBefore = target.kind === "claim" ? await countClaims(database.url) : undefined;
     const result = await runTarget(
       target,
       pass,
@@ -155,13 +174,25 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     );
     // A run cut short by a signal measured the servers stopping too.
     throwIfInterrupted(signal);
-    if (target.kind === "claim")
+    if (claimsBefore) {
       await measureMailDrain(result, monitors, () => waitForOutboxDrain(database.url, MAIL_DRAIN_LIMIT_MS));
+      // Counted after the mail-out, so that requests still in flight when the run stopped are in.
+      const claimsAfter = await countClaims(database.url);
+      result.ordersRestored = ordersRestored;
+      result.claimsOpened = claimsAfter.total - claimsBefore.total;
+      result.claimsSuperseded = claimsAfter.superseded - claimsBefore.superseded;
+    }
     runs.push(result);
     say(describeRun(result, pass === 0 ? "warm-up" : `pass ${pass}/${options.passes}`));
     const which = `${target.name} ${pass === 0 ? "warm-up" : `pass ${pass}`}`;
     if (result.mailDrainedAfterS === null)
       problems.push(`${which}: the outbox still held mail ${MAIL_DRAIN_LIMIT_MS / 1000} s after the run`);
+    if (result.claimsOpened !== undefined && openedTooFew(result.claimsOpened, result["2xx"])) {
+      problems.push(
+        `${which}: only ${result.claimsOpened} claims opened for ${result["2xx"]} claim requests answered 2xx: ` +
+          "the run measured requests that did no work (orders no longer guest orders?)",
+      );
+    }
     const failed = result.non2xx + result.errors + result.mismatches;
     if (failed > HANDFUL) {
       problems.push(
@@ -215,7 +246,11 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     claimsWithMail: summariseClaimsWithMail(runs),
     ratios: ratios(summary),
     gatewayPeakRssBytes,
-    claims: { requestsAnswered2xx: claimRuns.reduce((total, r) => total + r["2xx"], 0) },
+    claims: {
+      requestsAnswered2xx: claimRuns.reduce((total, r) => total + r["2xx"], 0),
+      openedDuringRuns: claimRuns.reduce((total, r) => total + (r.claimsOpened ?? 0), 0),
+      ordersRestored: claimRuns.reduce((total, r) => total + (r.ordersRestored ?? 0), 0),
+    },
     mail,
     gatewayLog: summariseLog(gateway.child.outputLines),
     problems,
@@ -233,8 +268,25 @@ function describeRun(r: RunResult, label: string): string {
   return (
     `${head} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  non-2xx ${r.non2xx}  errors ${r.errors + r.mismatches}  ` +
     `CPU ${cpu} ms/req  load generator ${load} of a core${r.stoppedEarly ? `  (stopped early: ${r.stoppedEarly})` : ""}` +
-    `${r.mailDrainedAfterS === undefined ? "" : r.mailDrainedAfterS === null ? "  mail NOT sent within the limit" : `  mail all sent ${r.mailDrainedAfterS.toFixed(1)} s after`}`
+    mailLine(r) +
+    claimsLine(r)
   );
+}
+
+function mailLine(r: RunResult): string {
+  if (r.mailDrainedAfterS === undefined) return "";
+  if (r.mailDrainedAfterS === null) return "  mail NOT sent within the limit";
+  return `  mail all sent ${r.mailDrainedAfterS.toFixed(1)} s after`;
+}
+
+/** A claim run's claims opened (each owes an email), loudly when far fewer than the requests answered. */
+function claimsLine(r: RunResult): string {
+  if (r.claimsOpened === undefined) return "";
+  const superseded = r.claimsSuperseded ? ` (${r.claimsSuperseded} superseded)` : "";
+  const restored = r.ordersRestored ? `, ${r.ordersRestored} confirmed orders put back as guest orders before it` : "";
+  if (openedTooFew(r.claimsOpened, r["2xx"]))
+    return `  WARNING: only ${r.claimsOpened} claims opened${superseded} for ${r["2xx"]} 2xx${restored}`;
+  return `  ${r.claimsOpened} claims opened${superseded}${restored}`;
 }
 
 /** Counts the gateway's log lines by level and keeps the first of each distinct message. */

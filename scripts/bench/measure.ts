@@ -55,6 +55,16 @@ export interface RunResult {
   mailDrainedAfterS?: number | null;
   /** Claim runs: the CPU the gateway and PostgreSQL used while that mail went out, in ms. */
   mailDrainCpuMs?: { gateway: number; postgres: number | null };
+  /**
+   * Claim runs: claims the run opened, each owed an email (counted in the database before the run
+   * and after its mail-out). A claim of orders no longer claimable is answered 2xx all the same
+   * but opens none: only this says whether the run's requests did the work.
+   */
+  claimsOpened?: number;
+  /** Claim runs: claims superseded meanwhile (by the run's newer claims of the same orders). */
+  claimsSuperseded?: number;
+  /** Claim runs: orders a confirm had moved, put back as guest orders before the run (not measured). */
+  ordersRestored?: number;
 }
 
 type CpuReading = { gateway: number; ceiling: number; postgres: number | null; bench: number };

@@ -43,7 +43,13 @@ export interface BenchReport {
   ratios: RatioResult[];
   /** The gateway's peak RSS over the whole bench (VmHWM). */
   gatewayPeakRssBytes: number;
-  claims: { requestsAnswered2xx: number };
+  claims: {
+    requestsAnswered2xx: number;
+    /** Claims the claim runs opened, by their counts (see RunResult.claimsOpened). */
+    openedDuringRuns: number;
+    /** Orders confirm had moved, put back as guest orders before claim runs. */
+    ordersRestored: number;
+  };
   mail: MailReport;
   gatewayLog: { lines: number; byLevel: Record<string, number>; first: string[] };
   /** What broke: the bench exits non-zero when there is any. */
@@ -73,31 +79,63 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-/** A claim target's cost with the email of each claim: its run plus the wait until the outbox had sent it all. */
+/**
+ * A claim run that opened fewer claims than this share of the requests it had answered 2xx measured
+ * requests that did no work (claims of orders no longer claimable are answered 2xx all the same):
+ * the bench reports it as a problem.
+ */
+export const MIN_OPENED_SHARE = 0.9;
+
+/** Whether so few claims were opened for the requests answered 2xx that those requests did no work. */
+export const openedTooFew = (claimsOpened: number, answered2xx: number) =>
+  answered2xx > 0 && claimsOpened < MIN_OPENED_SHARE * answered2xx;
+
+/**
+ * A claim target's cost with the email of each claim: its run plus the wait until the outbox had
+ * sent it all, per claim opened (per email owed), not per request answered.
+ */
 export interface ClaimWithMailSummary {
   target: string;
-  /** Claims answered per second of run and mail-out time together. */
-  sustainedRps: number;
+  /** Claims opened per second of run and mail-out time together. */
+  claimsPerS: number;
+  /** Requests answered 2xx per second of the same time. */
+  answeredPerS: number;
+  /** Over the passes: claims opened and requests answered 2xx. */
+  claimsOpened: number;
+  answered2xx: number;
+  /** CPU of the run and its mail-out per claim opened; Infinity when none was. */
   cpuNodeMs: number;
   cpuPostgresMs: number | null;
 }
 
 export function summariseClaimsWithMail(runs: RunResult[]): ClaimWithMailSummary[] {
   const measured = runs.filter(
-    (run) => run.pass > 0 && !run.skipped && run.mailDrainedAfterS != null && run.mailDrainCpuMs && run.requests > 0,
+    (run) =>
+      run.pass > 0 &&
+      !run.skipped &&
+      run.mailDrainedAfterS != null &&
+      run.mailDrainCpuMs &&
+      run.claimsOpened !== undefined &&
+      run.requests > 0,
   );
   const names = [...new Set(measured.map((run) => run.target))];
   return names.map((target) => {
     const own = measured.filter((run) => run.target === target);
+    // A run that opened no claim spent its CPU on none: Infinity, which sorts (NaN does not).
+    const per = (run: RunResult, ms: number) => (run.claimsOpened! > 0 ? ms / run.claimsOpened! : Infinity);
     const postgres = own.flatMap((run) =>
       run.cpuMs.postgres === null || run.mailDrainCpuMs!.postgres === null
         ? []
-        : [(run.cpuMs.postgres + run.mailDrainCpuMs!.postgres) / run.requests],
+        : [per(run, run.cpuMs.postgres + run.mailDrainCpuMs!.postgres)],
     );
+    const seconds = (run: RunResult) => run.durationS + run.mailDrainedAfterS!;
     return {
       target,
-      sustainedRps: median(own.map((run) => run.requests / (run.durationS + run.mailDrainedAfterS!))),
-      cpuNodeMs: median(own.map((run) => (run.cpuMs.gateway + run.mailDrainCpuMs!.gateway) / run.requests)),
+      claimsPerS: median(own.map((run) => run.claimsOpened! / seconds(run))),
+      answeredPerS: median(own.map((run) => run["2xx"] / seconds(run))),
+      claimsOpened: own.reduce((total, run) => total + run.claimsOpened!, 0),
+      answered2xx: own.reduce((total, run) => total + run["2xx"], 0),
+      cpuNodeMs: median(own.map((run) => per(run, run.cpuMs.gateway + run.mailDrainCpuMs!.gateway))),
       cpuPostgresMs: postgres.length > 0 ? median(postgres) : null,
     };
   });
@@ -161,7 +199,7 @@ const MiB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const rate = (value: number) =>
   Number.isNaN(value) ? "-" : value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(1);
 const ms = (value: number | null) =>
-  value === null || Number.isNaN(value) ? "-" : value < 1 ? value.toFixed(3) : value.toFixed(2);
+  value === null || !Number.isFinite(value) ? "-" : value < 1 ? value.toFixed(3) : value.toFixed(2);
 const verdict = (met: boolean | undefined) => (met === undefined ? "" : met ? "met" : "MISSED");
 
 function table(header: string[], rows: string[][]): string {
@@ -214,19 +252,32 @@ export function printReport(report: BenchReport): void {
     "(% of one core, medians over the passes; the machine has 2 cores; the load generator is this process: autocannon and the SMTP sink)",
   );
   if (report.claimsWithMail.length > 0) {
+    const count = (value: number) => value.toLocaleString("en-US");
     out.push(
       "",
       table(
-        ["claims with their email", "claims/s", "CPU ms/claim node", "PostgreSQL"],
+        ["claims with their email", "claims/s", "2xx/s", "claims opened / 2xx", "CPU ms/claim node", "PostgreSQL"],
         report.claimsWithMail.map((c) => [
           c.target,
-          Math.round(c.sustainedRps).toLocaleString("en-US"),
-          c.cpuNodeMs.toFixed(2),
-          c.cpuPostgresMs === null ? "-" : c.cpuPostgresMs.toFixed(2),
+          rate(c.claimsPerS),
+          rate(c.answeredPerS),
+          `${count(c.claimsOpened)} / ${count(c.answered2xx)}`,
+          ms(c.cpuNodeMs),
+          ms(c.cpuPostgresMs),
         ]),
       ),
-      "(each claim run and the wait after it until the outbox had sent the run's emails, together: what a claim costs when its email is counted; medians over the passes)",
+      "(each claim run and the wait after it until the outbox had sent the run's emails, together: " +
+        "what a claim costs when its email is counted; claims: those the run opened, each owed an email, " +
+        "counted in the database; medians over the passes, counts summed)",
     );
+    for (const c of report.claimsWithMail) {
+      if (openedTooFew(c.claimsOpened, c.answered2xx))
+        out.push(
+          `  WARNING: ${c.target} opened ${count(c.claimsOpened)} claims ` +
+            `for ${count(c.answered2xx)} requests answered 2xx: many of its requests did no work, ` +
+            "and its rows above measure them",
+        );
+    }
   }
 
   const claimP99 = report.summary.find((s) => s.target === "claim-rest-1")?.p99Ms;
@@ -294,6 +345,8 @@ export function printReport(report: BenchReport): void {
     "",
     `claims: ${report.claims.requestsAnswered2xx} claim requests answered 2xx (warm-ups included; not those still in flight when a run ended) opened ${mail.claimsOpened} claims` +
       `${mail.superseded ? ` (${mail.superseded} superseded: no email owed)` : ""}; emails: ${mail.emailsReceived} received by the SMTP sink, ${mailLine}`,
+    `guest orders: ${report.claims.ordersRestored} moved by confirm runs were put back as guest orders ` +
+      "before the claim runs that followed (not measured)",
     `gateway log (stderr at LOG_LEVEL=warn): ${report.gatewayLog.lines} lines${
       Object.keys(report.gatewayLog.byLevel).length
         ? ` (${Object.entries(report.gatewayLog.byLevel)
