@@ -7,7 +7,7 @@ import { PurgeJob } from "../src/jobs/purge";
 import { createLogger } from "../src/logger";
 import { useTestDatabase } from "./support/database";
 import { logEntries, startTestGateway } from "./support/gateway";
-import { delayOutboxJob, lockOutboxJob, parkOutboxEvent } from "./support/outbox";
+import { delayOutboxJob, idleDeclineAndCancelHandlers, lockOutboxJob, parkOutboxEvent } from "./support/outbox";
 import { eventually } from "./support/wait";
 
 const DAY_MS = 86_400_000;
@@ -115,7 +115,11 @@ describe("outboxStats", () => {
       databaseUrl: testDatabase.url,
       config: { outboxPollMs: 100, outboxMaxAttempts: 3, outboxRetryMaxMs: 500 },
       logger: createLogger("silent"),
-      handlers: { [ORDER_UPDATE_TOKEN_CREATED]: async () => {}, [ORDER_CLAIM_UPDATED]: async () => {} },
+      handlers: {
+        [ORDER_UPDATE_TOKEN_CREATED]: async () => {},
+        [ORDER_CLAIM_UPDATED]: async () => {},
+        ...idleDeclineAndCancelHandlers,
+      },
     });
 
   it("counts pending and parked events and gives the oldest pending one's age", async () => {

@@ -8,7 +8,13 @@ import { createLogger } from "../src/logger";
 import { useTestDatabase } from "./support/database";
 import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
-import { lockOutboxJobAsDeadWorker, outboxEvent, parkOutboxEvent, setOutboxJobAttempts } from "./support/outbox";
+import {
+  idleDeclineAndCancelHandlers,
+  lockOutboxJobAsDeadWorker,
+  outboxEvent,
+  parkOutboxEvent,
+  setOutboxJobAttempts,
+} from "./support/outbox";
 import { TestMailServer } from "./support/smtp";
 import { eventually, freePort, sleep } from "./support/wait";
 
@@ -140,6 +146,7 @@ describe("parking an outbox event that keeps failing", () => {
       config: t.config,
       logger: createLogger("silent"),
       handlers: {
+        ...idleDeclineAndCancelHandlers,
         [ORDER_UPDATE_TOKEN_CREATED]: async () => {},
         // While this attempt runs, another instance tries to park the row (graphile-worker leaves a running job be).
         [ORDER_CLAIM_UPDATED]: async ({ id }) => void (await parkOutboxEvent(t!.prisma, id)),
@@ -174,6 +181,7 @@ describe("a slow delivery", () => {
         leaseSeconds: 2,
         concurrency: 3,
         handlers: {
+          ...idleDeclineAndCancelHandlers,
           [ORDER_UPDATE_TOKEN_CREATED]: async ({ id }) => {
             started.push(id);
             mostInFlight = Math.max(mostInFlight, ++inFlight);
@@ -223,6 +231,7 @@ describe("a slow delivery", () => {
       logger: createLogger("silent"),
       concurrency,
       handlers: {
+        ...idleDeclineAndCancelHandlers,
         [ORDER_UPDATE_TOKEN_CREATED]: async ({ id }) => {
           unmarkedAtStart.push(
             await t!.prisma.outboxEvent.count({ where: { id: { in: [...sent] }, delivered_at: null } }),

@@ -7,7 +7,14 @@ import { type Database, openDatabase } from "../db/database";
 import { PURGE_TASK } from "../jobs/outbox-jobs";
 import { JobWorker } from "../jobs/worker";
 import { createEventBus } from "../events/event-bus";
-import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
+import {
+  CLAIM_STATUS_TOPICS,
+  ORDER_CLAIM_CANCELED,
+  ORDER_CLAIM_DECLINED,
+  ORDER_CLAIM_UPDATED,
+  type OrderClaimUpdated,
+  ORDER_UPDATE_TOKEN_CREATED,
+} from "../events/topics";
 import type { Services } from "../services";
 import { attachGraphQLWebSocket } from "../graphql/websocket";
 import { createGraphQLServer } from "../graphql/yoga";
@@ -82,6 +89,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const services: Services = { prisma, events, claims, claimFeed, claimViews, auth, customers, orders };
 
   const purge = new PurgeJob({ prisma, config, logger });
+  const publishClaimStatus = ({ payload }: { payload: OrderClaimUpdated }) => events.publishClaimUpdate(payload);
   jobWorker = new JobWorker({
     prisma,
     databaseUrl: db.url,
@@ -95,9 +103,11 @@ export async function createGateway(config: Config, logger: Logger, database?: D
         logger,
         onMail: (outcome) => metrics.mails.inc({ outcome }),
       }),
-      [ORDER_CLAIM_UPDATED]: ({ payload }) => events.publishClaimUpdate(payload),
+      [ORDER_CLAIM_UPDATED]: publishClaimStatus,
+      [ORDER_CLAIM_DECLINED]: publishClaimStatus,
+      [ORDER_CLAIM_CANCELED]: publishClaimStatus,
     },
-    // Emails need no order among themselves (one per SMTP connection); status events keep theirs (one queue).
+    // As many jobs at once as there are SMTP connections for the emails.
     concurrency: SMTP_CONNECTIONS,
     // Hourly on one instance (graphile-worker's cron), and once at each start (one job: its key).
     tasks: { [PURGE_TASK]: async () => void (await purge.runOnce()) },
@@ -106,7 +116,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   // Status events that failed while Redis was down go out as soon as it is back, not at their next backoff.
   events.onBrokerConnected(() => {
     jobWorker!
-      .retryNow(ORDER_CLAIM_UPDATED)
+      .retryNow(CLAIM_STATUS_TOPICS)
       .catch((error) => logger.error("could not resume claim status events", error));
   });
 

@@ -27,3 +27,14 @@ export function movedOrdersStillOwned(claim: { id: string; claimer_customer_id: 
 export function movedLinksStillOwned(claimerCustomerId: string) {
   return { transferred_at: { not: null }, order: { customer_id: claimerCustomerId } };
 }
+
+/**
+ * How many orders a claim shows it covers: none (null) while a claim by email is not VERIFIED,
+ * so that its handle reads the same for an address with orders and one without (design.md §3).
+ */
+export function visibleOrderCount(
+  claim: { by_email: boolean; status: OrderClaimStatus },
+  count: number,
+): number | null {
+  return claim.by_email && claim.status !== OrderClaimStatus.VERIFIED ? null : count;
+}

@@ -9,6 +9,25 @@ export function normalizeEmail(email: string): string {
 }
 
 /**
+ * The printable ASCII characters of a normalised address, in order: what `emailSearchKeySql`
+ * computes in SQL from a stored address, locale-independently, so SQL can narrow a search for an
+ * address to candidates that the gateway then compares in the one normalised form. Sound because
+ * lower-casing maps ASCII letters to ASCII, other printable ASCII to itself, and only two
+ * characters outside ASCII to ASCII (U+0130 to "i" and a combining dot, U+212A to "k"); a test
+ * checks that over every code point.
+ */
+export function emailSearchKey(normalizedEmail: string): string {
+  return normalizedEmail.replace(/[^\x21-\x7e]/g, "");
+}
+
+/** The stored-address side of emailSearchKey, for a column name: ASCII lower-casing by translate, no locale. */
+export const EMAIL_SEARCH_KEY_SQL = {
+  from: "ABCDEFGHIJKLMNOPQRSTUVWXYZ\u0130\u212A",
+  to: "abcdefghijklmnopqrstuvwxyzik",
+  dropPattern: "[^!-~]",
+} as const;
+
+/**
  * An address with every character outside printable ASCII written as its code point
  * (`аnn@example.com` with a Cyrillic а -> `[U+0430]nn@example.com`), so a look-alike of another
  * address stands out where people decide whom to trust.

@@ -1,3 +1,5 @@
+import type { OrderClaimStatus } from "../db/generated/prisma/enums";
+
 /**
  * Expected failures of the domain. GraphQL exposes each as a typed error (src/graphql/types/errors.ts);
  * the REST layer maps their `code` onto Medusa's error body. Anything else is unexpected and masked.
@@ -73,6 +75,14 @@ export class ClaimNotFoundError extends DomainError {
   readonly code = "NOT_FOUND";
   constructor() {
     super("No claim of yours has this id.");
+  }
+}
+
+/** The claim is no longer PENDING, so it cannot be canceled; `status` says what became of it. */
+export class ClaimNotPendingError extends DomainError {
+  readonly code = "CLAIM_NOT_PENDING";
+  constructor(readonly status: OrderClaimStatus) {
+    super(`This claim is no longer pending: it is ${status}.`);
   }
 }
 

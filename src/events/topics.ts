@@ -8,6 +8,12 @@ export const ORDER_UPDATE_TOKEN_CREATED = "order-update-token.created";
 
 /** A claim changed status. Never carries the token. */
 export const ORDER_CLAIM_UPDATED = "order-claim.updated";
+/** The recipient declined a claim (its status event, under a topic of its own for listeners of the outbox). */
+export const ORDER_CLAIM_DECLINED = "order-claim.declined";
+/** The claimer canceled a claim (as ORDER_CLAIM_DECLINED). */
+export const ORDER_CLAIM_CANCELED = "order-claim.canceled";
+/** Every topic whose event is a claim's new status, for the claims' subscribers. */
+export const CLAIM_STATUS_TOPICS = [ORDER_CLAIM_UPDATED, ORDER_CLAIM_DECLINED, ORDER_CLAIM_CANCELED] as const;
 export interface OrderClaimUpdated {
   claimId: string;
   claimerCustomerId: string;
@@ -31,6 +37,8 @@ export interface OutboxMessages {
     secret: { token: string };
   };
   [ORDER_CLAIM_UPDATED]: { payload: OrderClaimUpdated; secret?: undefined };
+  [ORDER_CLAIM_DECLINED]: { payload: OrderClaimUpdated; secret?: undefined };
+  [ORDER_CLAIM_CANCELED]: { payload: OrderClaimUpdated; secret?: undefined };
 }
 export type OutboxTopic = keyof OutboxMessages;
 

@@ -5,7 +5,7 @@ import { EventEmitter } from "node:events";
 import { type JobHelpers, run, runOnce, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
 import pg from "pg";
 import type { Config } from "../config";
-import type { Db } from "../db/database";
+import { type Db, Prisma } from "../db/database";
 import { workerLogger } from "../db/migrate";
 import type { Logger } from "../logger";
 import { maskEmailsIn } from "../domain/email";
@@ -94,6 +94,11 @@ export class JobWorker {
     return this.pool;
   }
 
+  /** A statement of the worker's upkeep (leases, backoff cap), on its own connections: off the request pool. */
+  private async upkeep<Row extends pg.QueryResultRow>(statement: Prisma.Sql): Promise<Row[]> {
+    return (await this.workerPool().query<Row>(statement.text, statement.values)).rows;
+  }
+
   private starting: Promise<void> | undefined;
 
   /** Starts the worker pool: from now on, jobs due are run here (and on every other instance). */
@@ -145,11 +150,11 @@ export class JobWorker {
   }
 
   /** Makes the waiting events of `topic` due now (what they need is back); picked up at the next poll. */
-  async retryNow(topic: OutboxTopic): Promise<void> {
+  async retryNow(topics: readonly OutboxTopic[]): Promise<void> {
     await this.deps.prisma.$executeRaw`
       SELECT FROM "graphile_worker"."reschedule_jobs"(ARRAY(
         SELECT j."id" FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
-        WHERE j."task_identifier" = ${OUTBOX_TASK} AND e."topic" = ${topic} AND j."locked_at" IS NULL
+        WHERE j."task_identifier" = ${OUTBOX_TASK} AND e."topic" = ANY(${topics}::varchar[]) AND j."locked_at" IS NULL
           AND j."attempts" < j."max_attempts" AND j."run_at" > now()), run_at => now())`;
   }
 
@@ -217,21 +222,21 @@ export class JobWorker {
    */
   private async capRetryDelays(): Promise<void> {
     const cap = this.deps.config.outboxRetryMaxMs / 1000;
-    await this.deps.prisma.$executeRaw`
+    await this.upkeep(Prisma.sql`
       SELECT FROM "graphile_worker"."reschedule_jobs"(ARRAY(
         SELECT j."id" FROM "graphile_worker"."jobs" AS j
         WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_at" IS NULL AND j."attempts" > 0
           AND j."attempts" < j."max_attempts" AND j."run_at" > now() + make_interval(secs => ${cap})),
-        run_at => now() + make_interval(secs => ${cap}))`;
+        run_at => now() + make_interval(secs => ${cap}))`);
   }
 
   /** Renews this pool's lease, caps retry delays, then unlocks the jobs of pools whose lease ran out. */
   private async renewLease(): Promise<void> {
     await this.capRetryDelays();
     if (this.poolId) {
-      await this.deps.prisma.$executeRaw`
+      await this.upkeep(Prisma.sql`
         INSERT INTO "ordergate"."worker_lease" ("pool_id", "renewed_at") VALUES (${this.poolId}, now())
-        ON CONFLICT ("pool_id") DO UPDATE SET "renewed_at" = now()`;
+        ON CONFLICT ("pool_id") DO UPDATE SET "renewed_at" = now()`);
     }
     await this.recoverStaleJobs();
   }
@@ -244,24 +249,25 @@ export class JobWorker {
    */
   private async recoverStaleJobs(): Promise<void> {
     const lease = this.leaseSeconds;
-    const stale = await this.deps.prisma.$queryRaw<{ pool_id: string }[]>`
+    const stale = await this.upkeep<{ pool_id: string }>(Prisma.sql`
       SELECT DISTINCT j."locked_by" AS "pool_id" FROM "graphile_worker"."jobs" AS j
       WHERE j."locked_by" IS NOT NULL AND j."locked_at" < now() - make_interval(secs => ${lease})
-        AND NOT EXISTS (SELECT FROM "ordergate"."worker_lease" AS l WHERE l."pool_id" = j."locked_by" AND l."renewed_at" > now() - make_interval(secs => ${lease}))`;
+        AND NOT EXISTS (SELECT FROM "ordergate"."worker_lease" AS l WHERE l."pool_id" = j."locked_by" AND l."renewed_at" > now() - make_interval(secs => ${lease}))`);
     if (stale.length === 0) return;
     const poolIds = stale.map((row) => row.pool_id);
-    const finals = await this.deps.prisma.$queryRaw<{ job_id: bigint; id: bigint; topic: string; attempts: number }[]>`
+    const finals = await this.upkeep<{ job_id: string; id: string; topic: string; attempts: number }>(Prisma.sql`
       SELECT j."id" AS "job_id", e."id", e."topic", j."attempts"::int AS "attempts"
       FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
-      WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_by" = ANY(${poolIds}::text[]) AND j."attempts" >= j."max_attempts"`;
-    await this.deps.prisma.$executeRaw`SELECT FROM "graphile_worker"."force_unlock_workers"(${poolIds}::text[])`;
+      WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_by" = ANY(${poolIds}::text[]) AND j."attempts" >= j."max_attempts"`);
+    await this.upkeep(Prisma.sql`SELECT FROM "graphile_worker"."force_unlock_workers"(${poolIds}::text[])`);
     this.deps.logger.warn("unlocked the jobs of worker pools whose lease ran out (their instance stopped)", {
       poolIds,
     });
     if (finals.length === 0) return;
     const reason = "the final attempt never finished (its instance stopped or its lease ran out)";
-    await this.deps.prisma
-      .$executeRaw`SELECT FROM "graphile_worker"."permanently_fail_jobs"(${finals.map((row) => row.job_id)}::bigint[], ${reason})`;
+    await this.upkeep(
+      Prisma.sql`SELECT FROM "graphile_worker"."permanently_fail_jobs"(${finals.map((row) => row.job_id)}::bigint[], ${reason})`,
+    );
     for (const row of finals) {
       this.deps.logger.warn(
         "outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`",
@@ -273,8 +279,7 @@ export class JobWorker {
         },
       );
     }
-    await this.deps.prisma
-      .$executeRaw`DELETE FROM "ordergate"."worker_lease" WHERE "renewed_at" < now() - interval '1 day'`;
+    await this.upkeep(Prisma.sql`DELETE FROM "ordergate"."worker_lease" WHERE "renewed_at" < now() - interval '1 day'`);
   }
 
   /** One outbox job: delivers its row unless it is gone (purged) or already delivered (a crash between the mark and the job's completion). */

@@ -33,7 +33,7 @@ export function storeApi(
   router.use(identifyCustomer(services));
   router.use(refuseCrossSiteSession(options.sessionSites, logger));
   router.use(authRoutes(services, options));
-  router.use(orderClaimRoutes(yoga));
+  router.use(orderClaimRoutes(services, yoga));
   // In front of Medusa, the customer and order reads (and sign-up) are Medusa's: it computes the
   // totals of its orders (shipping, tax, discounts) and runs its own events; ordergate keeps the
   // claims and sign-in (its session cookie and rate limits).

@@ -29,8 +29,10 @@ export type FulfillmentStatus =
   | 'RETURNED'
   | 'SHIPPED';
 
-/** PENDING until the emailed token is used (VERIFIED) or runs out (EXPIRED); SUPERSEDED when a newer request by the same customer covers the same orders. */
+/** PENDING until the emailed token confirms it (VERIFIED) or declines it (DECLINED), the customer cancels it (CANCELED) or it runs out (EXPIRED); SUPERSEDED when a newer request by the same customer covers the same orders (or, by email, the same address). Every status but PENDING is final. */
 export type OrderClaimStatus =
+  | 'CANCELED'
+  | 'DECLINED'
   | 'EXPIRED'
   | 'PENDING'
   | 'SUPERSEDED'
@@ -62,12 +64,43 @@ export type RegisterCustomerInput = {
   phone: InputMaybe<Scalars['String']['input']>;
 };
 
+type ClaimOrdersOutcome_AccountRequiredError_Fragment = { __typename: 'AccountRequiredError', code: string, message: string };
+
+type ClaimOrdersOutcome_ClaimEmailsWithheldError_Fragment = { __typename: 'ClaimEmailsWithheldError', code: string, message: string, retryAfterSeconds: number };
+
+type ClaimOrdersOutcome_ClaimOrdersSuccess_Fragment = { __typename: 'ClaimOrdersSuccess' };
+
+type ClaimOrdersOutcome_InvalidInputError_Fragment = { __typename: 'InvalidInputError', code: string, message: string, field: string };
+
+type ClaimOrdersOutcome_NotAuthenticatedError_Fragment = { __typename: 'NotAuthenticatedError', code: string, message: string };
+
+export type ClaimOrdersOutcomeFragment =
+  | ClaimOrdersOutcome_AccountRequiredError_Fragment
+  | ClaimOrdersOutcome_ClaimEmailsWithheldError_Fragment
+  | ClaimOrdersOutcome_ClaimOrdersSuccess_Fragment
+  | ClaimOrdersOutcome_InvalidInputError_Fragment
+  | ClaimOrdersOutcome_NotAuthenticatedError_Fragment
+;
+
 export type ClaimOrdersMutationVariables = Exact<{
   orderIds: Array<string | number> | string | number;
 }>;
 
 
 export type ClaimOrdersMutation = { claimOrders:
+    | { __typename: 'AccountRequiredError', code: string, message: string }
+    | { __typename: 'ClaimEmailsWithheldError', code: string, message: string, retryAfterSeconds: number }
+    | { __typename: 'ClaimOrdersSuccess' }
+    | { __typename: 'InvalidInputError', code: string, message: string, field: string }
+    | { __typename: 'NotAuthenticatedError', code: string, message: string }
+   };
+
+export type ClaimOrdersByEmailMutationVariables = Exact<{
+  email: string;
+}>;
+
+
+export type ClaimOrdersByEmailMutation = { claimOrdersByEmail:
     | { __typename: 'AccountRequiredError', code: string, message: string }
     | { __typename: 'ClaimEmailsWithheldError', code: string, message: string, retryAfterSeconds: number }
     | { __typename: 'ClaimOrdersSuccess' }
@@ -87,6 +120,33 @@ export type VerifyOrderClaimMutation = { verifyOrderClaim:
     | { __typename: 'VerifyOrderClaimSuccess' }
    };
 
+export type DeclineOrderClaimMutationVariables = Exact<{
+  token: string;
+}>;
 
-export const ClaimOrdersDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ClaimOrders"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"orderIds"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"claimOrders"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"orderIds"},"value":{"kind":"Variable","name":{"kind":"Name","value":"orderIds"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"InvalidInputError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"field"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ClaimEmailsWithheldError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"retryAfterSeconds"}}]}}]}}]}}]} as unknown as DocumentNode<ClaimOrdersMutation, ClaimOrdersMutationVariables>;
+
+export type DeclineOrderClaimMutation = { declineOrderClaim:
+    | { __typename: 'ClaimTokenExpiredError', code: string, message: string }
+    | { __typename: 'ClaimTokenInvalidError', code: string, message: string }
+    | { __typename: 'ClaimTokenUsedError', code: string, message: string }
+    | { __typename: 'DeclineOrderClaimSuccess' }
+   };
+
+export type CancelOrderClaimMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type CancelOrderClaimMutation = { cancelOrderClaim:
+    | { __typename: 'CancelOrderClaimSuccess' }
+    | { __typename: 'ClaimNotFoundError', code: string, message: string }
+    | { __typename: 'ClaimNotPendingError', code: string, message: string }
+    | { __typename: 'NotAuthenticatedError', code: string, message: string }
+   };
+
+export const ClaimOrdersOutcomeFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ClaimOrdersOutcome"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ClaimOrdersResult"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"InvalidInputError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"field"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ClaimEmailsWithheldError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"retryAfterSeconds"}}]}}]}}]} as unknown as DocumentNode<ClaimOrdersOutcomeFragment, unknown>;
+export const ClaimOrdersDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ClaimOrders"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"orderIds"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"claimOrders"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"orderIds"},"value":{"kind":"Variable","name":{"kind":"Name","value":"orderIds"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ClaimOrdersOutcome"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ClaimOrdersOutcome"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ClaimOrdersResult"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"InvalidInputError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"field"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ClaimEmailsWithheldError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"retryAfterSeconds"}}]}}]}}]} as unknown as DocumentNode<ClaimOrdersMutation, ClaimOrdersMutationVariables>;
+export const ClaimOrdersByEmailDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ClaimOrdersByEmail"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"email"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"claimOrdersByEmail"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"email"},"value":{"kind":"Variable","name":{"kind":"Name","value":"email"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ClaimOrdersOutcome"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ClaimOrdersOutcome"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ClaimOrdersResult"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"InvalidInputError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"field"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ClaimEmailsWithheldError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"retryAfterSeconds"}}]}}]}}]} as unknown as DocumentNode<ClaimOrdersByEmailMutation, ClaimOrdersByEmailMutationVariables>;
 export const VerifyOrderClaimDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"VerifyOrderClaim"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"token"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"verifyOrderClaim"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"token"},"value":{"kind":"Variable","name":{"kind":"Name","value":"token"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<VerifyOrderClaimMutation, VerifyOrderClaimMutationVariables>;
+export const DeclineOrderClaimDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"DeclineOrderClaim"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"token"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"declineOrderClaim"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"token"},"value":{"kind":"Variable","name":{"kind":"Name","value":"token"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<DeclineOrderClaimMutation, DeclineOrderClaimMutationVariables>;
+export const CancelOrderClaimDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CancelOrderClaim"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cancelOrderClaim"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<CancelOrderClaimMutation, CancelOrderClaimMutationVariables>;

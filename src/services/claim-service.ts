@@ -1,15 +1,24 @@
-// The claim lifecycle's writes (open, verify, expire) and the rules that read their results, in one
-// service: each is one hand-written statement on the hot path, kept beside the code that interprets
-// its rows. That is why this file is longer than most.
+// The claim lifecycle's writes (open by ids or by email, verify, decline, cancel, expire) and the
+// rules that read their results, in one service: each is one hand-written statement on the hot
+// path, kept beside the code that interprets its rows. That is why this file is longer than most.
 import type { Config } from "../config";
-import type { Db } from "../db/database";
+import { type Db, Prisma } from "../db/database";
 import type { OrderClaim } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { claimStatusAt, movedOrdersStillOwned } from "../domain/claim-status";
 import { hashClaimToken, looksLikeClaimToken, newClaimToken } from "../domain/claim-token";
-import { hasControlCharacters, maskEmail, normalizeEmail } from "../domain/email";
+import {
+  EMAIL_SEARCH_KEY_SQL,
+  emailSearchKey,
+  hasControlCharacters,
+  isEmail,
+  maskEmail,
+  normalizeEmail,
+} from "../domain/email";
 import {
   AccountRequiredError,
+  ClaimNotFoundError,
+  ClaimNotPendingError,
   ClaimTokenExpiredError,
   ClaimTokenInvalidError,
   ClaimTokenUsedError,
@@ -19,6 +28,8 @@ import {
 import { newId } from "../domain/ids";
 import { enqueueOutboxEvent } from "../events/outbox";
 import {
+  ORDER_CLAIM_CANCELED,
+  ORDER_CLAIM_DECLINED,
   ORDER_CLAIM_UPDATED,
   ORDER_UPDATE_TOKEN_CREATED,
   type OutboxMessages,
@@ -26,7 +37,7 @@ import {
 } from "../events/topics";
 import type { Logger } from "../logger";
 import type { RateLimiter } from "./rate-limiter";
-import { RecipientAllowances } from "./recipient-allowances";
+import { type Allowance, RecipientAllowances } from "./recipient-allowances";
 import type { Selection } from "./selection";
 
 export interface ClaimServiceDeps {
@@ -56,11 +67,20 @@ interface ClaimableOrder {
 
 interface NewClaim {
   id: string;
+  byEmail: boolean;
   recipientEmail: string;
   tokenHash: string;
   expiresAt: Date;
   orders: ClaimableOrder[];
   events: OutboxEventInput[];
+}
+
+/** A claim that a decline or cancel found (locked), and whether it ended it. */
+interface EndingRow {
+  id: string;
+  status: OrderClaimStatus;
+  expires_at: Date;
+  ended: boolean;
 }
 
 /** The claim a token names as the verification statement found it, and what that statement did. */
@@ -99,7 +119,7 @@ export class ClaimService {
    */
   async claimOrders(customerId: string, orderIds: readonly string[]): Promise<OpenedClaim[]> {
     const ids = this.validateOrderIds(orderIds);
-    const orders = await this.claimableOrders(customerId, ids);
+    const orders = await this.claimableOrders(customerId, Prisma.sql`o."id" = ANY(${ids}::varchar[])`);
     await this.deps.rateLimiter.take("claimPerCustomer", customerId);
     if (orders.length === 0) return [];
 
@@ -109,39 +129,34 @@ export class ClaimService {
       groups.set(email, [...(groups.get(email) ?? []), order]);
     }
     const allowances = await this.recipientAllowances.take(customerId, [...groups.keys()]);
-
     const now = new Date();
-    const claims = [...groups].map(([email, group]) => this.newClaim(customerId, email, group, now));
-    const superseded = await this.openClaims(customerId, claims, now).catch(async (error: unknown) => {
-      // Nothing was opened, so nothing will be mailed: the allowances go back.
-      await this.recipientAllowances.giveBack(allowances);
-      throw error;
-    });
-    if (superseded.length > 0)
-      this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: customerId });
-    for (const claim of claims) {
-      this.deps.logger.info("claim opened", {
-        claimId: claim.id,
-        recipient: maskEmail(claim.recipientEmail),
-        orders: claim.orders.length,
-        claimerId: customerId,
-      });
-    }
-    // The rows as written, by recipient: a client's selection of them costs no second read.
-    return claims
-      .map((claim): OpenedClaim => ({
-        id: claim.id,
-        claimer_customer_id: customerId,
-        recipient_email: claim.recipientEmail,
-        status: OrderClaimStatus.PENDING,
-        token_hash: claim.tokenHash,
-        expires_at: claim.expiresAt,
-        verified_at: null,
-        created_at: now,
-        updated_at: now,
-        _count: { orders: claim.orders.length },
-      }))
-      .sort((a, b) => (a.recipient_email < b.recipient_email ? -1 : a.recipient_email > b.recipient_email ? 1 : 0));
+    const claims = [...groups].map(([email, group]) => this.newClaim(customerId, email, group, now, false));
+    return this.open(customerId, claims, allowances, now);
+  }
+
+  /**
+   * Opens a claim of every claimable order placed under `email` (the newest CLAIM_MAX_ORDERS of
+   * them; the same orders claimOrders would take), for a claimer who knows no order id. The answer
+   * is the same whether or not there is any: one PENDING claim, showing no order count until it is
+   * VERIFIED (visibleOrderCount), the address's allowances taken either way; only an address with
+   * orders gets an email. Supersedes the claimer's pending claims to the same address.
+   */
+  async claimOrdersByEmail(customerId: string, email: string): Promise<OpenedClaim[]> {
+    const recipient = normalizeEmail(email);
+    if (!isEmail(recipient)) throw new InvalidInputError("email", "must be an email");
+    // SQL narrows the orders by a locale-free key of the address; the gateway compares the one normalised form.
+    const { from, to, dropPattern } = EMAIL_SEARCH_KEY_SQL;
+    const candidates = await this.claimableOrders(
+      customerId,
+      Prisma.sql`regexp_replace(translate(o."email", ${from}, ${to}), ${dropPattern}, '', 'g') = ${emailSearchKey(recipient)}`,
+    );
+    const orders = candidates
+      .filter((order) => normalizeEmail(order.email) === recipient)
+      .slice(-this.deps.config.claimMaxOrders);
+    await this.deps.rateLimiter.take("claimPerCustomer", customerId);
+    const allowances = await this.recipientAllowances.take(customerId, [recipient]);
+    const now = new Date();
+    return this.open(customerId, [this.newClaim(customerId, recipient, orders, now, true)], allowances, now);
   }
 
   /**
@@ -222,6 +237,43 @@ export class ClaimService {
     return { claimId: claim.id, transferredOrderIds: claim.moved_order_ids };
   }
 
+  /**
+   * The recipient declines a claim with its emailed token: it becomes DECLINED and its token
+   * works no more (for verifying or declining). Counts against the same per-address limit as
+   * verification (both try tokens). Concurrent with a verification, exactly one of them wins.
+   */
+  async declineOrderClaim(token: string, clientIp: string): Promise<{ claimId: string }> {
+    await this.deps.rateLimiter.take("confirmPerIp", clientIp);
+    if (!looksLikeClaimToken(token)) throw new ClaimTokenInvalidError();
+    const where = Prisma.sql`c."token_hash" = ${hashClaimToken(token)}`;
+    const claim = await this.endPendingClaim(where, OrderClaimStatus.DECLINED, ORDER_CLAIM_DECLINED);
+    if (!claim) throw new ClaimTokenInvalidError();
+    if (!claim.ended) {
+      assertVerifiable(claim.status, claim.expires_at);
+      throw new ClaimTokenInvalidError();
+    }
+    this.deps.logger.info("claim declined", { claimId: claim.id });
+    return { claimId: claim.id };
+  }
+
+  /**
+   * The claimer withdraws a PENDING claim: CANCELED, its token works no more. Another customer's
+   * claim or an unknown id is ClaimNotFoundError (they are not told apart); a claim that already
+   * ended otherwise is ClaimNotPendingError. Canceling a canceled claim succeeds again.
+   */
+  async cancelOrderClaim(customerId: string, claimId: string): Promise<{ claimId: string }> {
+    // No id holds one (and PostgreSQL refuses a NUL outright).
+    if (hasControlCharacters(claimId)) throw new ClaimNotFoundError();
+    const where = Prisma.sql`c."id" = ${claimId} AND c."claimer_customer_id" = ${customerId}`;
+    const claim = await this.endPendingClaim(where, OrderClaimStatus.CANCELED, ORDER_CLAIM_CANCELED);
+    if (!claim) throw new ClaimNotFoundError();
+    if (!claim.ended && claim.status !== OrderClaimStatus.CANCELED) {
+      throw new ClaimNotPendingError(claimStatusAt({ status: claim.status, expiresAt: claim.expires_at }, new Date()));
+    }
+    if (claim.ended) this.deps.logger.info("claim canceled", { claimId: claim.id, claimerId: customerId });
+    return { claimId: claim.id };
+  }
+
   /** Marks PENDING claims past their expiry EXPIRED and announces each. Safe on many instances. */
   async expireDueClaims(now = new Date()): Promise<number> {
     const expired = await this.deps.prisma.$transaction(async (tx) => {
@@ -264,18 +316,18 @@ export class ClaimService {
   }
 
   /**
-   * Of the given orders, those the customer may claim (not canceled, not its own, not in another
-   * customer's account), read with its account in one statement: refuses a customer who is gone
-   * or has no account.
+   * Of the orders `which` picks (a condition on `o`), those the customer may claim (not canceled,
+   * not its own, not in another customer's account), oldest first, read with its account in one
+   * statement: refuses a customer who is gone or has no account.
    */
-  private async claimableOrders(customerId: string, orderIds: string[]) {
+  private async claimableOrders(customerId: string, which: Prisma.Sql) {
     const rows = await this.deps.prisma.$queryRaw<
       { has_account: boolean; id: string | null; email: string; display_id: number }[]
     >`
       SELECT c."has_account", o."id", o."email", o."display_id"
       FROM "public"."customer" AS c
       LEFT JOIN "public"."order" AS o
-        ON o."id" = ANY(${orderIds}::varchar[]) AND o."status" <> 'canceled' AND o."customer_id" <> c."id"
+        ON ${which} AND o."status" <> 'canceled' AND o."customer_id" <> c."id"
         AND NOT EXISTS (SELECT FROM "public"."customer" AS owner
                         WHERE owner."id" = o."customer_id" AND owner."has_account")
       WHERE c."id" = ${customerId} AND c."deleted_at" IS NULL
@@ -283,6 +335,36 @@ export class ClaimService {
     if (rows.length === 0) throw new NotAuthenticatedError();
     if (!rows[0]!.has_account) throw new AccountRequiredError();
     return rows.flatMap(({ id, email, display_id }) => (id === null ? [] : [{ id, email, display_id }]));
+  }
+
+  /**
+   * Ends the PENDING, unexpired claim `where` picks (a condition on `c`) with `status`, announcing
+   * it under `topic`, in one statement. The row is locked first, so a concurrent verification,
+   * decline or cancel waits and then finds the status this one left. Returns the claim as it was
+   * once locked, or undefined when `where` picks none.
+   */
+  private async endPendingClaim(
+    where: Prisma.Sql,
+    status: typeof OrderClaimStatus.DECLINED | typeof OrderClaimStatus.CANCELED,
+    topic: typeof ORDER_CLAIM_DECLINED | typeof ORDER_CLAIM_CANCELED,
+  ): Promise<EndingRow | undefined> {
+    const now = new Date();
+    const [claim] = await this.deps.prisma.$queryRaw<EndingRow[]>`
+      WITH target AS (
+        SELECT c."id", c."status", c."expires_at" FROM "ordergate"."order_claim" AS c WHERE ${where} FOR UPDATE),
+      ended AS (
+        UPDATE "ordergate"."order_claim" AS c
+        SET "status" = ${status}::"ordergate"."order_claim_status", "updated_at" = ${now}
+        FROM target
+        WHERE c."id" = target."id" AND target."status" = 'PENDING' AND target."expires_at" > ${now}
+        RETURNING c."id", c."claimer_customer_id"),
+      announced AS (
+        INSERT INTO "ordergate"."outbox_event" ("topic", "payload")
+        SELECT ${topic}, ${JSON.stringify(claimUpdate("", "", status, now))}::jsonb
+               || jsonb_build_object('claimId', ended."id", 'claimerCustomerId', ended."claimer_customer_id")
+        FROM ended)
+      SELECT target."id", target."status", target."expires_at", EXISTS (SELECT FROM ended) AS "ended" FROM target`;
+    return claim;
   }
 
   private validateOrderIds(orderIds: readonly string[]): string[] {
@@ -297,8 +379,11 @@ export class ClaimService {
     return ids;
   }
 
-  /** A claim for one address's orders: its token (for the email only) and its two outbox events. */
-  private newClaim(claimerId: string, email: string, orders: ClaimableOrder[], now: Date): NewClaim {
+  /**
+   * A claim for one address's orders: its token (for the email only) and its outbox events. A
+   * claim by email of an address without orders gets a token too (never sent) and no email.
+   */
+  private newClaim(claimerId: string, email: string, orders: ClaimableOrder[], now: Date, byEmail: boolean): NewClaim {
     const token = newClaimToken();
     const id = newId("oclaim");
     const tokenCreated: OutboxMessages[typeof ORDER_UPDATE_TOKEN_CREATED] = {
@@ -313,6 +398,7 @@ export class ClaimService {
     };
     return {
       id,
+      byEmail,
       recipientEmail: email,
       tokenHash: hashClaimToken(token),
       expiresAt: new Date(now.getTime() + this.deps.config.claimTokenTtlMs),
@@ -320,9 +406,45 @@ export class ClaimService {
       // PENDING is queued before the email, so listeners normally hear of a claim before anyone can confirm it.
       events: [
         { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate(id, claimerId, OrderClaimStatus.PENDING, now) },
-        { topic: ORDER_UPDATE_TOKEN_CREATED, ...tokenCreated },
+        ...(orders.length > 0 ? [{ topic: ORDER_UPDATE_TOKEN_CREATED, ...tokenCreated } as const] : []),
       ],
     };
+  }
+
+  /** Writes the claims (giving the allowances back if that fails), logs them and returns them as written. */
+  private async open(customerId: string, claims: NewClaim[], allowances: Allowance[], now: Date) {
+    const superseded = await this.writeClaims(customerId, claims, now).catch(async (error: unknown) => {
+      // Nothing was opened, so nothing will be mailed: the allowances go back.
+      await this.recipientAllowances.giveBack(allowances);
+      throw error;
+    });
+    if (superseded.length > 0)
+      this.deps.logger.info("claims superseded by a newer request", { claimIds: superseded, claimerId: customerId });
+    for (const claim of claims) {
+      this.deps.logger.info("claim opened", {
+        claimId: claim.id,
+        recipient: maskEmail(claim.recipientEmail),
+        // Not for a claim by email: whether the address has orders stays out of the logs too.
+        ...(claim.byEmail ? { byEmail: true } : { orders: claim.orders.length }),
+        claimerId: customerId,
+      });
+    }
+    // The rows as written, by recipient: a client's selection of them costs no second read.
+    return claims
+      .map((claim): OpenedClaim => ({
+        id: claim.id,
+        claimer_customer_id: customerId,
+        recipient_email: claim.recipientEmail,
+        status: OrderClaimStatus.PENDING,
+        token_hash: claim.tokenHash,
+        expires_at: claim.expiresAt,
+        verified_at: null,
+        by_email: claim.byEmail,
+        created_at: now,
+        updated_at: now,
+        _count: { orders: claim.orders.length },
+      }))
+      .sort((a, b) => (a.recipient_email < b.recipient_email ? -1 : a.recipient_email > b.recipient_email ? 1 : 0));
   }
 
   /**
@@ -331,13 +453,14 @@ export class ClaimService {
    * function: the lock and the supersede must run in separate snapshots). Returns the ids of the
    * claims superseded.
    */
-  private async openClaims(claimerId: string, claims: NewClaim[], now: Date): Promise<string[]> {
+  private async writeClaims(claimerId: string, claims: NewClaim[], now: Date): Promise<string[]> {
     const supersededEvent = {
       topic: ORDER_CLAIM_UPDATED,
       payload: claimUpdate("", claimerId, OrderClaimStatus.SUPERSEDED, now),
     };
-    const claimRows = claims.map(({ id, recipientEmail, tokenHash, expiresAt, orders }) => ({
+    const claimRows = claims.map(({ id, byEmail, recipientEmail, tokenHash, expiresAt, orders }) => ({
       id,
+      by_email: byEmail,
       recipient_email: recipientEmail,
       token_hash: tokenHash,
       expires_at: expiresAt,
@@ -358,7 +481,7 @@ export class ClaimService {
 /** Throws the error a token of a claim in this state gets; returns for a live PENDING claim. */
 function assertVerifiable(status: OrderClaimStatus, expiresAt: Date): void {
   const now = claimStatusAt({ status, expiresAt }, new Date());
-  if (now === OrderClaimStatus.VERIFIED) throw new ClaimTokenUsedError();
+  if (now === OrderClaimStatus.VERIFIED || now === OrderClaimStatus.DECLINED) throw new ClaimTokenUsedError();
   if (now === OrderClaimStatus.EXPIRED) throw new ClaimTokenExpiredError();
   if (now !== OrderClaimStatus.PENDING) throw new ClaimTokenInvalidError();
 }

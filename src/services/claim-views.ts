@@ -1,7 +1,7 @@
 import type { Db } from "../db/database";
 import type { Prisma } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
-import { claimStatusAt, movedLinksStillOwned } from "../domain/claim-status";
+import { claimStatusAt, movedLinksStillOwned, visibleOrderCount } from "../domain/claim-status";
 import { hashClaimToken, looksLikeClaimToken } from "../domain/claim-token";
 import { emailWithVisibleCodePoints, hasControlCharacters, maskEmail, normalizeEmail } from "../domain/email";
 
@@ -39,6 +39,7 @@ export interface TokenClaimView {
 
 /** An order a verified claim moved, as the claimer's page lists it. */
 export interface ClaimedOrderView {
+  id: string;
   displayId: number;
   createdAt: Date;
   currencyCode: string;
@@ -52,7 +53,10 @@ export interface CustomerClaimView {
   id: string;
   status: OrderClaimStatus;
   recipientEmail: string;
-  orderCount: number;
+  /** Opened by naming the address (claimOrdersByEmail). */
+  byEmail: boolean;
+  /** Null for a claim by email until VERIFIED (visibleOrderCount). */
+  orderCount: number | null;
   createdAt: Date;
   expiresAt: Date;
   verifiedAt: Date | null;
@@ -67,6 +71,7 @@ const customerClaimSelect = (customerId: string) =>
     claimer_customer_id: true,
     status: true,
     recipient_email: true,
+    by_email: true,
     created_at: true,
     expires_at: true,
     verified_at: true,
@@ -76,6 +81,7 @@ const customerClaimSelect = (customerId: string) =>
       select: {
         order: {
           select: {
+            id: true,
             display_id: true,
             created_at: true,
             currency_code: true,
@@ -129,10 +135,37 @@ export class ClaimViewService {
 
   /** The customer's newest claims, newest first. */
   async ofCustomer(customerId: string, limit: number, now = new Date()): Promise<CustomerClaimView[]> {
+    return this.findOfCustomer({ claimer_customer_id: customerId }, customerId, { limit, offset: 0 }, now);
+  }
+
+  /** A page of the customer's claims, newest first, in the given statuses (all when none), and how many there are. */
+  async pageOfCustomer(
+    customerId: string,
+    page: { limit: number; offset: number; statuses?: OrderClaimStatus[] },
+    now = new Date(),
+  ): Promise<{ claims: CustomerClaimView[]; count: number }> {
+    const where: Prisma.OrderClaimWhereInput = {
+      claimer_customer_id: customerId,
+      ...(page.statuses?.length ? { status: { in: page.statuses } } : {}),
+    };
+    const [claims, count] = await Promise.all([
+      this.findOfCustomer(where, customerId, page, now),
+      this.deps.prisma.orderClaim.count({ where }),
+    ]);
+    return { claims, count };
+  }
+
+  private async findOfCustomer(
+    where: Prisma.OrderClaimWhereInput,
+    customerId: string,
+    page: { limit: number; offset: number },
+    now: Date,
+  ): Promise<CustomerClaimView[]> {
     const claims = await this.deps.prisma.orderClaim.findMany({
-      where: { claimer_customer_id: customerId },
+      where,
       orderBy: [{ created_at: "desc" }, { id: "desc" }],
-      take: limit,
+      skip: page.offset,
+      take: page.limit,
       select: customerClaimSelect(customerId),
     });
     return claims.map((claim) => toCustomerView(claim, now));
@@ -159,6 +192,7 @@ function toCustomerView(claim: SelectedClaim, now: Date): CustomerClaimView {
       ? claim.orders
           .map((link) => link.order)
           .map((order) => ({
+            id: order.id,
             displayId: order.display_id,
             createdAt: order.created_at,
             currencyCode: order.currency_code,
@@ -171,7 +205,8 @@ function toCustomerView(claim: SelectedClaim, now: Date): CustomerClaimView {
     id: claim.id,
     status,
     recipientEmail: maskEmail(claim.recipient_email),
-    orderCount: claim._count.orders,
+    byEmail: claim.by_email,
+    orderCount: visibleOrderCount(claim, claim._count.orders),
     createdAt: claim.created_at,
     expiresAt: claim.expires_at,
     verifiedAt: claim.verified_at,

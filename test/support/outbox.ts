@@ -1,5 +1,6 @@
 import type { Db } from "../../src/db/database";
 import { Prisma } from "../../src/db/database";
+import { ORDER_CLAIM_CANCELED, ORDER_CLAIM_DECLINED } from "../../src/events/topics";
 import { OUTBOX_TASK, outboxEventIdOfJob } from "../../src/jobs/outbox-jobs";
 
 /**
@@ -103,3 +104,9 @@ export async function delayOutboxJob(prisma: Db, id: bigint, attempts: number, r
     SELECT FROM "graphile_worker"."reschedule_jobs"(
       ARRAY(SELECT j."id" FROM "graphile_worker"."jobs" AS j WHERE j."key" = 'ordergate:outbox:' || ${id}::bigint), run_at => ${runAt}::timestamptz, attempts => ${attempts}::int)`;
 }
+
+/** Handlers for the status topics a test does not write (OutboxHandlers needs one per topic). */
+export const idleDeclineAndCancelHandlers = {
+  [ORDER_CLAIM_DECLINED]: async () => {},
+  [ORDER_CLAIM_CANCELED]: async () => {},
+};

@@ -2,6 +2,7 @@ import { GraphQLError } from "graphql";
 import {
   AccountRequiredError,
   ClaimEmailsWithheldError,
+  ClaimNotFoundError,
   ClaimTokenExpiredError,
   ClaimTokenInvalidError,
   ClaimTokenUsedError,
@@ -44,7 +45,12 @@ errorType(
   "No open claim has this token (mistyped, never issued, or replaced by a newer request).",
 );
 errorType(ClaimTokenExpiredError, "ClaimTokenExpiredError", "The claim token expired before it was used.");
-errorType(ClaimTokenUsedError, "ClaimTokenUsedError", "The claim token was already used.");
+errorType(ClaimTokenUsedError, "ClaimTokenUsedError", "The claim token was already used (to confirm or to decline).");
+errorType(
+  ClaimNotFoundError,
+  "ClaimNotFoundError",
+  "No claim of yours has this id (another customer's is not told apart).",
+);
 errorType(
   EmailTakenError,
   "EmailTakenError",

@@ -19,6 +19,8 @@ const STATUS_LABELS: Record<OrderClaimStatus, string> = {
   VERIFIED: "Confirmed",
   EXPIRED: "Expired",
   SUPERSEDED: "Replaced by a newer request",
+  DECLINED: "Declined by the address's owner",
+  CANCELED: "Canceled by you",
 };
 
 /** An amount in the currency's minor unit, as people read it ("$15.00"); an unknown code as "1500 XYZ". */
