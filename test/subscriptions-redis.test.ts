@@ -124,6 +124,38 @@ describeWithRedis("two instances sharing Redis", () => {
     expect(everything).not.toContain(message!.token);
   });
 
+  it("a claim declined on B and another canceled on A reach subscribers on both instances", async () => {
+    const [onA, onB] = await followOnBoth();
+    mail.messages.length = 0;
+    const claimOn = async (instance: TestGateway, orderId: string) =>
+      expect((await instance.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orderId] } })).status).toBe(
+        200,
+      );
+    // The work address's order: the first test moved the home one into Ann's account.
+    await claimOn(a, orders.work1.id);
+    const [message] = await mail.waitFor(1);
+    expect(
+      (await b.request("POST", "/store/orders/customer/decline", { body: { token: message!.token } })).status,
+    ).toBe(200);
+    // Status events run in no order among themselves: a PENDING that arrives after the final status is not sent.
+    const endsWith = async (stream: SubscriptionStream, last: string) =>
+      expect([`PENDING,${last}`, last]).toContain((await statusesUntil(stream, last)).join());
+    await endsWith(onA, "DECLINED");
+    await endsWith(onB, "DECLINED");
+
+    await claimOn(b, orders.work1.id);
+    const pending = await a.prisma.orderClaim.findFirstOrThrow({
+      where: { status: "PENDING", claimer_customer_id: customers.ann.id },
+      orderBy: { created_at: "desc" },
+    });
+    const canceled = await a.request("DELETE", `/store/customers/me/order-claims/${pending.id}`, { bearer: annToken });
+    expect(canceled.status).toBe(200);
+    await endsWith(onA, "CANCELED");
+    await endsWith(onB, "CANCELED");
+    // The canceled claim's email may still be going out: done before the next test counts mail.
+    await a.gateway.jobWorker.flush();
+  });
+
   it("keeps serving while Redis is down, says so on /ready, and delivers the events once it is back", async () => {
     const [onA, onB] = await followOnBoth();
     mail.messages.length = 0;
