@@ -68,7 +68,7 @@ describe("the claim email", () => {
     for (const part of [mail.text, mail.html]) {
       expect(part).toContain("ann@example.com");
       expect(part).toContain("(created 3 days ago)");
-      expect(part).toContain("If you do not know that account, ignore this email");
+      expect(part).toContain("If you do not know that account, you can also ignore this email");
       expect(part).not.toMatch(/your account/);
       expect(part).not.toContain("a***@");
     }
@@ -76,6 +76,40 @@ describe("the claim email", () => {
       "Someone signed in to the account ann@example.com (created 3 days ago) asked to add order #1001, placed under this email address, to their account.",
     );
     expect(mail.text).not.toContain("[U+");
+  });
+
+  it("says how to decline: with the Decline button of ordergate's own confirm page", () => {
+    const mail = claimEmail({
+      ...base,
+      displayIds: [1001],
+      confirmUrlTemplate: "https://gate.example/claim/confirm?token={token}",
+    });
+    for (const part of [mail.text, mail.html]) {
+      expect(part).toContain(
+        "Not you, or you do not want these orders moved? Open the link and choose Decline: the link then stops working.",
+      );
+      expect(part).not.toContain("to confirm or decline");
+    }
+    // After the expiry, before the advice to ignore it.
+    expect(mail.text).toMatch(/\(2 Dec 2026, 10:15 UTC\)\.\n\nNot you, [^\n]+ Decline[^\n]+\nIf you do not know/);
+  });
+
+  it("says how to decline neutrally when the link leads to a storefront's page", () => {
+    // base: CLAIM_CONFIRM_URL=https://shop.example/confirm?token={token}&src=mail
+    const storefront = claimEmail({ ...base, displayIds: [1001] });
+    // A storefront's page under the same path as ordergate's own, told apart by the caller.
+    const lookAlikePath = claimEmail({
+      ...base,
+      displayIds: [1001],
+      confirmUrlTemplate: "https://shop.example/claim/confirm?token={token}",
+      linkOffersDecline: false,
+    });
+    for (const mail of [storefront, lookAlikePath]) {
+      for (const part of [mail.text, mail.html]) {
+        expect(part).toContain("Not you, or you do not want these orders moved? Open the link to confirm or decline.");
+        expect(part).not.toContain("choose Decline");
+      }
+    }
   });
 
   it("makes characters outside ASCII in the asking account's address visible, so a look-alike stands out", () => {

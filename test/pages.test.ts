@@ -72,6 +72,34 @@ async function signIn(page: Page): Promise<void> {
   await page.getByRole("heading", { name: "Your claims" }).waitFor();
 }
 
+/** A page of another site (another host: localhost instead of the gateway's 127.0.0.1) that posts a form to `path`. */
+async function postFromAnotherSite(path: string, fields: Record<string, string>): Promise<Page> {
+  const inputs = Object.entries(fields).map(([name, value]) => `<input name="${name}" value="${value}">`);
+  const attacker = http.createServer((_req, res) => {
+    res.setHeader("content-type", "text/html");
+    res.end(`<form id="f" method="post" action="${t.url}${path}">${inputs.join("")}</form>
+<script>document.getElementById("f").submit()</script>`);
+  });
+  await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
+  try {
+    const page = await newPage();
+    const refused = page.waitForResponse(
+      (response) => response.url() === `${t.url}${path}` && response.request().method() === "POST",
+    );
+    await page.goto(`http://localhost:${(attacker.address() as AddressInfo).port}/`);
+    expect((await refused).status()).toBe(403);
+    await page.getByRole("heading", { name: "This form cannot be sent" }).waitFor();
+    return page;
+  } finally {
+    attacker.close();
+  }
+}
+
+/** The Store API's answer to the token, to confirm or decline: its HTTP status. */
+const tokenStatus = async (action: "confirm" | "decline", token: string) =>
+  (await t.request("POST", `/store/orders/customer/${action}`, { body: { token } })).status;
+const claimStatus = async (id: string) => (await t.prisma.orderClaim.findUniqueOrThrow({ where: { id } })).status;
+
 describeInBrowser("the confirm page (the email's link)", () => {
   it("shows the claim from a real email, confirms on the button, then says the link was used", async () => {
     const message = await claimByEmail([orders.work1.id, orders.work2.id]);
@@ -116,17 +144,19 @@ describeInBrowser("the confirm page (the email's link)", () => {
     await screenshot(page, "confirm-page-used");
   });
 
-  it("changes nothing when the link is only opened (a mail scanner's GET)", async () => {
+  it("changes nothing when the link is only opened (a mail scanner's GET), nor where Decline posts", async () => {
     const message = await claimByEmail([orders.home.id]);
     const page = await newPage();
     for (let i = 0; i < 3; i++) expect((await page.goto(buttonLink(message)))!.status()).toBe(200);
     expect((await fetch(buttonLink(message))).status).toBe(200);
+    // Where Decline posts, opened: nothing there answers a GET.
+    const declineByGet = await page.goto(`${t.url}/claim/decline?token=${message.token}`);
+    expect(declineByGet!.status()).toBe(404);
+    expect((await fetch(`${t.url}/claim/decline?token=${message.token}`)).status).toBe(404);
     expect((await pendingClaim()).status).toBe("PENDING");
     expect(await ownerOf(orders.home.id)).not.toBe(customers.ann.id);
     // The token still works, once.
-    expect((await t.request("POST", "/store/orders/customer/confirm", { body: { token: message.token } })).status).toBe(
-      200,
-    );
+    expect(await tokenStatus("confirm", message.token!)).toBe(200);
   });
 
   it("says an expired link has expired, and a made-up one is not valid", async () => {
@@ -145,24 +175,7 @@ describeInBrowser("the confirm page (the email's link)", () => {
 
   it("refuses a Confirm posted from another site", async () => {
     const message = await claimByEmail([orders.home.id]);
-    // Another site (another host: localhost instead of the gateway's 127.0.0.1) posts the token.
-    const attacker = http.createServer((_req, res) => {
-      res.setHeader("content-type", "text/html");
-      res.end(`<form id="f" method="post" action="${t.url}/claim/confirm"><input name="token" value="${message.token}"></form>
-<script>document.getElementById("f").submit()</script>`);
-    });
-    await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
-    try {
-      const page = await newPage();
-      const refused = page.waitForResponse(
-        (response) => response.url() === `${t.url}/claim/confirm` && response.request().method() === "POST",
-      );
-      await page.goto(`http://localhost:${(attacker.address() as AddressInfo).port}/`);
-      expect((await refused).status()).toBe(403);
-      await page.getByRole("heading", { name: "This form cannot be sent" }).waitFor();
-    } finally {
-      attacker.close();
-    }
+    await postFromAnotherSite("/claim/confirm", { token: message.token! });
     // Without a browser's word for it, the form token is still required.
     const bare = await fetch(`${t.url}/claim/confirm`, {
       method: "POST",
@@ -171,6 +184,52 @@ describeInBrowser("the confirm page (the email's link)", () => {
     expect(bare.status).toBe(403);
     expect((await pendingClaim()).status).toBe("PENDING");
     expect(await ownerOf(orders.home.id)).not.toBe(customers.ann.id);
+  });
+
+  it("declines on the Decline button, signed out: the orders stay, and the link then says so", async () => {
+    const message = await claimByEmail([orders.work1.id, orders.work2.id]);
+    const claim = await pendingClaim();
+    const page = await newPage();
+    await page.goto(buttonLink(message));
+    await page.getByRole("heading", { name: "Add your orders to an account?" }).waitFor();
+    await page.getByRole("button", { name: "Decline" }).click();
+    await page.getByRole("heading", { name: "You declined" }).waitFor();
+    expect(await page.locator(".notice").innerText()).toContain("The orders stay where they are.");
+    await screenshot(page, "confirm-page-declined");
+    expect(await claimStatus(claim.id)).toBe("DECLINED");
+    expect(await ownerOf(orders.work1.id)).toBe(customers.workGuest.id);
+    expect(await ownerOf(orders.work2.id)).toBe(customers.workGuest.id);
+
+    // The link now says so, and its token serves neither Confirm nor another Decline.
+    expect((await page.goto(buttonLink(message)))!.status()).toBe(410);
+    await page.getByRole("heading", { name: "You declined this request" }).waitFor();
+    await screenshot(page, "confirm-page-link-declined");
+    expect(await tokenStatus("confirm", message.token!)).toBe(400);
+    expect(await tokenStatus("decline", message.token!)).toBe(400);
+    // A Decline replayed through the page (a form token from any page will do) says the same.
+    const { cookie, formToken } = await confirmForm(`${t.url}/claim`);
+    const replayed = await fetch(`${t.url}/claim/decline`, {
+      method: "POST",
+      headers: { cookie, "sec-fetch-site": "same-origin" },
+      body: new URLSearchParams({ token: message.token!, _csrf: formToken }),
+    });
+    expect(replayed.status).toBe(410);
+    expect(await replayed.text()).toContain("You declined this request");
+    expect(await claimStatus(claim.id)).toBe("DECLINED");
+    expect(await ownerOf(orders.work1.id)).toBe(customers.workGuest.id);
+  });
+
+  it("refuses a Decline posted from another site", async () => {
+    const message = await claimByEmail([orders.home.id]);
+    await postFromAnotherSite("/claim/decline", { token: message.token! });
+    const bare = await fetch(`${t.url}/claim/decline`, {
+      method: "POST",
+      body: new URLSearchParams({ token: message.token! }),
+    });
+    expect(bare.status).toBe(403);
+    expect((await pendingClaim()).status).toBe("PENDING");
+    // The token still works.
+    expect(await tokenStatus("confirm", message.token!)).toBe(200);
   });
 
   it("asks for the account's password when the asking account has the inbox's own address, and confirms once it is typed", async () => {
@@ -208,6 +267,36 @@ describeInBrowser("the confirm page (the email's link)", () => {
     }
   });
 
+  it("declines without the password where Confirm wants the asking account's", async () => {
+    const squatter = await registerOnWorkAddress(t, "whoever registered it first");
+    try {
+      const claimed = await t.request("POST", CLAIM, {
+        bearer: squatter.token,
+        body: { order_ids: [orders.work1.id] },
+      });
+      expect(claimed.status).toBe(200);
+      const [message] = await mail.waitFor(1);
+      const page = await newPage();
+      await page.goto(buttonLink(message!));
+      await page.getByLabel(`Password of ${squatter.email}`).waitFor();
+      expect(await page.locator("#decline-note").innerText()).toContain("(no password needed)");
+      // The password field is Confirm's alone: left empty, it does not hold Decline back.
+      await page.getByRole("button", { name: "Decline" }).click();
+      await page.getByRole("heading", { name: "You declined" }).waitFor();
+      expect((await t.prisma.orderClaim.findFirstOrThrow()).status).toBe("DECLINED");
+      // The account's password no longer confirms it.
+      expect((await page.goto(buttonLink(message!)))!.status()).toBe(410);
+      const confirm = await t.request("POST", "/store/orders/customer/confirm", {
+        bearer: squatter.token,
+        body: { token: message!.token },
+      });
+      expect(confirm.status).toBe(400);
+      expect(await ownerOf(orders.work1.id)).toBe(customers.workGuest.id);
+    } finally {
+      await unregisterWorkAddress(t);
+    }
+  });
+
   it("can be used with the keyboard alone, and reads at 320 px wide", async () => {
     const link = buttonLink(await claimByEmail([orders.home.id]));
     const page = await newPage({ viewport: { width: 320, height: 640 } });
@@ -218,6 +307,10 @@ describeInBrowser("the confirm page (the email's link)", () => {
     await page.keyboard.press("Tab");
     expect(await focused()).toBe("ordergate");
     await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Confirm");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Decline");
+    await page.keyboard.press("Shift+Tab");
     expect(await focused()).toBe("Confirm");
     // Nothing wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
@@ -234,6 +327,42 @@ async function confirmForm(link: string): Promise<{ cookie: string; formToken: s
   const cookie = page.headers.get("set-cookie")!.split(";")[0]!;
   const formToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
   return { cookie, formToken };
+}
+
+/** A visitor of the pages over plain HTTP: their cookies and the form token of their forms. */
+interface PageSession {
+  cookie: string;
+  formToken: string;
+}
+
+/** Cookies of a response merged into a `cookie` header. */
+function withCookies(cookie: string, response: Response): string {
+  const jar = new Map<string, string>();
+  for (const pair of [...(cookie ? cookie.split("; ") : []), ...response.headers.getSetCookie()]) {
+    const nameValue = pair.split(";")[0]!;
+    jar.set(nameValue.slice(0, nameValue.indexOf("=")), nameValue);
+  }
+  return [...jar.values()].join("; ");
+}
+
+/** The claims page as a browser without scripts gets it: signed out, or signed in with its own form. */
+async function pageSession(as?: { email: string; password?: string }): Promise<PageSession> {
+  const open = async (cookie: string) => {
+    const page = await fetch(`${t.url}/claim`, { headers: { cookie } });
+    const formToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+    return { cookie: withCookies(cookie, page), formToken };
+  };
+  const visitor = await open("");
+  if (!as) return visitor;
+  const signedIn = await fetch(`${t.url}/claim/sign-in`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie: visitor.cookie, "sec-fetch-site": "same-origin" },
+    body: new URLSearchParams({ _csrf: visitor.formToken, email: as.email, password: as.password! }),
+  });
+  expect(signedIn.status).toBe(303);
+  // Signed in, the forms carry a token bound to the session.
+  return open(withCookies(visitor.cookie, signedIn));
 }
 
 describe("the pages over plain HTTP", () => {
@@ -256,6 +385,78 @@ describe("the pages over plain HTTP", () => {
     expect(sameOrigin.status).toBe(200);
     expect(await sameOrigin.text()).toContain("Confirmed");
     expect(await ownerOf(orders.home.id)).toBe(customers.ann.id);
+  });
+
+  it("refuses a Decline that carries a valid form token when the browser says it came from another site", async () => {
+    const message = await claimByEmail([orders.home.id]);
+    const { cookie, formToken } = await confirmForm(buttonLink(message));
+    const post = (headers: Record<string, string>) =>
+      fetch(`${t.url}/claim/decline`, {
+        method: "POST",
+        headers: { cookie, ...headers },
+        body: new URLSearchParams({ token: message.token!, _csrf: formToken }),
+      });
+    expect((await post({ "sec-fetch-site": "cross-site" })).status).toBe(403);
+    expect((await post({ "sec-fetch-site": "same-site" })).status).toBe(403);
+    expect((await post({ origin: "http://shop.evil.example" })).status).toBe(403);
+    expect((await post({ origin: "null" })).status).toBe(403);
+    expect((await pendingClaim()).status).toBe("PENDING");
+    const sameOrigin = await post({ "sec-fetch-site": "same-origin", origin: t.url });
+    expect(sameOrigin.status).toBe(200);
+    expect(await sameOrigin.text()).toContain("You declined");
+    expect((await t.prisma.orderClaim.findFirstOrThrow()).status).toBe("DECLINED");
+  });
+
+  it("cancels a claim only for its own signed-in customer, from the claims page itself", async () => {
+    await claimByEmail([orders.home.id]);
+    const claim = await pendingClaim();
+    const fromThePage = { "sec-fetch-site": "same-origin", origin: t.url };
+    const cancel = (session: PageSession, headers: Record<string, string> = fromThePage, id = claim.id) =>
+      fetch(`${t.url}/claim/claims/${encodeURIComponent(id)}/cancel`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie: session.cookie, ...headers },
+        body: new URLSearchParams({ _csrf: session.formToken }),
+      });
+
+    // A stranger (signed out, with a form token of their own): asked to sign in, nothing canceled.
+    const stranger = await pageSession();
+    const refused = await cancel(stranger);
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain("Sign in again to cancel a request.");
+    // Another customer: no such claim for him.
+    const bob = await pageSession(customers.bob);
+    const notHis = await cancel(bob);
+    expect(notHis.status).toBe(404);
+    expect(await notHis.text()).toContain("No such request");
+    expect(await claimStatus(claim.id)).toBe("PENDING");
+
+    // Ann herself, but from another site, without a form token, or with Bob's: refused.
+    const ann = await pageSession(customers.ann);
+    expect((await cancel(ann, { "sec-fetch-site": "cross-site" })).status).toBe(403);
+    expect((await cancel(ann, { origin: "http://shop.evil.example" })).status).toBe(403);
+    expect((await cancel({ ...ann, formToken: "" })).status).toBe(403);
+    expect((await cancel({ ...ann, formToken: bob.formToken })).status).toBe(403);
+    expect(await claimStatus(claim.id)).toBe("PENDING");
+
+    // From her own page: canceled, back to the list; again, the same (it is canceled).
+    const canceled = await cancel(ann);
+    expect(canceled.status).toBe(303);
+    expect(canceled.headers.get("location")).toBe(`/claim#claim-${claim.id}`);
+    expect(await claimStatus(claim.id)).toBe("CANCELED");
+    expect((await cancel(ann)).status).toBe(303);
+    for (const id of ["oclaim_unknown", "\u0000", "x".repeat(2000)])
+      expect((await cancel(ann, fromThePage, id)).status).toBe(404);
+
+    // A claim that ended otherwise cannot be canceled, and the page says what became of it.
+    mail.messages.length = 0;
+    const message = await claimByEmail([orders.work1.id]);
+    expect(await tokenStatus("confirm", message.token!)).toBe(200);
+    const confirmed = await t.prisma.orderClaim.findFirstOrThrow({ where: { status: "VERIFIED" } });
+    const tooLate = await cancel(ann, fromThePage, confirmed.id);
+    expect(tooLate.status).toBe(409);
+    expect(await tooLate.text()).toContain("Its status: Confirmed.");
+    expect(await claimStatus(confirmed.id)).toBe("VERIFIED");
   });
 
   it("sends the pages with no framing, no Referer, no caching; GraphiQL is never framed either", async () => {
@@ -338,6 +539,92 @@ describeInBrowser("the claims page", () => {
     await page.locator(`#claim-${claim.id}[data-status="expired"]`).waitFor({ timeout: 5000 });
     expect(await card.locator(".status").innerText()).toBe("Expired");
     await screenshot(page, "claims-expired");
+  });
+
+  it("cancels a pending claim in place, and on her other pages; the link stops working", async () => {
+    const message = await claimByEmail([orders.home.id]);
+    const claim = await pendingClaim();
+    const [page, elsewhere] = [await newPage(), await newPage()];
+    await signIn(page);
+    await signIn(elsewhere);
+    const card = page.locator(`#claim-${claim.id}`);
+    await card.locator(".status", { hasText: "Waiting for confirmation" }).waitFor();
+    await elsewhere.locator(`#claim-${claim.id}[data-status="pending"]`).waitFor();
+    // Marks this document: a reload would lose it.
+    await page.evaluate(() => Object.assign(window, { stillTheSamePage: true }));
+
+    await card.getByRole("button", { name: "Cancel request" }).click();
+    await page.locator(`#claim-${claim.id}[data-status="canceled"]`).waitFor({ timeout: 2000 });
+    expect(await card.locator(".status").innerText()).toBe("Canceled by you");
+    expect(await card.getByRole("button").count()).toBe(0);
+    expect(await page.evaluate(() => (window as { stillTheSamePage?: boolean }).stillTheSamePage)).toBe(true);
+    expect(await page.locator("#live-status").innerText()).toContain("Canceled by you");
+    // Focus stays on the card (its heading), not thrown back to the top of the page.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe(`claim-${claim.id}-title`);
+    await screenshot(page, "claims-canceled");
+    // Her other page hears it from the subscription.
+    await elsewhere.locator(`#claim-${claim.id}[data-status="canceled"]`).waitFor({ timeout: 2000 });
+    expect(await claimStatus(claim.id)).toBe("CANCELED");
+
+    // The email's link is dead: it says the request was withdrawn, and the token confirms nothing.
+    const recipient = await newPage();
+    expect((await recipient.goto(buttonLink(message)))!.status()).toBe(410);
+    await recipient.getByRole("heading", { name: "This request was withdrawn" }).waitFor();
+    await screenshot(recipient, "confirm-page-withdrawn");
+    expect(await tokenStatus("confirm", message.token!)).toBe(400);
+    expect(await ownerOf(orders.home.id)).not.toBe(customers.ann.id);
+  });
+
+  it("works without the script: Cancel posts the form and comes back to the list", async () => {
+    await claimByEmail([orders.home.id]);
+    const claim = await pendingClaim();
+    const page = await newPage({ javaScriptEnabled: false });
+    await signIn(page);
+    const back = page.waitForURL(`${t.url}/claim#claim-${claim.id}`);
+    await page.locator(`#claim-${claim.id}`).getByRole("button", { name: "Cancel request" }).click();
+    await back;
+    expect(await page.locator(`#claim-${claim.id} .status`).innerText()).toBe("Canceled by you");
+    expect(await claimStatus(claim.id)).toBe("CANCELED");
+  });
+
+  it("turns a claim to Declined within two seconds of the recipient's Decline", async () => {
+    const message = await claimByEmail([orders.work1.id, orders.work2.id]);
+    const claim = await pendingClaim();
+    const page = await newPage();
+    await signIn(page);
+    await page.locator(`#claim-${claim.id}[data-status="pending"]`).waitFor();
+
+    const recipient = await newPage();
+    await recipient.goto(buttonLink(message));
+    await recipient.getByRole("button", { name: "Decline" }).click();
+    await recipient.getByRole("heading", { name: "You declined" }).waitFor();
+    const declinedAt = Date.now();
+
+    const card = page.locator(`#claim-${claim.id}`);
+    await page.locator(`#claim-${claim.id}[data-status="declined"]`).waitFor({ timeout: 2000 });
+    expect(Date.now() - declinedAt).toBeLessThan(2000);
+    expect(await card.locator(".status").innerText()).toBe("Declined by the recipient");
+    expect(await card.innerText()).toContain("Nothing moved.");
+    expect(await page.locator("#live-status").innerText()).toContain("Declined by the recipient");
+    await screenshot(page, "claims-declined");
+  });
+
+  it("says which orders a claim by email covers without counting them before it is confirmed", async () => {
+    const byEmail = await t.request("POST", "/store/customers/me/order-claims", {
+      bearer: annToken,
+      body: { email: orders.home.email },
+    });
+    expect(byEmail.status).toBe(200);
+    const claim = await pendingClaim();
+    const page = await newPage();
+    await signIn(page);
+    const heading = page.locator(`#claim-${claim.id} h2`);
+    expect(await heading.innerText()).toBe("All orders placed under a***@example.net");
+    // Confirmed, it counts them.
+    const [message] = await mail.waitFor(1);
+    expect(await tokenStatus("confirm", message!.token!)).toBe(200);
+    await page.locator(`#claim-${claim.id}[data-status="verified"]`).waitFor({ timeout: 2000 });
+    expect(await heading.innerText()).toBe("1 order placed under a***@example.net");
   });
 
   it("answers the script's fragment requests for the customer's own claims only", async () => {

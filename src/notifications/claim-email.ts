@@ -1,5 +1,6 @@
 import { emailWithVisibleCodePoints } from "../domain/email";
 import { timeAgoInWords, timeUntilInWords, utcTimeInWords } from "../domain/time-words";
+import { leadsToOwnConfirmPage } from "../http/pages/confirm-link";
 import { html } from "../lib/html";
 import type { MailMessage } from "./mailer";
 
@@ -10,6 +11,11 @@ export interface ClaimEmailInput {
   /** The account the orders would go to: its full address and when it was created. */
   claimer: { email: string; createdAt: Date };
   confirmUrlTemplate: string;
+  /**
+   * Whether the link's page offers Decline: ordergate's own confirm page does, a storefront's
+   * (CLAIM_CONFIRM_URL) may or may not. Told from the template when not given.
+   */
+  linkOffersDecline?: boolean;
   expiresAt: Date;
   /** When the email is written: the expiry and the account's age are told relative to it. */
   now: Date;
@@ -23,8 +29,8 @@ const ACCENT = "#1d4ed8";
  * The email that carries a claim token to the address the orders were placed under: a plain-text
  * part and an HTML part saying the same, the link as a button in the HTML one. Written to the
  * inbox's owner, who may not be the person asking (design.md §3): it names the asking account in
- * full, with characters outside ASCII made visible, and its age, and says to ignore it when that
- * account is not theirs.
+ * full, with characters outside ASCII made visible, and its age, says how to decline, and that
+ * ignoring it changes nothing either.
  */
 export function claimEmail(input: ClaimEmailInput): MailMessage {
   const link = input.confirmUrlTemplate.replaceAll("{token}", encodeURIComponent(input.token));
@@ -39,8 +45,16 @@ export function claimEmail(input: ClaimEmailInput): MailMessage {
   const expiry =
     `The link works once and expires ${timeUntilInWords(input.expiresAt, input.now)} ` +
     `(${utcTimeInWords(input.expiresAt)}).`;
+  // How to say no: on ordergate's own page, its Decline button; a storefront's page is described neutrally.
+  const offersDecline = input.linkOffersDecline ?? leadsToOwnConfirmPage(input.confirmUrlTemplate);
+  const decline =
+    "Not you, or you do not want these orders moved? " +
+    (offersDecline
+      ? "Open the link and choose Decline: the link then stops working."
+      : "Open the link to confirm or decline.");
   const notYou =
-    "If you do not know that account, ignore this email: nothing changes, and the orders stay where they are.";
+    "If you do not know that account, you can also ignore this email: " +
+    "nothing changes, and the orders stay where they are.";
   const request = `placed under this email address, to their account.`;
   const text = [
     `Someone signed in to the account ${account.text} (${accountAge}) asked to add ${plural} ${numbers}, ${request}`,
@@ -54,6 +68,8 @@ export function claimEmail(input: ClaimEmailInput): MailMessage {
     `    ${input.token}`,
     "",
     expiry,
+    "",
+    decline,
     notYou,
   ].join("\n");
   const title = `Someone asked to add your ${plural} to their account`;
@@ -83,7 +99,8 @@ ${lookAlikes && html`<p style="margin:0 0 16px">${lookAlikes}</p>`}
 <p style="margin:0 0 24px"><code
   style="font-size:15px;background:#f4f4f5;padding:4px 6px;border-radius:4px;word-break:break-all"
   >${input.token}</code></p>
-<p style="margin:0 0 8px;color:#52525b;font-size:14px">${expiry}</p>
+<p style="margin:0 0 16px;color:#52525b;font-size:14px">${expiry}</p>
+<p style="margin:0 0 8px">${decline}</p>
 <p style="margin:0;color:#52525b;font-size:14px">${notYou}</p>
 </div>
 </body>

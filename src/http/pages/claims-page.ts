@@ -4,10 +4,13 @@ import { OrderClaimStatus } from "../../db/generated/prisma/enums";
 import { InvalidCredentialsError, RateLimitedError } from "../../domain/errors";
 import { utcDateInWords, utcTimeInWords } from "../../domain/time-words";
 import type { Services } from "../../services";
+import { inProcessOperation } from "../../graphql/in-process";
+import type { GraphQLServer } from "../../graphql/yoga";
+import { CancelOrderClaimDocument } from "../../rest/operations.generated";
 import { html, type HtmlValue } from "../../lib/html";
 import type { ClaimedOrderView, CustomerClaimView } from "../../services/claim-views";
 import { clearSessionCookie, sessionTokenFromCookies, setSessionCookie } from "../../lib/session-cookie";
-import { pageDocument } from "./layout";
+import { pageDocument, sendMessagePage } from "./layout";
 import type { FormTokens } from "./security";
 
 export const CLAIMS_PAGE_PATH = "/claim";
@@ -19,7 +22,7 @@ const STATUS_LABELS: Record<OrderClaimStatus, string> = {
   VERIFIED: "Confirmed",
   EXPIRED: "Expired",
   SUPERSEDED: "Replaced by a newer request",
-  DECLINED: "Declined by the address's owner",
+  DECLINED: "Declined by the recipient",
   CANCELED: "Canceled by you",
 };
 
@@ -46,16 +49,29 @@ const ordersTable = (orders: ClaimedOrderView[]) => html`<div class="table-scrol
 )}</tbody>
 </table></div>`;
 
-/** One claim's card. The script replaces it whole when the claim changes (`GET /claim/claims/:id`). */
-function claimCard(claim: CustomerClaimView) {
+/** Where a pending claim's Cancel button posts (`:claimId` in the path). */
+const cancelPath = (claimId: string) => `${CLAIMS_PAGE_PATH}/claims/${encodeURIComponent(claimId)}/cancel`;
+
+/**
+ * One claim's card. The script replaces it whole when the claim changes (`GET /claim/claims/:id`).
+ * A pending one has a Cancel button: a form (it works without the script), carrying `formToken`.
+ */
+function claimCard(claim: CustomerClaimView, formToken: string) {
   const status = claim.status.toLowerCase();
-  const orders = `${claim.orderCount} ${claim.orderCount === 1 ? "order" : "orders"}`;
+  // A claim by email says how many orders it covers only once confirmed (visibleOrderCount).
+  const orders =
+    claim.orderCount === null ? "All orders" : `${claim.orderCount} ${claim.orderCount === 1 ? "order" : "orders"}`;
+  const titleId = `claim-${claim.id}-title`;
   let detail: HtmlValue;
   switch (claim.status) {
     case OrderClaimStatus.PENDING:
       detail = html`<p>An email with a link went to ${claim.recipientEmail}. The link
 <span class="countdown"
-  data-expires-at="${claim.expiresAt.toISOString()}">expires at ${utcTimeInWords(claim.expiresAt)}</span>.</p>`;
+  data-expires-at="${claim.expiresAt.toISOString()}">expires at ${utcTimeInWords(claim.expiresAt)}</span>.</p>
+<form class="cancel-claim" method="post" action="${cancelPath(claim.id)}">
+<input type="hidden" name="_csrf" value="${formToken}">
+<button type="submit" class="secondary" aria-describedby="${titleId}">Cancel request</button>
+</form>`;
       break;
     case OrderClaimStatus.VERIFIED:
       detail =
@@ -67,6 +83,12 @@ function claimCard(claim: CustomerClaimView) {
       detail = html`<p>The link expired on ${utcTimeInWords(claim.expiresAt)} before anyone used it.
 Nothing moved; ask again for a new email.</p>`;
       break;
+    case OrderClaimStatus.DECLINED:
+      detail = html`<p>Whoever reads ${claim.recipientEmail} declined with the email's link. Nothing moved.</p>`;
+      break;
+    case OrderClaimStatus.CANCELED:
+      detail = html`<p>You withdrew the request; its link no longer works. Nothing moved.</p>`;
+      break;
     default:
       detail = html`<p>A newer request for the same orders sent a new email; this one's link no longer works.</p>`;
   }
@@ -75,7 +97,7 @@ Nothing moved; ask again for a new email.</p>`;
   return html`<li class="card claim" id="claim-${claim.id}" data-claim-id="${claim.id}" data-status="${status}"
   data-announce="${`Orders placed under ${claim.recipientEmail}: ${label}`}">
 <div class="claim-head">
-<h2>${orders} placed under ${claim.recipientEmail}</h2>
+<h2 id="${titleId}" tabindex="-1">${orders} placed under ${claim.recipientEmail}</h2>
 <span class="status status-${status}">${label}</span>
 </div>
 <p class="muted">Asked ${utcTimeInWords(claim.createdAt)}${confirmed}</p>
@@ -83,9 +105,9 @@ ${detail}
 </li>`;
 }
 
-const claimList = (claims: CustomerClaimView[]) =>
+const claimList = (claims: CustomerClaimView[], formToken: string) =>
   claims.length > 0
-    ? claims.map(claimCard)
+    ? claims.map((claim) => claimCard(claim, formToken))
     : html`<li class="card" id="no-claims"><p>No claims yet.
 Ask for orders placed under another email from the store (or GraphQL's <code>claimOrders</code>):
 each address gets an email with a link, and the request shows up here.</p></li>`;
@@ -95,14 +117,17 @@ const signInInput = z.object({ email: z.string().trim().min(1).max(320), passwor
 /**
  * The customer's claims page: signed in with the session cookie of `POST /store/auth` (or the
  * small form here), it lists their claims and, with its script, follows `orderClaimUpdated` so a
- * claim confirmed anywhere flips to "Confirmed" with its orders, and an expired one to "Expired".
+ * claim confirmed anywhere flips to "Confirmed" with its orders, and an expired, declined or
+ * canceled one to its status. A pending claim can be canceled here.
  */
 export function claimsPage(
   services: Services,
+  yoga: GraphQLServer,
   forms: FormTokens,
   options: { secureCookies: boolean; clientAddress: (req: Request) => string },
 ): Router {
   const router = Router();
+  const cancelOrderClaim = inProcessOperation(yoga, CancelOrderClaimDocument);
 
   const signedInCustomer = async (req: Request) => {
     const viewer = await services.auth.identify({ sessionToken: sessionTokenFromCookies(req.headers.cookie) });
@@ -139,20 +164,22 @@ ${problem && html`<div class="notice bad" role="alert" id="sign-in-problem">${pr
     const customer = await signedInCustomer(req);
     if (!customer) return signInPage(req, res, 200);
     const claims = await services.claimViews.ofCustomer(customer.id, LISTED_CLAIMS);
+    const formToken = forms.tokenFor(req, res);
     res.type("html").send(
       pageDocument({
         title: "Your claims",
         script: "claims.js",
         header: html`<form class="inline" method="post" action="${CLAIMS_PAGE_PATH}/sign-out">
 <span class="muted">${customer.email}</span>
-<input type="hidden" name="_csrf" value="${forms.tokenFor(req, res)}">
+<input type="hidden" name="_csrf" value="${formToken}">
 <button type="submit" class="secondary">Sign out</button>
 </form>`,
         main: html`<h1>Your claims</h1>
 <p>Each request to add orders placed under another email sends that address a link. When the link is confirmed,
-on any device, the request here turns to Confirmed and shows the orders, without reloading.</p>
+on any device, the request here turns to Confirmed and shows the orders, without reloading. Until then you can
+cancel it: its link stops working.</p>
 <p id="live-status" class="muted" role="status" aria-live="polite"></p>
-<ul class="claims" id="claims">${claimList(claims)}</ul>`,
+<ul class="claims" id="claims">${claimList(claims, formToken)}</ul>`,
       }).markup,
     );
   });
@@ -161,14 +188,52 @@ on any device, the request here turns to Confirmed and shows the orders, without
   router.get(`${CLAIMS_PAGE_PATH}/claims`, async (req, res) => {
     const customer = await signedInCustomer(req);
     if (!customer) return void res.status(401).type("text").send("Signed out.");
-    res.type("html").send(html`${claimList(await services.claimViews.ofCustomer(customer.id, LISTED_CLAIMS))}`.markup);
+    const claims = await services.claimViews.ofCustomer(customer.id, LISTED_CLAIMS);
+    res.type("html").send(html`${claimList(claims, forms.tokenFor(req, res))}`.markup);
   });
   router.get(`${CLAIMS_PAGE_PATH}/claims/:claimId`, async (req, res) => {
     const customer = await signedInCustomer(req);
     if (!customer) return void res.status(401).type("text").send("Signed out.");
     const claim = await services.claimViews.oneOfCustomer(customer.id, String(req.params.claimId));
     if (!claim) return void res.status(404).type("text").send("No such claim.");
-    res.type("html").send(claimCard(claim).markup);
+    res.type("html").send(claimCard(claim, forms.tokenFor(req, res)).markup);
+  });
+
+  // Cancel: a pending claim of the signed-in customer's, through `cancelOrderClaim` (as `DELETE
+  // /store/customers/me/order-claims/:id`). Back to the list on success; the script posts it itself
+  // and redraws the card (the status event redraws it on the customer's other pages).
+  router.post(`${CLAIMS_PAGE_PATH}/claims/:claimId/cancel`, forms.protect, async (req, res) => {
+    const customer = await signedInCustomer(req);
+    if (!customer) return signInPage(req, res, 401, "Sign in again to cancel a request.");
+    const claimId = String(req.params.claimId);
+    const result = (await cancelOrderClaim({ req, customerId: customer.id }, { id: claimId })).cancelOrderClaim;
+    switch (result.__typename) {
+      case "CancelOrderClaimSuccess":
+        return res.redirect(303, `${CLAIMS_PAGE_PATH}#claim-${encodeURIComponent(claimId)}`);
+      case "ClaimNotPendingError": {
+        const claim = await services.claimViews.oneOfCustomer(customer.id, claimId);
+        const now = claim ? html` Its status: ${STATUS_LABELS[claim.status]}.` : "";
+        return sendMessagePage(
+          res,
+          409,
+          "This request can no longer be canceled",
+          "warn",
+          html`<p>It was no longer waiting for confirmation.${now}</p>
+<p><a href="${CLAIMS_PAGE_PATH}">Back to your claims</a></p>`,
+        );
+      }
+      case "NotAuthenticatedError":
+        return signInPage(req, res, 401, "Sign in again to cancel a request.");
+      default:
+        // Unknown, or another customer's (never told apart).
+        return sendMessagePage(
+          res,
+          404,
+          "No such request",
+          "bad",
+          html`<p>You have no request with that id. <a href="${CLAIMS_PAGE_PATH}">Back to your claims</a></p>`,
+        );
+    }
   });
 
   router.post(`${CLAIMS_PAGE_PATH}/sign-in`, forms.protect, async (req, res) => {

@@ -2,6 +2,8 @@ import type { Config } from "../../config";
 
 /** ordergate's own confirm page, the email's link unless CLAIM_CONFIRM_URL names a storefront's. */
 export const CONFIRM_PAGE_PATH = "/claim/confirm";
+/** Where the confirm page's Decline button posts. */
+export const DECLINE_PAGE_PATH = "/claim/decline";
 
 /**
  * The email's link, `{token}` to be replaced: CLAIM_CONFIRM_URL, else the confirm page under
@@ -14,3 +16,10 @@ export function claimConfirmUrlTemplate(
 ): string {
   return config.claimConfirmUrl ?? `${config.publicUrl ?? listeningUrl}${CONFIRM_PAGE_PATH}?token={token}`;
 }
+
+/**
+ * Whether a link template leads to ordergate's own confirm page (which offers Decline), as
+ * claimConfirmUrlTemplate builds it, rather than to a storefront's page (CLAIM_CONFIRM_URL).
+ */
+export const leadsToOwnConfirmPage = (template: string): boolean =>
+  template.endsWith(`${CONFIRM_PAGE_PATH}?token={token}`);

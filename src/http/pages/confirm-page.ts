@@ -1,5 +1,5 @@
 import { type Request, type Response, Router } from "express";
-import { CONFIRM_PAGE_PATH } from "./confirm-link";
+import { CONFIRM_PAGE_PATH, DECLINE_PAGE_PATH } from "./confirm-link";
 import { OrderClaimStatus } from "../../db/generated/prisma/enums";
 import { InvalidCredentialsError } from "../../domain/errors";
 import { timeAgoInWords, timeUntilInWords, utcTimeInWords } from "../../domain/time-words";
@@ -7,7 +7,7 @@ import type { Services } from "../../services";
 import type { GraphQLServer } from "../../graphql/yoga";
 import { html } from "../../lib/html";
 import { inProcessOperation } from "../../graphql/in-process";
-import { VerifyOrderClaimDocument } from "../../rest/operations.generated";
+import { DeclineOrderClaimDocument, VerifyOrderClaimDocument } from "../../rest/operations.generated";
 import type { TokenClaimView } from "../../services/claim-views";
 import { sessionTokenFromCookies, setSessionCookie } from "../../lib/session-cookie";
 import { pageDocument, sendMessagePage } from "./layout";
@@ -64,6 +64,22 @@ To add the orders to an account, ask for them again from that account: a new ema
         "warn",
         html`<p>A newer request for the same orders sent another email. Use the link in that one.</p>`,
       );
+    case OrderClaimStatus.DECLINED:
+      return sendMessagePage(
+        res,
+        410,
+        "You declined this request",
+        "warn",
+        html`<p>This link was used to decline. The orders stay where they are, and the link works no more.</p>`,
+      );
+    case OrderClaimStatus.CANCELED:
+      return sendMessagePage(
+        res,
+        410,
+        "This request was withdrawn",
+        "warn",
+        html`<p>The account that asked withdrew the request. Nothing changed: the orders stay where they are.</p>`,
+      );
     default:
       // Still pending, yet refused: the account that asked can no longer take orders (closed).
       return sendMessagePage(
@@ -87,7 +103,8 @@ function askingAccount(claim: TokenClaimView, now: Date) {
  * for and a Confirm button, and changes nothing (mail scanners open links before people do);
  * the button POSTs, through the same GraphQL operation as `POST /store/orders/customer/confirm`.
  * When the asking account has the inbox's own address, Confirm works only for someone signed in
- * to that account (design.md §3): the form then asks for its password.
+ * to that account (design.md §3): the form then asks for its password. Decline beside it POSTs
+ * `declineOrderClaim` (as `POST /store/orders/customer/decline`) with the token alone: it moves nothing.
  */
 export function confirmPage(
   services: Services,
@@ -97,6 +114,7 @@ export function confirmPage(
 ): Router {
   const router = Router();
   const verifyOrderClaim = inProcessOperation(yoga, VerifyOrderClaimDocument);
+  const declineOrderClaim = inProcessOperation(yoga, DeclineOrderClaimDocument);
 
   /** Whether the request is signed in (session cookie) as the claim's asking account. */
   const signedInAsClaimer = async (req: Request, claim: TokenClaimView) =>
@@ -114,6 +132,9 @@ export function confirmPage(
     const count = claim.orderNumbers.length;
     const now = new Date();
     const passwordNeeded = claim.signInRequired && !(await signedInAsClaimer(req, claim));
+    // Both forms carry the same form token (one cookie per visitor).
+    const formToken = forms.tokenFor(req, res);
+    const declineNote = claim.signInRequired ? " (no password needed)" : "";
     res
       .status(status)
       .type("html")
@@ -141,20 +162,28 @@ ${
   claim.signInRequired &&
   html`<p>That account has this inbox's own address. Anyone can register an address, so only someone signed in to
 that account can confirm: ${passwordNeeded ? "enter its password." : "you are signed in to it."}
-If you did not create an account with this address, someone else did: do not confirm.</p>`
+If you did not create an account with this address, someone else did. Do not confirm; decline instead.</p>`
 }
-<form method="post" action="${CONFIRM_PAGE_PATH}">
+<form method="post" action="${CONFIRM_PAGE_PATH}" id="confirm-form">
 <input type="hidden" name="token" value="${token}">
-<input type="hidden" name="_csrf" value="${forms.tokenFor(req, res)}">
+<input type="hidden" name="_csrf" value="${formToken}">
 ${
   passwordNeeded &&
   html`<label for="password">Password of ${claim.claimerEmail}</label>
 <input type="password" id="password" name="password" autocomplete="current-password"
   required${problem && html` aria-describedby="confirm-problem" aria-invalid="true" autofocus`}>`
 }
-<button type="submit">Confirm</button>
 </form>
-<p class="muted">If you do not know that account, close this page: nothing changes until someone presses Confirm.</p>
+<form method="post" action="${DECLINE_PAGE_PATH}" id="decline-form">
+<input type="hidden" name="token" value="${token}">
+<input type="hidden" name="_csrf" value="${formToken}">
+</form>
+<div class="actions">
+<button type="submit" form="confirm-form">Confirm</button>
+<button type="submit" form="decline-form" class="secondary" aria-describedby="decline-note">Decline</button>
+</div>
+<p class="muted" id="decline-note">Not your account, or you do not want the orders moved? Decline${declineNote}:
+the orders stay where they are and this link stops working.</p>
 </section>`,
         }).markup,
       );
@@ -226,6 +255,22 @@ stayed where ${plural(stayed.length, "it was: it", "they were: they")} changed a
       html`<p>${movedNote}</p>
 ${stayedNote}
 <p><a href="/claim">See your claims</a></p>`,
+    );
+  });
+
+  // Decline: the token alone, never a sign-in (declining moves nothing), and only by POST like Confirm.
+  router.post(DECLINE_PAGE_PATH, forms.protect, async (req: Request, res) => {
+    const token = typeof req.body?.token === "string" ? req.body.token.trim() : "";
+    const result = (await declineOrderClaim({ req, customerId: undefined }, { token })).declineOrderClaim;
+    if (result.__typename !== "DeclineOrderClaimSuccess")
+      return unusableLinkPage(res, await services.claimViews.byToken(token));
+    sendMessagePage(
+      res,
+      200,
+      "You declined",
+      "ok",
+      html`<p>The orders stay where they are. The account that asked sees that the request was declined,
+and this link works no more.</p>`,
     );
   });
 

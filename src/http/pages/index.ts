@@ -76,7 +76,7 @@ export function pageRoutes(
     express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT }),
   );
   router.use(confirmPage(services, yoga, forms, options));
-  router.use(claimsPage(services, forms, options));
+  router.use(claimsPage(services, yoga, forms, options));
   router.use("/claim", (_req, _res, next) => next(Object.assign(new Error("no such page"), { status: 404 })));
   router.use(((error, req, res, next) => {
     if (!req.path.startsWith("/claim")) return next(error);

@@ -1,7 +1,8 @@
 // The claims page, live: counts each link's expiry down, and follows the signed-in customer's
 // claims over GraphQL (`orderClaimUpdated`, SSE, authenticated by the session cookie). When a
 // claim changes, its card is fetched again as the server renders it (/claim/claims/:id), so the
-// page and the script never disagree about how a claim looks.
+// page and the script never disagree about how a claim looks. A pending claim's Cancel is posted
+// from here, so the page stays where it is.
 "use strict";
 
 (function () {
@@ -67,7 +68,10 @@
       const card = fromHtml(markup).firstElementChild;
       const current = document.getElementById("claim-" + id);
       if (!card || !current) return;
+      // Focus inside the old card (its Cancel button) goes to the new card's heading, not to the page's top.
+      const hadFocus = current.contains(document.activeElement);
       current.replaceWith(card);
+      if (hadFocus) card.querySelector("h2")?.focus();
       tick();
     }
     const card = document.getElementById("claim-" + id);
@@ -150,6 +154,50 @@
       retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
     }
   }
+
+  /** The sentence of a page that says why a form was refused (its notice), for the live region. */
+  async function refusal(response) {
+    const notice = fromHtml(await response.text()).querySelector(".notice");
+    return notice ? notice.textContent.replace(/\s+/g, " ").trim() : "The request could not be canceled.";
+  }
+
+  // Cancel, without leaving the page: the same form and form token as without the script. Success
+  // is the server's redirect back to the list (not followed: the card alone is drawn again).
+  async function cancel(form) {
+    const card = form.closest(".claim");
+    if (!card || form.dataset.sending) return;
+    form.dataset.sending = "true";
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        redirect: "manual",
+        cache: "no-store",
+      });
+      if (response.status === 401) {
+        window.location.reload();
+        return;
+      }
+      const refused = response.type === "opaqueredirect" ? null : await refusal(response);
+      // The card as it stands now (Canceled, or what the claim became meanwhile), then why, if refused.
+      queue(async () => {
+        await refreshClaim(card.dataset.claimId);
+        if (refused) announce(refused);
+      });
+    } catch (error) {
+      console.warn("could not cancel the claim", error);
+      announce("The request could not be sent. Check the connection and try again.");
+    } finally {
+      delete form.dataset.sending;
+    }
+  }
+
+  list.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.classList.contains("cancel-claim")) return;
+    event.preventDefault();
+    void cancel(form);
+  });
 
   tick();
   setInterval(tick, 1000);
