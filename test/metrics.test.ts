@@ -1,3 +1,4 @@
+import { OrderClaimStatus } from "../src/db/generated/prisma/enums";
 import { startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
@@ -118,6 +119,34 @@ it("counts a mail the transport refused as failed, and shows the backlog while i
     await mail.start();
   }
   await mail.waitFor(1);
+});
+
+it("shows claims in every status, a canceled one included", async () => {
+  const before = await scrape();
+  const delta = (after: Map<string, number>, sample: string) => (after.get(sample) ?? 0) - (before.get(sample) ?? 0);
+  expect((await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id] } })).status).toBe(
+    200,
+  );
+  const [claim] = (await t.request("GET", "/store/customers/me/order-claims", { bearer: annToken })).json.order_claims;
+  const canceled = await t.request("DELETE", `/store/customers/me/order-claims/${claim.id}`, { bearer: annToken });
+  expect(canceled.status).toBe(200);
+
+  // Database readings serve a second's scrapes: wait for one taken after the cancel.
+  const after = await eventually(async () => {
+    const samples = await scrape();
+    return samples.get('ordergate_claims{status="CANCELED"}') === 1 ? samples : undefined;
+  });
+  for (const status of Object.values(OrderClaimStatus)) {
+    expect({ status, sample: after.get(`ordergate_claims{status="${status}"}`) }).toEqual({
+      status,
+      sample: status === OrderClaimStatus.CANCELED ? 1 : 0,
+    });
+  }
+  const route = "/store/customers/me/order-claims/:id";
+  expect(delta(after, `ordergate_http_requests_total{method="DELETE",route="${route}",status="200"}`)).toBe(1);
+  expect(
+    delta(after, 'ordergate_graphql_operations_total{type="mutation",field="cancelOrderClaim",outcome="ok"}'),
+  ).toBe(1);
 });
 
 describe("with METRICS_PORT", () => {

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { PoolStats } from "../db/database";
+import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import type { Logger } from "../logger";
 
 /** What the gauges read when Prometheus scrapes: the database's view and the process's own. */
@@ -10,7 +11,8 @@ export interface MetricSources {
   databasePool(): PoolStats;
 }
 
-const CLAIM_STATUSES = ["PENDING", "VERIFIED", "EXPIRED", "SUPERSEDED"] as const;
+/** Every status a claim can have: each gets a sample, 0 when no claim has it. */
+const CLAIM_STATUSES = Object.values(OrderClaimStatus);
 
 /**
  * How long a database reading serves the gauges: one query per second at most, however often
