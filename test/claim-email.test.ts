@@ -7,6 +7,8 @@ const base = {
   confirmUrlTemplate: "https://shop.example/confirm?token={token}&src=mail",
   expiresAt: new Date(now.getTime() + 15 * 60_000),
   claimer: { email: "ann@example.com", createdAt: new Date(now.getTime() - 3 * 86_400_000 - 60_000) },
+  // A storefront's page (CLAIM_CONFIRM_URL): it may not offer Decline.
+  linkOffersDecline: false,
   now,
 };
 
@@ -83,6 +85,7 @@ describe("the claim email", () => {
       ...base,
       displayIds: [1001],
       confirmUrlTemplate: "https://gate.example/claim/confirm?token={token}",
+      linkOffersDecline: true,
     });
     for (const part of [mail.text, mail.html]) {
       expect(part).toContain(
@@ -97,12 +100,11 @@ describe("the claim email", () => {
   it("says how to decline neutrally when the link leads to a storefront's page", () => {
     // base: CLAIM_CONFIRM_URL=https://shop.example/confirm?token={token}&src=mail
     const storefront = claimEmail({ ...base, displayIds: [1001] });
-    // A storefront's page under the same path as ordergate's own, told apart by the caller.
+    // A storefront's page under the same path as ordergate's own: what counts is where the link goes.
     const lookAlikePath = claimEmail({
       ...base,
       displayIds: [1001],
       confirmUrlTemplate: "https://shop.example/claim/confirm?token={token}",
-      linkOffersDecline: false,
     });
     for (const mail of [storefront, lookAlikePath]) {
       for (const part of [mail.text, mail.html]) {

@@ -100,6 +100,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
         prisma,
         mailer,
         confirmUrlTemplate: () => claimConfirmUrlTemplate(config, gateway.url),
+        linkOffersDecline: config.claimConfirmUrl === undefined,
         logger,
         onMail: (outcome) => metrics.mails.inc({ outcome }),
       }),

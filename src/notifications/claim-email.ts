@@ -1,6 +1,5 @@
 import { emailWithVisibleCodePoints } from "../domain/email";
 import { timeAgoInWords, timeUntilInWords, utcTimeInWords } from "../domain/time-words";
-import { leadsToOwnConfirmPage } from "../http/pages/confirm-link";
 import { html } from "../lib/html";
 import type { MailMessage } from "./mailer";
 
@@ -13,9 +12,9 @@ export interface ClaimEmailInput {
   confirmUrlTemplate: string;
   /**
    * Whether the link's page offers Decline: ordergate's own confirm page does, a storefront's
-   * (CLAIM_CONFIRM_URL) may or may not. Told from the template when not given.
+   * (CLAIM_CONFIRM_URL) may or may not.
    */
-  linkOffersDecline?: boolean;
+  linkOffersDecline: boolean;
   expiresAt: Date;
   /** When the email is written: the expiry and the account's age are told relative to it. */
   now: Date;
@@ -46,7 +45,7 @@ export function claimEmail(input: ClaimEmailInput): MailMessage {
     `The link works once and expires ${timeUntilInWords(input.expiresAt, input.now)} ` +
     `(${utcTimeInWords(input.expiresAt)}).`;
   // How to say no: on ordergate's own page, its Decline button; a storefront's page is described neutrally.
-  const offersDecline = input.linkOffersDecline ?? leadsToOwnConfirmPage(input.confirmUrlTemplate);
+  const offersDecline = input.linkOffersDecline;
   const decline =
     "Not you, or you do not want these orders moved? " +
     (offersDecline

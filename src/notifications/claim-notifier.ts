@@ -27,6 +27,8 @@ export function claimTokenNotifier(deps: {
    * the server listens.
    */
   confirmUrlTemplate: () => string;
+  /** Whether the link opens ordergate's own confirm page, which has a Decline button (no CLAIM_CONFIRM_URL). */
+  linkOffersDecline: boolean;
   logger: Logger;
   /** Hears whether each email was handed over or refused by the transport (metrics). */
   onMail: (outcome: "sent" | "failed") => void;
@@ -51,6 +53,7 @@ export function claimTokenNotifier(deps: {
       displayIds: payload.display_ids,
       claimer: { email: claim.claimer.email, createdAt: claim.claimer.created_at },
       confirmUrlTemplate: deps.confirmUrlTemplate(),
+      linkOffersDecline: deps.linkOffersDecline,
       expiresAt: claim.expires_at,
       now: new Date(),
     });

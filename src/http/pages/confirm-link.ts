@@ -16,10 +16,3 @@ export function claimConfirmUrlTemplate(
 ): string {
   return config.claimConfirmUrl ?? `${config.publicUrl ?? listeningUrl}${CONFIRM_PAGE_PATH}?token={token}`;
 }
-
-/**
- * Whether a link template leads to ordergate's own confirm page (which offers Decline), as
- * claimConfirmUrlTemplate builds it, rather than to a storefront's page (CLAIM_CONFIRM_URL).
- */
-export const leadsToOwnConfirmPage = (template: string): boolean =>
-  template.endsWith(`${CONFIRM_PAGE_PATH}?token={token}`);
