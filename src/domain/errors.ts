@@ -130,7 +130,7 @@ export class ClaimEmailsWithheldError extends DomainError {
   readonly code = "CLAIM_EMAILS_WITHHELD";
   constructor(readonly retryAfterSeconds: number) {
     super(
-      "Too many claim emails went to an address of these orders recently, so none was sent. " +
+      "Too many claim emails went recently to an address this request concerns, so none was sent. " +
         `Try again in ${secondsInWords(retryAfterSeconds)}.`,
     );
   }
