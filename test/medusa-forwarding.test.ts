@@ -101,6 +101,18 @@ describeWithMedusa("in front of a real Medusa v1: every other /store route is fo
       password: claimScenario.customers.ann.password,
     });
     expect(login.status).toBe(200);
+    // ordergate's own claim routes, which Medusa v1 does not have: answered here, never forwarded.
+    const bearer = login.json.access_token as string;
+    const claims = await medusa.request("GET", "/store/customers/me/order-claims", { baseUrl: t.url, bearer });
+    expect(claims.status).toBe(200);
+    expect(claims.json).toEqual({ order_claims: [], count: 0, offset: 0, limit: 10 });
+    const declined = await through("POST", "/store/orders/customer/decline", { token: "no-such-token" });
+    expect(declined.json).toEqual({ type: "invalid_data", message: "The claim token is invalid." });
+    const canceled = await medusa.request("DELETE", "/store/customers/me/order-claims/oclaim_unknown", {
+      baseUrl: t.url,
+      bearer,
+    });
+    expect(canceled.json).toEqual({ type: "not_found", message: "No claim of yours has this id." });
   });
 
   it("answers browsers with ordergate's CORS policy only, and logs and counts forwarded requests under one route", async () => {
