@@ -55,9 +55,13 @@ export function maskEmailsIn(text: string): string {
   return text.replace(/[^\s<>@"'(),;:]+@[^\s<>@"'(),;:]+/g, maskEmail);
 }
 
-/** A pragmatic check (one @, no spaces or control characters, a dot in the domain). */
+/**
+ * A pragmatic check (one @, no spaces or control characters, a dot in the domain). A lone
+ * surrogate (`"\ud800"` in JSON) is refused too: it is no character, no mailbox can have it, and
+ * PostgreSQL refuses it in JSON parameters.
+ */
 export function isEmail(value: string): boolean {
-  return value.length <= 254 && /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(value);
+  return value.length <= 254 && /^[^\s@\p{Cc}\p{Cs}]+@[^\s@\p{Cc}\p{Cs}]+\.[^\s@\p{Cc}\p{Cs}]+$/u.test(value);
 }
 
 /** PostgreSQL text cannot hold NUL; other control characters never belong in ids or emails either. */

@@ -146,7 +146,7 @@ export class ClaimViewService {
   ): Promise<{ claims: CustomerClaimView[]; count: number }> {
     const where: Prisma.OrderClaimWhereInput = {
       claimer_customer_id: customerId,
-      ...(page.statuses?.length ? { status: { in: page.statuses } } : {}),
+      ...(page.statuses?.length ? statusesAt(page.statuses, now) : {}),
     };
     const [claims, count] = await Promise.all([
       this.findOfCustomer(where, customerId, page, now),
@@ -181,6 +181,21 @@ export class ClaimViewService {
     });
     return claim ? toCustomerView(claim, now) : null;
   }
+}
+
+/**
+ * Claims in any of `statuses` as they stand at `now` (claimStatusAt): a PENDING claim past its
+ * expiry is EXPIRED, not PENDING, whether or not the sweep has marked it yet, so a filter agrees
+ * with the status each listed claim shows.
+ */
+function statusesAt(statuses: OrderClaimStatus[], now: Date): Prisma.OrderClaimWhereInput {
+  const { PENDING, EXPIRED } = OrderClaimStatus;
+  const stored = statuses.filter((status) => status !== PENDING);
+  const any: Prisma.OrderClaimWhereInput[] = [];
+  if (stored.length > 0) any.push({ status: { in: stored } });
+  if (statuses.includes(PENDING)) any.push({ status: PENDING, expires_at: { gt: now } });
+  if (statuses.includes(EXPIRED)) any.push({ status: PENDING, expires_at: { lte: now } });
+  return { OR: any };
 }
 
 type SelectedClaim = Prisma.OrderClaimGetPayload<{ select: ReturnType<typeof customerClaimSelect> }>;
