@@ -220,7 +220,8 @@ describe("with the claim scenario", () => {
       const [message] = await mail.waitFor(1);
       expect(message!.subject).toBe("Someone asked to add order #1001 to their account");
       expect(message!.text).toMatch(/signed in to the account ann@example\.com \(created \d+ minutes? ago\)/);
-      expect(message!.text).toContain("If you do not know that account, ignore this email");
+      expect(message!.text).toContain("If you do not know that account, you can also ignore this email");
+      expect(message!.text).toContain("Open the link and choose Decline");
       const { status, page } = await openConfirmPage(t, message!.token!);
       expect(status).toBe(200);
       expect(page).toContain('<strong class="account">ann@example.com</strong> (an account created');

@@ -12,6 +12,23 @@ export function claimStatusAt(claim: { status: OrderClaimStatus; expiresAt: Date
 }
 
 /**
+ * Claims in any of `statuses` as they stand at `now` (claimStatusAt's rule as a Prisma filter): a
+ * PENDING claim past its expiry counts as EXPIRED, not PENDING, so a filter agrees with the status
+ * each claim shows.
+ */
+export function claimsInStatusesAt(statuses: readonly OrderClaimStatus[], now: Date) {
+  const { PENDING, EXPIRED } = OrderClaimStatus;
+  const stored = statuses.filter((status) => status !== PENDING);
+  return {
+    OR: [
+      ...(stored.length > 0 ? [{ status: { in: stored } }] : []),
+      ...(statuses.includes(PENDING) ? [{ status: PENDING, expires_at: { gt: now } }] : []),
+      ...(statuses.includes(EXPIRED) ? [{ status: PENDING, expires_at: { lte: now } }] : []),
+    ],
+  };
+}
+
+/**
  * Where a claim's moved orders are, for whoever reads them: none until VERIFIED (the claimer did
  * not own them before), then those the claim transferred that the claimer still owns (an order
  * can move on later). A Prisma `order` filter, so every reader applies the same rule.

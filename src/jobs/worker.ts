@@ -210,6 +210,8 @@ export class JobWorker {
         WHERE "task_identifier" = ANY(${Object.keys(this.taskList())}::text[]) AND "attempts" < "max_attempts" AND ("run_at" <= now() OR "locked_at" IS NOT NULL)`;
       const due = row!.due;
       if (due === 0) return;
+      // A job added while the runner was still setting up its LISTEN waits for the next poll: wake it.
+      if (this.runner) await this.upkeep(Prisma.sql`SELECT pg_notify('jobs:insert', '{"count":1}')`);
       if (Date.now() > deadline) throw new Error(`outbox flush: ${due} jobs still due after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

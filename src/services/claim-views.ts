@@ -1,7 +1,7 @@
 import type { Db } from "../db/database";
 import type { Prisma } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
-import { claimStatusAt, movedLinksStillOwned, visibleOrderCount } from "../domain/claim-status";
+import { claimStatusAt, claimsInStatusesAt, movedLinksStillOwned, visibleOrderCount } from "../domain/claim-status";
 import { hashClaimToken, looksLikeClaimToken } from "../domain/claim-token";
 import { emailWithVisibleCodePoints, hasControlCharacters, maskEmail, normalizeEmail } from "../domain/email";
 
@@ -146,7 +146,7 @@ export class ClaimViewService {
   ): Promise<{ claims: CustomerClaimView[]; count: number }> {
     const where: Prisma.OrderClaimWhereInput = {
       claimer_customer_id: customerId,
-      ...(page.statuses?.length ? statusesAt(page.statuses, now) : {}),
+      ...(page.statuses?.length ? claimsInStatusesAt(page.statuses, now) : {}),
     };
     const [claims, count] = await Promise.all([
       this.findOfCustomer(where, customerId, page, now),
@@ -181,21 +181,6 @@ export class ClaimViewService {
     });
     return claim ? toCustomerView(claim, now) : null;
   }
-}
-
-/**
- * Claims in any of `statuses` as they stand at `now` (claimStatusAt): a PENDING claim past its
- * expiry is EXPIRED, not PENDING, whether or not the sweep has marked it yet, so a filter agrees
- * with the status each listed claim shows.
- */
-function statusesAt(statuses: OrderClaimStatus[], now: Date): Prisma.OrderClaimWhereInput {
-  const { PENDING, EXPIRED } = OrderClaimStatus;
-  const stored = statuses.filter((status) => status !== PENDING);
-  const any: Prisma.OrderClaimWhereInput[] = [];
-  if (stored.length > 0) any.push({ status: { in: stored } });
-  if (statuses.includes(PENDING)) any.push({ status: PENDING, expires_at: { gt: now } });
-  if (statuses.includes(EXPIRED)) any.push({ status: PENDING, expires_at: { lte: now } });
-  return { OR: any };
 }
 
 type SelectedClaim = Prisma.OrderClaimGetPayload<{ select: ReturnType<typeof customerClaimSelect> }>;
