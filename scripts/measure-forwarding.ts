@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/lib/logger";
 import { TestMedusa, medusaInstalled } from "../test/support/medusa";
 import { startBenchDatabase } from "./bench/database";
 import { startGateway } from "./bench/processes";

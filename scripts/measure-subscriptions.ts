@@ -17,7 +17,7 @@ import { loadConfig } from "../src/config";
 import { startEmbeddedPostgres } from "../src/db/embedded";
 import { applyMigrations } from "../src/db/migrate";
 import { createPrismaClient } from "../src/db/database";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/lib/logger";
 import { createGateway, type Gateway } from "../src/app/gateway";
 import { loadSeed, parseSeedFile } from "../src/services/seed-service";
 import { TestRedis } from "../test/support/redis";

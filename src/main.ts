@@ -1,7 +1,7 @@
 import path from "node:path";
 import { ConfigError, loadConfig } from "./config";
 import { openDatabase } from "./db/database";
-import { createLogger } from "./logger";
+import { createLogger } from "./lib/logger";
 import { createGateway } from "./app/gateway";
 import { loadSeedFile } from "./cli/seed-file";
 

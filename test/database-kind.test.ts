@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { applyMigrations, ForeignDatabaseError, MIGRATIONS_DIR } from "../src/db/migrate";
 import { withPgClient } from "../src/db/pg-client";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/lib/logger";
 import { createEmptyDatabase } from "./support/database";
 import { catalogSnapshot } from "./support/schema-snapshot";
 

@@ -1,6 +1,6 @@
 import type { ClaimFeedMessage } from "../src/events/event-bus";
 import { createEventBus } from "../src/events/event-bus";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/lib/logger";
 
 /** The in-process event bus on its own: no database, no HTTP. */
 const update = (n: number) => ({

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import jwt from "jsonwebtoken";
 import { JWT_SECRET_FILE, loadOrCreateJwtSecret } from "../src/app/jwt-secret";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/lib/logger";
 import { startTestGateway } from "./support/gateway";
 import { claimScenario, seedScenario } from "./support/scenarios";
 

@@ -1,5 +1,5 @@
 import jwt from "jsonwebtoken";
-import { createLogger, withLogContext } from "../src/logger";
+import { createLogger, withLogContext } from "../src/lib/logger";
 import { type LogEntry, logEntries, TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
 import { claimScenario, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";

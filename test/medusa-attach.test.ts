@@ -5,7 +5,7 @@ import path from "node:path";
 import { openDatabase } from "../src/db/database";
 import { ForeignDatabaseError } from "../src/db/migrate";
 import { withPgClient } from "../src/db/pg-client";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/lib/logger";
 import { createEmptyDatabase, createTestDatabase } from "./support/database";
 import { startTestGateway, TEST_JWT_SECRET, testConfig, type TestGateway } from "./support/gateway";
 import { medusaInstalled, TestMedusa } from "./support/medusa";

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/lib/logger";
 import { storeApi } from "../src/rest";
 import { documentedResponse, EXTENSION_TAG, OPERATIONS } from "../src/rest/openapi";
 import type { TestGateway } from "./support/gateway";

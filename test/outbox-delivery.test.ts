@@ -3,7 +3,7 @@ import { simpleParser } from "mailparser";
 import path from "node:path";
 import type { ClaimFeedMessage } from "../src/events/event-bus";
 import { ORDER_UPDATE_TOKEN_CREATED, type OutboxMessages } from "../src/events/topics";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/lib/logger";
 import { messageIdFor } from "../src/notifications/mailer";
 import { createGateway } from "../src/app/gateway";
 import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";

@@ -4,7 +4,7 @@ import { outboxStatsStatement } from "../src/jobs/outbox-jobs";
 import { JobWorker } from "../src/jobs/worker";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../src/events/topics";
 import { PurgeJob } from "../src/jobs/purge";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/lib/logger";
 import { useTestDatabase } from "./support/database";
 import { logEntries, startTestGateway } from "./support/gateway";
 import { delayOutboxJob, idleDeclineAndCancelHandlers, lockOutboxJob, parkOutboxEvent } from "./support/outbox";

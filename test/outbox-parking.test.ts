@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import type { Db } from "../src/db/database";
 import { JobWorker } from "../src/jobs/worker";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../src/events/topics";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/lib/logger";
 import { useTestDatabase } from "./support/database";
 import { logEntries, startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";

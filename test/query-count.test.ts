@@ -4,7 +4,7 @@ import path from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "../src/db/generated/prisma/client";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/lib/logger";
 import { createGateway, type Gateway } from "../src/app/gateway";
 import { loadSeed, parseSeedFile } from "../src/services/seed-service";
 import { createTestDatabase } from "./support/database";

@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import path from "node:path";
 import { startEmbeddedPostgres } from "../../src/db/embedded";
 import { withPgClient } from "../../src/db/pg-client";
-import type { Logger } from "../../src/logger";
+import type { Logger } from "../../src/lib/logger";
 import { postmasterPid } from "./processes";
 
 export interface BenchDatabase {

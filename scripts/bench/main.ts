@@ -12,7 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { applyMigrations } from "../../src/db/migrate";
-import { createLogger } from "../../src/logger";
+import { createLogger } from "../../src/lib/logger";
 import { countClaims, readOrders, restoreOrders, startBenchDatabase, waitForOutboxDrain } from "./database";
 import { ClaimPlan, CUSTOMERS, GUEST_ORDERS, ORDERS_PER_GUEST, seedFixtures } from "./fixtures";
 import { settleMail } from "./mail";

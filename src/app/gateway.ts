@@ -19,7 +19,7 @@ import type { Services } from "../services";
 import { attachGraphQLWebSocket } from "../graphql/websocket";
 import { createGraphQLServer } from "../graphql/yoga";
 import { createHttpApp, createMetricsApp, GRAPHQL_BODY_LIMIT_BYTES } from "../http/app";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import { claimTokenNotifier } from "../notifications/claim-notifier";
 import { createMailer, SMTP_CONNECTIONS } from "../notifications/mailer";
 import { PurgeJob } from "../jobs/purge";

@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 
 /** Where the secret made when `JWT_SECRET` is unset is kept (owner-only), so tokens outlive a restart. */
 export const JWT_SECRET_FILE = "jwt-secret";

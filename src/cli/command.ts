@@ -2,7 +2,7 @@ import pino from "pino";
 import { ConfigError, loadConfig } from "../config";
 import { type Db, openDatabase } from "../db/database";
 import type { DatabaseKind } from "../db/migrate";
-import { createLogger } from "../logger";
+import { createLogger } from "../lib/logger";
 
 /**
  * The database `npm start` uses (same settings, embedded or DATABASE_URL, running or not), open

@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import type { Config } from "../config";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import { startEmbeddedPostgres } from "./embedded";
 import { PrismaClient } from "./generated/prisma/client";
 import { applyMigrations, type DatabaseKind } from "./migrate";

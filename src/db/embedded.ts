@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import { withPgClient } from "./pg-client";
 
 /** A PostgreSQL server ordergate runs itself, with its data under `DATA_DIR/postgres`. */

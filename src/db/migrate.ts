@@ -4,7 +4,7 @@ import path from "node:path";
 import { Client } from "pg";
 import { Logger as WorkerLogger, runMigrations as runWorkerMigrations } from "graphile-worker";
 import { ConfigError } from "../config";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../../prisma/migrations");
 /** ordergate's own objects beside a Medusa v1 store's tables (the first migration's header says why). */

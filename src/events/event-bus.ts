@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import { Repeater, type RepeaterBuffer } from "@repeaterjs/repeater";
 import type { TypedEventTarget } from "@graphql-yoga/typed-event-target";
 import type { Config } from "../config";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import { connectRedisEventTarget } from "./redis";
 import {
   CUSTOMER_SESSION_ENDED,

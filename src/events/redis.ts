@@ -1,6 +1,6 @@
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { Redis } from "ioredis";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 
 export interface RedisEventTarget {
   eventTarget: ReturnType<typeof createRedisEventTarget>;

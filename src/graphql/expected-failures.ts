@@ -2,7 +2,7 @@ import { handleStreamOrSingleExecutionResult, type Plugin } from "@envelop/core"
 import { GraphQLError } from "graphql";
 import { isDatabaseUnavailable } from "../db/availability";
 import { RateLimitedError, ServiceUnavailableError } from "../domain/errors";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 
 /**
  * Failures that are not bugs but reach a resolver as thrown errors (a rate limit, the database

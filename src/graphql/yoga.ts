@@ -15,7 +15,7 @@ import {
   useExtendContext,
 } from "graphql-yoga";
 import { sessionTokenFromCookies } from "../lib/session-cookie";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import { bearerToken } from "../services/auth-service";
 import type { Services } from "../services";
 import { createContext, type GraphQLContext, type Viewer } from "./context";

@@ -4,7 +4,7 @@ import express, { type Express, type ErrorRequestHandler, type RequestHandler, t
 import type { Config } from "../config";
 import type { Services } from "../services";
 import { GRAPHQL_PATH, type GraphQLServer } from "../graphql/yoga";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import { storeApi } from "../rest";
 import { personalAnswer } from "../rest/auth";
 import { storeCorsAllows } from "../rest/cross-site";

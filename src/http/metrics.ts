@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { PoolStats } from "../db/database";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 
 /** What the gauges read when Prometheus scrapes: the database's view and the process's own. */
 export interface MetricSources {

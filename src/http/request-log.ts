@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
 import pinoHttp from "pino-http";
-import { type Logger, withLogContext } from "../logger";
+import { type Logger, withLogContext } from "../lib/logger";
 
 /** A request id a client or proxy may choose: short, and safe to put in a log line or header. */
 const CLIENT_REQUEST_ID = /^[\w.:@+=/-]{1,128}$/;

@@ -1,6 +1,6 @@
 import type { Config } from "../config";
 import type { Db } from "../db/database";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 
 /** Rows per DELETE: each statement holds its row locks briefly, whatever the backlog. */
 const PURGE_BATCH_SIZE = 1000;

@@ -7,7 +7,7 @@ import pg from "pg";
 import type { Config } from "../config";
 import { type Db, Prisma } from "../db/database";
 import { workerLogger } from "../db/migrate";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import { maskEmailsIn } from "../domain/email";
 import { grouped } from "../lib/grouped";
 import type { OutboxEventRow, OutboxHandler, OutboxHandlers, OutboxTopic } from "../events/topics";

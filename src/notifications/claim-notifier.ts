@@ -3,7 +3,7 @@ import type { OutboxHandler } from "../events/topics";
 import { claimStatusAt } from "../domain/claim-status";
 import { maskEmail } from "../domain/email";
 import { ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import { claimEmail } from "./claim-email";
 import type { Mailer } from "./mailer";
 

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from "express";
 import type { Config } from "../config";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import { signedInBySession } from "./auth";
 import { MedusaError } from "./errors";
 

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { isDatabaseUnavailable } from "../db/availability";
 import { RateLimitedError, ServiceUnavailableError } from "../domain/errors";
 import { OperationFailedError } from "../graphql/in-process";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 
 /** Medusa's error types and the status each maps to (design.md §1). */
 const STATUS = {

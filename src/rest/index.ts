@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { Router } from "express";
 import type { Services } from "../services";
 import type { GraphQLServer } from "../graphql/yoga";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import { authRoutes, identifyCustomer } from "./auth";
 import { refuseCrossSiteSession, type SessionSites } from "./cross-site";
 import { customerRoutes } from "./customers";

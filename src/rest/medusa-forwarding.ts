@@ -3,7 +3,7 @@ import https from "node:https";
 import type { Request, RequestHandler, Response } from "express";
 import { createProxyMiddleware, type Plugin } from "http-proxy-middleware";
 import { watchStreamedBody } from "../lib/body-limits";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import { SESSION_COOKIE } from "../lib/session-cookie";
 import type { AuthService } from "../services/auth-service";
 import { customerIdOf, signedInBySession } from "./auth";

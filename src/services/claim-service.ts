@@ -35,7 +35,7 @@ import {
   type OutboxMessages,
   type OutboxTopic,
 } from "../events/topics";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import type { RateLimiter } from "./rate-limiter";
 import { type Allowance, RecipientAllowances } from "./recipient-allowances";
 import type { Selection } from "./selection";

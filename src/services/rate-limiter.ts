@@ -5,7 +5,7 @@ import proxyAddr from "proxy-addr";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Rate, RateLimits } from "../config";
 import { RateLimitedError, type RateLimitName } from "../domain/errors";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 
 /** Limits named `...PerIp` count per client address; the others per email, customer or recipient. */
 const isPerAddress = (limit: RateLimitName) => limit.endsWith("PerIp");

@@ -1,6 +1,6 @@
 import { maskEmail } from "../domain/email";
 import { ClaimEmailsWithheldError, RateLimitedError, type RateLimitName } from "../domain/errors";
-import type { Logger } from "../logger";
+import type { Logger } from "../lib/logger";
 import type { RateLimiter } from "./rate-limiter";
 
 /** A rate limit and the key one claim email counts against. */

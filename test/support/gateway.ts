@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type Config, loadConfig } from "../../src/config";
-import { createLogger, type Logger } from "../../src/logger";
+import { createLogger, type Logger } from "../../src/lib/logger";
 import { createGateway, type Gateway } from "../../src/app/gateway";
 import { createTestDatabase } from "./database";
 

@@ -4,7 +4,7 @@
  * stdin closes.
  */
 import { startEmbeddedPostgres } from "../../src/db/embedded";
-import { createLogger } from "../../src/logger";
+import { createLogger } from "../../src/lib/logger";
 
 async function main() {
   const [dataDir, port] = process.argv.slice(2);

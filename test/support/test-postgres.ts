@@ -9,7 +9,7 @@ import path from "node:path";
 import { Client } from "pg";
 import { startEmbeddedPostgres } from "../../src/db/embedded";
 import { applyMigrations } from "../../src/db/migrate";
-import { createLogger } from "../../src/logger";
+import { createLogger } from "../../src/lib/logger";
 import { TEMPLATE_DATABASE } from "./database-names";
 
 async function main() {

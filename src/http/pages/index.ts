@@ -5,7 +5,7 @@ import { OperationFailedError } from "../../graphql/in-process";
 import type { Services } from "../../services";
 import type { GraphQLServer } from "../../graphql/yoga";
 import { html } from "../../lib/html";
-import type { Logger } from "../../logger";
+import type { Logger } from "../../lib/logger";
 import { claimsPage } from "./claims-page";
 import { confirmPage } from "./confirm-page";
 import { ASSETS_PATH, sendMessagePage } from "./layout";

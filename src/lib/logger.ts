@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import pino, { type DestinationStream, type Logger as PinoLogger } from "pino";
-import type { Config } from "./config";
+import type { Config } from "../config";
 
 export type LogFields = Record<string, unknown>;
 
