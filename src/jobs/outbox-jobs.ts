@@ -17,6 +17,8 @@ export const OUTBOX_TASK = "ordergate:outbox";
  */
 export const outboxEventIdOfJob = Prisma.sql`(CASE WHEN j."task_identifier" = ${OUTBOX_TASK}
   THEN split_part(j."key", ':', 3)::bigint END)`;
+/** A job (aliased `j`) that failed for good: its attempts used up, and not running. Its outbox row is parked. */
+const jobFailedForGood = Prisma.sql`j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL`;
 /** The hourly purge (graphile-worker's cron), and once at start. */
 export const PURGE_TASK = "ordergate:purge";
 
@@ -29,7 +31,7 @@ export const PURGE_TASK = "ordergate:purge";
 export const outboxStatsStatement = Prisma.sql`
   SELECT count(*) FILTER (WHERE NOT parked)::int AS "pending", count(*) FILTER (WHERE parked)::int AS "parked",
     extract(epoch FROM now() - min(created_at) FILTER (WHERE NOT parked))::float8 AS "oldestPendingAgeSeconds"
-  FROM (SELECT COALESCE(e."created_at", j."created_at") AS created_at, j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AS parked
+  FROM (SELECT COALESCE(e."created_at", j."created_at") AS created_at, ${jobFailedForGood} AS parked
         FROM "graphile_worker"."jobs" AS j LEFT JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
         WHERE j."task_identifier" = ${OUTBOX_TASK}) AS jobs`;
 
@@ -50,7 +52,7 @@ export async function listParkedOutboxEvents(prisma: Db): Promise<ParkedOutboxEv
   return prisma.$queryRaw<ParkedOutboxEvent[]>`
     SELECT e."id", e."topic", j."attempts"::int AS "attempts", j."updated_at" AS "parked_at", j."last_error"
     FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
-    WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AND e."delivered_at" IS NULL
+    WHERE j."task_identifier" = ${OUTBOX_TASK} AND ${jobFailedForGood} AND e."delivered_at" IS NULL
     ORDER BY e."id"`;
 }
 
@@ -66,13 +68,17 @@ export class OutboxRequeueError extends Error {
  */
 export async function requeueParkedOutboxEvents(prisma: Db, which: bigint[] | "all"): Promise<number> {
   return prisma.$transaction(async (tx) => {
+    const chosen =
+      which === "all"
+        ? Prisma.sql`${jobFailedForGood} AND e."delivered_at" IS NULL`
+        : Prisma.sql`e."id" = ANY(${which}::bigint[])`;
     const rows = await tx.$queryRaw<
       { id: bigint; delivered_at: Date | null; job_id: bigint | null; parked: boolean | null }[]
     >`
-      SELECT e."id", e."delivered_at", j."id" AS "job_id", j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AS "parked"
+      SELECT e."id", e."delivered_at", j."id" AS "job_id", ${jobFailedForGood} AS "parked"
       FROM "ordergate"."outbox_event" AS e
       LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND e."id" = ${outboxEventIdOfJob}
-      WHERE ${which === "all" ? Prisma.sql`j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL AND e."delivered_at" IS NULL` : Prisma.sql`e."id" = ANY(${which}::bigint[])`}
+      WHERE ${chosen}
       FOR UPDATE OF e`;
     if (which !== "all") {
       const byId = new Map(rows.map((row) => [row.id, row]));

@@ -13,6 +13,11 @@ import { grouped } from "../lib/grouped";
 import type { OutboxEventRow, OutboxHandler, OutboxHandlers, OutboxTopic } from "../events/topics";
 import { OUTBOX_TASK, type OutboxStats, outboxEventIdOfJob, outboxStatsStatement } from "./outbox-jobs";
 
+/** The log line of an event parked for good (operators grep for it). */
+const PARKED_LOG =
+  "outbox event parked after too many failed attempts; it is kept, and goes out again after " +
+  "`npm run outbox -- requeue`";
+
 /** An outbox row as a job reads it. */
 interface StoredOutboxEvent {
   id: bigint;
@@ -27,7 +32,10 @@ interface StoredOutboxEvent {
  * long (its process died): graphile-worker alone would wait 4 hours.
  */
 const LEASE_SECONDS = 60;
-/** How often the lease is renewed and other pools' leases are checked (a dead pool's jobs wait at most this past its lease). */
+/**
+ * How often the lease is renewed and other pools' leases are checked (a dead pool's jobs wait at
+ * most this past its lease).
+ */
 const LEASE_CHECK_MS = 5000;
 
 /** graphile-worker's fixed backoff: a failed attempt n is retried exp(min(n, 10)) seconds later. */
@@ -59,7 +67,7 @@ export class JobWorker {
       databaseUrl: string;
       config: Pick<Config, "outboxPollMs" | "outboxMaxAttempts" | "outboxRetryMaxMs">;
       handlers: OutboxHandlers;
-      /** How many deliveries at once (emails: one per pooled SMTP connection); status events go one at a time anyway. */
+      /** How many deliveries at once (emails: one per pooled SMTP connection). */
       concurrency?: number;
       /** How long a pool's lease holds (LEASE_SECONDS; shorter in tests). */
       leaseSeconds?: number;
@@ -109,7 +117,8 @@ export class JobWorker {
 
   private async startRunner(): Promise<void> {
     await this.deps.prisma
-      .$executeRaw`UPDATE "ordergate"."outbox_setting" SET "max_attempts" = ${this.deps.config.outboxMaxAttempts} WHERE "id" = 1`;
+      .$executeRaw`UPDATE "ordergate"."outbox_setting" SET "max_attempts" = ${this.deps.config.outboxMaxAttempts}
+                   WHERE "id" = 1`;
     const events: WorkerEvents = new EventEmitter() as WorkerEvents;
     events.on("pool:create", ({ workerPool }) => (this.poolId = workerPool.id));
     this.runner = await run({
@@ -153,7 +162,8 @@ export class JobWorker {
   async retryNow(topics: readonly OutboxTopic[]): Promise<void> {
     await this.deps.prisma.$executeRaw`
       SELECT FROM "graphile_worker"."reschedule_jobs"(ARRAY(
-        SELECT j."id" FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
+        SELECT j."id" FROM "graphile_worker"."jobs" AS j
+        JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
         WHERE j."task_identifier" = ${OUTBOX_TASK} AND e."topic" = ANY(${topics}::varchar[]) AND j."locked_at" IS NULL
           AND j."attempts" < j."max_attempts" AND j."run_at" > now()), run_at => now())`;
   }
@@ -207,7 +217,8 @@ export class JobWorker {
         });
       const [row] = await this.deps.prisma.$queryRaw<{ due: number }[]>`
         SELECT count(*)::int AS due FROM "graphile_worker"."jobs"
-        WHERE "task_identifier" = ANY(${Object.keys(this.taskList())}::text[]) AND "attempts" < "max_attempts" AND ("run_at" <= now() OR "locked_at" IS NOT NULL)`;
+        WHERE "task_identifier" = ANY(${Object.keys(this.taskList())}::text[]) AND "attempts" < "max_attempts"
+          AND ("run_at" <= now() OR "locked_at" IS NOT NULL)`;
       const due = row!.due;
       if (due === 0) return;
       // A job added while the runner was still setting up its LISTEN waits for the next poll: wake it.
@@ -254,13 +265,16 @@ export class JobWorker {
     const stale = await this.upkeep<{ pool_id: string }>(Prisma.sql`
       SELECT DISTINCT j."locked_by" AS "pool_id" FROM "graphile_worker"."jobs" AS j
       WHERE j."locked_by" IS NOT NULL AND j."locked_at" < now() - make_interval(secs => ${lease})
-        AND NOT EXISTS (SELECT FROM "ordergate"."worker_lease" AS l WHERE l."pool_id" = j."locked_by" AND l."renewed_at" > now() - make_interval(secs => ${lease}))`);
+        AND NOT EXISTS (SELECT FROM "ordergate"."worker_lease" AS l
+                        WHERE l."pool_id" = j."locked_by"
+                          AND l."renewed_at" > now() - make_interval(secs => ${lease}))`);
     if (stale.length === 0) return;
     const poolIds = stale.map((row) => row.pool_id);
     const finals = await this.upkeep<{ job_id: string; id: string; topic: string; attempts: number }>(Prisma.sql`
       SELECT j."id" AS "job_id", e."id", e."topic", j."attempts"::int AS "attempts"
       FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
-      WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_by" = ANY(${poolIds}::text[]) AND j."attempts" >= j."max_attempts"`);
+      WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_by" = ANY(${poolIds}::text[])
+        AND j."attempts" >= j."max_attempts"`);
     await this.upkeep(Prisma.sql`SELECT FROM "graphile_worker"."force_unlock_workers"(${poolIds}::text[])`);
     this.deps.logger.warn("unlocked the jobs of worker pools whose lease ran out (their instance stopped)", {
       poolIds,
@@ -268,23 +282,24 @@ export class JobWorker {
     if (finals.length === 0) return;
     const reason = "the final attempt never finished (its instance stopped or its lease ran out)";
     await this.upkeep(
-      Prisma.sql`SELECT FROM "graphile_worker"."permanently_fail_jobs"(${finals.map((row) => row.job_id)}::bigint[], ${reason})`,
+      Prisma.sql`SELECT FROM "graphile_worker"."permanently_fail_jobs"(
+        ${finals.map((row) => row.job_id)}::bigint[], ${reason})`,
     );
     for (const row of finals) {
-      this.deps.logger.warn(
-        "outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`",
-        {
-          eventId: String(row.id),
-          topic: row.topic,
-          attempts: row.attempts,
-          reason,
-        },
-      );
+      this.deps.logger.warn(PARKED_LOG, {
+        eventId: String(row.id),
+        topic: row.topic,
+        attempts: row.attempts,
+        reason,
+      });
     }
     await this.upkeep(Prisma.sql`DELETE FROM "ordergate"."worker_lease" WHERE "renewed_at" < now() - interval '1 day'`);
   }
 
-  /** One outbox job: delivers its row unless it is gone (purged) or already delivered (a crash between the mark and the job's completion). */
+  /**
+   * One outbox job: delivers its row unless it is gone (purged) or already delivered (a crash
+   * between the mark and the job's completion).
+   */
   private async runJob(payload: { id: string | number }, helpers: JobHelpers): Promise<void> {
     const row = await this.readEvent(BigInt(payload.id));
     if (!row || row.delivered) return;
@@ -301,18 +316,16 @@ export class JobWorker {
       if (!handler) throw new Error(`no handler for outbox topic ${event.topic}`);
       await handler(event);
     } catch (error) {
-      // Logged and stored (graphile-worker's last_error): a mail server's refusal names the recipient, which stays masked.
+      // Logged and stored (graphile-worker's last_error): a mail server's refusal names the
+      // recipient, which stays masked.
       const reason = maskEmailsIn(error instanceof Error ? error.message : String(error)).slice(0, 2000);
       if (attempt >= helpers.job.max_attempts) {
-        this.deps.logger.warn(
-          "outbox event parked after too many failed attempts; it is kept, and goes out again after `npm run outbox -- requeue`",
-          {
-            eventId: String(event.id),
-            topic: event.topic,
-            attempts: attempt,
-            reason,
-          },
-        );
+        this.deps.logger.warn(PARKED_LOG, {
+          eventId: String(event.id),
+          topic: event.topic,
+          attempts: attempt,
+          reason,
+        });
       } else {
         this.deps.logger.warn("outbox delivery failed, retrying", {
           eventId: String(event.id),
@@ -341,7 +354,8 @@ export class JobWorker {
     // One statement text whatever the number of rows, so it stays prepared (src/db/database.ts).
     await this.deps.prisma.$executeRaw`
       UPDATE "ordergate"."outbox_event" AS e SET "delivered_at" = now(), "secret" = NULL, "attempts" = d."attempts"
-      FROM unnest(${rows.map(([id]) => id)}::bigint[], ${rows.map(([, attempts]) => attempts)}::int[]) AS d("id", "attempts")
+      FROM unnest(${rows.map(([id]) => id)}::bigint[], ${rows.map(([, attempts]) => attempts)}::int[])
+           AS d("id", "attempts")
       WHERE e."id" = d."id"`;
     return rows.map(() => undefined);
   }

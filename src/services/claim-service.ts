@@ -148,7 +148,8 @@ export class ClaimService {
     const { from, to, dropPattern } = EMAIL_SEARCH_KEY_SQL;
     const candidates = await this.claimableOrders(
       customerId,
-      Prisma.sql`regexp_replace(translate(o."email", ${from}, ${to}), ${dropPattern}, '', 'g') = ${emailSearchKey(recipient)}`,
+      Prisma.sql`regexp_replace(translate(o."email", ${from}, ${to}), ${dropPattern}, '', 'g')
+                 = ${emailSearchKey(recipient)}`,
     );
     const orders = candidates
       .filter((order) => normalizeEmail(order.email) === recipient)

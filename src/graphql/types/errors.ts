@@ -73,7 +73,8 @@ builder.objectType(InvalidInputError, {
 builder.objectType(ClaimEmailsWithheldError, {
   name: "ClaimEmailsWithheldError",
   description:
-    "Nothing was opened: an address the request concerns had its hourly share of claim emails (from you, or from everyone " +
+    "Nothing was opened: an address the request concerns had its hourly share of claim emails " +
+    "(from you, or from everyone " +
     "together). " +
     "It names no order or address; try again after `retryAfterSeconds`.",
   interfaces: [ErrorInterface],
