@@ -678,6 +678,21 @@ describe("rate limits on claims by email, and on declines", () => {
   });
 });
 
+describe("declines from a client forging its address", () => {
+  // No TRUST_PROXY: X-Forwarded-For is the client's own say, and counts for nothing.
+  const untrusted = useClaimFixture({ RATE_LIMITS: "on", RATE_LIMIT_CONFIRM_IP: "2/1h" });
+
+  it("holds a client that names a new X-Forwarded-For on every decline to the limit of its real address", async () => {
+    const { t: g } = untrusted;
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const headers = { "x-forwarded-for": `198.51.100.${i}`, forwarded: `for=198.51.100.${i}` };
+      statuses.push((await g.request("POST", DECLINE, { headers, body: { token: "A".repeat(43) } })).status);
+    }
+    expect(statuses).toEqual([400, 400, 429, 429]);
+  });
+});
+
 describe("the claimer's own limit on claims by email", () => {
   const limited = useClaimFixture({ RATE_LIMITS: "on", RATE_LIMIT_CLAIM_CUSTOMER: "2/1h" });
 
