@@ -22,5 +22,6 @@ module.exports = {
     eventBus: { resolve: "@medusajs/event-bus-local" },
     cacheService: { resolve: "@medusajs/cache-inmemory", options: { ttl: 30 } },
   },
-  featureFlags: {},
+  // Product categories (off by default in 1.20) so that the storefront tests can filter by category.
+  featureFlags: { product_categories: true },
 };

@@ -65,6 +65,8 @@ export interface Config {
   medusaUrl: string | undefined;
   /** Longest Medusa may take to answer a forwarded request; then 504. */
   medusaTimeoutMs: number;
+  /** STORE_CACHE_TTL: how long public catalog reads are kept (0: not at all). */
+  storeCacheTtlMs: number;
   /** Every rate limit; a limit that is `null` is off (RATE_LIMITS=off turns them all off). */
   rateLimits: RateLimits;
 }
@@ -106,6 +108,19 @@ const duration = (name: string) =>
       return z.NEVER;
     }
     return ms;
+  });
+
+/** A duration, or `0`/`off` for none. */
+const durationOrOff = (name: string) =>
+  z.string().transform((value, ctx) => {
+    if (value === "0" || value === "off") return 0;
+    const parsed = duration(name).safeParse(value);
+    if (parsed.success) return parsed.data;
+    ctx.addIssue({
+      code: "custom",
+      message: `${name} must be a duration such as 5s or 1m, or 0 or off (got "${value}")`,
+    });
+    return z.NEVER;
   });
 
 const integer = (name: string, min: number, max: number) =>
@@ -302,6 +317,7 @@ const envSchema = z.object({
     })
     .optional(),
   MEDUSA_TIMEOUT: duration("MEDUSA_TIMEOUT").default(30_000),
+  STORE_CACHE_TTL: durationOrOff("STORE_CACHE_TTL").default(5000),
   RATE_LIMITS: boolean("RATE_LIMITS").default(true),
   RATE_LIMIT_LOGIN_EMAIL: rate("RATE_LIMIT_LOGIN_EMAIL").default({ points: 10, durationMs: 15 * 60_000 }),
   RATE_LIMIT_LOGIN_IP: rate("RATE_LIMIT_LOGIN_IP").default({ points: 100, durationMs: 15 * 60_000 }),
@@ -386,6 +402,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: e.REQUEST_TIMEOUT,
     medusaUrl: e.MEDUSA_URL?.replace(/\/$/, ""),
     medusaTimeoutMs: e.MEDUSA_TIMEOUT,
+    storeCacheTtlMs: e.STORE_CACHE_TTL,
     rateLimits: {
       loginPerEmail: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_EMAIL : null,
       loginPerIp: e.RATE_LIMITS ? e.RATE_LIMIT_LOGIN_IP : null,

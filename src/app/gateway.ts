@@ -33,8 +33,13 @@ import { ClaimService } from "../services/claim-service";
 import { ClaimViewService } from "../services/claim-views";
 import { CustomerService } from "../services/customer-service";
 import { OrderService } from "../services/order-service";
+import { StorefrontService } from "../services/storefront";
+import { CatalogCache, MemoryCacheStore, RedisCacheStore } from "../store/catalog-cache";
+import { MedusaStoreClient } from "../store/medusa-store-client";
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long the store JWT lasts that carries the customer on a storefront call to Medusa. */
+const STORE_CALL_TOKEN_TTL = "5m";
 /** How often the server looks for requests past REQUEST_TIMEOUT (Node's default is every 30 s). */
 const REQUEST_TIMEOUT_CHECK_MS = 1000;
 
@@ -86,7 +91,22 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const auth = new AuthService({ prisma, config: { jwtKey }, rateLimiter, events });
   const customers = new CustomerService({ prisma, rateLimiter });
   const orders = new OrderService({ prisma, rateLimiter });
-  const services: Services = { prisma, events, claims, claimFeed, claimViews, auth, customers, orders };
+  const catalogCache = new CatalogCache(
+    config.redisUrl ? new RedisCacheStore(config.redisUrl, logger) : new MemoryCacheStore(),
+    config.storeCacheTtlMs,
+  );
+  const storeClient =
+    config.medusaUrl === undefined
+      ? undefined
+      : new MedusaStoreClient({
+          baseUrl: config.medusaUrl,
+          timeoutMs: config.medusaTimeoutMs,
+          issueStoreToken: (customerId) => auth.issueStoreToken(customerId, STORE_CALL_TOKEN_TTL),
+          onCall: (call) => metrics.medusaCalls.inc(call),
+          logger,
+        });
+  const storefront = new StorefrontService({ client: storeClient, cache: catalogCache, prisma });
+  const services: Services = { prisma, events, claims, claimFeed, claimViews, auth, customers, orders, storefront };
 
   const purge = new PurgeJob({ prisma, config, logger });
   const publishClaimStatus = ({ payload }: { payload: OrderClaimUpdated }) => events.publishClaimUpdate(payload);
@@ -163,6 +183,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     await events.close();
     rateLimiter.close();
     mailer.close();
+    await catalogCache.close();
     if (!database) await db.close();
   };
   const gateway: Gateway = {

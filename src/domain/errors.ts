@@ -145,3 +145,66 @@ export class ServiceUnavailableError extends DomainError {
     super("The service is temporarily unavailable. Try again shortly.");
   }
 }
+
+/** A storefront field was asked for, but no store is behind ordergate (MEDUSA_URL is not set). */
+export class StoreNotConnectedError extends DomainError {
+  readonly code = "STORE_NOT_CONNECTED";
+  constructor() {
+    super("No store is connected to this gateway (MEDUSA_URL is not set), so the storefront is not available.");
+  }
+}
+
+/** The store (Medusa) could not be reached, failed, or did not answer within MEDUSA_TIMEOUT. */
+export class StoreUnavailableError extends DomainError {
+  readonly code = "STORE_UNAVAILABLE";
+  constructor(timeoutMs?: number) {
+    super(
+      timeoutMs === undefined
+        ? "The store is unavailable. Try again shortly."
+        : `The store did not answer within ${timeoutMs / 1000} s. Try again shortly.`,
+    );
+  }
+}
+
+/**
+ * The store refused a request (a Medusa 4xx), with Medusa's own message. The subclasses are the
+ * refusals a storefront handles on their own; `medusaType` is Medusa's error type (`invalid_data`,
+ * `not_allowed`, `not_found`, ...).
+ */
+export class StoreRejectedError extends DomainError {
+  readonly code: string = "STORE_REJECTED";
+  constructor(
+    message: string,
+    readonly medusaType: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A cart, line, variant, shipping option or discount code the store does not know. */
+export class StoreNotFoundError extends StoreRejectedError {
+  override readonly code = "NOT_FOUND";
+}
+
+/** Not enough stock for the quantity asked for (Medusa's `insufficient_inventory`). */
+export class OutOfStockError extends StoreRejectedError {
+  override readonly code = "OUT_OF_STOCK";
+}
+
+/** An address in a country outside the cart's region. */
+export class AddressNotInRegionError extends StoreRejectedError {
+  override readonly code = "ADDRESS_NOT_IN_REGION";
+}
+
+/** A discount code that exists but does not apply to this cart (region, dates, usage, conditions). */
+export class DiscountNotApplicableError extends StoreRejectedError {
+  override readonly code = "DISCOUNT_NOT_APPLICABLE";
+}
+
+/** The cart was completed (it is an order now): it can no longer change. */
+export class CartCompletedError extends StoreRejectedError {
+  override readonly code = "CART_COMPLETED";
+  constructor() {
+    super("This cart has been completed: it is an order now and can no longer change.", "not_allowed");
+  }
+}

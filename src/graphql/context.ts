@@ -1,5 +1,6 @@
 import type { SignedInCustomer } from "../services/auth-service";
 import type { Services } from "../services";
+import type { StorefrontSession } from "../services/storefront";
 
 /** The signed-in customer, and until when their credentials hold (the JWT's `exp`, the session's end). */
 export type Viewer = SignedInCustomer;
@@ -9,8 +10,10 @@ export interface GraphQLContext extends Services {
   viewer: Viewer | null;
   /** The client's IP address (behind TRUST_PROXY hops), for rate limits. */
   clientIp: string;
+  /** This request's calls to the store (Medusa): batched and de-duplicated within the request. */
+  store: StorefrontSession;
 }
 
 export function createContext(services: Services, viewer: Viewer | null, clientIp: string): GraphQLContext {
-  return { ...services, viewer, clientIp };
+  return { ...services, viewer, clientIp, store: services.storefront.session(viewer?.customerId) };
 }

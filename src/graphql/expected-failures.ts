@@ -1,7 +1,7 @@
 import { handleStreamOrSingleExecutionResult, type Plugin } from "@envelop/core";
 import { GraphQLError } from "graphql";
 import { isDatabaseUnavailable } from "../db/availability";
-import { RateLimitedError, ServiceUnavailableError } from "../domain/errors";
+import { DomainError, RateLimitedError, ServiceUnavailableError } from "../domain/errors";
 import type { Logger } from "../lib/logger";
 
 /**
@@ -29,6 +29,11 @@ export function clientFacingError(error: unknown): GraphQLError | undefined {
         http: { status: 503, headers: { "Retry-After": String(ServiceUnavailableError.retryAfterSeconds) } },
       },
     });
+  }
+  // A field whose type has no room for a typed error (a query's): the same code, as a GraphQL error.
+  if (original instanceof DomainError) {
+    const fields = "field" in original ? { field: original.field } : {};
+    return new GraphQLError(original.message, { extensions: { code: original.code, ...fields } });
   }
   return undefined;
 }

@@ -4,6 +4,8 @@ import "./types/errors";
 import "./types/customer";
 import "./types/order";
 import "./types/claims";
+import "./types/catalog";
+import "./types/cart";
 
 export const schema = builder.toSchema();
 

@@ -72,6 +72,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly medusaCalls = new Counter({
+    name: "ordergate_medusa_calls_total",
+    help:
+      "Calls the storefront made to Medusa's Store API, by route template and outcome (ok; rejected: " +
+      "a Medusa 4xx; unavailable: unreachable, too slow or failing). Catalog reads served by the cache are not calls.",
+    labelNames: ["route", "outcome"] as const,
+    registers: [this.registry],
+  });
+
   readonly rateLimitRefusals = new Counter({
     name: "ordergate_rate_limit_refusals_total",
     help: "Requests refused by a rate limit, by limit.",

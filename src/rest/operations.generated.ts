@@ -17,6 +17,32 @@ export type Scalars = {
   DateTime: { input: unknown; output: unknown; }
 };
 
+export type AddressInput = {
+  address1: InputMaybe<Scalars['String']['input']>;
+  address2: InputMaybe<Scalars['String']['input']>;
+  city: InputMaybe<Scalars['String']['input']>;
+  company: InputMaybe<Scalars['String']['input']>;
+  /** ISO 3166-1 alpha-2 (dk); it must be a country of the cart's region. */
+  countryCode: InputMaybe<Scalars['String']['input']>;
+  firstName: InputMaybe<Scalars['String']['input']>;
+  lastName: InputMaybe<Scalars['String']['input']>;
+  phone: InputMaybe<Scalars['String']['input']>;
+  postalCode: InputMaybe<Scalars['String']['input']>;
+  province: InputMaybe<Scalars['String']['input']>;
+};
+
+export type CartLineInput = {
+  quantity: Scalars['Int']['input'];
+  variantId: Scalars['ID']['input'];
+};
+
+export type CreateCartInput = {
+  /** A guest's email; a signed-in customer's cart takes theirs. */
+  email: InputMaybe<Scalars['String']['input']>;
+  items: InputMaybe<Array<CartLineInput>>;
+  regionId: Scalars['ID']['input'];
+};
+
 /** Medusa's fulfillment status. */
 export type FulfillmentStatus =
   | 'CANCELED'
@@ -64,7 +90,22 @@ export type RegisterCustomerInput = {
   phone: InputMaybe<Scalars['String']['input']>;
 };
 
+/** What to change; fields left out stay as they are. */
+export type UpdateCartInput = {
+  billingAddress: InputMaybe<AddressInput>;
+  /** A discount code to apply. */
+  discountCode: InputMaybe<Scalars['String']['input']>;
+  email: InputMaybe<Scalars['String']['input']>;
+  /** Moves the cart to another region: its prices and shipping change with it. */
+  regionId: InputMaybe<Scalars['ID']['input']>;
+  shippingAddress: InputMaybe<AddressInput>;
+};
+
 type Failure_AccountRequiredError_Fragment = { code: string, message: string };
+
+type Failure_AddressNotInRegionError_Fragment = { code: string, message: string };
+
+type Failure_CartCompletedError_Fragment = { code: string, message: string };
 
 type Failure_ClaimEmailsWithheldError_Fragment = { code: string, message: string };
 
@@ -78,6 +119,8 @@ type Failure_ClaimTokenInvalidError_Fragment = { code: string, message: string }
 
 type Failure_ClaimTokenUsedError_Fragment = { code: string, message: string };
 
+type Failure_DiscountNotApplicableError_Fragment = { code: string, message: string };
+
 type Failure_EmailTakenError_Fragment = { code: string, message: string };
 
 type Failure_InvalidCredentialsError_Fragment = { code: string, message: string };
@@ -86,18 +129,36 @@ type Failure_InvalidInputError_Fragment = { code: string, message: string };
 
 type Failure_NotAuthenticatedError_Fragment = { code: string, message: string };
 
+type Failure_OutOfStockError_Fragment = { code: string, message: string };
+
+type Failure_StoreNotConnectedError_Fragment = { code: string, message: string };
+
+type Failure_StoreNotFoundError_Fragment = { code: string, message: string };
+
+type Failure_StoreRejectedError_Fragment = { code: string, message: string };
+
+type Failure_StoreUnavailableError_Fragment = { code: string, message: string };
+
 export type FailureFragment =
   | Failure_AccountRequiredError_Fragment
+  | Failure_AddressNotInRegionError_Fragment
+  | Failure_CartCompletedError_Fragment
   | Failure_ClaimEmailsWithheldError_Fragment
   | Failure_ClaimNotFoundError_Fragment
   | Failure_ClaimNotPendingError_Fragment
   | Failure_ClaimTokenExpiredError_Fragment
   | Failure_ClaimTokenInvalidError_Fragment
   | Failure_ClaimTokenUsedError_Fragment
+  | Failure_DiscountNotApplicableError_Fragment
   | Failure_EmailTakenError_Fragment
   | Failure_InvalidCredentialsError_Fragment
   | Failure_InvalidInputError_Fragment
   | Failure_NotAuthenticatedError_Fragment
+  | Failure_OutOfStockError_Fragment
+  | Failure_StoreNotConnectedError_Fragment
+  | Failure_StoreNotFoundError_Fragment
+  | Failure_StoreRejectedError_Fragment
+  | Failure_StoreUnavailableError_Fragment
 ;
 
 type ClaimOrdersOutcome_AccountRequiredError_Fragment = { __typename: 'AccountRequiredError', code: string, message: string };

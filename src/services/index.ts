@@ -6,6 +6,7 @@ import type { ClaimService } from "./claim-service";
 import type { ClaimViewService } from "./claim-views";
 import type { CustomerService } from "./customer-service";
 import type { OrderService } from "./order-service";
+import type { StorefrontService } from "./storefront";
 
 /** Every service the transports (GraphQL, REST, pages) call, built once by the composition root. */
 export interface Services {
@@ -17,4 +18,5 @@ export interface Services {
   customers: CustomerService;
   orders: OrderService;
   auth: AuthService;
+  storefront: StorefrontService;
 }

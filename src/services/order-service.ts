@@ -21,6 +21,20 @@ export class OrderService {
     return this.deps.prisma.order.findUnique({ where: { id: orderId }, include });
   }
 
+  /**
+   * The order a checkout just made (its id from Medusa's answer), for whoever completed it, as
+   * Medusa gives it to them. It is in this database when ordergate runs on Medusa's, as it must for
+   * the storefront.
+   */
+  async placedOrder<S extends Selection>(orderId: string, selection: S = {} as S) {
+    const order = await this.deps.prisma.order.findUnique({ ...selection, where: { id: orderId } });
+    if (!order)
+      throw new Error(
+        `Medusa placed order ${orderId}, but it is not in ordergate's database: in front of Medusa, DATABASE_URL must be Medusa's`,
+      );
+    return order;
+  }
+
   /** The order placed from a cart, as Medusa's `GET /store/orders/cart/:cart_id`; null if none. */
   findByCartId<I extends object>(cartId: string, include: I) {
     if (hasControlCharacters(cartId)) return Promise.resolve(null);

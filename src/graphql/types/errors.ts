@@ -11,6 +11,14 @@ import {
   InvalidCredentialsError,
   InvalidInputError,
   NotAuthenticatedError,
+  AddressNotInRegionError,
+  CartCompletedError,
+  DiscountNotApplicableError,
+  OutOfStockError,
+  StoreNotConnectedError,
+  StoreNotFoundError,
+  StoreRejectedError,
+  StoreUnavailableError,
 } from "../../domain/errors";
 import { builder } from "../builder";
 
@@ -81,6 +89,61 @@ builder.objectType(ClaimEmailsWithheldError, {
   isTypeOf: (value) => value instanceof ClaimEmailsWithheldError,
   fields: (t) => ({ retryAfterSeconds: t.exposeInt("retryAfterSeconds") }),
 });
+
+errorType(
+  StoreNotConnectedError,
+  "StoreNotConnectedError",
+  "No store is behind this gateway (MEDUSA_URL is not set): the storefront fields are not available.",
+);
+errorType(
+  StoreUnavailableError,
+  "StoreUnavailableError",
+  "The store (Medusa) could not be reached, failed, or did not answer within MEDUSA_TIMEOUT. Nothing is known " +
+    "to have changed; try again shortly.",
+);
+
+/** Medusa's refusals: `message` is Medusa's own; `medusaType` its error type. */
+function storeRefusalType(errorClass: new (...args: any[]) => StoreRejectedError, name: string, description: string) {
+  builder.objectType(errorClass, {
+    name,
+    description,
+    interfaces: [ErrorInterface],
+    // Exactly this class: every refusal is also a StoreRejectedError.
+    isTypeOf: (value) => value instanceof StoreRejectedError && value.constructor === errorClass,
+    fields: (t) => ({
+      medusaType: t.exposeString("medusaType", {
+        description: "Medusa's error type (invalid_data, not_allowed, ...).",
+      }),
+    }),
+  });
+}
+
+storeRefusalType(
+  StoreNotFoundError,
+  "StoreNotFoundError",
+  "The store knows no such cart, line, variant, shipping option or discount code.",
+);
+storeRefusalType(OutOfStockError, "OutOfStockError", "The store has too few in stock for the quantity asked for.");
+storeRefusalType(
+  AddressNotInRegionError,
+  "AddressNotInRegionError",
+  "The address's country is not one of the cart's region.",
+);
+storeRefusalType(
+  DiscountNotApplicableError,
+  "DiscountNotApplicableError",
+  "The discount code exists but does not apply to this cart (its region, dates, usage or conditions).",
+);
+storeRefusalType(
+  CartCompletedError,
+  "CartCompletedError",
+  "The cart was completed (it is an order now) and cannot change.",
+);
+storeRefusalType(
+  StoreRejectedError,
+  "StoreRejectedError",
+  "The store refused the request for another reason, in its own words (`message`).",
+);
 
 /**
  * An expected failure where no typed result can carry it (a subscription stream): a GraphQL error

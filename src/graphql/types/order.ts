@@ -1,5 +1,7 @@
 import { FulfillmentStatus, OrderStatus, PaymentStatus } from "../../db/generated/prisma/enums";
+import type { StoreVariant } from "../../services/storefront";
 import { builder, medusaEnum } from "../builder";
+import { ProductVariant } from "./catalog";
 
 export const OrderStatusEnum = medusaEnum("OrderStatus", Object.values(OrderStatus), "Medusa's order status.");
 const FulfillmentStatusEnum = medusaEnum(
@@ -30,7 +32,11 @@ builder.prismaObject("Order", {
   }),
 });
 
-builder.prismaObject("LineItem", {
+/**
+ * An order's line (a row of Medusa's `line_item`) or a cart's (Medusa's answer has the same columns,
+ * and also its variant and its computed total).
+ */
+export const LineItemType = builder.prismaObject("LineItem", {
   fields: (t) => ({
     id: t.exposeID("id"),
     title: t.exposeString("title"),
@@ -38,11 +44,21 @@ builder.prismaObject("LineItem", {
     thumbnail: t.exposeString("thumbnail", { nullable: true }),
     unitPrice: t.exposeInt("unit_price"),
     quantity: t.exposeInt("quantity"),
-    total: t.int({ resolve: (item) => item.unit_price * item.quantity }),
+    total: t.int({
+      description:
+        "A cart's line: after discounts and taxes, as Medusa computes it. An order's: unit price times quantity.",
+      resolve: (item) => (item as { total?: number }).total ?? item.unit_price * item.quantity,
+    }),
+    variant: t.field({
+      type: ProductVariant,
+      nullable: true,
+      description: "The product variant (a cart's lines; null on an order's).",
+      resolve: (item) => (item as { variant?: StoreVariant | null }).variant ?? null,
+    }),
   }),
 });
 
-builder.prismaObject("Address", {
+export const AddressType = builder.prismaObject("Address", {
   fields: (t) => ({
     id: t.exposeID("id"),
     firstName: t.exposeString("first_name", { nullable: true }),

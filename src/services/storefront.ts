@@ -1,0 +1,405 @@
+import DataLoader from "dataloader";
+import type { Db } from "../db/database";
+import {
+  CartCompletedError,
+  InvalidInputError,
+  StoreNotConnectedError,
+  StoreNotFoundError,
+  StoreRejectedError,
+} from "../domain/errors";
+import type { CatalogCache } from "../store/catalog-cache";
+import { type MedusaStoreClient, queryString, type StoreQuery, type StoreRequest } from "../store/medusa-store-client";
+import type {
+  MedusaCart,
+  MedusaCollection,
+  MedusaCompletion,
+  MedusaPage,
+  MedusaProduct,
+  MedusaRegion,
+  MedusaShippingOption,
+  MedusaVariant,
+} from "../store/medusa-types";
+
+/** What to ask Medusa for a product: the relations (`expand`) and own fields (`fields`) a query selects. */
+export interface ProductFetch {
+  relations: readonly string[];
+  fields: readonly string[];
+}
+
+/**
+ * A variant as read, with the region it was read in (a product's region, a cart's): its price
+ * without a region of its own is that region's. `calculated_price` is there when it was read with
+ * prices (for that region).
+ */
+export type StoreVariant = MedusaVariant & { regionId?: string };
+/** A product as read; its variants know the region their prices are for. */
+export type StoreProduct = Omit<MedusaProduct, "variants"> & { variants?: StoreVariant[] };
+
+export interface ProductPageQuery {
+  limit: number;
+  offset: number;
+  regionId?: string;
+  query?: string;
+  collectionId?: string;
+  categoryId?: string;
+}
+
+export interface CartAddressInput {
+  firstName?: string | null;
+  lastName?: string | null;
+  company?: string | null;
+  address1?: string | null;
+  address2?: string | null;
+  city?: string | null;
+  province?: string | null;
+  postalCode?: string | null;
+  countryCode?: string | null;
+  phone?: string | null;
+}
+
+export interface CartUpdate {
+  email?: string | null;
+  shippingAddress?: CartAddressInput | null;
+  billingAddress?: CartAddressInput | null;
+  regionId?: string | null;
+  discountCode?: string | null;
+}
+
+/** Ids that go into a Medusa path: Medusa's own are `prefix_ULID`; nothing else may reach the path. */
+const PATH_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+function pathId(field: string, value: string): string {
+  if (!PATH_ID.test(value)) throw new InvalidInputError(field, "is not an id (letters, digits, _ and -)");
+  return value;
+}
+
+/** The most of one quantity: Medusa keeps quantities in a 32-bit integer. */
+const MAX_QUANTITY = 10_000;
+
+function quantity(field: string, value: number, least: number): number {
+  if (!Number.isInteger(value) || value < least || value > MAX_QUANTITY)
+    throw new InvalidInputError(field, `must be a whole number from ${least} to ${MAX_QUANTITY}`);
+  return value;
+}
+
+const medusaAddress = (address: CartAddressInput) => ({
+  first_name: address.firstName ?? undefined,
+  last_name: address.lastName ?? undefined,
+  company: address.company ?? undefined,
+  address_1: address.address1 ?? undefined,
+  address_2: address.address2 ?? undefined,
+  city: address.city ?? undefined,
+  province: address.province ?? undefined,
+  postal_code: address.postalCode ?? undefined,
+  country_code: address.countryCode?.toLowerCase() ?? undefined,
+  phone: address.phone ?? undefined,
+});
+
+/**
+ * The storefront in front of Medusa (design §7): catalog reads, the cart and the checkout, all
+ * through Medusa's Store API, Medusa being the source of truth. One `StorefrontSession` per GraphQL
+ * request batches and de-duplicates its calls; public catalog reads (made as an anonymous shopper)
+ * go through the catalog cache, carts never do. Without MEDUSA_URL every call is
+ * StoreNotConnectedError.
+ */
+export class StorefrontService {
+  constructor(private readonly deps: { client?: MedusaStoreClient; cache: CatalogCache; prisma: Db }) {}
+
+  get connected(): boolean {
+    return this.deps.client !== undefined;
+  }
+
+  session(customerId: string | undefined): StorefrontSession {
+    return new StorefrontSession(this.deps, customerId);
+  }
+}
+
+export class StorefrontSession {
+  private regionList?: Promise<MedusaRegion[]>;
+  /** One loader per way of reading products (region, relations, fields): ids in one call. */
+  private readonly productLoaders = new Map<string, DataLoader<string, StoreProduct | null>>();
+  private readonly handleLoaders = new Map<string, DataLoader<string, StoreProduct | null>>();
+  /** One loader per region: variants' calculated prices in one call. */
+  private readonly priceLoaders = new Map<string, DataLoader<string, number | null>>();
+  private readonly carts = new Map<string, Promise<MedusaCart | null>>();
+
+  constructor(
+    private readonly deps: { client?: MedusaStoreClient; cache: CatalogCache; prisma: Db },
+    private readonly customerId: string | undefined,
+  ) {}
+
+  private get client(): MedusaStoreClient {
+    if (!this.deps.client) throw new StoreNotConnectedError();
+    return this.deps.client;
+  }
+
+  /** A public catalog read: anonymous (so every shopper's answer is the same), through the cache. */
+  private async catalogRead<T>(path: string, query?: StoreQuery): Promise<T> {
+    const client = this.client;
+    const text = await this.deps.cache.read(`${path}${queryString(query)}`, () => client.getText(path, query));
+    return JSON.parse(text) as T;
+  }
+
+  /** A call as the signed-in customer (if any), never cached. */
+  private personal<T>(request: Omit<StoreRequest, "customerId">): Promise<T> {
+    return this.client.call<T>({ ...request, customerId: this.customerId });
+  }
+
+  regions(): Promise<MedusaRegion[]> {
+    this.regionList ??= this.catalogRead<{ regions: MedusaRegion[] }>("/store/regions").then(({ regions }) => regions);
+    return this.regionList;
+  }
+
+  async region(id: string): Promise<MedusaRegion | null> {
+    return (await this.regions()).find((region) => region.id === id) ?? null;
+  }
+
+  async currencyOf(regionId: string): Promise<string | null> {
+    return (await this.region(regionId))?.currency_code ?? null;
+  }
+
+  private productQuery(fetch: ProductFetch, regionId: string | undefined): StoreQuery {
+    return {
+      expand: fetch.relations.join(","),
+      fields: ["id", ...fetch.fields.filter((field) => field !== "id")].join(","),
+      region_id: regionId,
+    };
+  }
+
+  private async readProducts(query: StoreQuery, regionId: string | undefined) {
+    const page = await this.catalogRead<MedusaPage & { products: MedusaProduct[] }>("/store/products", query);
+    const products: StoreProduct[] = page.products.map((product) =>
+      regionId && product.variants
+        ? { ...product, variants: product.variants.map((variant) => ({ ...variant, regionId })) }
+        : product,
+    );
+    return { products, count: page.count };
+  }
+
+  /** A page of products, Medusa's order, with what `fetch` names. */
+  productPage(page: ProductPageQuery, fetch: ProductFetch) {
+    return this.readProducts(
+      {
+        ...this.productQuery(fetch, page.regionId),
+        limit: page.limit,
+        offset: page.offset,
+        q: page.query,
+        collection_id: page.collectionId === undefined ? undefined : [page.collectionId],
+        category_id: page.categoryId === undefined ? undefined : [page.categoryId],
+        include_category_children: page.categoryId === undefined ? undefined : true,
+      },
+      page.regionId,
+    );
+  }
+
+  /** One product by id or by handle; null if Medusa has none (or it is not published). */
+  product(by: { id?: string; handle?: string }, regionId: string | undefined, fetch: ProductFetch) {
+    const group = JSON.stringify([regionId, fetch.relations, fetch.fields]);
+    if (by.id !== undefined) {
+      let loader = this.productLoaders.get(group);
+      if (!loader) {
+        loader = new DataLoader(async (ids) => {
+          const query = { ...this.productQuery(fetch, regionId), id: [...ids], limit: ids.length };
+          const { products } = await this.readProducts(query, regionId);
+          return ids.map((id) => products.find((product) => product.id === id) ?? null);
+        });
+        this.productLoaders.set(group, loader);
+      }
+      return loader.load(by.id);
+    }
+    let loader = this.handleLoaders.get(group);
+    if (!loader) {
+      // Medusa filters by one handle at a time: the loader only de-duplicates.
+      loader = new DataLoader((handles) =>
+        Promise.all(
+          handles.map(async (handle) => {
+            const query = { ...this.productQuery(fetch, regionId), handle, limit: 1 };
+            return (await this.readProducts(query, regionId)).products[0] ?? null;
+          }),
+        ),
+      );
+      this.handleLoaders.set(group, loader);
+    }
+    return loader.load(by.handle!);
+  }
+
+  /**
+   * Medusa's calculated price of a variant in a region: the one it was read with when that is the
+   * region, otherwise every variant asked for in the region in one call (`GET /store/variants`).
+   */
+  variantPrice(variant: StoreVariant, regionId: string): Promise<number | null> {
+    if (variant.regionId === regionId && variant.calculated_price !== undefined)
+      return Promise.resolve(variant.calculated_price ?? null);
+    let loader = this.priceLoaders.get(regionId);
+    if (!loader) {
+      loader = new DataLoader(async (ids) => {
+        const { variants } = await this.catalogRead<{ variants: MedusaVariant[] }>("/store/variants", {
+          ids: ids.join(","),
+          region_id: regionId,
+          limit: ids.length,
+        });
+        return ids.map((id) => variants.find((found) => found.id === id)?.calculated_price ?? null);
+      });
+      this.priceLoaders.set(regionId, loader);
+    }
+    return loader.load(variant.id);
+  }
+
+  collectionPage(page: { limit: number; offset: number }) {
+    return this.catalogRead<MedusaPage & { collections: MedusaCollection[] }>("/store/collections", page);
+  }
+
+  /**
+   * A cart, as Medusa computes it; null when Medusa has none with this id, or when it belongs to a
+   * customer account other than the signed-in one (told apart from no cart by no one).
+   */
+  cart(cartId: string): Promise<MedusaCart | null> {
+    let reading = this.carts.get(cartId);
+    if (!reading) {
+      reading = this.readCart(cartId);
+      this.carts.set(cartId, reading);
+    }
+    return reading;
+  }
+
+  private async readCart(cartId: string): Promise<MedusaCart | null> {
+    if (!PATH_ID.test(cartId)) return null;
+    const cart = await this.personal<{ cart: MedusaCart }>({ method: "GET", path: `/store/carts/${cartId}` }).then(
+      ({ cart }) => cart,
+      (error) => {
+        if (error instanceof StoreNotFoundError) return null;
+        throw error;
+      },
+    );
+    return cart && (await this.mayUse(cart)) ? cart : null;
+  }
+
+  /**
+   * Whether the caller may see and change this cart. Medusa v1 serves any cart to whoever has its id;
+   * ordergate keeps a cart that belongs to a customer account to that customer. A guest's cart
+   * (Medusa ties it to a guest customer record once it has an email) stays with whoever has its id.
+   */
+  private async mayUse(cart: MedusaCart): Promise<boolean> {
+    if (!cart.customer_id || cart.customer_id === this.customerId) return true;
+    const owner = await this.deps.prisma.customer.findUnique({
+      where: { id: cart.customer_id },
+      select: { has_account: true },
+    });
+    return !owner?.has_account;
+  }
+
+  /** The cart, to be changed: there, the caller's, and not completed. */
+  private async openCart(cartId: string): Promise<string> {
+    const cart = await this.cart(pathId("cartId", cartId));
+    if (!cart) throw new StoreNotFoundError(`No cart with the id ${cartId}.`, "not_found");
+    if (cart.completed_at) throw new CartCompletedError();
+    return cart.id;
+  }
+
+  /** A change to the cart; the cart as Medusa answers it (totals computed). */
+  private async changeCart(cartId: string, request: Omit<StoreRequest, "customerId">): Promise<MedusaCart> {
+    await this.openCart(cartId);
+    const { cart } = await this.personal<{ cart: MedusaCart }>(request);
+    this.carts.set(cart.id, Promise.resolve(cart));
+    return cart;
+  }
+
+  async shippingOptions(cartId: string): Promise<MedusaShippingOption[]> {
+    const id = await this.openCart(cartId);
+    const answer = await this.personal<{ shipping_options: MedusaShippingOption[] }>({
+      method: "GET",
+      path: `/store/shipping-options/${id}`,
+    });
+    return answer.shipping_options;
+  }
+
+  /**
+   * A new cart in a region, with its first lines and email if given. A signed-in customer's cart is
+   * theirs in Medusa (Medusa takes the customer and their email from the store JWT).
+   */
+  async createCart(input: {
+    regionId: string;
+    email?: string | null;
+    items?: { variantId: string; quantity: number }[] | null;
+  }): Promise<MedusaCart> {
+    const items = (input.items ?? []).map((item, index) => ({
+      variant_id: item.variantId,
+      quantity: quantity(`input.items[${index}].quantity`, item.quantity, 1),
+    }));
+    const { cart } = await this.personal<{ cart: MedusaCart }>({
+      method: "POST",
+      path: "/store/carts",
+      body: { region_id: input.regionId, ...(items.length ? { items } : {}) },
+    });
+    if (!input.email) return cart;
+    return (
+      await this.personal<{ cart: MedusaCart }>({
+        method: "POST",
+        path: `/store/carts/${cart.id}`,
+        body: { email: input.email },
+      })
+    ).cart;
+  }
+
+  addLine(cartId: string, variantId: string, count: number) {
+    const body = { variant_id: variantId, quantity: quantity("quantity", count, 1) };
+    return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}/line-items`, body });
+  }
+
+  /** A line's new quantity; 0 removes it. */
+  updateLine(cartId: string, lineId: string, count: number) {
+    quantity("quantity", count, 0);
+    const path = `/store/carts/${cartId}/line-items/${pathId("lineId", lineId)}`;
+    if (count === 0) return this.changeCart(cartId, { method: "DELETE", path });
+    return this.changeCart(cartId, { method: "POST", path, body: { quantity: count } });
+  }
+
+  removeLine(cartId: string, lineId: string) {
+    const path = `/store/carts/${cartId}/line-items/${pathId("lineId", lineId)}`;
+    return this.changeCart(cartId, { method: "DELETE", path });
+  }
+
+  updateCart(cartId: string, update: CartUpdate) {
+    const body = {
+      email: update.email ?? undefined,
+      region_id: update.regionId ?? undefined,
+      shipping_address: update.shippingAddress ? medusaAddress(update.shippingAddress) : undefined,
+      billing_address: update.billingAddress ? medusaAddress(update.billingAddress) : undefined,
+      discounts: update.discountCode ? [{ code: update.discountCode }] : undefined,
+    };
+    return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}`, body });
+  }
+
+  addShippingMethod(cartId: string, optionId: string) {
+    const body = { option_id: optionId };
+    return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}/shipping-methods`, body });
+  }
+
+  initializePayment(cartId: string) {
+    return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}/payment-sessions` });
+  }
+
+  selectPaymentProvider(cartId: string, providerId: string) {
+    const body = { provider_id: providerId };
+    return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}/payment-session`, body });
+  }
+
+  /**
+   * Completes the checkout; the order's id. A cart completed already gives its order again (Medusa's
+   * idempotent answer); a payment that needs more (no order yet) is refused with Medusa's words.
+   */
+  async completeCart(cartId: string): Promise<string> {
+    const cart = await this.cart(pathId("cartId", cartId));
+    if (!cart) throw new StoreNotFoundError(`No cart with the id ${cartId}.`, "not_found");
+    this.carts.delete(cart.id);
+    const completion = await this.personal<MedusaCompletion>({
+      method: "POST",
+      path: `/store/carts/${cart.id}/complete`,
+    });
+    if (completion.type === "order") return completion.data.id;
+    throw new StoreRejectedError(
+      "The payment was not authorized, so the cart was not completed. Check the payment session and try again.",
+      "payment_authorization_error",
+    );
+  }
+}
