@@ -160,7 +160,9 @@ export class StorefrontSession {
 
   private productQuery(fetch: ProductFetch, regionId: string | undefined): StoreQuery {
     return {
-      expand: fetch.relations.join(","),
+      // Asked for without any relation, Medusa 1.20 counts only the page it returns (`count`) and
+      // orders it otherwise: the collection, a single join, is always asked for.
+      expand: (fetch.relations.length ? fetch.relations : ["collection"]).join(","),
       fields: ["id", ...fetch.fields.filter((field) => field !== "id")].join(","),
       region_id: regionId,
     };
