@@ -266,7 +266,8 @@ export class StorefrontSession {
 
   private async readCart(cartId: string): Promise<MedusaCart | null> {
     if (!PATH_ID.test(cartId)) return null;
-    const cart = await this.personal<{ cart: MedusaCart }>({ method: "GET", path: `/store/carts/${cartId}` }).then(
+    // Anonymously: Medusa v1 hands a cart read with a customer's JWT to that customer, whoever had it.
+    const cart = await this.client.call<{ cart: MedusaCart }>({ method: "GET", path: `/store/carts/${cartId}` }).then(
       ({ cart }) => cart,
       (error) => {
         if (error instanceof StoreNotFoundError) return null;
