@@ -1,4 +1,7 @@
+import { parse, validate } from "graphql";
 import type { Browser, Page } from "playwright-core";
+import { GRAPHIQL_OPTIONS } from "../src/graphql/graphiql";
+import { schema } from "../src/graphql/schema";
 import { chromiumInstalled, launchChromium, localOnlyContext } from "./support/browser";
 import { startTestGateway, type TestGateway } from "./support/gateway";
 
@@ -64,5 +67,21 @@ describeInBrowser("GraphiQL's walk-through tabs", () => {
     } finally {
       await page.context().close();
     }
+  });
+});
+
+describe("GraphiQL's walk-through documents", () => {
+  it("are valid against the schema, every operation of every tab", () => {
+    for (const tab of GRAPHIQL_OPTIONS.defaultTabs!) {
+      const document = parse(tab.query!);
+      expect(validate(schema, document)).toEqual([]);
+      if (tab.variables) expect(() => JSON.parse(tab.variables!)).not.toThrow();
+    }
+    // The checkout's steps, by name.
+    const checkout = GRAPHIQL_OPTIONS.defaultTabs!.find((tab) => tab.query!.includes("completeCart"))!;
+    const names = parse(checkout.query!).definitions.flatMap((definition) =>
+      definition.kind === "OperationDefinition" && definition.name ? [definition.name.value] : [],
+    );
+    expect(names).toEqual(["Catalog", "CreateCart", "Address", "ShippingOptions", "Ship", "Pay", "Complete"]);
   });
 });

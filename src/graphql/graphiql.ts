@@ -58,7 +58,69 @@ subscription {
 }
 `;
 
-// The documents are anonymous on purpose: GraphiQL presets a tab's operation name from its
+const CHECKOUT = `# A checkout in GraphQL, in front of Medusa
+# (MEDUSA_URL; without it these answer
+# STORE_NOT_CONNECTED). Run the operations in
+# order: the Run button offers each by name.
+# Copy the ids each one returns into the
+# Variables panel below.
+#  Catalog  -> regionId, variantId
+#  CreateCart -> cartId (with one line)
+#  Address  (a country of the region)
+#  ShippingOptions -> optionId
+#  Ship, Pay, then Complete -> the order
+
+query Catalog($regionId: ID) {
+  regions { id name currencyCode countries { code } }
+  products(first: 5, regionId: $regionId) {
+    totalCount
+    edges { node { title handle
+      variants { id title price { amount currencyCode } } } }
+  }
+}
+
+mutation CreateCart($regionId: ID!, $variantId: ID!) {
+  createCart(input: { regionId: $regionId, email: "guest@example.com",
+    items: [{ variantId: $variantId, quantity: 1 }] }) { ...Result }
+}
+
+mutation Address($cartId: ID!) {
+  updateCart(cartId: $cartId, input: { shippingAddress: {
+    firstName: "Ann", lastName: "Lee", address1: "1 Main St",
+    city: "Copenhagen", postalCode: "1000", countryCode: "dk" } }) { ...Result }
+}
+
+query ShippingOptions($cartId: ID!) {
+  shippingOptions(cartId: $cartId) { id name price { amount currencyCode } }
+}
+
+mutation Ship($cartId: ID!, $optionId: ID!) {
+  addShippingMethod(cartId: $cartId, optionId: $optionId) { ...Result }
+}
+
+# Mutations run one after the other: sessions, then the choice.
+mutation Pay($cartId: ID!) {
+  initializePayment(cartId: $cartId) { ...Result }
+  selectPaymentProvider(cartId: $cartId, providerId: "manual") { ...Result }
+}
+
+mutation Complete($cartId: ID!) {
+  completeCart(cartId: $cartId) {
+    __typename
+    ... on CompleteCartSuccess { order { id displayId email status } }
+    ... on Error { code message }
+  }
+}
+
+fragment Result on CartResult {
+  __typename
+  ... on CartSuccess { cart { id total subtotal taxTotal shippingTotal
+    currencyCode items { title quantity unitPrice total } } }
+  ... on Error { code message }
+}
+`;
+
+// The documents are anonymous on purpose (but the checkout's, a tab of several steps): GraphiQL presets a tab's operation name from its
 // document and, until its editor's debounced parse catches up, sends that name with whatever the
 // editor holds ("Cannot infer operation SignIn" for a `{ __typename }` run at once).
 
@@ -81,6 +143,10 @@ export const GRAPHIQL_OPTIONS: GraphiQLOptions = {
       headers: AUTHORIZATION_HEADER,
     },
     { query: WATCH_CLAIMS, headers: AUTHORIZATION_HEADER },
+    {
+      query: CHECKOUT,
+      variables: JSON.stringify({ regionId: null, variantId: null, cartId: null, optionId: null }, null, 2),
+    },
   ],
 };
 
