@@ -71,6 +71,10 @@ describe("settings", () => {
     [{ MEDUSA_URL: "127.0.0.1:9001" }, "MEDUSA_URL: MEDUSA_URL must be a URL starting with http:// or https://"],
     [{ MEDUSA_URL: "http://127.0.0.1:9001/?x=1" }, "MEDUSA_URL: MEDUSA_URL must not have a query or fragment"],
     [{ MEDUSA_TIMEOUT: "0" }, "MEDUSA_TIMEOUT: MEDUSA_TIMEOUT must be a positive duration"],
+    [
+      { STORE_CACHE_TTL: "-1s" },
+      'STORE_CACHE_TTL: STORE_CACHE_TTL must be a duration such as 5s or 1m, or 0 or off (got "-1s")',
+    ],
     [{ PUBLIC_URL: "https://orders.shop.example/?a=1" }, "PUBLIC_URL: PUBLIC_URL must be an origin"],
     [{ PUBLIC_URL: "https://orders.shop.example/gateway" }, "PUBLIC_URL: PUBLIC_URL must be an origin"],
     [{ SEED_DEMO: "maybe" }, 'SEED_DEMO: SEED_DEMO must be true or false (got "maybe")'],
@@ -212,6 +216,13 @@ describe("settings", () => {
       "loopback",
       "::1",
     ]);
+  });
+
+  it("reads STORE_CACHE_TTL, 5 seconds by default, 0 or off for no catalog cache", () => {
+    expect(loadConfig({}).storeCacheTtlMs).toBe(5000);
+    expect(loadConfig({ STORE_CACHE_TTL: "30s" }).storeCacheTtlMs).toBe(30_000);
+    expect(loadConfig({ STORE_CACHE_TTL: "0" }).storeCacheTtlMs).toBe(0);
+    expect(loadConfig({ STORE_CACHE_TTL: "off" }).storeCacheTtlMs).toBe(0);
   });
 
   it("reads METRICS_PORT, unset by default", () => {
