@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { Db } from "../db/database";
+import { hasControlCharacters } from "../domain/email";
 import {
   CartCompletedError,
   InvalidInputError,
@@ -63,6 +64,13 @@ export interface CartUpdate {
   billingAddress?: CartAddressInput | null;
   regionId?: string | null;
   discountCode?: string | null;
+}
+
+/** Text for Medusa's query string: no control characters (PostgreSQL refuses NUL; Medusa then fails). */
+function queryText(field: string, value: string | undefined): string | undefined {
+  if (value !== undefined && hasControlCharacters(value))
+    throw new InvalidInputError(field, "must not contain control characters");
+  return value;
 }
 
 /** Ids that go into a Medusa path: Medusa's own are `prefix_ULID`; nothing else may reach the path. */
@@ -164,7 +172,7 @@ export class StorefrontSession {
       // orders it otherwise: the collection, a single join, is always asked for.
       expand: (fetch.relations.length ? fetch.relations : ["collection"]).join(","),
       fields: ["id", ...fetch.fields.filter((field) => field !== "id")].join(","),
-      region_id: regionId,
+      region_id: queryText("regionId", regionId),
     };
   }
 
@@ -185,9 +193,9 @@ export class StorefrontSession {
         ...this.productQuery(fetch, page.regionId),
         limit: page.limit,
         offset: page.offset,
-        q: page.query,
-        collection_id: page.collectionId === undefined ? undefined : [page.collectionId],
-        category_id: page.categoryId === undefined ? undefined : [page.categoryId],
+        q: queryText("query", page.query),
+        collection_id: page.collectionId === undefined ? undefined : [queryText("collectionId", page.collectionId)!],
+        category_id: page.categoryId === undefined ? undefined : [queryText("categoryId", page.categoryId)!],
         include_category_children: page.categoryId === undefined ? undefined : true,
       },
       page.regionId,
@@ -196,6 +204,8 @@ export class StorefrontSession {
 
   /** One product by id or by handle; null if Medusa has none (or it is not published). */
   product(by: { id?: string; handle?: string }, regionId: string | undefined, fetch: ProductFetch) {
+    // No product has one (and Medusa fails on a NUL).
+    if (hasControlCharacters(by.id ?? by.handle ?? "")) return Promise.resolve(null);
     const group = JSON.stringify([regionId, fetch.relations, fetch.fields]);
     if (by.id !== undefined) {
       let loader = this.productLoaders.get(group);
@@ -234,6 +244,7 @@ export class StorefrontSession {
       return Promise.resolve(variant.calculated_price ?? null);
     let loader = this.priceLoaders.get(regionId);
     if (!loader) {
+      queryText("regionId", regionId);
       loader = new DataLoader(async (ids) => {
         const { variants } = await this.catalogRead<{ variants: MedusaVariant[] }>("/store/variants", {
           ids: ids.join(","),

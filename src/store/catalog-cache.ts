@@ -8,29 +8,45 @@ export interface CatalogCacheStore {
   close(): Promise<void>;
 }
 
-/** Most answers kept in one process; the oldest go first. */
+/** Most answers, and most characters of answers, kept in one process; the oldest go first. */
 const MEMORY_ENTRIES = 1000;
+const MEMORY_CHARACTERS = 16 * 1024 * 1024;
 
-/** A bounded in-process map of answers, each until its expiry. */
+/**
+ * A bounded in-process map of answers, each until its expiry: however many different reads clients
+ * ask for, it holds at most MEMORY_ENTRIES answers and MEMORY_CHARACTERS of them.
+ */
 export class MemoryCacheStore implements CatalogCacheStore {
   private readonly entries = new Map<string, { value: string; expiresAt: number }>();
+  private characters = 0;
 
   async get(key: string): Promise<string | undefined> {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt > Date.now()) return entry.value;
-    this.entries.delete(key);
+    this.remove(key);
     return undefined;
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    this.entries.delete(key);
+    if (value.length > MEMORY_CHARACTERS) return;
+    this.remove(key);
     this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
-    if (this.entries.size > MEMORY_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    this.characters += value.length;
+    while (this.entries.size > MEMORY_ENTRIES || this.characters > MEMORY_CHARACTERS)
+      this.remove(this.entries.keys().next().value!);
+  }
+
+  private remove(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.characters -= entry.value.length;
   }
 
   async close(): Promise<void> {
     this.entries.clear();
+    this.characters = 0;
   }
 }
 
