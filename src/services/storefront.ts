@@ -66,17 +66,25 @@ export interface CartUpdate {
   discountCode?: string | null;
 }
 
-/** Text for Medusa's query string: no control characters (PostgreSQL refuses NUL; Medusa then fails). */
-function queryText(field: string, value: string | undefined): string | undefined {
-  if (value !== undefined && hasControlCharacters(value))
-    throw new InvalidInputError(field, "must not contain control characters");
+/** The longest text sent to Medusa in a query or a body (a URL past 16 kB is refused by Node's server). */
+const MAX_TEXT = 1000;
+
+/**
+ * Text for Medusa: no control characters (PostgreSQL refuses NUL, and Medusa then fails as a whole)
+ * and at most MAX_TEXT characters.
+ */
+function text<T extends string | null | undefined>(field: string, value: T): T {
+  if (typeof value !== "string") return value;
+  if (hasControlCharacters(value)) throw new InvalidInputError(field, "must not contain control characters");
+  if (value.length > MAX_TEXT) throw new InvalidInputError(field, `must be at most ${MAX_TEXT} characters`);
   return value;
 }
 
 /** Ids that go into a Medusa path: Medusa's own are `prefix_ULID`; nothing else may reach the path. */
 const PATH_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
-function pathId(field: string, value: string): string {
+/** An id for a Medusa path or body: Medusa's shape, nothing else (an id that cannot exist is not sent). */
+function storeId(field: string, value: string): string {
   if (!PATH_ID.test(value)) throw new InvalidInputError(field, "is not an id (letters, digits, _ and -)");
   return value;
 }
@@ -90,18 +98,28 @@ function quantity(field: string, value: number, least: number): number {
   return value;
 }
 
-const medusaAddress = (address: CartAddressInput) => ({
-  first_name: address.firstName ?? undefined,
-  last_name: address.lastName ?? undefined,
-  company: address.company ?? undefined,
-  address_1: address.address1 ?? undefined,
-  address_2: address.address2 ?? undefined,
-  city: address.city ?? undefined,
-  province: address.province ?? undefined,
-  postal_code: address.postalCode ?? undefined,
-  country_code: address.countryCode?.toLowerCase() ?? undefined,
-  phone: address.phone ?? undefined,
-});
+const ADDRESS_FIELDS = {
+  firstName: "first_name",
+  lastName: "last_name",
+  company: "company",
+  address1: "address_1",
+  address2: "address_2",
+  city: "city",
+  province: "province",
+  postalCode: "postal_code",
+  countryCode: "country_code",
+  phone: "phone",
+} as const satisfies Record<keyof CartAddressInput, string>;
+
+/** An address in Medusa's words (fields left out stay as they are); `field` names the argument. */
+function medusaAddress(field: string, address: CartAddressInput): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [name, medusaName] of Object.entries(ADDRESS_FIELDS)) {
+    const value = text(`${field}.${name}`, address[name as keyof CartAddressInput]);
+    if (typeof value === "string") fields[medusaName] = name === "countryCode" ? value.toLowerCase() : value;
+  }
+  return fields;
+}
 
 /**
  * The storefront in front of Medusa (design §7): catalog reads, the cart and the checkout, all
@@ -172,7 +190,7 @@ export class StorefrontSession {
       // orders it otherwise: the collection, a single join, is always asked for.
       expand: (fetch.relations.length ? fetch.relations : ["collection"]).join(","),
       fields: ["id", ...fetch.fields.filter((field) => field !== "id")].join(","),
-      region_id: queryText("regionId", regionId),
+      region_id: text("regionId", regionId),
     };
   }
 
@@ -193,9 +211,9 @@ export class StorefrontSession {
         ...this.productQuery(fetch, page.regionId),
         limit: page.limit,
         offset: page.offset,
-        q: queryText("query", page.query),
-        collection_id: page.collectionId === undefined ? undefined : [queryText("collectionId", page.collectionId)!],
-        category_id: page.categoryId === undefined ? undefined : [queryText("categoryId", page.categoryId)!],
+        q: text("query", page.query),
+        collection_id: page.collectionId === undefined ? undefined : [text("collectionId", page.collectionId)!],
+        category_id: page.categoryId === undefined ? undefined : [text("categoryId", page.categoryId)!],
         include_category_children: page.categoryId === undefined ? undefined : true,
       },
       page.regionId,
@@ -204,8 +222,9 @@ export class StorefrontSession {
 
   /** One product by id or by handle; null if Medusa has none (or it is not published). */
   product(by: { id?: string; handle?: string }, regionId: string | undefined, fetch: ProductFetch) {
-    // No product has one (and Medusa fails on a NUL).
-    if (hasControlCharacters(by.id ?? by.handle ?? "")) return Promise.resolve(null);
+    // No product has such a handle or id (and Medusa fails on a NUL or an overlong URL).
+    const key = by.id ?? by.handle ?? "";
+    if (hasControlCharacters(key) || key.length > MAX_TEXT) return Promise.resolve(null);
     const group = JSON.stringify([regionId, fetch.relations, fetch.fields]);
     if (by.id !== undefined) {
       let loader = this.productLoaders.get(group);
@@ -244,7 +263,7 @@ export class StorefrontSession {
       return Promise.resolve(variant.calculated_price ?? null);
     let loader = this.priceLoaders.get(regionId);
     if (!loader) {
-      queryText("regionId", regionId);
+      text("regionId", regionId);
       loader = new DataLoader(async (ids) => {
         const { variants } = await this.catalogRead<{ variants: MedusaVariant[] }>("/store/variants", {
           ids: ids.join(","),
@@ -304,7 +323,7 @@ export class StorefrontSession {
 
   /** The cart, to be changed: there, the caller's, and not completed. */
   private async openCart(cartId: string): Promise<string> {
-    const cart = await this.cart(pathId("cartId", cartId));
+    const cart = await this.cart(storeId("cartId", cartId));
     if (!cart) throw new StoreNotFoundError(`No cart with the id ${cartId}.`, "not_found");
     if (cart.completed_at) throw new CartCompletedError();
     return cart.id;
@@ -337,55 +356,54 @@ export class StorefrontSession {
     items?: { variantId: string; quantity: number }[] | null;
   }): Promise<MedusaCart> {
     const items = (input.items ?? []).map((item, index) => ({
-      variant_id: item.variantId,
+      variant_id: storeId(`input.items[${index}].variantId`, item.variantId),
       quantity: quantity(`input.items[${index}].quantity`, item.quantity, 1),
     }));
+    const email = text("input.email", input.email);
     const { cart } = await this.personal<{ cart: MedusaCart }>({
       method: "POST",
       path: "/store/carts",
-      body: { region_id: input.regionId, ...(items.length ? { items } : {}) },
+      body: { region_id: storeId("input.regionId", input.regionId), ...(items.length ? { items } : {}) },
     });
-    if (!input.email) return cart;
+    if (!email) return cart;
     return (
-      await this.personal<{ cart: MedusaCart }>({
-        method: "POST",
-        path: `/store/carts/${cart.id}`,
-        body: { email: input.email },
-      })
+      await this.personal<{ cart: MedusaCart }>({ method: "POST", path: `/store/carts/${cart.id}`, body: { email } })
     ).cart;
   }
 
   addLine(cartId: string, variantId: string, count: number) {
-    const body = { variant_id: variantId, quantity: quantity("quantity", count, 1) };
+    const body = { variant_id: storeId("variantId", variantId), quantity: quantity("quantity", count, 1) };
     return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}/line-items`, body });
   }
 
   /** A line's new quantity; 0 removes it. */
   updateLine(cartId: string, lineId: string, count: number) {
     quantity("quantity", count, 0);
-    const path = `/store/carts/${cartId}/line-items/${pathId("lineId", lineId)}`;
+    const path = `/store/carts/${cartId}/line-items/${storeId("lineId", lineId)}`;
     if (count === 0) return this.changeCart(cartId, { method: "DELETE", path });
     return this.changeCart(cartId, { method: "POST", path, body: { quantity: count } });
   }
 
   removeLine(cartId: string, lineId: string) {
-    const path = `/store/carts/${cartId}/line-items/${pathId("lineId", lineId)}`;
+    const path = `/store/carts/${cartId}/line-items/${storeId("lineId", lineId)}`;
     return this.changeCart(cartId, { method: "DELETE", path });
   }
 
   updateCart(cartId: string, update: CartUpdate) {
     const body = {
-      email: update.email ?? undefined,
-      region_id: update.regionId ?? undefined,
-      shipping_address: update.shippingAddress ? medusaAddress(update.shippingAddress) : undefined,
-      billing_address: update.billingAddress ? medusaAddress(update.billingAddress) : undefined,
-      discounts: update.discountCode ? [{ code: update.discountCode }] : undefined,
+      email: text("input.email", update.email) ?? undefined,
+      region_id: update.regionId ? storeId("input.regionId", update.regionId) : undefined,
+      shipping_address: update.shippingAddress
+        ? medusaAddress("input.shippingAddress", update.shippingAddress)
+        : undefined,
+      billing_address: update.billingAddress ? medusaAddress("input.billingAddress", update.billingAddress) : undefined,
+      discounts: update.discountCode ? [{ code: text("input.discountCode", update.discountCode) }] : undefined,
     };
     return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}`, body });
   }
 
   addShippingMethod(cartId: string, optionId: string) {
-    const body = { option_id: optionId };
+    const body = { option_id: storeId("optionId", optionId) };
     return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}/shipping-methods`, body });
   }
 
@@ -394,7 +412,7 @@ export class StorefrontSession {
   }
 
   selectPaymentProvider(cartId: string, providerId: string) {
-    const body = { provider_id: providerId };
+    const body = { provider_id: storeId("providerId", providerId) };
     return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}/payment-session`, body });
   }
 
@@ -403,7 +421,7 @@ export class StorefrontSession {
    * idempotent answer); a payment that needs more (no order yet) is refused with Medusa's words.
    */
   async completeCart(cartId: string): Promise<string> {
-    const cart = await this.cart(pathId("cartId", cartId));
+    const cart = await this.cart(storeId("cartId", cartId));
     if (!cart) throw new StoreNotFoundError(`No cart with the id ${cartId}.`, "not_found");
     this.carts.delete(cart.id);
     const completion = await this.personal<MedusaCompletion>({

@@ -153,12 +153,23 @@ function page(args: { first?: number | null; after?: string | null }) {
   const limit = args.first ?? STORE_PAGE_DEFAULT;
   if (!Number.isInteger(limit) || limit < 1 || limit > STORE_PAGE_MAX)
     throw new InvalidInputError("first", `must be from 1 to ${STORE_PAGE_MAX}`);
-  let offset = 0;
-  if (args.after) {
-    offset = cursorToOffset(args.after) + 1;
-    if (!Number.isInteger(offset) || offset < 1) throw new InvalidInputError("after", "is not a cursor of this list");
+  return { limit, offset: args.after ? offsetAfter(args.after) : 0 };
+}
+
+/** Medusa's offset is a 32-bit integer: a cursor past it is none this list gave. */
+const MAX_OFFSET = 2 ** 31 - 1;
+
+/** Where the page after `cursor` starts; a cursor this list never gave is refused, not sent on. */
+function offsetAfter(cursor: string): number {
+  let offset: number;
+  try {
+    offset = cursorToOffset(cursor) + 1;
+  } catch {
+    offset = Number.NaN;
   }
-  return { limit, offset };
+  if (!Number.isSafeInteger(offset) || offset < 1 || offset > MAX_OFFSET)
+    throw new InvalidInputError("after", "is not a cursor of this list");
+  return offset;
 }
 
 /** A Relay connection over one page of a Medusa list. */
