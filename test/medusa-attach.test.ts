@@ -8,18 +8,13 @@ import { withPgClient } from "../src/db/pg-client";
 import { createLogger } from "../src/lib/logger";
 import { createEmptyDatabase, createTestDatabase } from "./support/database";
 import { startTestGateway, TEST_JWT_SECRET, testConfig, type TestGateway } from "./support/gateway";
-import { medusaInstalled, TestMedusa } from "./support/medusa";
+import { TestMedusa, describeWithMedusa } from "./support/medusa";
 import { catalogSnapshot, pgDumpSchema } from "./support/schema-snapshot";
 import { TestMailServer } from "./support/smtp";
 import { subscribe } from "./support/subscriptions";
 import { sleep } from "./support/wait";
 
-const available = medusaInstalled() || process.env.CI === "true";
-if (!available)
-  console.warn(
-    "skipping the tests on a Medusa v1 database: run `npm ci --prefix medusa-v1-server` to install the Medusa v1 test server",
-  );
-const describeWithMedusa = available ? describe : describe.skip;
+const describeInMedusa = describeWithMedusa("the tests on a Medusa v1 database");
 
 jest.setTimeout(120_000);
 
@@ -32,7 +27,7 @@ const medusaSchema = async (url: string) => ({
   dump: await pgDumpSchema(url, "public"),
 });
 
-describeWithMedusa("on a real Medusa v1 database, in front of Medusa", () => {
+describeInMedusa("on a real Medusa v1 database, in front of Medusa", () => {
   let medusa: TestMedusa;
   let mail: TestMailServer;
   let t: TestGateway;

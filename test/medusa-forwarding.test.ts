@@ -1,25 +1,18 @@
 import { FORWARDED_ROUTE } from "../src/rest/medusa-forwarding";
 import { startTestGateway, TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
 import { rawRequest } from "./support/raw-http";
-import { MEDUSA_STORE_CORS, medusaInstalled, TestMedusa } from "./support/medusa";
+import { MEDUSA_STORE_CORS, TestMedusa, describeWithMedusa } from "./support/medusa";
 import { claimScenario, seedScenario } from "./support/scenarios";
 import { eventually } from "./support/wait";
 
-// Without the Medusa test server installed (`npm ci --prefix medusa-v1-server`), say why and skip;
-// CI installs it and must run these.
-const available = medusaInstalled() || process.env.CI === "true";
-if (!available)
-  console.warn(
-    "skipping the Medusa forwarding tests: run `npm ci --prefix medusa-v1-server` to install the Medusa v1 test server",
-  );
-const describeWithMedusa = available ? describe : describe.skip;
+const describeInMedusa = describeWithMedusa("the Medusa forwarding tests");
 
 jest.setTimeout(120_000);
 
 /** The storefront ordergate's STORE_CORS allows (Medusa's own policy allows another). */
 const GATEWAY_STORE_CORS = "http://gateway-shop.example";
 
-describeWithMedusa("in front of a real Medusa v1: every other /store route is forwarded", () => {
+describeInMedusa("in front of a real Medusa v1: every other /store route is forwarded", () => {
   let medusa: TestMedusa;
   let t: TestGateway;
 

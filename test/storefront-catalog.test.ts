@@ -1,15 +1,8 @@
 import { startTestGateway, TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
-import { medusaInstalled, TestMedusa } from "./support/medusa";
+import { TestMedusa, describeWithMedusa } from "./support/medusa";
 import { RecordingProxy } from "./support/recording-proxy";
 
-// Without the Medusa test server installed (`npm ci --prefix medusa-v1-server`), say why and skip;
-// CI installs it and must run these.
-const available = medusaInstalled() || process.env.CI === "true";
-if (!available)
-  console.warn(
-    "skipping the storefront catalog tests: run `npm ci --prefix medusa-v1-server` to install the Medusa v1 test server",
-  );
-const describeWithMedusa = available ? describe : describe.skip;
+const describeInMedusa = describeWithMedusa("the storefront catalog tests");
 
 jest.setTimeout(120_000);
 
@@ -24,7 +17,7 @@ interface MedusaProduct {
   variants: MedusaVariant[];
 }
 
-describeWithMedusa("the storefront's catalog through /graphql, against a real Medusa v1", () => {
+describeInMedusa("the storefront's catalog through /graphql, against a real Medusa v1", () => {
   let medusa: TestMedusa;
   /** Between ordergate and Medusa: what ordergate asks Medusa for. */
   let recorder: RecordingProxy;

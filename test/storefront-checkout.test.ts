@@ -1,14 +1,7 @@
 import { startTestGateway, TEST_JWT_SECRET, type TestGateway } from "./support/gateway";
-import { medusaInstalled, TestMedusa } from "./support/medusa";
+import { TestMedusa, describeWithMedusa } from "./support/medusa";
 
-// Without the Medusa test server installed (`npm ci --prefix medusa-v1-server`), say why and skip;
-// CI installs it and must run these.
-const available = medusaInstalled() || process.env.CI === "true";
-if (!available)
-  console.warn(
-    "skipping the storefront checkout tests: run `npm ci --prefix medusa-v1-server` to install the Medusa v1 test server",
-  );
-const describeWithMedusa = available ? describe : describe.skip;
+const describeInMedusa = describeWithMedusa("the storefront checkout tests");
 
 jest.setTimeout(120_000);
 
@@ -28,7 +21,7 @@ const US_ADDRESS = {
   countryCode: "us",
 };
 
-describeWithMedusa("a checkout through /graphql only, in front of a real Medusa v1", () => {
+describeInMedusa("a checkout through /graphql only, in front of a real Medusa v1", () => {
   let medusa: TestMedusa;
   let t: TestGateway;
   let eu: string;

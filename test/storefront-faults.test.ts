@@ -1,6 +1,6 @@
 import { OPERATION_LIMITS } from "../src/graphql/yoga";
 import { startTestGateway, TEST_JWT_SECRET, type TestGateway, type TestResponse } from "./support/gateway";
-import { medusaInstalled, TestMedusa } from "./support/medusa";
+import { TestMedusa, describeWithMedusa } from "./support/medusa";
 import { redisServerPath, TestRedis } from "./support/redis";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
 import { eventually } from "./support/wait";
@@ -11,15 +11,8 @@ import { eventually } from "./support/wait";
  * operation limits, and ids that must never reach a Medusa path.
  */
 
-// Without the Medusa test server installed (`npm ci --prefix medusa-v1-server`), say why and skip;
-// CI installs it and must run these.
-const available = medusaInstalled() || process.env.CI === "true";
-if (!available)
-  console.warn(
-    "skipping the storefront fault tests on Medusa: run `npm ci --prefix medusa-v1-server` to install the Medusa v1 test server",
-  );
-const describeWithMedusa = available ? describe : describe.skip;
-// Likewise redis-server (`apt-get install -y redis-server`), for the shared cache.
+const describeInMedusa = describeWithMedusa("the storefront fault tests on Medusa");
+// Without redis-server (`apt-get install -y redis-server`) the shared cache test says why and skips; CI has it.
 const redisAvailable = Boolean(redisServerPath()) || process.env.CI === "true";
 if (!redisAvailable)
   console.warn(
@@ -185,7 +178,7 @@ describe("the storefront without MEDUSA_URL", () => {
   });
 });
 
-describeWithMedusa("the storefront in front of a real Medusa v1 that fails", () => {
+describeInMedusa("the storefront in front of a real Medusa v1 that fails", () => {
   let medusa: TestMedusa;
   /** STORE_CACHE_TTL=0: every catalog read is a call. */
   let uncached: TestGateway;

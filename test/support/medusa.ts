@@ -13,6 +13,16 @@ const MEDUSA_CLI = path.join(MEDUSA_DIR, "node_modules", "@medusajs", "medusa-cl
 /** `.ci/run` installs it (`npm ci --prefix medusa-v1-server`); a developer may not have. */
 export const medusaInstalled = () => fs.existsSync(MEDUSA_CLI);
 
+/**
+ * `describe` for tests that need the Medusa test server: without it installed, they are skipped
+ * with a printed reason naming `tests`; CI installs it and must run them (with CI=true they run).
+ */
+export function describeWithMedusa(tests: string): jest.Describe {
+  if (medusaInstalled() || process.env.CI === "true") return describe;
+  console.warn(`skipping ${tests}: run \`npm ci --prefix medusa-v1-server\` to install the Medusa v1 test server`);
+  return describe.skip;
+}
+
 const run = promisify(execFile);
 
 /** The storefront origin Medusa's own CORS policy allows (store_cors). */
