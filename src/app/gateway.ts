@@ -184,6 +184,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     rateLimiter.close();
     mailer.close();
     await catalogCache.close();
+    storeClient?.close();
     if (!database) await db.close();
   };
   const gateway: Gateway = {

@@ -142,6 +142,7 @@ export class StorefrontService {
 
 export class StorefrontSession {
   private regionList?: Promise<MedusaRegion[]>;
+  private readonly regionsById = new Map<string, Promise<MedusaRegion | null>>();
   /** One loader per way of reading products (region, relations, fields): ids in one call. */
   private readonly productLoaders = new Map<string, DataLoader<string, StoreProduct | null>>();
   private readonly handleLoaders = new Map<string, DataLoader<string, StoreProduct | null>>();
@@ -176,8 +177,23 @@ export class StorefrontSession {
     return this.regionList;
   }
 
-  async region(id: string): Promise<MedusaRegion | null> {
-    return (await this.regions()).find((region) => region.id === id) ?? null;
+  /** A region by id: from the list when this request read it, otherwise on its own (cheaper for Medusa). */
+  region(id: string): Promise<MedusaRegion | null> {
+    if (this.regionList) return this.regionList.then((regions) => regions.find((region) => region.id === id) ?? null);
+    let reading = this.regionsById.get(id);
+    if (!reading) {
+      reading = PATH_ID.test(id)
+        ? this.catalogRead<{ region: MedusaRegion }>(`/store/regions/${id}`).then(
+            ({ region }) => region,
+            (error) => {
+              if (error instanceof StoreNotFoundError) return null;
+              throw error;
+            },
+          )
+        : Promise.resolve(null);
+      this.regionsById.set(id, reading);
+    }
+    return reading;
   }
 
   async currencyOf(regionId: string): Promise<string | null> {
