@@ -63,7 +63,7 @@ export interface Config {
   requestTimeoutMs: number;
   /** Medusa v1 behind ordergate: every `/store` request ordergate does not answer goes there. Unset: answered 404. */
   medusaUrl: string | undefined;
-  /** Longest Medusa may take to answer a forwarded request; then 504. */
+  /** Longest Medusa may take to start a forwarded answer (then 504), and for one GraphQL request's storefront calls. */
   medusaTimeoutMs: number;
   /** STORE_CACHE_TTL: how long public catalog reads are kept (0: not at all). */
   storeCacheTtlMs: number;

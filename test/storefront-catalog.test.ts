@@ -237,6 +237,18 @@ describeInMedusa("the storefront's catalog through /graphql, against a real Medu
     expect(requests.length).toBeLessThanOrEqual(3);
   });
 
+  it("names Medusa's routes in its metrics, never the ids a client made up", async () => {
+    const made = ["x1", "CART-1", "a_b"];
+    for (const id of made) await query(`query($id: ID!) { cart(id: $id) { id } region(id: $id) { id } }`, { id });
+    const metrics = (await t.request("GET", "/metrics")).text;
+    const routes = new Set(
+      [...metrics.matchAll(/ordergate_medusa_calls_total\{route="([^"]+)"/g)].map((match) => match[1]),
+    );
+    expect(routes).toContain("GET /store/carts/:id");
+    expect(routes).toContain("GET /store/regions/:id");
+    for (const route of routes) for (const id of made) expect(route).not.toContain(id);
+  });
+
   it("lists collections as a connection", async () => {
     const data = await query(
       `{ collections(first: 1) { totalCount pageInfo { hasNextPage } edges { node { id title handle } } } }`,

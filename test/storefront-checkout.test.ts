@@ -280,6 +280,30 @@ describeInMedusa("a checkout through /graphql only, in front of a real Medusa v1
     expect(mine.data!.me.orders.edges.map((edge: any) => edge.node.id)).toEqual([order.id]);
   });
 
+  it("refuses a signed-in customer's cart that Medusa would make nobody's (a JWT_SECRET other than Medusa's)", async () => {
+    await medusa.registerCustomer("mismatch@example.com", "correct horse");
+    const otherSecret = await startTestGateway({
+      DATABASE_URL: medusa.databaseUrl,
+      MEDUSA_URL: medusa.url,
+      JWT_SECRET: "not-medusas-jwt-secret-0123456789",
+    });
+    try {
+      const signedIn = await otherSecret.graphql<any>(
+        `mutation { logIn(email: "mismatch@example.com", password: "correct horse") { ... on SignedIn { token } } }`,
+      );
+      const token = signedIn.data!.logIn.token as string;
+      const created = await otherSecret.graphql<any>(
+        `mutation($r: ID!) { createCart(input: { regionId: $r }) { __typename ... on Error { code } } }`,
+        { r: eu },
+        token,
+      );
+      // Medusa ignored the JWT it could not verify: the cart it made is no one's, and is not handed out.
+      expect(created.data!.createCart).toEqual({ __typename: "StoreUnavailableError", code: "STORE_UNAVAILABLE" });
+    } finally {
+      await otherSecret.close();
+    }
+  });
+
   it("answers Medusa's refusals as typed errors with Medusa's message", async () => {
     const cart = await cartOf("createCart(input: $input)", "$input: CreateCartInput!", {
       input: { regionId: eu, email: "refused@example.com" },

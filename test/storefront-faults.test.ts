@@ -263,7 +263,8 @@ describeInMedusa("the storefront in front of a real Medusa v1 that fails", () =>
       });
       for (const answer of [products, created, added]) {
         expect(answer.ms).toBeGreaterThanOrEqual(1900);
-        expect(answer.ms).toBeLessThan(6000);
+        // One MEDUSA_TIMEOUT for the whole request, however many calls it makes.
+        expect(answer.ms).toBeLessThan(3500);
       }
     } finally {
       medusa.signal("SIGCONT");

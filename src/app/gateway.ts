@@ -1,4 +1,4 @@
-import { createSecretKey } from "node:crypto";
+import { createHash, createSecretKey } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../config";
@@ -92,7 +92,13 @@ export async function createGateway(config: Config, logger: Logger, database?: D
   const customers = new CustomerService({ prisma, rateLimiter });
   const orders = new OrderService({ prisma, rateLimiter });
   const catalogCache = new CatalogCache(
-    config.redisUrl ? new RedisCacheStore(config.redisUrl, logger) : new MemoryCacheStore(),
+    config.redisUrl && config.medusaUrl
+      ? new RedisCacheStore(
+          config.redisUrl,
+          createHash("sha256").update(config.medusaUrl).digest("hex").slice(0, 16),
+          logger,
+        )
+      : new MemoryCacheStore(),
     config.storeCacheTtlMs,
   );
   const storeClient =
@@ -105,7 +111,13 @@ export async function createGateway(config: Config, logger: Logger, database?: D
           onCall: (call) => metrics.medusaCalls.inc(call),
           logger,
         });
-  const storefront = new StorefrontService({ client: storeClient, cache: catalogCache, prisma });
+  const storefront = new StorefrontService({
+    client: storeClient,
+    cache: catalogCache,
+    prisma,
+    timeoutMs: config.medusaTimeoutMs,
+    logger,
+  });
   const services: Services = { prisma, events, claims, claimFeed, claimViews, auth, customers, orders, storefront };
 
   const purge = new PurgeJob({ prisma, config, logger });

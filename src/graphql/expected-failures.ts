@@ -3,6 +3,7 @@ import { GraphQLError } from "graphql";
 import { isDatabaseUnavailable } from "../db/availability";
 import { DomainError, RateLimitedError, ServiceUnavailableError } from "../domain/errors";
 import type { Logger } from "../lib/logger";
+import { domainGraphQLError } from "./types/errors";
 
 /**
  * Failures that are not bugs but reach a resolver as thrown errors (a rate limit, the database
@@ -31,10 +32,7 @@ export function clientFacingError(error: unknown): GraphQLError | undefined {
     });
   }
   // A field whose type has no room for a typed error (a query's): the same code, as a GraphQL error.
-  if (original instanceof DomainError) {
-    const fields = "field" in original ? { field: original.field } : {};
-    return new GraphQLError(original.message, { extensions: { code: original.code, ...fields } });
-  }
+  if (original instanceof DomainError) return domainGraphQLError(original);
   return undefined;
 }
 

@@ -120,9 +120,10 @@ fragment Result on CartResult {
 }
 `;
 
-// The documents are anonymous on purpose (but the checkout's, a tab of several steps): GraphiQL presets a tab's operation name from its
-// document and, until its editor's debounced parse catches up, sends that name with whatever the
-// editor holds ("Cannot infer operation SignIn" for a `{ __typename }` run at once).
+// The documents are anonymous on purpose (but the checkout's, a tab of several steps): GraphiQL
+// presets a tab's operation name from its document and, until its editor's debounced parse catches
+// up, sends that name with whatever the editor holds ("Cannot infer operation SignIn" for a
+// `{ __typename }` run at once).
 
 const AUTHORIZATION_HEADER = JSON.stringify(
   { Authorization: "Bearer <paste the token from the Sign in tab>" },

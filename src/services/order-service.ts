@@ -30,7 +30,8 @@ export class OrderService {
     const order = await this.deps.prisma.order.findUnique({ ...selection, where: { id: orderId } });
     if (!order)
       throw new Error(
-        `Medusa placed order ${orderId}, but it is not in ordergate's database: in front of Medusa, DATABASE_URL must be Medusa's`,
+        `Medusa placed order ${orderId}, but it is not in ordergate's database: ` +
+          "in front of Medusa, DATABASE_URL must be Medusa's",
       );
     return order;
   }

@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { Db } from "../db/database";
+import type { Logger } from "../lib/logger";
 import { hasControlCharacters } from "../domain/email";
 import {
   CartCompletedError,
@@ -7,6 +8,7 @@ import {
   StoreNotConnectedError,
   StoreNotFoundError,
   StoreRejectedError,
+  StoreUnavailableError,
 } from "../domain/errors";
 import type { CatalogCache } from "../store/catalog-cache";
 import { type MedusaStoreClient, queryString, type StoreQuery, type StoreRequest } from "../store/medusa-store-client";
@@ -121,6 +123,18 @@ function medusaAddress(field: string, address: CartAddressInput): Record<string,
   return fields;
 }
 
+/** The most ids in one batched call: a longer list would make a URL past Medusa's 16 kB. */
+const MAX_BATCH = 100;
+
+export interface StorefrontDeps {
+  client?: MedusaStoreClient;
+  cache: CatalogCache;
+  prisma: Db;
+  /** MEDUSA_TIMEOUT: how long all of one request's calls to Medusa may take together. */
+  timeoutMs: number;
+  logger: Logger;
+}
+
 /**
  * The storefront in front of Medusa (design §7): catalog reads, the cart and the checkout, all
  * through Medusa's Store API, Medusa being the source of truth. One `StorefrontSession` per GraphQL
@@ -129,16 +143,15 @@ function medusaAddress(field: string, address: CartAddressInput): Record<string,
  * StoreNotConnectedError.
  */
 export class StorefrontService {
-  constructor(private readonly deps: { client?: MedusaStoreClient; cache: CatalogCache; prisma: Db }) {}
-
-  get connected(): boolean {
-    return this.deps.client !== undefined;
-  }
+  constructor(private readonly deps: StorefrontDeps) {}
 
   session(customerId: string | undefined): StorefrontSession {
     return new StorefrontSession(this.deps, customerId);
   }
 }
+
+/** A shipping option with the currency of the cart it was priced for. */
+export type PricedShippingOption = MedusaShippingOption & { currencyCode: string };
 
 export class StorefrontSession {
   private regionList?: Promise<MedusaRegion[]>;
@@ -149,9 +162,11 @@ export class StorefrontSession {
   /** One loader per region: variants' calculated prices in one call. */
   private readonly priceLoaders = new Map<string, DataLoader<string, number | null>>();
   private readonly carts = new Map<string, Promise<MedusaCart | null>>();
+  /** When this request's calls to Medusa must be done: MEDUSA_TIMEOUT from the first. */
+  private deadline?: number;
 
   constructor(
-    private readonly deps: { client?: MedusaStoreClient; cache: CatalogCache; prisma: Db },
+    private readonly deps: StorefrontDeps,
     private readonly customerId: string | undefined,
   ) {}
 
@@ -160,16 +175,22 @@ export class StorefrontSession {
     return this.deps.client;
   }
 
+  private request(request: Omit<StoreRequest, "deadline">): StoreRequest {
+    this.deadline ??= Date.now() + this.deps.timeoutMs;
+    return { ...request, deadline: this.deadline };
+  }
+
   /** A public catalog read: anonymous (so every shopper's answer is the same), through the cache. */
-  private async catalogRead<T>(path: string, query?: StoreQuery): Promise<T> {
+  private async catalogRead<T>(route: string, query?: StoreQuery, params?: Record<string, string>): Promise<T> {
     const client = this.client;
-    const text = await this.deps.cache.read(`${path}${queryString(query)}`, () => client.getText(path, query));
-    return JSON.parse(text) as T;
+    const request = this.request({ method: "GET", route, params, query });
+    const key = `${route}${params ? JSON.stringify(params) : ""}${queryString(query)}`;
+    return JSON.parse(await this.deps.cache.read(key, () => client.text(request))) as T;
   }
 
   /** A call as the signed-in customer (if any), never cached. */
-  private personal<T>(request: Omit<StoreRequest, "customerId">): Promise<T> {
-    return this.client.call<T>({ ...request, customerId: this.customerId });
+  private personal<T>(request: Omit<StoreRequest, "customerId" | "deadline">): Promise<T> {
+    return this.client.call<T>(this.request({ ...request, customerId: this.customerId }));
   }
 
   regions(): Promise<MedusaRegion[]> {
@@ -183,12 +204,9 @@ export class StorefrontSession {
     let reading = this.regionsById.get(id);
     if (!reading) {
       reading = PATH_ID.test(id)
-        ? this.catalogRead<{ region: MedusaRegion }>(`/store/regions/${id}`).then(
+        ? this.catalogRead<{ region: MedusaRegion }>("/store/regions/:id", undefined, { id }).then(
             ({ region }) => region,
-            (error) => {
-              if (error instanceof StoreNotFoundError) return null;
-              throw error;
-            },
+            nullIfNotFound,
           )
         : Promise.resolve(null);
       this.regionsById.set(id, reading);
@@ -228,8 +246,8 @@ export class StorefrontSession {
         limit: page.limit,
         offset: page.offset,
         q: text("query", page.query),
-        collection_id: page.collectionId === undefined ? undefined : [text("collectionId", page.collectionId)!],
-        category_id: page.categoryId === undefined ? undefined : [text("categoryId", page.categoryId)!],
+        collection_id: page.collectionId === undefined ? undefined : [text("collectionId", page.collectionId)],
+        category_id: page.categoryId === undefined ? undefined : [text("categoryId", page.categoryId)],
         include_category_children: page.categoryId === undefined ? undefined : true,
       },
       page.regionId,
@@ -240,29 +258,36 @@ export class StorefrontSession {
   product(by: { id?: string; handle?: string }, regionId: string | undefined, fetch: ProductFetch) {
     // No product has such a handle or id (and Medusa fails on a NUL or an overlong URL).
     const key = by.id ?? by.handle ?? "";
-    if (hasControlCharacters(key) || key.length > MAX_TEXT) return Promise.resolve(null);
+    if (hasControlCharacters(key) || key.length > MAX_TEXT || (by.id !== undefined && !PATH_ID.test(by.id)))
+      return Promise.resolve(null);
     const group = JSON.stringify([regionId, fetch.relations, fetch.fields]);
     if (by.id !== undefined) {
       let loader = this.productLoaders.get(group);
       if (!loader) {
-        loader = new DataLoader(async (ids) => {
-          const query = { ...this.productQuery(fetch, regionId), id: [...ids], limit: ids.length };
-          const { products } = await this.readProducts(query, regionId);
-          return ids.map((id) => products.find((product) => product.id === id) ?? null);
-        });
+        loader = new DataLoader(
+          async (ids) => {
+            const query = { ...this.productQuery(fetch, regionId), id: [...ids], limit: ids.length };
+            const { products } = await this.readProducts(query, regionId);
+            return ids.map((id) => products.find((product) => product.id === id) ?? null);
+          },
+          { maxBatchSize: MAX_BATCH },
+        );
         this.productLoaders.set(group, loader);
       }
       return loader.load(by.id);
     }
     let loader = this.handleLoaders.get(group);
     if (!loader) {
-      // Medusa filters by one handle at a time: the loader only de-duplicates.
+      // Medusa filters by one handle at a time: the loader only de-duplicates, and a handle that
+      // fails fails alone.
       loader = new DataLoader((handles) =>
         Promise.all(
-          handles.map(async (handle) => {
-            const query = { ...this.productQuery(fetch, regionId), handle, limit: 1 };
-            return (await this.readProducts(query, regionId)).products[0] ?? null;
-          }),
+          handles.map((handle) =>
+            this.readProducts({ ...this.productQuery(fetch, regionId), handle, limit: 1 }, regionId).then(
+              ({ products }) => products[0] ?? null,
+              (error: Error) => error,
+            ),
+          ),
         ),
       );
       this.handleLoaders.set(group, loader);
@@ -280,14 +305,17 @@ export class StorefrontSession {
     let loader = this.priceLoaders.get(regionId);
     if (!loader) {
       text("regionId", regionId);
-      loader = new DataLoader(async (ids) => {
-        const { variants } = await this.catalogRead<{ variants: MedusaVariant[] }>("/store/variants", {
-          ids: ids.join(","),
-          region_id: regionId,
-          limit: ids.length,
-        });
-        return ids.map((id) => variants.find((found) => found.id === id)?.calculated_price ?? null);
-      });
+      loader = new DataLoader(
+        async (ids) => {
+          const { variants } = await this.catalogRead<{ variants: MedusaVariant[] }>("/store/variants", {
+            ids: ids.join(","),
+            region_id: regionId,
+            limit: ids.length,
+          });
+          return ids.map((id) => variants.find((found) => found.id === id)?.calculated_price ?? null);
+        },
+        { maxBatchSize: MAX_BATCH },
+      );
       this.priceLoaders.set(regionId, loader);
     }
     return loader.load(variant.id);
@@ -313,13 +341,9 @@ export class StorefrontSession {
   private async readCart(cartId: string): Promise<MedusaCart | null> {
     if (!PATH_ID.test(cartId)) return null;
     // Anonymously: Medusa v1 hands a cart read with a customer's JWT to that customer, whoever had it.
-    const cart = await this.client.call<{ cart: MedusaCart }>({ method: "GET", path: `/store/carts/${cartId}` }).then(
-      ({ cart }) => cart,
-      (error) => {
-        if (error instanceof StoreNotFoundError) return null;
-        throw error;
-      },
-    );
+    const cart = await this.client
+      .call<{ cart: MedusaCart }>(this.request({ method: "GET", route: "/store/carts/:id", params: { id: cartId } }))
+      .then(({ cart }) => cart, nullIfNotFound);
     return cart && (await this.mayUse(cart)) ? cart : null;
   }
 
@@ -327,6 +351,7 @@ export class StorefrontSession {
    * Whether the caller may see and change this cart. Medusa v1 serves any cart to whoever has its id;
    * ordergate keeps a cart that belongs to a customer account to that customer. A guest's cart
    * (Medusa ties it to a guest customer record once it has an email) stays with whoever has its id.
+   * A customer ordergate cannot find (not on Medusa's database) is taken for an account.
    */
   private async mayUse(cart: MedusaCart): Promise<boolean> {
     if (!cart.customer_id || cart.customer_id === this.customerId) return true;
@@ -334,10 +359,11 @@ export class StorefrontSession {
       where: { id: cart.customer_id },
       select: { has_account: true },
     });
-    return !owner?.has_account;
+    if (!owner) this.deps.logger.warn("a cart's customer is not in ordergate's database (is it Medusa's?)");
+    return owner?.has_account === false;
   }
 
-  /** The cart, to be changed: there, the caller's, and not completed. */
+  /** The cart, to be changed: there, the caller's, and not completed; its id. */
   private async openCart(cartId: string): Promise<string> {
     const cart = await this.cart(storeId("cartId", cartId));
     if (!cart) throw new StoreNotFoundError(`No cart with the id ${cartId}.`, "not_found");
@@ -345,26 +371,33 @@ export class StorefrontSession {
     return cart.id;
   }
 
-  /** A change to the cart; the cart as Medusa answers it (totals computed). */
-  private async changeCart(cartId: string, request: Omit<StoreRequest, "customerId">): Promise<MedusaCart> {
-    await this.openCart(cartId);
-    const { cart } = await this.personal<{ cart: MedusaCart }>(request);
+  /** A change to the cart at `route` (its `:id` the cart's); the cart as Medusa answers it (totals computed). */
+  private async changeCart(
+    cartId: string,
+    request: Omit<StoreRequest, "customerId" | "deadline" | "params"> & { lineId?: string },
+  ): Promise<MedusaCart> {
+    const id = await this.openCart(cartId);
+    const { lineId, ...call } = request;
+    const params: Record<string, string> = lineId === undefined ? { id } : { id, lineId };
+    const { cart } = await this.personal<{ cart: MedusaCart }>({ ...call, params });
     this.carts.set(cart.id, Promise.resolve(cart));
     return cart;
   }
 
-  async shippingOptions(cartId: string): Promise<MedusaShippingOption[]> {
+  async shippingOptions(cartId: string): Promise<PricedShippingOption[]> {
     const id = await this.openCart(cartId);
+    const currencyCode = (await this.cart(id))!.region.currency_code;
     const answer = await this.personal<{ shipping_options: MedusaShippingOption[] }>({
       method: "GET",
-      path: `/store/shipping-options/${id}`,
+      route: "/store/shipping-options/:id",
+      params: { id },
     });
-    return answer.shipping_options;
+    return answer.shipping_options.map((option) => ({ ...option, currencyCode }));
   }
 
   /**
-   * A new cart in a region, with its first lines and email if given. A signed-in customer's cart is
-   * theirs in Medusa (Medusa takes the customer and their email from the store JWT).
+   * A new cart in a region, with its first lines, and a guest's email if given. Signed in, the cart
+   * is the customer's in Medusa, with their email (Medusa takes both from the store JWT).
    */
   async createCart(input: {
     regionId: string;
@@ -378,33 +411,47 @@ export class StorefrontSession {
     const email = text("input.email", input.email);
     const { cart } = await this.personal<{ cart: MedusaCart }>({
       method: "POST",
-      path: "/store/carts",
+      route: "/store/carts",
       body: { region_id: storeId("input.regionId", input.regionId), ...(items.length ? { items } : {}) },
     });
+    if (this.customerId !== undefined) {
+      if (cart.customer_id === this.customerId) return cart;
+      // Medusa ignores a store JWT it cannot verify: the cart would be anyone's who has its id.
+      this.deps.logger.error("Medusa did not take the customer's store JWT: is JWT_SECRET Medusa's jwt_secret?");
+      throw new StoreUnavailableError();
+    }
     if (!email) return cart;
-    return (
-      await this.personal<{ cart: MedusaCart }>({ method: "POST", path: `/store/carts/${cart.id}`, body: { email } })
-    ).cart;
+    const withEmail = await this.personal<{ cart: MedusaCart }>({
+      method: "POST",
+      route: "/store/carts/:id",
+      params: { id: cart.id },
+      body: { email },
+    });
+    return withEmail.cart;
   }
 
   addLine(cartId: string, variantId: string, count: number) {
     const body = { variant_id: storeId("variantId", variantId), quantity: quantity("quantity", count, 1) };
-    return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}/line-items`, body });
+    return this.changeCart(cartId, { method: "POST", route: "/store/carts/:id/line-items", body });
   }
 
   /** A line's new quantity; 0 removes it. */
   updateLine(cartId: string, lineId: string, count: number) {
     quantity("quantity", count, 0);
-    const path = `/store/carts/${cartId}/line-items/${storeId("lineId", lineId)}`;
-    if (count === 0) return this.changeCart(cartId, { method: "DELETE", path });
-    return this.changeCart(cartId, { method: "POST", path, body: { quantity: count } });
+    const line = { route: "/store/carts/:id/line-items/:lineId", lineId: storeId("lineId", lineId) };
+    if (count === 0) return this.changeCart(cartId, { method: "DELETE", ...line });
+    return this.changeCart(cartId, { method: "POST", ...line, body: { quantity: count } });
   }
 
   removeLine(cartId: string, lineId: string) {
-    const path = `/store/carts/${cartId}/line-items/${storeId("lineId", lineId)}`;
-    return this.changeCart(cartId, { method: "DELETE", path });
+    const line = { route: "/store/carts/:id/line-items/:lineId", lineId: storeId("lineId", lineId) };
+    return this.changeCart(cartId, { method: "DELETE", ...line });
   }
 
+  /**
+   * Changes the cart's email, addresses, region or discount code. Signed in, Medusa ties the cart to
+   * the customer (a guest's cart becomes theirs) and keeps their email.
+   */
   updateCart(cartId: string, update: CartUpdate) {
     const body = {
       email: text("input.email", update.email) ?? undefined,
@@ -415,21 +462,21 @@ export class StorefrontSession {
       billing_address: update.billingAddress ? medusaAddress("input.billingAddress", update.billingAddress) : undefined,
       discounts: update.discountCode ? [{ code: text("input.discountCode", update.discountCode) }] : undefined,
     };
-    return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}`, body });
+    return this.changeCart(cartId, { method: "POST", route: "/store/carts/:id", body });
   }
 
   addShippingMethod(cartId: string, optionId: string) {
     const body = { option_id: storeId("optionId", optionId) };
-    return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}/shipping-methods`, body });
+    return this.changeCart(cartId, { method: "POST", route: "/store/carts/:id/shipping-methods", body });
   }
 
   initializePayment(cartId: string) {
-    return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}/payment-sessions` });
+    return this.changeCart(cartId, { method: "POST", route: "/store/carts/:id/payment-sessions" });
   }
 
   selectPaymentProvider(cartId: string, providerId: string) {
     const body = { provider_id: storeId("providerId", providerId) };
-    return this.changeCart(cartId, { method: "POST", path: `/store/carts/${cartId}/payment-session`, body });
+    return this.changeCart(cartId, { method: "POST", route: "/store/carts/:id/payment-session", body });
   }
 
   /**
@@ -442,12 +489,21 @@ export class StorefrontSession {
     this.carts.delete(cart.id);
     const completion = await this.personal<MedusaCompletion>({
       method: "POST",
-      path: `/store/carts/${cart.id}/complete`,
+      route: "/store/carts/:id/complete",
+      params: { id: cart.id },
     });
     if (completion.type === "order") return completion.data.id;
-    throw new StoreRejectedError(
-      "The payment was not authorized, so the cart was not completed. Check the payment session and try again.",
-      "payment_authorization_error",
-    );
+    if (completion.type === "cart")
+      throw new StoreRejectedError(
+        "The payment was not authorized, so the cart was not completed. Check the payment session and try again.",
+        "payment_authorization_error",
+      );
+    throw new StoreRejectedError("This cart belongs to a swap: complete it through Medusa's swap flow.", "not_allowed");
   }
+}
+
+/** A read's answer: null when Medusa knows no such thing. */
+function nullIfNotFound(error: unknown): null {
+  if (error instanceof StoreNotFoundError) return null;
+  throw error;
 }

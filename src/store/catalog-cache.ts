@@ -8,13 +8,16 @@ export interface CatalogCacheStore {
   close(): Promise<void>;
 }
 
-/** Most answers, and most characters of answers, kept in one process; the oldest go first. */
+/**
+ * Most answers, and most characters of answers (UTF-16: up to twice as many bytes), kept in one
+ * process; the oldest go first.
+ */
 const MEMORY_ENTRIES = 1000;
 const MEMORY_CHARACTERS = 16 * 1024 * 1024;
 
 /**
  * A bounded in-process map of answers, each until its expiry: however many different reads clients
- * ask for, it holds at most MEMORY_ENTRIES answers and MEMORY_CHARACTERS of them.
+ * ask for, it holds at most MEMORY_ENTRIES answers and MEMORY_CHARACTERS characters of them.
  */
 export class MemoryCacheStore implements CatalogCacheStore {
   private readonly entries = new Map<string, { value: string; expiresAt: number }>();
@@ -52,6 +55,8 @@ export class MemoryCacheStore implements CatalogCacheStore {
 
 /** Keys are namespaced so that the cache never meets anything else kept in the same Redis. */
 const REDIS_PREFIX = "ordergate:catalog:";
+/** How long a cache read or write may wait for Redis. */
+const REDIS_COMMAND_MS = 250;
 
 /**
  * Answers shared through Redis (REDIS_URL), each with Redis's own expiry. Redis down is a miss, never
@@ -60,19 +65,33 @@ const REDIS_PREFIX = "ordergate:catalog:";
 export class RedisCacheStore implements CatalogCacheStore {
   private readonly redis: Redis;
 
-  constructor(url: string, logger: Logger) {
-    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: false });
+  constructor(
+    url: string,
+    /** The store's own namespace: two stores sharing a Redis never meet each other's answers. */
+    private readonly namespace: string,
+    logger: Logger,
+  ) {
+    // A Redis that is connected but does not answer is a miss after REDIS_COMMAND_MS, not a wait.
+    this.redis = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: REDIS_COMMAND_MS,
+    });
     this.redis.on("error", (error) =>
       logger.debug("the catalog cache's Redis connection failed", { reason: error.message }),
     );
   }
 
   async get(key: string): Promise<string | undefined> {
-    return (await this.redis.get(REDIS_PREFIX + key).catch(() => null)) ?? undefined;
+    return (await this.redis.get(this.key(key)).catch(() => null)) ?? undefined;
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.redis.set(REDIS_PREFIX + key, value, "PX", ttlMs).catch(() => undefined);
+    await this.redis.set(this.key(key), value, "PX", ttlMs).catch(() => undefined);
+  }
+
+  private key(key: string): string {
+    return `${REDIS_PREFIX}${this.namespace}:${key}`;
   }
 
   async close(): Promise<void> {
@@ -100,7 +119,8 @@ export class CatalogCache {
       const cached = this.ttlMs > 0 ? await this.store.get(key) : undefined;
       if (cached !== undefined) return cached;
       const value = await load();
-      if (this.ttlMs > 0) await this.store.set(key, value, this.ttlMs);
+      // Not waited for: the answer is ready, whether or not it is kept.
+      if (this.ttlMs > 0) void this.store.set(key, value, this.ttlMs);
       return value;
     })().finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, reading);

@@ -30,7 +30,8 @@ const REFUSALS: Refusal[] = [
     when: ({ message }) => /\bcountry (must be in|not in|not available in)\b/i.test(message),
     as: AddressNotInRegionError,
   },
-  // An unknown code is not found; one that exists but does not apply ("not available in current region", expired, used up)
+  // An unknown code is not found; one that exists but does not apply ("not available in current
+  // region", expired, used up) is not applicable
   { when: ({ type, message }) => type === "not_found" && /^Discounts? with/i.test(message), as: StoreNotFoundError },
   { when: ({ message }) => /\bdiscount\b/i.test(message), as: DiscountNotApplicableError },
   {
@@ -41,15 +42,16 @@ const REFUSALS: Refusal[] = [
 
 /**
  * The typed error for Medusa's 4xx answer, with Medusa's message; undefined for a body that is not
- * Medusa's error shape (a 404 text page, passport's text 401): the caller treats that as the store
- * failing, not as a refusal.
+ * Medusa's error shape (a 404 text page, passport's text 401) and for answers that are not the
+ * client's doing: the caller treats those as the store failing, not as a refusal.
  */
 export function storeRejection(status: number, body: unknown): StoreRejectedError | undefined {
   if (typeof body !== "object" || body === null) return undefined;
   const { type, message, code } = body as MedusaErrorBody;
   if (typeof type !== "string" || typeof message !== "string") return undefined;
-  // Medusa's store JWT refused: JWT_SECRET differs from Medusa's. Not the client's doing.
-  if (status === 401) return undefined;
+  // 401: Medusa refused ordergate's own credentials, not the client's doing. 409: Medusa's
+  // transaction conflicts ("you may retry"): the store failing for a moment, not a refusal.
+  if (status === 401 || status === 409) return undefined;
   const fields = { type, message, code: typeof code === "string" ? code : undefined };
   // "Cannot change the region of a completed cart", "Completed carts cannot be deleted"
   if (/\bcompleted carts?\b/i.test(message)) return new CartCompletedError();

@@ -9,33 +9,34 @@ export type StoreQuery = Record<string, string | number | boolean | readonly str
 
 export interface StoreRequest {
   method: "GET" | "POST" | "DELETE";
-  /** Below the store API, e.g. `/store/carts/cart_1/line-items`; ids in it are encoded by the caller. */
-  path: string;
+  /** Medusa's route, e.g. `/store/carts/:id/line-items`: its name in metrics and logs. */
+  route: string;
+  /** The route's parameters (`id` for `:id`), each an id the caller checked; encoded here. */
+  params?: Record<string, string>;
   query?: StoreQuery;
   body?: unknown;
   /** The signed-in customer Medusa is to see (as a short store JWT), if any. */
   customerId?: string;
+  /** When the call must have ended (ms since the epoch): the request's MEDUSA_TIMEOUT, not one per call. */
+  deadline: number;
 }
 
 export interface StoreClientOptions {
   /** MEDUSA_URL, without a trailing slash. */
   baseUrl: string;
-  /** MEDUSA_TIMEOUT, in milliseconds: the whole call, answer included. */
+  /** MEDUSA_TIMEOUT, in milliseconds, for the messages. */
   timeoutMs: number;
   /** A short store JWT for a customer, so that Medusa sees whom ordergate sees (its carts, prices). */
   issueStoreToken(customerId: string): string;
-  /** Each call to Medusa once it ends: its route template (for metrics) and its outcome. */
+  /** Each call to Medusa once it ends: its route (for metrics) and its outcome. */
   onCall?(call: { route: string; outcome: "ok" | "rejected" | "unavailable" }): void;
   logger: Logger;
 }
 
-/** Medusa's path with ids replaced, for metrics and logs (`/store/carts/:id/line-items`). */
-export function routeTemplate(path: string): string {
-  return path
-    .split("/")
-    .map((segment) => (/^[a-z]+_[0-9A-Za-z]+$/.test(segment) || segment.includes("%") ? ":id" : segment))
-    .join("/");
-}
+/** The most of an answer read from Medusa: a larger one is the store failing, not a catalog page. */
+const MAX_ANSWER_BYTES = 10 * 1024 * 1024;
+/** The most connections open to Medusa at once; more calls wait for one. */
+const MAX_CONNECTIONS = 64;
 
 /** A query string in the form Medusa's `qs` parser reads, keys sorted so equal queries give equal URLs. */
 export function queryString(query: StoreQuery = {}): string {
@@ -65,7 +66,8 @@ export class MedusaStoreClient {
   constructor(private readonly options: StoreClientOptions) {
     const secure = new URL(options.baseUrl).protocol === "https:";
     this.transport = secure ? https : http;
-    this.agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    const agentOptions = { keepAlive: true, maxSockets: MAX_CONNECTIONS };
+    this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
   /** Closes the kept-alive connections. */
@@ -73,18 +75,43 @@ export class MedusaStoreClient {
     this.agent.destroy();
   }
 
-  /** The JSON text of a GET (for the catalog cache, which keeps text); throws as `call` does. */
-  async getText(path: string, query?: StoreQuery): Promise<string> {
-    return this.send({ method: "GET", path, query });
+  /**
+   * The JSON text of an answer (for the catalog cache, which keeps text), checked to be JSON, so
+   * that nothing else is ever cached; throws as `call` does.
+   */
+  async text(request: StoreRequest): Promise<string> {
+    const text = await this.send(request);
+    try {
+      JSON.parse(text);
+    } catch {
+      throw this.unavailable(request, "its answer was not JSON");
+    }
+    return text;
   }
 
   async call<T>(request: StoreRequest): Promise<T> {
-    return JSON.parse(await this.send(request)) as T;
+    const text = await this.send(request);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw this.unavailable(request, "its answer was not JSON");
+    }
+  }
+
+  private routeOf(request: StoreRequest): string {
+    return `${request.method} ${request.route}`;
+  }
+
+  /** The store failing, logged and counted. */
+  private unavailable(request: StoreRequest, reason: string, timeoutMs?: number): StoreUnavailableError {
+    this.options.logger.warn("Medusa failed a storefront call", { route: this.routeOf(request), reason });
+    this.options.onCall?.({ route: this.routeOf(request), outcome: "unavailable" });
+    return new StoreUnavailableError(timeoutMs);
   }
 
   private async send(request: StoreRequest): Promise<string> {
-    const { baseUrl, timeoutMs, logger } = this.options;
-    const route = `${request.method} ${routeTemplate(request.path)}`;
+    const route = this.routeOf(request);
+    const path = request.route.replace(/:(\w+)/g, (_match, name: string) => encodeURIComponent(request.params![name]!));
     const headers: Record<string, string> = { accept: "application/json" };
     if (request.body !== undefined) headers["content-type"] = "application/json";
     if (request.customerId) headers.authorization = `Bearer ${this.options.issueStoreToken(request.customerId)}`;
@@ -93,21 +120,17 @@ export class MedusaStoreClient {
     let status: number;
     let text: string;
     try {
-      ({ status, text } = await this.exchange(`${baseUrl}${request.path}${queryString(request.query)}`, {
+      ({ status, text } = await this.exchange(`${this.options.baseUrl}${path}${queryString(request.query)}`, {
         method: request.method,
         headers,
         body,
+        timeoutMs: request.deadline - Date.now(),
       }));
     } catch (error) {
-      const timedOut = error instanceof CallTimedOut;
-      logger.warn(timedOut ? "Medusa did not answer in time" : "Medusa could not be reached", {
-        route,
-        reason: (error as NodeJS.ErrnoException).code ?? (error as Error).message,
-      });
-      this.options.onCall?.({ route, outcome: "unavailable" });
-      throw new StoreUnavailableError(timedOut ? timeoutMs : undefined);
+      if (error instanceof CallTimedOut) throw this.unavailable(request, "no answer in time", this.options.timeoutMs);
+      throw this.unavailable(request, (error as NodeJS.ErrnoException).code ?? (error as Error).message);
     }
-    if (status >= 200 && status < 300 && looksLikeJson(text)) {
+    if (status >= 200 && status < 300) {
       this.options.onCall?.({ route, outcome: "ok" });
       return text;
     }
@@ -118,23 +141,28 @@ export class MedusaStoreClient {
         throw rejection;
       }
     }
-    logger.warn("Medusa answered with an error", { route, status });
-    this.options.onCall?.({ route, outcome: "unavailable" });
-    throw new StoreUnavailableError();
+    throw this.unavailable(request, `status ${status}`);
   }
 
-  /** One request and its whole answer, within MEDUSA_TIMEOUT (connecting, sending and reading). */
+  /** One request and its whole answer (connecting, sending and reading) within `timeoutMs`. */
   private exchange(
     url: string,
-    request: { method: string; headers: Record<string, string>; body: string | undefined },
+    request: { method: string; headers: Record<string, string>; body: string | undefined; timeoutMs: number },
   ): Promise<{ status: number; text: string }> {
+    if (request.timeoutMs <= 0) return Promise.reject(new CallTimedOut());
     return new Promise((resolve, reject) => {
       const outgoing = this.transport.request(
         url,
         { method: request.method, headers: request.headers, agent: this.agent },
         (answer) => {
           const chunks: Buffer[] = [];
-          answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+          let bytes = 0;
+          answer.on("data", (chunk: Buffer) => {
+            bytes += chunk.length;
+            if (bytes > MAX_ANSWER_BYTES)
+              return void outgoing.destroy(new Error(`an answer over ${MAX_ANSWER_BYTES} bytes`));
+            chunks.push(chunk);
+          });
           answer.on("end", () => {
             clearTimeout(timer);
             resolve({ status: answer.statusCode!, text: Buffer.concat(chunks).toString("utf8") });
@@ -142,7 +170,7 @@ export class MedusaStoreClient {
           answer.on("error", fail);
         },
       );
-      const timer = setTimeout(() => outgoing.destroy(new CallTimedOut()), this.options.timeoutMs);
+      const timer = setTimeout(() => outgoing.destroy(new CallTimedOut()), request.timeoutMs);
       function fail(error: Error) {
         clearTimeout(timer);
         reject(error);
@@ -153,10 +181,8 @@ export class MedusaStoreClient {
   }
 }
 
-/** A call to Medusa that took longer than MEDUSA_TIMEOUT. */
+/** A call to Medusa not done by its deadline. */
 class CallTimedOut extends Error {}
-
-const looksLikeJson = (text: string) => text.startsWith("{") || text.startsWith("[");
 
 function parseBody(text: string): unknown {
   try {

@@ -74,6 +74,8 @@ export interface MedusaAddress {
 
 export interface MedusaLineItem {
   id: string;
+  /** ISO 8601. */
+  created_at: string;
   title: string;
   description: string | null;
   thumbnail: string | null;

@@ -10,17 +10,13 @@ import {
   StoreRejectedError,
   StoreUnavailableError,
 } from "../../domain/errors";
-import type {
-  MedusaCart,
-  MedusaPaymentSession,
-  MedusaShippingMethod,
-  MedusaShippingOption,
-} from "../../store/medusa-types";
+import type { MedusaCart, MedusaLineItem, MedusaPaymentSession, MedusaShippingMethod } from "../../store/medusa-types";
+import type { PricedShippingOption } from "../../services/storefront";
 import { builder } from "../builder";
 import { Money, Region } from "./catalog";
 import { AddressType, LineItemType } from "./order";
 
-const ShippingOption = builder.objectRef<MedusaShippingOption & { currencyCode: string }>("ShippingOption").implement({
+const ShippingOption = builder.objectRef<PricedShippingOption>("ShippingOption").implement({
   description: "A way to ship the cart, with its price for this cart.",
   fields: (t) => ({
     id: t.exposeID("id"),
@@ -55,6 +51,10 @@ const PaymentSession = builder.objectRef<MedusaPaymentSession>("PaymentSession")
   }),
 });
 
+/** Lines in the order they were added (Medusa sends them in no set order); ids break ties. */
+const oldestFirst = (a: MedusaLineItem, b: MedusaLineItem) =>
+  a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id);
+
 const amount = (description: string) => ({ description: `${description} In the cart's currency's minor unit.` });
 
 const Cart = builder.objectRef<MedusaCart>("Cart").implement({
@@ -72,7 +72,7 @@ const Cart = builder.objectRef<MedusaCart>("Cart").implement({
       // A Medusa line has the columns of an order's line (the LineItem type reads them), and its variant,
       // whose price without a region is the cart's region's.
       resolve: (cart) =>
-        cart.items.map(
+        [...cart.items].sort(oldestFirst).map(
           (item) =>
             ({
               ...item,
@@ -201,12 +201,7 @@ builder.queryFields((t) => ({
     type: [ShippingOption],
     description: "The ways the cart can be shipped (it needs a shipping address in its region for most stores).",
     args: { cartId: t.arg.id({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const options = await ctx.store.shippingOptions(id(args.cartId));
-      // Read (and checked) by shippingOptions already: this is the same answer.
-      const cart = (await ctx.store.cart(id(args.cartId)))!;
-      return options.map((option) => ({ ...option, currencyCode: cart.region.currency_code }));
-    },
+    resolve: (_root, args, ctx) => ctx.store.shippingOptions(id(args.cartId)),
   }),
 }));
 

@@ -151,5 +151,6 @@ storeRefusalType(
  */
 export function domainGraphQLError(error: DomainError): GraphQLError {
   const http = error instanceof NotAuthenticatedError ? { http: { status: 401 } } : {};
-  return new GraphQLError(error.message, { extensions: { code: error.code, ...http } });
+  const field = error instanceof InvalidInputError ? { field: error.field } : {};
+  return new GraphQLError(error.message, { extensions: { code: error.code, ...field, ...http } });
 }
