@@ -11,8 +11,9 @@ import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import { createLogger } from "../src/lib/logger";
-import { TestMedusa, medusaInstalled } from "../test/support/medusa";
+import { medusaInstalled } from "../test/support/medusa";
 import { startBenchDatabase } from "./bench/database";
+import { startBenchMedusa } from "./bench/medusa";
 import { startGateway } from "./bench/processes";
 
 const PASSES = Number(process.argv[2] ?? 3);
@@ -36,11 +37,7 @@ async function main() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ordergate-measure-forwarding-"));
   fs.chmodSync(dataDir, 0o755);
   const database = await startBenchDatabase(dataDir, undefined, logger);
-  // TestMedusa makes its database on this server (the test run's admin URL, by another name).
-  const admin = new URL(database.url);
-  admin.pathname = "/postgres";
-  process.env.ORDERGATE_TEST_ADMIN_URL = admin.toString();
-  const medusa = await (await TestMedusa.create(JWT_SECRET)).start();
+  const medusa = await startBenchMedusa(database, JWT_SECRET);
   const gateway = await startGateway({
     NODE_ENV: "production",
     DATABASE_URL: medusa.databaseUrl,

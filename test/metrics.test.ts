@@ -1,5 +1,5 @@
 import { OrderClaimStatus } from "../src/db/generated/prisma/enums";
-import { startTestGateway, type TestGateway } from "./support/gateway";
+import { scrapeMetrics, startTestGateway, type TestGateway } from "./support/gateway";
 import { claimScenario, useClaimFixture } from "./support/scenarios";
 import type { TestMailServer } from "./support/smtp";
 import { subscribe } from "./support/subscriptions";
@@ -17,18 +17,11 @@ let mail: TestMailServer;
 let annToken: string;
 beforeAll(() => ({ t, mail, annToken } = fixture));
 
-/** Every sample of the scrape, as `name{labels}` -> value. */
+/** Every sample of a scrape, in Prometheus's text format. */
 async function scrape(): Promise<Map<string, number>> {
-  const response = await t.request("GET", "/metrics");
-  expect(response.status).toBe(200);
-  expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
-  const samples = new Map<string, number>();
-  for (const line of response.text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return samples;
+  const format = (await t.request("GET", "/metrics")).headers.get("content-type");
+  expect(format).toMatch(/^text\/plain; version=0\.0\.4/);
+  return scrapeMetrics(t);
 }
 
 it("counts requests, operations through both doors, claims, mail, refusals, subscriptions and connections", async () => {

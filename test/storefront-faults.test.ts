@@ -1,5 +1,11 @@
 import { OPERATION_LIMITS } from "../src/graphql/yoga";
-import { startTestGateway, TEST_JWT_SECRET, type TestGateway, type TestResponse } from "./support/gateway";
+import {
+  scrapeMetrics,
+  startTestGateway,
+  TEST_JWT_SECRET,
+  type TestGateway,
+  type TestResponse,
+} from "./support/gateway";
 import { TestMedusa, describeWithMedusa } from "./support/medusa";
 import { redisServerPath, TestRedis } from "./support/redis";
 import { claimScenario, loginToken, seedScenario } from "./support/scenarios";
@@ -53,18 +59,7 @@ function onlyError(answer: GraphQLAnswer, code: string) {
   return error!;
 }
 
-/** Every sample of a scrape of /metrics, as `name{labels}` -> value. */
-async function scrape(t: TestGateway): Promise<Map<string, number>> {
-  const response = await t.request("GET", "/metrics");
-  expect(response.status).toBe(200);
-  const samples = new Map<string, number>();
-  for (const line of response.text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return samples;
-}
+const scrape = scrapeMetrics;
 
 /** Calls the gateway made to Medusa so far (`ordergate_medusa_calls_total`): all, of one route, or of one outcome. */
 async function medusaCalls(

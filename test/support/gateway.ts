@@ -133,3 +133,16 @@ export interface LogEntry {
 export function logEntries(t: TestGateway): LogEntry[] {
   return t.logs.map((line) => JSON.parse(line) as LogEntry);
 }
+
+/** Every sample of a scrape of a gateway's `/metrics`, as `name{labels}` -> value. */
+export async function scrapeMetrics(t: Pick<TestGateway, "request">): Promise<Map<string, number>> {
+  const response = await t.request("GET", "/metrics");
+  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+  const samples = new Map<string, number>();
+  for (const line of response.text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}

@@ -98,8 +98,8 @@ errorType(
 errorType(
   StoreUnavailableError,
   "StoreUnavailableError",
-  "The store (Medusa) could not be reached, failed, or did not answer within MEDUSA_TIMEOUT. Nothing is known " +
-    "to have changed; try again shortly.",
+  "The store (Medusa) could not be reached, failed, or did not answer within MEDUSA_TIMEOUT. Try again shortly; " +
+    "a change whose answer was lost may have been made all the same, so read the cart before repeating it.",
 );
 
 /** Medusa's refusals: `message` is Medusa's own; `medusaType` its error type. */
