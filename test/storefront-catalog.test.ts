@@ -249,14 +249,20 @@ describeInMedusa("the storefront's catalog through /graphql, against a real Medu
     for (const route of routes) for (const id of made) expect(route).not.toContain(id);
   });
 
-  it("lists collections as a connection", async () => {
-    const data = await query(
-      `{ collections(first: 1) { totalCount pageInfo { hasNextPage } edges { node { id title handle } } } }`,
-    );
-    expect(data.collections).toEqual({
-      totalCount: 2,
-      pageInfo: { hasNextPage: true },
-      edges: [{ node: { id: "pcol_basics", title: "Basics", handle: "basics" } }],
-    });
+  it("lists collections as a connection, in Medusa's order", async () => {
+    const { collections } = (await medusa.request("GET", "/store/collections")).json;
+    expect(collections.map((collection: { handle: string }) => collection.handle).sort()).toEqual([
+      "basics",
+      "kitchen",
+    ]);
+    const page = `query($after: String) { collections(first: 1, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { id title handle } } } }`;
+    const first = (await query(page)).collections;
+    const second = (await query(page, { after: first.pageInfo.endCursor })).collections;
+    for (const [index, { collections: answer }] of [{ collections: first }, { collections: second }].entries()) {
+      const { id, title, handle } = collections[index];
+      expect(answer).toMatchObject({ totalCount: 2, edges: [{ node: { id, title, handle } }] });
+    }
+    expect([first.pageInfo.hasNextPage, second.pageInfo.hasNextPage]).toEqual([true, false]);
   });
 });

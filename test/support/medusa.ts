@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import { withPgClient } from "../../src/db/pg-client";
 import { createEmptyDatabase } from "./database";
 import { readTestResponse, type TestResponse } from "./gateway";
 import { freePort, sleep } from "./wait";
@@ -27,6 +28,16 @@ const run = promisify(execFile);
 
 /** The storefront origin Medusa's own CORS policy allows (store_cors). */
 export const MEDUSA_STORE_CORS = "http://shop.example";
+
+/** The seeded tables whose rows Medusa lists in created_at order. */
+const SEEDED_TABLES = [
+  "region",
+  "product",
+  "product_variant",
+  "product_collection",
+  "product_category",
+  "shipping_option",
+];
 
 /** The seed's region (Medusa gives it an id of its own) and product variant (medusa-v1-server/seed.json). */
 const SEED_REGION_NAME = "EU";
@@ -64,6 +75,17 @@ export class TestMedusa {
       cwd: MEDUSA_DIR,
       env: medusa.env(),
       maxBuffer: 16 * 1024 * 1024,
+    });
+    // The seed writes everything in one transaction: every row has the same created_at, and Medusa's
+    // lists, ordered by it, come in any order from one request to the next. A shop's rows do not tie:
+    // one millisecond apart, in the order of their ids.
+    await withPgClient(database.url, async (client) => {
+      for (const table of SEEDED_TABLES)
+        await client.query(
+          `UPDATE ${table} SET created_at = ${table}.created_at + spread.n * interval '1 millisecond'
+             FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM ${table}) AS spread
+            WHERE ${table}.id = spread.id`,
+        );
     });
     return medusa;
   }
