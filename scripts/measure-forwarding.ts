@@ -13,7 +13,7 @@ import autocannon from "autocannon";
 import { createLogger } from "../src/lib/logger";
 import { medusaInstalled } from "../test/support/medusa";
 import { startBenchDatabase } from "./bench/database";
-import { startBenchMedusa } from "./bench/medusa";
+import { inFrontOfMedusa, startBenchMedusa } from "./bench/medusa";
 import { startGateway } from "./bench/processes";
 
 const PASSES = Number(process.argv[2] ?? 3);
@@ -38,16 +38,7 @@ async function main() {
   fs.chmodSync(dataDir, 0o755);
   const database = await startBenchDatabase(dataDir, undefined, logger);
   const medusa = await startBenchMedusa(database, JWT_SECRET);
-  const gateway = await startGateway({
-    NODE_ENV: "production",
-    DATABASE_URL: medusa.databaseUrl,
-    MEDUSA_URL: medusa.url,
-    JWT_SECRET,
-    PUBLIC_URL: "http://localhost",
-    DATA_DIR: dataDir,
-    LOG_LEVEL: "warn",
-    RATE_LIMITS: "off",
-  });
+  const gateway = await startGateway(inFrontOfMedusa(medusa, JWT_SECRET, dataDir));
   try {
     const targets = { medusa: medusa.url, ordergate: gateway.url };
     for (const url of Object.values(targets)) await load(url, 1); // warm-up

@@ -37,7 +37,7 @@ import { createLogger } from "../src/lib/logger";
 import { medusaInstalled } from "../test/support/medusa";
 import { RecordingProxy } from "../test/support/recording-proxy";
 import { startBenchDatabase } from "./bench/database";
-import { startBenchMedusa } from "./bench/medusa";
+import { inFrontOfMedusa, startBenchMedusa } from "./bench/medusa";
 import { postgresCpuMs, processCpuMs, startGateway } from "./bench/processes";
 
 const PASSES = Number(process.argv[2] ?? 3);
@@ -393,16 +393,7 @@ async function main() {
   fs.chmodSync(dataDir, 0o755);
   const database = await startBenchDatabase(dataDir, undefined, logger);
   const medusa = await startBenchMedusa(database, JWT_SECRET);
-  const gatewayEnv = {
-    NODE_ENV: "production",
-    DATABASE_URL: medusa.databaseUrl,
-    MEDUSA_URL: medusa.url,
-    JWT_SECRET,
-    PUBLIC_URL: "http://localhost",
-    DATA_DIR: dataDir,
-    LOG_LEVEL: "warn",
-    RATE_LIMITS: "off",
-  };
+  const gatewayEnv = inFrontOfMedusa(medusa, JWT_SECRET, dataDir);
   const gateways: Awaited<ReturnType<typeof startGateway>>[] = [];
   const stopAll = async () => {
     for (const gateway of gateways) await gateway.child.stop();

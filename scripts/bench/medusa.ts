@@ -12,3 +12,17 @@ export async function startBenchMedusa(database: BenchDatabase, jwtSecret: strin
   process.env.ORDERGATE_TEST_ADMIN_URL = admin.toString();
   return (await TestMedusa.create(jwtSecret)).start();
 }
+
+/** A gateway's settings in front of the bench's Medusa, on Medusa's own database, as a shop runs it. */
+export function inFrontOfMedusa(medusa: TestMedusa, jwtSecret: string, dataDir: string): Record<string, string> {
+  return {
+    NODE_ENV: "production",
+    DATABASE_URL: medusa.databaseUrl,
+    MEDUSA_URL: medusa.url,
+    JWT_SECRET: jwtSecret,
+    PUBLIC_URL: "http://localhost",
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "warn",
+    RATE_LIMITS: "off",
+  };
+}

@@ -12,7 +12,6 @@ export interface MedusaRegion {
   id: string;
   name: string;
   currency_code: string;
-  tax_rate: number;
   countries: MedusaCountry[];
 }
 
@@ -21,10 +20,8 @@ export interface MedusaVariant {
   title: string;
   sku: string | null;
   inventory_quantity: number;
-  product_id: string;
   /** Set when the variant was read for a region (`region_id`) with its prices. */
   calculated_price?: number | null;
-  original_price?: number | null;
 }
 
 export interface MedusaProductOption {
@@ -90,9 +87,7 @@ export interface MedusaLineItem {
 export interface MedusaShippingOption {
   id: string;
   name: string;
-  region_id: string;
   amount: number | null;
-  price_incl_tax?: number | null;
 }
 
 export interface MedusaShippingMethod {
@@ -107,7 +102,6 @@ export interface MedusaPaymentSession {
   provider_id: string;
   status: string;
   is_selected: boolean | null;
-  amount: number | null;
 }
 
 export interface MedusaCart {
