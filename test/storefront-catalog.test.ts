@@ -249,6 +249,32 @@ describeInMedusa("the storefront's catalog through /graphql, against a real Medu
     for (const route of routes) for (const id of made) expect(route).not.toContain(id);
   });
 
+  it("sends Medusa nothing of what the client sent: no cookie, no forged address, no one's credentials", async () => {
+    const ann = await medusa.registerCustomer("ann.headers@example.com", "correct horse");
+    const forged = {
+      cookie: "connect.sid=forged-session; other=1",
+      "x-forwarded-for": "203.0.113.7",
+      forwarded: "for=203.0.113.7",
+      "x-publishable-api-key": "pk_forged",
+      "x-request-id": "forged-request-id",
+    };
+    const query = `{ products(first: 2) { totalCount } cart(id: "cart_made_up") { id } }`;
+    const from = recorder.headers.length;
+    // A stranger with a forged bearer token, and a signed-in customer: catalog and cart reads are anonymous.
+    for (const authorization of ["Bearer forged.jwt.token", `Bearer ${ann.token}`]) {
+      const answer = await t.request("POST", "/graphql", { body: { query }, headers: { ...forged, authorization } });
+      expect(answer.status).toBe(200);
+      expect(answer.json.errors).toBeUndefined();
+      expect(answer.json.data).toMatchObject({ products: { totalCount: expect.any(Number) }, cart: null });
+    }
+    const sent = recorder.headers.slice(from);
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    for (const headers of sent) {
+      for (const name of [...Object.keys(forged), "authorization"]) expect(headers[name]).toBeUndefined();
+      expect(JSON.stringify(headers)).not.toContain("203.0.113.7");
+    }
+  });
+
   it("lists collections as a connection, in Medusa's order", async () => {
     const { collections } = (await medusa.request("GET", "/store/collections")).json;
     expect(collections.map((collection: { handle: string }) => collection.handle).sort()).toEqual([

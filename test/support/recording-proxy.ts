@@ -1,4 +1,4 @@
-import http from "node:http";
+import http, { type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -7,6 +7,8 @@ import type { AddressInfo } from "node:net";
  */
 export class RecordingProxy {
   readonly requests: string[] = [];
+  /** Each request's headers, in the order of `requests`. */
+  readonly headers: IncomingHttpHeaders[] = [];
   private server: http.Server | undefined;
   private readonly agent = new http.Agent({ keepAlive: true });
 
@@ -20,6 +22,7 @@ export class RecordingProxy {
     const target = new URL(this.target);
     this.server = http.createServer((req, res) => {
       this.requests.push(`${req.method} ${req.url}`);
+      this.headers.push(req.headers);
       const upstream = http.request(
         {
           host: target.hostname,
