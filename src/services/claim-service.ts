@@ -27,6 +27,7 @@ import {
 } from "../domain/errors";
 import { newId } from "../domain/ids";
 import { enqueueOutboxEvent } from "../events/outbox";
+import { grouped } from "../lib/grouped";
 import {
   ORDER_CLAIM_CANCELED,
   ORDER_CLAIM_DECLINED,
@@ -75,6 +76,36 @@ interface NewClaim {
   events: OutboxEventInput[];
 }
 
+/** One request's arguments of `open_order_claims`, as `open_order_claims_batch` takes them. */
+interface ClaimWrite {
+  claimer_id: string;
+  now: string;
+  /** Every order being claimed: the claimer's pending claims that cover any are superseded. */
+  order_ids: string[];
+  superseded_event: OutboxEventInput;
+  claims: {
+    id: string;
+    by_email: boolean;
+    recipient_email: string;
+    token_hash: string;
+    expires_at: Date;
+    orders: { id: string; email: string }[];
+  }[];
+  events: OutboxEventInput[];
+}
+
+/** What a batch did for one request: the claims it superseded, or why it wrote nothing. */
+interface ClaimWriteOutcome {
+  superseded_claim_ids: string[];
+  failure: string | null;
+}
+
+/**
+ * A request of a batch that lost a deadlock (40P01) or a serialization conflict (40001) to another
+ * transaction: written again, alone. Anything else fails the request.
+ */
+const RETRY_ALONE = /^40(P01|001) /;
+
 /** A claim that a decline or cancel found (locked), and whether it ended it. */
 interface EndingRow {
   id: string;
@@ -119,7 +150,9 @@ export class ClaimService {
    */
   async claimOrders(customerId: string, orderIds: readonly string[]): Promise<OpenedClaim[]> {
     const ids = this.validateOrderIds(orderIds);
-    const orders = await this.claimableOrders(customerId, Prisma.sql`o."id" = ANY(${ids}::varchar[])`);
+    const read = await this.claimableOrdersById({ customerId, orderIds: ids });
+    if ("error" in read) throw read.error;
+    const { orders } = read;
     await this.deps.rateLimiter.take("claimPerCustomer", customerId);
     if (orders.length === 0) return [];
 
@@ -317,26 +350,44 @@ export class ClaimService {
   }
 
   /**
-   * Of the orders `which` picks (a condition on `o`), those the customer may claim (not canceled,
-   * not its own, not in another customer's account), oldest first, read with its account in one
-   * statement: refuses a customer who is gone or has no account.
+   * Of the orders `which` picks (a condition on `o`), those the customer may claim, oldest first,
+   * read with its account in one statement: refuses a customer who is gone or has no account.
    */
   private async claimableOrders(customerId: string, which: Prisma.Sql) {
-    const rows = await this.deps.prisma.$queryRaw<
-      { has_account: boolean; id: string | null; email: string; display_id: number }[]
-    >`
+    const rows = await this.deps.prisma.$queryRaw<ClaimableRow[]>`
       SELECT c."has_account", o."id", o."email", o."display_id"
       FROM "public"."customer" AS c
-      LEFT JOIN "public"."order" AS o
-        ON ${which} AND o."status" <> 'canceled' AND o."customer_id" <> c."id"
-        AND NOT EXISTS (SELECT FROM "public"."customer" AS owner
-                        WHERE owner."id" = o."customer_id" AND owner."has_account")
+      LEFT JOIN "public"."order" AS o ON ${which} AND ${CLAIMABLE_BY_C}
       WHERE c."id" = ${customerId} AND c."deleted_at" IS NULL
       ORDER BY o."display_id"`;
-    if (rows.length === 0) throw new NotAuthenticatedError();
-    if (!rows[0]!.has_account) throw new AccountRequiredError();
-    return rows.flatMap(({ id, email, display_id }) => (id === null ? [] : [{ id, email, display_id }]));
+    return claimableOf(rows);
   }
+
+  /**
+   * claimableOrders of the orders with these ids. Requests that come while a read is in flight
+   * go together, in one statement.
+   */
+  private claimableOrdersById = grouped(async (asks: { customerId: string; orderIds: string[] }[]) => {
+    const rows = await this.deps.prisma.$queryRaw<(ClaimableRow & { request: bigint })[]>`
+      SELECT a."request", c."has_account", o."id", o."email", o."display_id"
+      FROM unnest(${asks.map((ask) => ask.customerId)}::varchar[]) WITH ORDINALITY AS a("customer_id", "request")
+      JOIN "public"."customer" AS c ON c."id" = a."customer_id" AND c."deleted_at" IS NULL
+      LEFT JOIN (unnest(${asks.flatMap((ask, index) => ask.orderIds.map(() => index + 1))}::int[],
+                        ${asks.flatMap((ask) => ask.orderIds)}::varchar[]) AS w("request", "order_id")
+                 JOIN "public"."order" AS o ON o."id" = w."order_id")
+        ON w."request" = a."request" AND ${CLAIMABLE_BY_C}
+      ORDER BY a."request", o."display_id"`;
+    const byRequest = asks.map((): ClaimableRow[] => []);
+    for (const row of rows) byRequest[Number(row.request) - 1]!.push(row);
+    // Settled one by one: a customer who is gone fails their own request, not the others'.
+    return byRequest.map((requestRows) => {
+      try {
+        return { orders: claimableOf(requestRows) };
+      } catch (error) {
+        return { error };
+      }
+    });
+  });
 
   /**
    * Ends the PENDING, unexpired claim `where` picks (a condition on `c`) with `status`, announcing
@@ -450,33 +501,69 @@ export class ClaimService {
 
   /**
    * Writes the claims, their order links and events, superseding the claimer's pending claims
-   * that cover any of the same orders, in one statement (`open_order_claims`, a migration's
-   * function: the lock and the supersede must run in separate snapshots). Returns the ids of the
-   * claims superseded.
+   * that cover any of the same orders (`open_order_claims`, a migration's function: the lock and
+   * the supersede must run in separate snapshots). Requests that come while a write is in flight
+   * go together in one statement (`open_order_claims_batch`); a request that a deadlock with
+   * another batch failed is written again on its own. Returns the ids of the claims superseded.
    */
   private async writeClaims(claimerId: string, claims: NewClaim[], now: Date): Promise<string[]> {
-    const supersededEvent = {
-      topic: ORDER_CLAIM_UPDATED,
-      payload: claimUpdate("", claimerId, OrderClaimStatus.SUPERSEDED, now),
+    const write: ClaimWrite = {
+      claimer_id: claimerId,
+      now: now.toISOString(),
+      order_ids: claims.flatMap((claim) => claim.orders.map((order) => order.id)),
+      superseded_event: {
+        topic: ORDER_CLAIM_UPDATED,
+        payload: claimUpdate("", claimerId, OrderClaimStatus.SUPERSEDED, now),
+      },
+      claims: claims.map(({ id, byEmail, recipientEmail, tokenHash, expiresAt, orders }) => ({
+        id,
+        by_email: byEmail,
+        recipient_email: recipientEmail,
+        token_hash: tokenHash,
+        expires_at: expiresAt,
+        orders: orders.map((order) => ({ id: order.id, email: order.email })),
+      })),
+      events: claims.flatMap((claim) => claim.events),
     };
-    const claimRows = claims.map(({ id, byEmail, recipientEmail, tokenHash, expiresAt, orders }) => ({
-      id,
-      by_email: byEmail,
-      recipient_email: recipientEmail,
-      token_hash: tokenHash,
-      expires_at: expiresAt,
-      orders: orders.map((order) => ({ id: order.id, email: order.email })),
-    }));
-    const rows = await this.deps.prisma.$queryRaw<{ superseded_claim_id: string }[]>`
-      SELECT "superseded_claim_id" FROM "ordergate"."open_order_claims"(
-        ${claimerId}::varchar,
-        ${now}::timestamptz,
-        ${claims.flatMap((claim) => claim.orders.map((order) => order.id))}::varchar[],
-        ${JSON.stringify(supersededEvent)}::jsonb,
-        ${JSON.stringify(claimRows)}::jsonb,
-        ${JSON.stringify(claims.flatMap((claim) => claim.events))}::jsonb)`;
-    return rows.map((row) => row.superseded_claim_id);
+    let outcome = await this.writeTogether(write);
+    if (outcome.failure !== null && RETRY_ALONE.test(outcome.failure))
+      outcome = (await this.writeClaimBatch([write]))[0]!;
+    if (outcome.failure !== null) throw new Error(`the claims could not be written: ${outcome.failure}`);
+    return outcome.superseded_claim_ids;
   }
+
+  private readonly writeTogether = grouped((writes: ClaimWrite[]) => this.writeClaimBatch(writes));
+
+  /** Writes each request in its own subtransaction, in order, in one statement and one commit. */
+  private async writeClaimBatch(writes: ClaimWrite[]): Promise<ClaimWriteOutcome[]> {
+    const rows = await this.deps.prisma.$queryRaw<(ClaimWriteOutcome & { request: number })[]>`
+      SELECT "request", "superseded_claim_ids", "failure"
+      FROM "ordergate"."open_order_claims_batch"(${JSON.stringify(writes)}::jsonb)`;
+    const byRequest = new Map(rows.map((row) => [row.request, row]));
+    return writes.map((_, index) => byRequest.get(index) ?? { superseded_claim_ids: [], failure: "no answer" });
+  }
+}
+
+/** An order a claim might take, read with its would-be claimer's account (no order: nulls). */
+interface ClaimableRow {
+  has_account: boolean;
+  id: string | null;
+  email: string;
+  display_id: number;
+}
+
+/**
+ * The orders (aliased `o`) a customer (aliased `c`) may claim: not canceled, not their own, and in
+ * no account (design.md §3, "Whose orders can be claimed").
+ */
+const CLAIMABLE_BY_C = Prisma.sql`o."status" <> 'canceled' AND o."customer_id" <> c."id"
+  AND NOT EXISTS (SELECT FROM "public"."customer" AS owner WHERE owner."id" = o."customer_id" AND owner."has_account")`;
+
+/** The orders of a customer's rows; refuses a customer who is gone (no row) or has no account. */
+function claimableOf(rows: ClaimableRow[]): ClaimableOrder[] {
+  if (rows.length === 0) throw new NotAuthenticatedError();
+  if (!rows[0]!.has_account) throw new AccountRequiredError();
+  return rows.flatMap(({ id, email, display_id }) => (id === null ? [] : [{ id, email, display_id }]));
 }
 
 /** Throws the error a token of a claim in this state gets; returns for a live PENDING claim. */

@@ -1,0 +1,269 @@
+import pg from "pg";
+import { startTestGateway, type TestGateway } from "./support/gateway";
+import { defineScenario, seedScenario, storeTokenFor } from "./support/scenarios";
+import { TestMailServer } from "./support/smtp";
+
+/**
+ * Claims that arrive while a write is in flight go to PostgreSQL together (one statement, one
+ * commit: `open_order_claims_batch`). Each request must still get its own answer, in its order.
+ */
+const CLAIMERS = 8;
+const claimers = Array.from({ length: CLAIMERS }, (_, i) => `cus_claimer_${i}`);
+/** Each claimer's own guest address, with two orders; and one address every claimer claims from. */
+const scenario = defineScenario({
+  customers: Object.fromEntries([
+    ...claimers.map((id) => [id, { id, email: `${id}@example.com`, password: "correct horse", has_account: true }]),
+    ...claimers.map((id) => [`${id}_guest`, { id: `${id}_guest`, email: `${id}.guest@example.com` }]),
+    ["shared_guest", { id: "shared_guest", email: "shared@example.com" }],
+  ]),
+  orders: Object.fromEntries([
+    ...claimers.flatMap((id, i) =>
+      [0, 1].map((n) => [
+        `${id}_${n}`,
+        {
+          id: `order_${id}_${n}`,
+          display_id: 100 + 2 * i + n,
+          email: `${id}.guest@example.com`,
+          customer_id: `${id}_guest`,
+        },
+      ]),
+    ),
+    ["shared", { id: "order_shared", display_id: 99, email: "shared@example.com", customer_id: "shared_guest" }],
+  ]),
+});
+
+const CLAIM = `mutation Claim($orderIds: [ID!]!) {
+  claimOrders(orderIds: $orderIds) {
+    __typename
+    ... on ClaimOrdersSuccess { claims { id status recipientEmail orderCount } }
+    ... on Error { code message }
+  }
+}`;
+
+let t: TestGateway;
+let mail: TestMailServer;
+let admin: pg.Client;
+
+beforeAll(async () => {
+  mail = await new TestMailServer().start();
+  t = await startTestGateway({ SMTP_URL: mail.url });
+  await seedScenario(t.prisma, scenario);
+  admin = new pg.Client({ connectionString: t.config.databaseUrl });
+  await admin.connect();
+  // Which transaction wrote each claim: claims opened by one batch share it.
+  await admin.query(`
+    CREATE TABLE "claim_written_by" ("claim_id" varchar PRIMARY KEY, "xid" xid8 NOT NULL);
+    CREATE FUNCTION "record_claim_transaction"() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO "claim_written_by" VALUES (NEW."id", pg_current_xact_id());
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER "record_claim_transaction" AFTER INSERT ON "ordergate"."order_claim"
+      FOR EACH ROW EXECUTE FUNCTION "record_claim_transaction"();`);
+});
+
+afterAll(async () => {
+  await admin?.end();
+  await t?.close();
+  await mail?.stop();
+});
+
+beforeEach(async () => {
+  await t.gateway.jobWorker.flush();
+  mail.messages.length = 0;
+  await t.prisma.orderClaim.deleteMany();
+  await t.prisma.outboxEvent.deleteMany();
+  await admin.query(`DELETE FROM "claim_written_by"`);
+});
+
+type ClaimAnswer =
+  | { __typename: "ClaimOrdersSuccess"; claims: { id: string; status: string; recipientEmail: string }[] }
+  | { __typename: string; code: string; message: string };
+
+async function claim(customerId: string, orderIds: string[]): Promise<ClaimAnswer> {
+  const result = await t.graphql<{ claimOrders: ClaimAnswer }>(CLAIM, { orderIds }, storeTokenFor(customerId));
+  if (!result.data) throw new Error(`claimOrders failed: ${JSON.stringify(result.errors)}`);
+  return result.data.claimOrders;
+}
+
+function claimIds(answer: ClaimAnswer): string[] {
+  if (!("claims" in answer)) throw new Error(`not a success: ${JSON.stringify(answer)}`);
+  return answer.claims.map((c) => c.id);
+}
+
+describe("claims sent at once", () => {
+  it("answers each claimer with their own claims, written in fewer transactions than requests", async () => {
+    const answers = await Promise.all(claimers.map((id) => claim(id, [`order_${id}_0`, `order_${id}_1`])));
+    answers.forEach((answer, i) => {
+      expect(answer).toEqual({
+        __typename: "ClaimOrdersSuccess",
+        claims: [
+          {
+            id: expect.stringMatching(/^oclaim_/),
+            status: "PENDING",
+            // Masked: the claimer is not told the address.
+            recipientEmail: "c***@example.com",
+            orderCount: 2,
+          },
+        ],
+      });
+    });
+    const rows = await t.prisma.orderClaim.findMany({
+      select: { id: true, claimer_customer_id: true, recipient_email: true },
+    });
+    expect(rows).toHaveLength(CLAIMERS);
+    for (const [i, answer] of answers.entries()) {
+      const row = rows.find((r) => r.id === claimIds(answer)[0]);
+      expect(row).toMatchObject({
+        claimer_customer_id: claimers[i],
+        recipient_email: `${claimers[i]}.guest@example.com`,
+      });
+    }
+    const { rows: transactions } = await admin.query(`SELECT count(DISTINCT "xid")::int AS n FROM "claim_written_by"`);
+    expect(transactions[0].n).toBeLessThan(CLAIMERS);
+    // Every claim's email, each with its own token.
+    const messages = await mail.waitFor(CLAIMERS);
+    expect(new Set(messages.map((m) => m.token)).size).toBe(CLAIMERS);
+    expect(messages.map((m) => m.to[0]).sort()).toEqual(claimers.map((id) => `${id}.guest@example.com`).sort());
+  });
+
+  it("leaves one claimer's later claim of the same order pending and supersedes the earlier, however they are batched", async () => {
+    const [id] = claimers;
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all([0, 1, 2, 3].map(() => claim(id!, ["order_shared"])));
+      const ids = answers.map((answer) => claimIds(answer)[0]!);
+      const claims = await t.prisma.orderClaim.findMany({ where: { id: { in: ids } }, orderBy: { created_at: "asc" } });
+      expect(claims.filter((c) => c.status === "PENDING").map((c) => c.id)).toEqual([ids[3]]);
+      expect(
+        claims
+          .filter((c) => c.status === "SUPERSEDED")
+          .map((c) => c.id)
+          .sort(),
+      ).toEqual(ids.slice(0, 3).sort());
+    }
+  });
+
+  it("gives every claimer a live claim of an order they all claim at once (one claimer's never supersedes another's)", async () => {
+    const answers = await Promise.all(claimers.map((id) => claim(id, ["order_shared"])));
+    const pending = await t.prisma.orderClaim.findMany({ where: { status: "PENDING" }, select: { id: true } });
+    expect(pending.map((c) => c.id).sort()).toEqual(answers.map((answer) => claimIds(answer)[0]).sort());
+  });
+
+  it("answers only the request whose write failed with an error; the others in its batch are written", async () => {
+    await admin.query(`
+      CREATE FUNCTION "refuse_one_claim"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW."recipient_email" = 'cus_claimer_3.guest@example.com' THEN RAISE EXCEPTION 'refused by a test'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER "refuse_one_claim" BEFORE INSERT ON "ordergate"."order_claim"
+        FOR EACH ROW EXECUTE FUNCTION "refuse_one_claim"();`);
+    try {
+      const answers = await Promise.allSettled(claimers.map((id) => claim(id, [`order_${id}_0`])));
+      const failed = answers.flatMap((answer, i) => (answer.status === "rejected" ? [claimers[i]] : []));
+      expect(failed).toEqual(["cus_claimer_3"]);
+      const written = await t.prisma.orderClaim.findMany({ select: { claimer_customer_id: true } });
+      expect(written.map((c) => c.claimer_customer_id).sort()).toEqual(
+        claimers.filter((id) => id !== "cus_claimer_3").sort(),
+      );
+      // Nothing half-written for the refused one: no links, no events that would mail a token.
+      const { rows } = await admin.query(
+        `SELECT count(*)::int AS n FROM "ordergate"."order_claim_order" WHERE "order_id" = 'order_cus_claimer_3_0'`,
+      );
+      expect(rows[0].n).toBe(0);
+      await t.gateway.jobWorker.flush();
+      expect(mail.messages.map((m) => m.to[0])).not.toContain("cus_claimer_3.guest@example.com");
+    } finally {
+      await admin.query(
+        `DROP TRIGGER "refuse_one_claim" ON "ordergate"."order_claim"; DROP FUNCTION "refuse_one_claim"`,
+      );
+    }
+  });
+
+  it("writes again, alone, a request of a batch that lost a deadlock", async () => {
+    // The first attempt of one claimer's write fails as a deadlock victim would (a sequence is not
+    // rolled back, so the second attempt passes).
+    await admin.query(`
+      CREATE SEQUENCE "deadlock_once";
+      CREATE FUNCTION "deadlock_once"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW."recipient_email" = 'cus_claimer_5.guest@example.com' AND nextval('deadlock_once') = 1 THEN
+          RAISE EXCEPTION 'deadlock detected (by a test)' USING ERRCODE = '40P01';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER "deadlock_once" BEFORE INSERT ON "ordergate"."order_claim"
+        FOR EACH ROW EXECUTE FUNCTION "deadlock_once"();`);
+    try {
+      const answers = await Promise.all(claimers.map((id) => claim(id, [`order_${id}_1`])));
+      expect(answers.map((answer) => answer.__typename)).toEqual(claimers.map(() => "ClaimOrdersSuccess"));
+      const written = await t.prisma.orderClaim.findMany({ select: { claimer_customer_id: true } });
+      expect(written.map((c) => c.claimer_customer_id).sort()).toEqual([...claimers].sort());
+      const { rows } = await admin.query(`SELECT last_value::int AS attempts FROM "deadlock_once"`);
+      expect(rows[0].attempts).toBe(2);
+    } finally {
+      await admin.query(`DROP TRIGGER "deadlock_once" ON "ordergate"."order_claim"; DROP FUNCTION "deadlock_once";
+                         DROP SEQUENCE "deadlock_once"`);
+    }
+  });
+});
+
+describe("open_order_claims_batch", () => {
+  const request = (claimerId: string, claimId: string, orderId: string) => ({
+    claimer_id: claimerId,
+    now: new Date().toISOString(),
+    order_ids: [orderId],
+    superseded_event: { topic: "order-claim.updated", payload: {} },
+    claims: [
+      {
+        id: claimId,
+        recipient_email: "shared@example.com",
+        token_hash: claimId.padEnd(64, "0").slice(0, 64),
+        expires_at: new Date(Date.now() + 60_000).toISOString(),
+        orders: [{ id: orderId, email: "shared@example.com" }],
+      },
+    ],
+    events: [],
+  });
+
+  it("runs a batch's requests in order: a claimer's later request supersedes the earlier one of the same batch", async () => {
+    const { rows } = await admin.query(
+      `SELECT "request", "superseded_claim_ids", "failure" FROM "ordergate"."open_order_claims_batch"($1::jsonb)`,
+      [
+        JSON.stringify([
+          request("cus_claimer_0", "oclaim_first", "order_shared"),
+          request("cus_claimer_1", "oclaim_other", "order_shared"),
+          request("cus_claimer_0", "oclaim_second", "order_shared"),
+        ]),
+      ],
+    );
+    expect(rows).toEqual([
+      { request: 0, superseded_claim_ids: [], failure: null },
+      { request: 1, superseded_claim_ids: [], failure: null },
+      { request: 2, superseded_claim_ids: ["oclaim_first"], failure: null },
+    ]);
+    const claims = await t.prisma.orderClaim.findMany({ orderBy: { id: "asc" }, select: { id: true, status: true } });
+    expect(claims).toEqual([
+      { id: "oclaim_first", status: "SUPERSEDED" },
+      { id: "oclaim_other", status: "PENDING" },
+      { id: "oclaim_second", status: "PENDING" },
+    ]);
+  });
+
+  it("undoes only a failed request's writes and names its failure", async () => {
+    const { rows } = await admin.query(
+      `SELECT "request", "superseded_claim_ids", "failure" FROM "ordergate"."open_order_claims_batch"($1::jsonb)`,
+      [
+        JSON.stringify([
+          request("cus_claimer_0", "oclaim_ok", "order_shared"),
+          request("cus_claimer_1", "oclaim_bad", "order_that_does_not_exist"),
+          request("cus_claimer_2", "oclaim_ok_too", "order_shared"),
+        ]),
+      ],
+    );
+    expect(rows.map((row) => row.failure === null)).toEqual([true, false, true]);
+    expect(rows[1].failure).toMatch(/^23503 /); // a foreign key violation: the order is not there
+    const claims = await t.prisma.orderClaim.findMany({ orderBy: { id: "asc" }, select: { id: true } });
+    expect(claims.map((c) => c.id)).toEqual(["oclaim_ok", "oclaim_ok_too"]);
+  });
+});
