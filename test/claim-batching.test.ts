@@ -267,3 +267,89 @@ describe("open_order_claims_batch", () => {
     expect(claims.map((c) => c.id)).toEqual(["oclaim_ok", "oclaim_ok_too"]);
   });
 });
+
+describe("confirmations sent at once", () => {
+  const CONFIRM = "/store/orders/customer/confirm";
+
+  /** Each claimer claims their first order; resolves with each one's token, in claimer order. */
+  async function tokensOfClaims(): Promise<string[]> {
+    await Promise.all(claimers.map((id) => claim(id, [`order_${id}_0`])));
+    const messages = await mail.waitFor(CLAIMERS);
+    return claimers.map((id) => messages.find((m) => m.to[0] === `${id}.guest@example.com`)!.token!);
+  }
+
+  beforeEach(async () => {
+    await seedScenario(t.prisma, scenario); // hands confirmed orders back to their guests
+    await admin.query(`
+      CREATE TABLE IF NOT EXISTS "order_moved_by" ("order_id" varchar, "xid" xid8 NOT NULL);
+      DELETE FROM "order_moved_by";
+      CREATE OR REPLACE FUNCTION "record_order_transaction"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO "order_moved_by" VALUES (NEW."id", pg_current_xact_id());
+        RETURN NEW;
+      END $$;
+      CREATE OR REPLACE TRIGGER "record_order_transaction" AFTER UPDATE OF "customer_id" ON "public"."order"
+        FOR EACH ROW EXECUTE FUNCTION "record_order_transaction"();`);
+  });
+
+  it("moves each token's orders to its own claimer, in fewer transactions than requests", async () => {
+    const tokens = await tokensOfClaims();
+    const answers = await Promise.all(tokens.map((token) => t.request("POST", CONFIRM, { body: { token } })));
+    expect(answers.map((a) => a.status)).toEqual(tokens.map(() => 200));
+    const orders = await t.prisma.order.findMany({
+      where: { id: { in: claimers.map((id) => `order_${id}_0`) } },
+      select: { id: true, customer_id: true },
+    });
+    expect(Object.fromEntries(orders.map((o) => [o.id, o.customer_id]))).toEqual(
+      Object.fromEntries(claimers.map((id) => [`order_${id}_0`, id])),
+    );
+    // The second orders stay with their guests.
+    const untouched = await t.prisma.order.count({
+      where: { id: { in: claimers.map((id) => `order_${id}_1`) }, customer_id: { endsWith: "_guest" } },
+    });
+    expect(untouched).toBe(CLAIMERS);
+    const { rows } = await admin.query(`SELECT count(DISTINCT "xid")::int AS n FROM "order_moved_by"`);
+    expect(rows[0].n).toBeLessThan(CLAIMERS);
+  });
+
+  it("verifies a token sent many times at once once, whatever batches the copies share", async () => {
+    const [token] = await tokensOfClaims();
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => t.request("POST", CONFIRM, { body: { token } })),
+    );
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    expect(answers.filter((a) => a.status !== 200).map((a) => a.json.message)).toEqual(
+      Array.from({ length: 11 }, () => expect.stringMatching(/already been used/)),
+    );
+    const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "order_moved_by"`);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it("verifies again, alone, a token whose verification lost a deadlock in its batch", async () => {
+    const tokens = await tokensOfClaims();
+    await admin.query(`
+      CREATE SEQUENCE "deadlock_once";
+      CREATE FUNCTION "deadlock_once"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW."id" = 'order_cus_claimer_2_0' AND nextval('deadlock_once') = 1 THEN
+          RAISE EXCEPTION 'deadlock detected (by a test)' USING ERRCODE = '40P01';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER "deadlock_once" BEFORE UPDATE ON "public"."order"
+        FOR EACH ROW EXECUTE FUNCTION "deadlock_once"();`);
+    try {
+      const answers = await Promise.all(tokens.map((token) => t.request("POST", CONFIRM, { body: { token } })));
+      expect(answers.map((a) => a.status)).toEqual(tokens.map(() => 200));
+      const moved = await t.prisma.order.count({
+        where: { id: "order_cus_claimer_2_0", customer_id: "cus_claimer_2" },
+      });
+      expect(moved).toBe(1);
+      const { rows } = await admin.query(`SELECT last_value::int AS attempts FROM "deadlock_once"`);
+      expect(rows[0].attempts).toBe(2);
+    } finally {
+      await admin.query(`DROP TRIGGER "deadlock_once" ON "public"."order"; DROP FUNCTION "deadlock_once";
+                         DROP SEQUENCE "deadlock_once"`);
+    }
+  });
+});

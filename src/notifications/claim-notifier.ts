@@ -1,6 +1,8 @@
 import type { Db } from "../db/database";
 import type { OutboxHandler } from "../events/topics";
+import type { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { claimStatusAt } from "../domain/claim-status";
+import { grouped } from "../lib/grouped";
 import { maskEmail } from "../domain/email";
 import { ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
 import type { Logger } from "../lib/logger";
@@ -14,6 +16,15 @@ import type { Mailer } from "./mailer";
  * Message-ID, which some providers would drop as a duplicate.
  */
 export const claimEmailKey = (eventId: bigint, claimId: string): string => `ordergate.${eventId}.${claimId}`;
+
+/** A claim as its email needs it: still pending, and who asked. */
+interface ClaimToMail {
+  id: string;
+  status: OrderClaimStatus;
+  expires_at: Date;
+  claimer_email: string;
+  claimer_created_at: Date;
+}
 
 /**
  * Delivers `order-update-token.created`: mails the token to the orders' address. A claim no longer
@@ -33,12 +44,19 @@ export function claimTokenNotifier(deps: {
   /** Hears whether each email was handed over or refused by the transport (metrics). */
   onMail: (outcome: "sent" | "failed") => void;
 }): OutboxHandler<typeof ORDER_UPDATE_TOKEN_CREATED> {
+  // The claims of emails that go out together, in one statement.
+  const readClaims = grouped(async (claimIds: string[]) => {
+    const rows = await deps.prisma.$queryRaw<ClaimToMail[]>`
+      SELECT c."id", c."status"::text AS "status", c."expires_at", claimer."email" AS "claimer_email",
+             claimer."created_at" AS "claimer_created_at"
+      FROM "ordergate"."order_claim" AS c JOIN "public"."customer" AS claimer ON claimer."id" = c."claimer_customer_id"
+      WHERE c."id" = ANY(${claimIds}::varchar[])`;
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return claimIds.map((id) => byId.get(id));
+  });
   return async ({ id, payload, secret }) => {
-    const claim = await deps.prisma.orderClaim.findUnique({
-      where: { id: payload.claim_id },
-      // The asking account as it is now: the email names it in full, with its age.
-      select: { status: true, expires_at: true, claimer: { select: { email: true, created_at: true } } },
-    });
+    // The asking account as it is now: the email names it in full, with its age.
+    const claim = await readClaims(payload.claim_id);
     const pending = claim && claimStatusAt({ status: claim.status, expiresAt: claim.expires_at }, new Date());
     if (!secret || !claim || pending !== "PENDING") {
       deps.logger.info("claim email dropped: the claim is no longer pending", {
@@ -51,7 +69,7 @@ export function claimTokenNotifier(deps: {
       to: payload.old_email,
       token: secret.token,
       displayIds: payload.display_ids,
-      claimer: { email: claim.claimer.email, createdAt: claim.claimer.created_at },
+      claimer: { email: claim.claimer_email, createdAt: claim.claimer_created_at },
       confirmUrlTemplate: deps.confirmUrlTemplate(),
       linkOffersDecline: deps.linkOffersDecline,
       expiresAt: claim.expires_at,

@@ -114,9 +114,12 @@ interface EndingRow {
   ended: boolean;
 }
 
-/** The claim a token names as the verification statement found it, and what that statement did. */
+/**
+ * The claim a token names as the verification found it (all null when no claim has that token),
+ * and what the verification did, or why it did nothing (`failure`).
+ */
 interface VerificationRow {
-  id: string;
+  id: string | null;
   status: OrderClaimStatus;
   expires_at: Date;
   claimer_customer_id: string;
@@ -126,7 +129,11 @@ interface VerificationRow {
   current_expires_at: Date | null;
   verified: boolean;
   moved_order_ids: string[];
+  failure: string | null;
 }
+
+/** A batch's answer for a token it gave none: a failure, never a verification. */
+const NO_VERIFICATION = { failure: "no answer" } as VerificationRow;
 
 /**
  * Order claiming (design.md §3): open claims by email group, verify a token, expire old claims.
@@ -195,66 +202,18 @@ export class ClaimService {
 
   /**
    * Moves the claim's still-eligible orders to the claimer and marks it VERIFIED, in one
-   * statement (the confirm hot path). The conditional status update makes concurrent
-   * verifications of one token yield exactly one success: the others wait for its row lock and
-   * then find it no longer PENDING.
+   * statement (the confirm hot path), shared with the verifications that arrive while one is in
+   * flight. The conditional status update makes concurrent verifications of one token yield
+   * exactly one success: the others wait for its row lock and then find it no longer PENDING.
    */
   async verifyOrderClaim(token: string, clientIp: string): Promise<VerifiedClaim> {
     await this.deps.rateLimiter.take("confirmPerIp", clientIp);
     if (!looksLikeClaimToken(token)) throw new ClaimTokenInvalidError();
-    const now = new Date();
-    const verified: OutboxMessages[typeof ORDER_CLAIM_UPDATED]["payload"] = claimUpdate(
-      "",
-      "",
-      OrderClaimStatus.VERIFIED,
-      now,
-    );
-    const [claim] = await this.deps.prisma.$queryRaw<VerificationRow[]>`
-      WITH claim AS (
-        SELECT c."id", c."status", c."expires_at", c."claimer_customer_id", c."recipient_email",
-               claimer."email" AS "claimer_email",
-               claimer."deleted_at" IS NULL AND claimer."has_account" AS "claimer_can_claim"
-        FROM "ordergate"."order_claim" AS c
-        JOIN "public"."customer" AS claimer ON claimer."id" = c."claimer_customer_id"
-        WHERE c."token_hash" = ${hashClaimToken(token)}),
-      current AS (
-        -- The claim as it is now, locked until this statement commits: a concurrent verification
-        -- waits here, then sees VERIFIED. Found by primary key alone: with its status in the WHERE
-        -- clause, the planner may choose to scan every pending claim.
-        SELECT c."id", c."status", c."expires_at" FROM "ordergate"."order_claim" AS c
-        WHERE c."id" = (SELECT claim."id" FROM claim WHERE claim."claimer_can_claim") FOR UPDATE),
-      marked AS (
-        UPDATE "ordergate"."order_claim" AS c SET "status" = 'VERIFIED', "verified_at" = ${now}, "updated_at" = ${now}
-        FROM claim, current
-        WHERE c."id" = current."id" AND current."status" = 'PENDING' AND current."expires_at" > ${now}
-        RETURNING c."id", c."claimer_customer_id", c."recipient_email", claim."claimer_email"),
-      moved AS (
-        UPDATE "public"."order" AS o
-        SET "customer_id" = marked."claimer_customer_id", "updated_at" = ${now},
-            "email" = CASE WHEN ${this.deps.config.claimReplaceOrderEmail}
-                      THEN marked."claimer_email" ELSE o."email" END
-        FROM marked JOIN "ordergate"."order_claim_order" AS link ON link."claim_id" = marked."id"
-        -- Its email exactly as when the claim was opened (no case mapping in SQL: see the
-        -- claim_policy migration), not canceled, and in no account since (design.md §3).
-        WHERE link."order_id" = o."id" AND o."email" = link."order_email" AND o."status" <> 'canceled'
-          AND NOT EXISTS (SELECT FROM "public"."customer" AS owner
-                          WHERE owner."id" = o."customer_id" AND owner."has_account")
-        RETURNING o."id"),
-      linked AS (
-        UPDATE "ordergate"."order_claim_order" AS link SET "transferred_at" = ${now}
-        FROM marked, moved WHERE link."claim_id" = marked."id" AND link."order_id" = moved."id"),
-      announced AS (
-        INSERT INTO "ordergate"."outbox_event" ("topic", "payload")
-        SELECT ${ORDER_CLAIM_UPDATED},
-               ${JSON.stringify(verified)}::jsonb
-               || jsonb_build_object('claimId', marked."id", 'claimerCustomerId', marked."claimer_customer_id")
-        FROM marked)
-      SELECT claim."id", claim."status", claim."expires_at", claim."claimer_customer_id", claim."claimer_can_claim",
-             current."status" AS "current_status", current."expires_at" AS "current_expires_at",
-             EXISTS (SELECT FROM marked) AS "verified",
-             ARRAY(SELECT moved."id" FROM moved ORDER BY moved."id") AS "moved_order_ids"
-      FROM claim LEFT JOIN current ON true`;
-    if (!claim) throw new ClaimTokenInvalidError();
+    const tokenHash = hashClaimToken(token);
+    let claim = await this.verifyTogether(tokenHash);
+    if (claim.failure !== null && RETRY_ALONE.test(claim.failure)) claim = (await this.verifyBatch([tokenHash]))[0]!;
+    if (claim.failure !== null) throw new Error(`the claim could not be verified: ${claim.failure}`);
+    if (claim.id === null) throw new ClaimTokenInvalidError();
     if (!claim.verified) {
       assertVerifiable(claim.status, claim.expires_at);
       if (!claim.claimer_can_claim) throw new ClaimTokenInvalidError();
@@ -269,6 +228,21 @@ export class ClaimService {
       ordersMoved: claim.moved_order_ids.length,
     });
     return { claimId: claim.id, transferredOrderIds: claim.moved_order_ids };
+  }
+
+  private readonly verifyTogether = grouped((tokenHashes: string[]) => this.verifyBatch(tokenHashes));
+
+  /**
+   * Verifies the tokens (by hash) in order, each in a subtransaction of its own, in one statement
+   * and one commit (`verify_order_claims`, a migration's function).
+   */
+  private async verifyBatch(tokenHashes: string[]): Promise<VerificationRow[]> {
+    const now = new Date();
+    const verified = { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate("", "", OrderClaimStatus.VERIFIED, now) };
+    const rows = await this.deps.prisma.$queryRaw<(VerificationRow & { request: number })[]>`
+      SELECT * FROM "ordergate"."verify_order_claims"(${now}::timestamptz, ${this.deps.config.claimReplaceOrderEmail},
+        ${JSON.stringify(verified)}::jsonb, ${tokenHashes}::varchar[])`;
+    return tokenHashes.map((_, index) => rows.find((row) => row.request === index) ?? NO_VERIFICATION);
   }
 
   /**
