@@ -49,11 +49,21 @@ export async function startBenchDatabase(
   };
 }
 
-/** Each claim with its token's hash and status: which emails are owed (see `mail.ts`). */
-export function readClaims(url: string): Promise<{ tokenHash: string; status: string }[]> {
+/** A claim as the mail accounting needs it (see `mail.ts`). */
+export interface ClaimRow {
+  tokenHash: string;
+  status: string;
+  /** When it was opened, in ms since the epoch (the database's clock: this machine's, as the sink's). */
+  createdAt: number;
+}
+
+/** Each claim (or each opened since `since`) with its token's hash and status: which emails are owed. */
+export function readClaims(url: string, since?: Date): Promise<ClaimRow[]> {
   return withPgClient(url, async (client) => {
-    const { rows } = await client.query<{ tokenHash: string; status: string }>(
-      `SELECT token_hash AS "tokenHash", status::text AS status FROM "ordergate"."order_claim"`,
+    const { rows } = await client.query<ClaimRow>(
+      `SELECT token_hash AS "tokenHash", status::text AS status, extract(epoch FROM created_at)::float8 * 1000 AS "createdAt"
+       FROM "ordergate"."order_claim" WHERE $1::timestamptz IS NULL OR created_at >= $1`,
+      [since ?? null],
     );
     return rows;
   });

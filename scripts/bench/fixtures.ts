@@ -89,13 +89,15 @@ export async function seedFixtures(databaseUrl: string, jwtSecret: string): Prom
     await prisma.$disconnect();
   }
   return {
-    bearers: customers.map((c) =>
-      jwt.sign({ customer_id: c.id, domain: "store" }, jwtSecret, { algorithm: "HS256", expiresIn: "2h" }),
-    ),
+    bearers: customers.map((c) => storeBearer(c.id, jwtSecret)),
     customerIds: customers.map((c) => c.id),
     guestOrders,
   };
 }
+
+/** A customer's store JWT as `POST /store/auth/token` issues it (ordergate's and Medusa v1's alike). */
+export const storeBearer = (customerId: string, jwtSecret: string) =>
+  jwt.sign({ customer_id: customerId, domain: "store" }, jwtSecret, { algorithm: "HS256", expiresIn: "2h" });
 
 export const randomIndex = (length: number) => Math.floor(Math.random() * length);
 

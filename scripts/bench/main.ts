@@ -1,26 +1,45 @@
 /**
- * `npm run bench` (issue 8): ordergate as it ships (compiled, production settings, rate limits
- * off) on PostgreSQL, mailing to a loopback SMTP sink, beside a bare `node:http` ceiling; each
- * target loaded by autocannon after a warm-up, in interleaved passes. Prints a table with the
- * issue's ratios and writes the raw results to `bench-results/<timestamp>.json`.
+ * `npm run bench` (issues 8 and 20): ordergate as it ships (compiled, production settings, rate
+ * limits off) on PostgreSQL, mailing to a loopback SMTP sink, beside a bare `node:http` ceiling and,
+ * when installed, the Medusa v1 test server (its own claim route, and its products directly and
+ * through a second gateway in front of it); each target loaded by autocannon after a warm-up, in
+ * interleaved passes. CPU is each server's whole process tree (cluster workers, a job worker).
+ * Prints a table with the issues' targets and this run beside scripts/bench/baseline.json, and
+ * writes the raw results to `bench-results/<timestamp>.json`.
  *
  * A benchmark, not a test: targets missed do not fail it, but it exits 1 when something broke
  * (a server died, requests failed beyond a handful, an email without a token).
  */
+import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { applyMigrations } from "../../src/db/migrate";
 import { createLogger } from "../../src/lib/logger";
-import { countClaims, readOrders, restoreOrders, startBenchDatabase, waitForOutboxDrain } from "./database";
-import { ClaimPlan, CUSTOMERS, GUEST_ORDERS, ORDERS_PER_GUEST, seedFixtures } from "./fixtures";
-import { settleMail } from "./mail";
-import { measureMailDrain, type Monitors, type RunResult, runTarget } from "./measure";
-import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options";
-import { type Child, residentBytes, RssSampler, startCeiling, startGateway, startScriptNodeOptions } from "./processes";
+import { medusaInstalled } from "../../test/support/medusa";
 import {
+  type BenchDatabase,
+  countClaims,
+  readClaims,
+  readOrders,
+  restoreOrders,
+  startBenchDatabase,
+  waitForOutboxDrain,
+} from "./database";
+import { ClaimPlan, CUSTOMERS, GUEST_ORDERS, ORDERS_PER_GUEST, seedFixtures } from "./fixtures";
+import { ArrivalsByHash, runMail, settleMail } from "./mail";
+import { measureMailDrain, type Monitors, type RunResult, runTarget } from "./measure";
+import { inFrontOfMedusa, type MedusaFixtures, medusaPid, seedMedusaClaims, startBenchMedusa } from "./medusa";
+import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options";
+import { processTree, RssSampler, startCeiling, startGateway, startScriptNodeOptions } from "./processes";
+import {
+  benchHeader,
   type BenchReport,
+  compareWithBaseline,
+  issue20Targets,
+  latency,
+  type Machine,
   openedTooFew,
   printReport,
   ratios,
@@ -29,7 +48,7 @@ import {
   writeResults,
 } from "./report";
 import { SmtpSink } from "./smtp-sink";
-import { allTargets, TARGET_NAMES, type Target } from "./targets";
+import { allTargets, MEDUSA_TARGET_NAMES, TARGET_NAMES, type Target } from "./targets";
 
 const ROOT = path.resolve(__dirname, "../..");
 /** Failed requests (non-2xx, errors, bad bodies) a run may have before the bench counts it as broken. */
@@ -51,6 +70,7 @@ const GATEWAY_SETTINGS = {
   LOG_LEVEL: "warn",
 };
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const MEDUSA_INSTALL = "npm ci --prefix medusa-v1-server";
 
 const logger = createLogger("warn");
 const say = (line: string) => console.log(line);
@@ -79,8 +99,58 @@ function throwIfInterrupted(signal: AbortSignal): void {
   if (signal.aborted) throw new Error(`interrupted by ${String(signal.reason)}`);
 }
 
+/** The commit checked out, `-dirty` when tracked files have changes not committed (what the build compiled). */
+function gitCommit(): string {
+  try {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
+    return `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "--untracked-files=no") ? "-dirty" : ""}`;
+  } catch {
+    return "an unknown commit";
+  }
+}
+
+/**
+ * Medusa (the test server, on its own database on the bench's PostgreSQL server) with customers
+ * and guest orders for its claim route, and a second gateway in front of it; or why not. Without
+ * Medusa installed its targets are skipped, not failed.
+ */
+async function startMedusa(
+  database: BenchDatabase,
+  jwtSecret: string,
+  dataDir: string,
+  cleanup: Cleanup,
+): Promise<
+  | { medusa: MedusaFixtures; urls: Monitors["urls"]; pids: Monitors["pids"]; alive: () => boolean }
+  | { unavailable: string }
+> {
+  if (!medusaInstalled())
+    return {
+      unavailable: `the Medusa test server is not installed (medusa-v1-server/node_modules): ${MEDUSA_INSTALL}`,
+    };
+  const starting = Date.now();
+  const medusa = await startBenchMedusa(database, jwtSecret);
+  cleanup.add("Medusa", () => medusa.close());
+  const fixtures = await seedMedusaClaims(medusa, jwtSecret);
+  const forwarder = await startGateway(inFrontOfMedusa(medusa, jwtSecret, dataDir));
+  cleanup.add("gateway in front of Medusa", () => forwarder.child.stop());
+  const pid = medusaPid(medusa);
+  say(
+    `Medusa 1.20.11 ready in ${((Date.now() - starting) / 1000).toFixed(0)} s with ${fixtures.bearers.length} customers and ${fixtures.guestOrderIds.length} guest orders; ` +
+      "a second gateway in front of it, on its database",
+  );
+  return {
+    medusa: fixtures,
+    urls: { medusa: medusa.url, forwarder: forwarder.url },
+    pids: { medusa: pid, forwarder: forwarder.child.pid },
+    alive: () => processTree(pid).length > 0 && !forwarder.child.exited,
+  };
+}
+
 async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSignal): Promise<number> {
   const startedAt = new Date();
+  const machine: Machine = { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model };
+  const commit = gitCommit();
+  say(benchHeader(machine, commit));
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "ordergate-bench-"));
   cleanup.add("temp dir", () => fs.rmSync(tempDir, { recursive: true, force: true }));
   // As root, the embedded PostgreSQL runs as the OS user `postgres`, which must reach its data dir.
@@ -136,35 +206,58 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     .join(" ")}, JWT_SECRET set, SMTP to the sink`;
   say(`gateway ready: ${gatewayCommand} with ${gatewayEnvironment}`);
 
+  const problems: string[] = [];
+  const selected = (name: string) => !options.targets || options.targets.includes(name);
+  const medusa = MEDUSA_TARGET_NAMES.some(selected)
+    ? await startMedusa(database, jwtSecret, path.join(tempDir, "forwarder"), cleanup).catch((error: Error) => {
+        if (signal.aborted) throw error;
+        // Installed but broken: its targets are skipped, and the bench says something broke.
+        problems.push(`Medusa did not start: ${error.message.split("\n")[0]}`);
+        return { unavailable: `Medusa did not start (${error.message.split("\n")[0]})` };
+      })
+    : { unavailable: "no Medusa target selected" };
+  if ("unavailable" in medusa && MEDUSA_TARGET_NAMES.some(selected))
+    say(`Medusa's targets skipped: ${medusa.unavailable}`);
+  throwIfInterrupted(signal);
+
   const plan = new ClaimPlan(fixtures);
-  const targets = allTargets({ fixtures, plan, sink }).filter(
-    (target) => !options.targets || options.targets.includes(target.name),
-  );
+  const targets = allTargets({
+    fixtures,
+    plan,
+    sink,
+    medusa: "unavailable" in medusa ? medusa : medusa.medusa,
+  }).filter((target) => selected(target.name));
   const monitors: Monitors = {
-    urls: { gateway: gateway.url, ceiling: ceiling.url },
-    pids: { gateway: gateway.child.pid, ceiling: ceiling.child.pid },
+    urls: { gateway: gateway.url, ceiling: ceiling.url, ...("unavailable" in medusa ? {} : medusa.urls) },
+    pids: { gateway: gateway.child.pid, ceiling: ceiling.child.pid, ...("unavailable" in medusa ? {} : medusa.pids) },
     postmasterPid: database.postmasterPid,
     rss,
   };
-  const minutes = (targets.length * (options.warmupS + options.passes * options.durationS)) / 60;
+  const loadS = targets.filter((t) => !t.unavailable).length * (options.warmupS + options.passes * options.durationS);
+  const minutes = loadS / 60;
   say(
     `${targets.length} targets, c=${options.connections}: a ${options.warmupS} s warm-up each, then ${options.passes} passes of ${options.durationS} s (about ${minutes.toFixed(1)} min of load)`,
   );
 
   const runs: RunResult[] = [];
-  const problems: string[] = [];
-  const servers: [string, Child][] = [
-    ["gateway", gateway.child],
-    ["ceiling", ceiling.child],
+  const servers: [string, () => string | undefined][] = [
+    ["gateway", () => gateway.child.exited],
+    ["ceiling", () => ceiling.child.exited],
   ];
+  if (!("unavailable" in medusa))
+    servers.push(["Medusa or the gateway in front of it", () => (medusa.alive() ? undefined : "gone")]);
   const deadServers = () =>
-    servers
-      .filter(([, child]) => child.exited)
-      .map(([name, child]) => `the ${name} exited during the bench (${child.exited})`);
+    servers.flatMap(([name, exited]) => {
+      const how = exited();
+      return how ? [`the ${name} exited during the bench (${how})`] : [];
+    });
+  const arrivals = new ArrivalsByHash(sink);
   const run = async (target: Target, pass: number) => {
     // Outside the measured window: neither its time nor its CPU counts in the run.
     const ordersRestored = target.kind === "claim" ? await restoreOrders(database.url, seededGuestOrders) : 0;
     const claimsBefore = target.kind === "claim" ? await countClaims(database.url) : undefined;
+    // Runs never overlap: the claims opened from here until the next claim run are this run's.
+    const runStartedAt = new Date();
     const result = await runTarget(
       target,
       pass,
@@ -181,6 +274,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
       result.ordersRestored = ordersRestored;
       result.claimsOpened = claimsAfter.total - claimsBefore.total;
       result.claimsSuperseded = claimsAfter.superseded - claimsBefore.superseded;
+      result.mail = runMail(await readClaims(database.url, runStartedAt), arrivals, result.endedAt, MAIL_GRACE_MS);
     }
     runs.push(result);
     say(describeRun(result, pass === 0 ? "warm-up" : `pass ${pass}/${options.passes}`));
@@ -211,21 +305,24 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
   const claimRuns = runs.filter((r) => targets.find((t) => t.name === r.target)?.kind === "claim");
   const lastClaimEndedAt = Math.max(startedAt.getTime(), ...claimRuns.map((r) => r.endedAt));
   say(`waiting up to ${MAIL_GRACE_MS / 1000} s for the mail to catch up`);
-  const mail = await settleMail(database.url, sink, lastClaimEndedAt, MAIL_GRACE_MS);
+  const mail = await settleMail(database.url, sink, arrivals, lastClaimEndedAt, MAIL_GRACE_MS);
   if (mail.emailsWithoutToken > 0)
     problems.push(`${mail.emailsWithoutToken} emails had no claim token the sink could read`);
 
-  const gatewayPeakRssBytes = residentBytes(gateway.child.pid, "VmHWM");
+  // Read before it stops: the tree's members are gone after.
+  const gatewayProcesses = rss.processPeaks();
   if (!gateway.child.exited) {
     await gateway.child.stop();
     if (gateway.child.exited !== "exit code 0")
       problems.push(`the gateway did not stop cleanly on SIGTERM (${gateway.child.exited})`);
   }
 
-  const summary = summarise(targets, runs);
-  const report: BenchReport = {
+  const summary = summarise(targets, runs, options.connections);
+  const claimsWithMail = summariseClaimsWithMail(runs);
+  const measured: Omit<BenchReport, "issue20"> = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
+    commit,
     settings: {
       ...options,
       targets: targets.map((t) => t.name),
@@ -235,17 +332,19 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
       gatewayCommand,
       gatewayEnvironment,
     },
-    machine: {
-      node: process.version,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model,
-      loadAverageAtEnd: os.loadavg(),
-    },
+    machine: { ...machine, loadAverageAtEnd: os.loadavg() },
+    medusa:
+      "unavailable" in medusa
+        ? `skipped: ${medusa.unavailable}`
+        : "Medusa 1.20.11 (the test server) and a gateway in front of it",
     runs,
     summary,
-    claimsWithMail: summariseClaimsWithMail(runs),
+    claimsWithMail,
     ratios: ratios(summary),
-    gatewayPeakRssBytes,
+    gatewayPeakRssBytes: Math.max(0, ...gatewayProcesses.map((p) => p.peakRssBytes)),
+    gatewayProcesses,
+    gatewayPeakTreeRssBytes: rss.peakTotal,
+    baseline: compareWithBaseline(machine, summary, claimsWithMail),
     claims: {
       requestsAnswered2xx: claimRuns.reduce((total, r) => total + r["2xx"], 0),
       openedDuringRuns: claimRuns.reduce((total, r) => total + (r.claimsOpened ?? 0), 0),
@@ -255,22 +354,31 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     gatewayLog: summariseLog(gateway.child.outputLines),
     problems,
   };
+  const report: BenchReport = { ...measured, issue20: issue20Targets(measured) };
   printReport(report);
   say(`\nraw results: ${path.relative(process.cwd(), writeResults(ROOT, report))}`);
   return problems.length > 0 ? 1 : 0;
 }
 
 function describeRun(r: RunResult, label: string): string {
-  const head = `  ${label.padEnd(9)} ${r.target.padEnd(18)}`;
+  const head = `  ${label.padEnd(9)} ${r.target.padEnd(21)}`;
   if (r.skipped) return `${head} skipped: ${r.skipped}`;
   const cpu = `${r.cpuMsPerRequest.node.toFixed(2)}${r.cpuMsPerRequest.postgres === null ? "" : ` + ${r.cpuMsPerRequest.postgres.toFixed(2)}`}`;
   const load = `${Math.round((100 * r.cpuMs.bench) / (r.durationS * 1000))}%`;
   return (
-    `${head} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  non-2xx ${r.non2xx}  errors ${r.errors + r.mismatches}  ` +
+    `${head} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${latency(r.exactLatencyMs?.p50 ?? r.p50Ms)} ms  p99 ${latency(r.exactLatencyMs?.p99 ?? r.p99Ms)} ms  non-2xx ${r.non2xx}  errors ${r.errors + r.mismatches}  ` +
     `CPU ${cpu} ms/req  load generator ${load} of a core${r.stoppedEarly ? `  (stopped early: ${r.stoppedEarly})` : ""}` +
     mailLine(r) +
-    claimsLine(r)
+    claimsLine(r) +
+    keptUpLine(r)
   );
+}
+
+/** Whether the mail kept up with the run's claims: by arrival at the sink, not by the outbox's drain. */
+function keptUpLine(r: RunResult): string {
+  if (!r.mail) return "";
+  const { owed, emailedInTime, backlogAtEnd, maxBacklog } = r.mail;
+  return `  ${emailedInTime}/${owed} owed emails sent by its end + ${MAIL_GRACE_MS / 1000} s, backlog at its end ${backlogAtEnd}, at most ${maxBacklog}`;
 }
 
 function mailLine(r: RunResult): string {

@@ -1,5 +1,6 @@
 import autocannon from "autocannon";
-import { postgresCpuMs, processCpuMs, type RssSampler } from "./processes";
+import type { RunMail } from "./mail";
+import { type RssSampler, scanProcesses, treeCpuMs } from "./processes";
 import type { Server, Target } from "./targets";
 
 export interface RunSettings {
@@ -9,11 +10,13 @@ export interface RunSettings {
 
 /** The processes a run reads CPU and memory of. */
 export interface Monitors {
-  urls: Record<Server, string>;
-  pids: Record<Server, number>;
+  /** Medusa and the gateway in front of it only when they run (see TargetContext.medusa). */
+  urls: Partial<Record<Server, string>>;
+  /** Each server's root process: its CPU is its whole tree's. */
+  pids: Partial<Record<Server, number>>;
   /** Unset for an external DATABASE_URL: its server's processes are not ours to read. */
   postmasterPid: number | undefined;
-  /** The gateway's RSS. */
+  /** The gateway's process tree's RSS. */
   rss: RssSampler;
 }
 
@@ -28,8 +31,11 @@ export interface RunResult {
   durationS: number;
   requests: number;
   rps: number;
+  /** autocannon's, in whole milliseconds. */
   p50Ms: number;
   p99Ms: number;
+  /** Targets with `exactLatency`: the bench's own timing of every response, in fractional ms. */
+  exactLatencyMs?: { p50: number; p99: number };
   statusCodes: Record<string, number>;
   "2xx": number;
   non2xx: number;
@@ -38,13 +44,17 @@ export interface RunResult {
   /** 2xx answers whose body said the operation failed (GraphQL). */
   mismatches: number;
   /**
-   * CPU time each process used during the run, in ms: the gateway also works in the background
-   * (mail) while other targets run, and the bench process is the load generator (and the SMTP sink).
+   * CPU time each process tree used during the run, in ms (null: not running): the gateway also
+   * works in the background (mail) while other targets run, and the bench process is the load
+   * generator (and the SMTP sink).
    */
   cpuMs: CpuReading;
-  /** CPU time per completed request: the serving process (gateway or ceiling), and PostgreSQL (for the gateway's targets). */
+  /**
+   * CPU time per completed request: the serving process trees (the target's `cpuOf`), and
+   * PostgreSQL (every target but the ceiling).
+   */
   cpuMsPerRequest: { node: number; postgres: number | null };
-  /** The gateway's peak RSS during the run. */
+  /** The peak RSS of the gateway's largest process during the run. */
   gatewayPeakRssBytes: number;
   /** `Date.now()` when the run ended. */
   endedAt: number;
@@ -65,28 +75,52 @@ export interface RunResult {
   claimsSuperseded?: number;
   /** Claim runs: orders a confirm had moved, put back as guest orders before the run (not measured). */
   ordersRestored?: number;
+  /** Claim runs: whether the mail kept up with the claims the run opened (see `runMail`). */
+  mail?: RunMail;
 }
 
-type CpuReading = { gateway: number; ceiling: number; postgres: number | null; bench: number };
+export type CpuReading = { gateway: number; ceiling: number } & Record<"medusa" | "forwarder", number | null> & {
+    postgres: number | null;
+    bench: number;
+  };
 
-/** CPU time each monitored process (and this one, the load generator) has used so far, in ms. */
+/** CPU time each monitored process tree (and this process, the load generator) has used so far, in ms. */
 function readCpu(monitors: Monitors): CpuReading {
   const own = process.cpuUsage();
+  const table = scanProcesses();
+  const tree = (pid: number | undefined) => (pid === undefined ? null : treeCpuMs(pid, table));
   return {
-    gateway: processCpuMs(monitors.pids.gateway),
-    ceiling: processCpuMs(monitors.pids.ceiling),
-    postgres: monitors.postmasterPid === undefined ? null : postgresCpuMs(monitors.postmasterPid),
+    gateway: tree(monitors.pids.gateway)!,
+    ceiling: tree(monitors.pids.ceiling)!,
+    medusa: tree(monitors.pids.medusa),
+    forwarder: tree(monitors.pids.forwarder),
+    postgres: tree(monitors.postmasterPid),
     bench: (own.user + own.system) / 1000,
   };
 }
 
 function cpuBetween(before: CpuReading, after: CpuReading): CpuReading {
-  return {
-    gateway: after.gateway - before.gateway,
-    ceiling: after.ceiling - before.ceiling,
-    postgres: after.postgres === null || before.postgres === null ? null : after.postgres - before.postgres,
-    bench: after.bench - before.bench,
+  const between = (key: keyof CpuReading) => {
+    const [a, b] = [after[key], before[key]];
+    return a === null || b === null ? null : a - b;
   };
+  return {
+    gateway: between("gateway")!,
+    ceiling: between("ceiling")!,
+    medusa: between("medusa"),
+    forwarder: between("forwarder"),
+    postgres: between("postgres"),
+    bench: between("bench")!,
+  };
+}
+
+/** The p-th percentile (0-100) of some values, interpolated. */
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  const at = ((sorted.length - 1) * p) / 100;
+  const below = Math.floor(at);
+  return sorted[below]! + (sorted[Math.min(below + 1, sorted.length - 1)]! - sorted[below]!) * (at - below);
 }
 
 /**
@@ -112,10 +146,15 @@ export async function runTarget(
   monitors: Monitors,
   signal: AbortSignal,
 ): Promise<RunResult> {
+  if (target.unavailable) return emptyRun(target, pass, target.unavailable);
+  const url = monitors.urls[target.server];
+  if (!url) throw new Error(`no ${target.server} to run ${target.name} against`);
+  const connections = target.connections ?? settings.connections;
   const budget = target.budget?.();
-  if (budget !== undefined && budget < settings.connections) {
-    return emptyRun(target, pass, `only ${budget} unused tokens (fewer than the ${settings.connections} connections)`);
+  if (budget !== undefined && budget < connections) {
+    return emptyRun(target, pass, `only ${budget} unused tokens (fewer than the ${connections} connections)`);
   }
+  const latencies: number[] = [];
   monitors.rss.reset();
   const before = readCpu(monitors);
   const started = Date.now();
@@ -126,8 +165,8 @@ export async function runTarget(
     signal.addEventListener("abort", stop);
     instance = autocannon(
       {
-        url: monitors.urls[target.server],
-        connections: settings.connections,
+        url,
+        connections,
         requests: [target.request],
         verifyBody: target.verifyBody,
         // autocannon notices the end of a run at its next sample: every 100 ms, not every second,
@@ -143,10 +182,14 @@ export async function runTarget(
         else resolve(done);
       },
     );
+    // autocannon's percentiles are whole milliseconds (its histogram's unit); each response's own
+    // time is measured with hrtime, to a fraction of one.
+    if (target.exactLatency) instance.on("response", (_client, _status, _bytes, ms: number) => latencies.push(ms));
   });
   const requests = result.requests.total;
   const cpuMs = cpuBetween(before, readCpu(monitors));
   const perRequest = (ms: number | null) => (ms === null || requests === 0 ? null : ms / requests);
+  const servingMs = (target.cpuOf ?? [target.server]).reduce((total, server) => total + (cpuMs[server] ?? NaN), 0);
   const elapsedS = (Date.now() - started) / 1000;
   return {
     target: target.name,
@@ -159,6 +202,9 @@ export async function runTarget(
     rps: requests / result.duration,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
+    ...(target.exactLatency
+      ? { exactLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) } }
+      : {}),
     statusCodes: Object.fromEntries(
       Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0]),
     ),
@@ -168,8 +214,8 @@ export async function runTarget(
     mismatches: result.mismatches,
     cpuMs,
     cpuMsPerRequest: {
-      node: perRequest(cpuMs[target.server]) ?? Number.NaN,
-      postgres: target.server === "gateway" ? perRequest(cpuMs.postgres) : null,
+      node: perRequest(servingMs) ?? Number.NaN,
+      postgres: target.server === "ceiling" ? null : perRequest(cpuMs.postgres),
     },
     gatewayPeakRssBytes: monitors.rss.reset(),
     endedAt: Date.now(),
@@ -191,7 +237,7 @@ function emptyRun(target: Target, pass: number, skipped: string): RunResult {
     non2xx: 0,
     errors: 0,
     mismatches: 0,
-    cpuMs: { gateway: 0, ceiling: 0, postgres: null, bench: 0 },
+    cpuMs: { gateway: 0, ceiling: 0, medusa: null, forwarder: null, postgres: null, bench: 0 },
     cpuMsPerRequest: { node: Number.NaN, postgres: null },
     gatewayPeakRssBytes: 0,
     endedAt: Date.now(),

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { MEDUSA_TARGET_NAMES, TARGET_NAMES } from "./targets";
 
 export interface BenchOptions {
   /** Seconds of each measured run. */
@@ -18,9 +19,15 @@ export const USAGE = `npm run bench [-- OPTIONS]   (each also settable as an env
   --warmup SECONDS        each target's warm-up, before the first pass (BENCH_WARMUP, default 2)
   --passes N              interleaved passes over the targets (BENCH_PASSES, default 3)
   --connections N         autocannon connections (BENCH_CONNECTIONS, default 10)
-  --targets A,B,...       only these targets (BENCH_TARGETS, default all)
+  --targets A,B,...       only these targets (BENCH_TARGETS, default all), of:
+                          ${TARGET_NAMES.filter((name) => !MEDUSA_TARGET_NAMES.includes(name)).join(", ")};
+                          with Medusa: ${MEDUSA_TARGET_NAMES.join(", ")}
+                          (medusa-claim-1: Medusa's own claim route; products-*: GET /store/products from Medusa,
+                          and through a gateway in front of it; -c1: at 1 connection)
   --profile DIR           the gateway writes a V8 CPU profile (.cpuprofile) into DIR when it stops (BENCH_PROFILE)
-DATABASE_URL: bench on a fresh database on that server instead of the embedded PostgreSQL.`;
+DATABASE_URL: bench on a fresh database on that server instead of the embedded PostgreSQL.
+Medusa's targets need the Medusa v1 test server (npm ci --prefix medusa-v1-server); without it they are skipped.
+Before/after: this run's figures beside scripts/bench/baseline.json's (issue 20's starting point).`;
 
 export class UsageError extends Error {}
 
@@ -31,7 +38,11 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
-/** The defaults (9 targets × (2 s + 3 × 6 s), plus start-up and seeding) finish in about four minutes. */
+/**
+ * The defaults (14 targets × (2 s + 3 × 6 s) of load, plus the build, seeding, Medusa's start
+ * (about 15 s), the mail-outs after the 12 claim runs and the final 10 s wait for mail) finish in
+ * about seven minutes.
+ */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, knownTargets: string[]): BenchOptions | "help" {
   let values;
   try {

@@ -16,8 +16,21 @@ export interface Child {
   exited: string | undefined;
   /** stdout and stderr, as complete lines, each stream's in order. */
   outputLines: string[];
-  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+  /**
+   * SIGTERM, then SIGKILL if it has not exited after `graceMs`; then SIGKILL to any of its
+   * descendants still running (a worker orphaned by its primary would hold the port and the database).
+   */
   stop(graceMs?: number): Promise<void>;
+}
+
+const isAlive = (pid: number) => readStat(pid) !== undefined;
+
+function kill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone meanwhile
+  }
 }
 
 function track(child: ChildProcess): Child {
@@ -29,11 +42,18 @@ function track(child: ChildProcess): Child {
     outputLines: [],
     async stop(graceMs = 10_000) {
       if (tracked.exited) return;
+      const descendants = processTree(child.pid!).slice(1);
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      const timer = setTimeout(() => {
+        descendants.push(...processTree(child.pid!).slice(1));
+        child.kill("SIGKILL");
+      }, graceMs);
       await exited;
       clearTimeout(timer);
+      const deadline = Date.now() + 1000;
+      while (descendants.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const pid of descendants.filter(isAlive)) kill(pid, "SIGKILL");
     },
   };
   child.once("exit", (code, signal) => (tracked.exited = signal ?? `exit code ${code}`));
@@ -113,7 +133,7 @@ export async function startCeiling(): Promise<{ child: Child; url: string }> {
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-interface ProcStat {
+export interface ProcStat {
   ppid: number;
   /** utime + stime, in clock ticks. */
   own: number;
@@ -137,6 +157,31 @@ function readStat(pid: number): ProcStat | undefined {
   return { ppid: fields[1]!, own: fields[11]! + fields[12]!, children: fields[13]! + fields[14]! };
 }
 
+/** Every process's /proc/<pid>/stat, read once: several trees are then summed from the same moment. */
+export function scanProcesses(): Map<number, ProcStat> {
+  const table = new Map<number, ProcStat>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat) table.set(Number(entry), stat);
+  }
+  return table;
+}
+
+/** A process and its live descendants (followed by ppid), root first; empty once the root is gone. */
+export function processTree(rootPid: number, table = scanProcesses()): number[] {
+  if (!table.has(rootPid)) return [];
+  const children = new Map<number, number[]>();
+  for (const [pid, stat] of table) {
+    const siblings = children.get(stat.ppid);
+    if (siblings) siblings.push(pid);
+    else children.set(stat.ppid, [pid]);
+  }
+  const tree = [rootPid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
+}
+
 const ticksToMs = (ticks: number) => (ticks * 1000) / CLOCK_TICKS;
 
 /** CPU time (user + system, all threads) the process has used so far, in ms. */
@@ -146,31 +191,48 @@ export function processCpuMs(pid: number): number {
 }
 
 /**
- * CPU time of a PostgreSQL server so far, in ms: the postmaster, its live children (backends,
- * background workers) and the children that already exited (the postmaster waited for them, so
- * the kernel added them to its cutime/cstime). A backend that exits between two readings is thus
- * still counted once.
+ * CPU time of a process tree so far, in ms: the root and each live descendant (cluster workers, a
+ * job worker, PostgreSQL's backends), each with its own time and its cutime/cstime, the time of its
+ * children that exited and were waited for (the kernel adds a child's own cutime in too). A process
+ * that exits between two readings is thus still counted once, in its parent's. NaN once the root is gone.
  */
-export function postgresCpuMs(postmasterPid: number): number {
-  const postmaster = readStat(postmasterPid);
-  if (!postmaster) return Number.NaN;
-  let ticks = postmaster.own + postmaster.children;
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
-    if (stat?.ppid === postmasterPid) ticks += stat.own;
-  }
-  return ticksToMs(ticks);
+export function treeCpuMs(rootPid: number, table = scanProcesses()): number {
+  const tree = processTree(rootPid, table);
+  if (tree.length === 0) return Number.NaN;
+  return ticksToMs(tree.reduce((ticks, pid) => ticks + table.get(pid)!.own + table.get(pid)!.children, 0));
 }
 
-/** Resident memory of a process, in bytes: now (VmRSS) or its peak so far (VmHWM). */
-export function residentBytes(pid: number, field: "VmRSS" | "VmHWM" = "VmRSS"): number {
+/** CPU time of a PostgreSQL server so far, in ms: the postmaster's tree (see treeCpuMs). */
+export const postgresCpuMs = (postmasterPid: number): number => treeCpuMs(postmasterPid);
+
+/** Resident memory of a process, in bytes: now (VmRSS) and its peak so far (VmHWM); undefined once it is gone. */
+function memory(pid: number): { rss: number; hwm: number } | undefined {
+  let status: string;
   try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-    return match ? Number(match[1]) * 1024 : Number.NaN;
+    status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   } catch {
-    return Number.NaN;
+    return undefined;
   }
+  const kB = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kB("VmRSS"), hwm: kB("VmHWM") };
+}
+
+/** A process's arguments (empty once it is gone). */
+export function commandLine(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** What a process runs, briefly: its script (relative to the repo when in it), else its command. */
+function describeProcess(pid: number): string {
+  const argv = commandLine(pid);
+  const script = argv.slice(1).find((arg) => !arg.startsWith("-")) ?? argv[0] ?? "?";
+  const relative = path.relative(ROOT, script);
+  return relative.startsWith("..") ? path.basename(script) : relative;
 }
 
 /** The postmaster's pid, from the first line of `postmaster.pid` in its data directory. */
@@ -180,27 +242,76 @@ export function postmasterPid(databaseDir: string): number {
   return pid;
 }
 
-/** Polls a process's RSS every 100 ms: the peak since the last `reset()`. */
+/** A process of a tree and its peak resident memory (VmHWM, or the highest VmRSS sampled once it is gone). */
+export interface ProcessPeak {
+  pid: number;
+  /** Its script, and whether it is the root the bench spawned or whose child it is. */
+  process: string;
+  peakRssBytes: number;
+}
+
+/**
+ * Polls the resident memory of a process and its descendants (cluster workers, a job worker) every
+ * 100 ms, finding the tree's members again every second (a /proc scan costs the load generator
+ * about a millisecond): the largest process's peak since the last `reset()`, each process's peak
+ * over the whole bench, and the peak of their sum.
+ */
 export class RssSampler {
   private timer: NodeJS.Timeout;
+  private members: number[] = [];
+  private ticks = 0;
+  private readonly processes = new Map<number, ProcessPeak>();
+  /** The largest single process's RSS since the last reset. */
   peak = 0;
+  /** The tree's summed RSS at its highest sample. */
+  peakTotal = 0;
 
-  constructor(private readonly pid: number) {
-    this.timer = setInterval(() => this.sample(), 100);
+  constructor(private readonly rootPid: number) {
+    this.findMembers();
+    this.timer = setInterval(() => {
+      if (++this.ticks % 10 === 0) this.findMembers();
+      this.sample();
+    }, 100);
     this.timer.unref();
   }
 
-  sample(): void {
-    const rss = residentBytes(this.pid);
-    if (rss > this.peak) this.peak = rss;
+  private findMembers(): void {
+    const table = scanProcesses();
+    this.members = processTree(this.rootPid, table);
+    for (const pid of this.members) {
+      if (this.processes.has(pid)) continue;
+      const parent = table.get(pid)!.ppid;
+      const role = pid === this.rootPid ? "the process the bench started" : `child of ${parent}`;
+      this.processes.set(pid, { pid, process: `${describeProcess(pid)} (${role})`, peakRssBytes: 0 });
+    }
   }
 
-  /** The peak since the last reset, and starts a new period. */
+  sample(): void {
+    let total = 0;
+    for (const pid of this.members) {
+      const now = memory(pid);
+      if (!now) continue;
+      total += now.rss;
+      if (now.rss > this.peak) this.peak = now.rss;
+      const peak = this.processes.get(pid)!;
+      peak.peakRssBytes = Math.max(peak.peakRssBytes, now.rss, Number.isNaN(now.hwm) ? 0 : now.hwm);
+    }
+    if (total > this.peakTotal) this.peakTotal = total;
+  }
+
+  /** The largest process's peak since the last reset, and starts a new period. */
   reset(): number {
     this.sample();
     const peak = this.peak;
     this.peak = 0;
     return peak;
+  }
+
+  /** Every process seen in the tree, with its peak so far, root first. */
+  processPeaks(): ProcessPeak[] {
+    this.findMembers();
+    this.sample();
+    return [...this.processes.values()];
   }
 
   stop(): void {

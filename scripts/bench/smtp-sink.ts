@@ -12,6 +12,8 @@ export class SmtpSink {
   received = 0;
   /** Messages in which no token was found: the email changed, or the regex is wrong. */
   withoutToken = 0;
+  /** Connections that failed (a reset when a sender stopped). */
+  connectionErrors = 0;
   /** Every token received, with its arrival time (`Date.now()`). */
   readonly arrivals = new Map<string, number>();
   /** Tokens not yet handed out (`takeToken`), oldest first. */
@@ -50,8 +52,14 @@ export class SmtpSink {
     });
     await new Promise<void>((resolve, reject) => {
       this.server!.once("error", reject);
-      this.server!.listen(0, "127.0.0.1", () => resolve());
+      this.server!.listen(0, "127.0.0.1", () => {
+        this.server!.off("error", reject);
+        resolve();
+      });
     });
+    // A client's connection failing (reset when the gateway is stopped or dies) is its business:
+    // without a listener, the error event would end the bench, before its cleanup.
+    this.server.on("error", () => this.connectionErrors++);
     this.port = (this.server.server.address() as { port: number }).port;
     return this;
   }

@@ -1,9 +1,13 @@
 import type autocannon from "autocannon";
 import { type ClaimPlan, type Fixtures, randomIndex } from "./fixtures";
+import type { MedusaFixtures } from "./medusa";
 import type { SmtpSink } from "./smtp-sink";
 
-/** Which process serves a target: its CPU is the `node` column. */
-export type Server = "gateway" | "ceiling";
+/**
+ * The processes requests go to: the gateway, the ceiling, Medusa v1 (the test server), and a
+ * second gateway in front of Medusa on Medusa's database, forwarding what it does not answer itself.
+ */
+export type Server = "gateway" | "ceiling" | "medusa" | "forwarder";
 
 /** Every target, in the order each pass runs them: claims first, so that confirm has tokens. */
 export const TARGET_NAMES = [
@@ -16,13 +20,31 @@ export const TARGET_NAMES = [
   "customer-orders",
   "order-lookup",
   "graphql-me-orders",
+  "medusa-claim-1",
+  "products-medusa-c1",
+  "products-forwarded-c1",
+  "products-medusa",
+  "products-forwarded",
 ] as const;
+
+/** The targets that need Medusa: skipped, not failed, without it. */
+export const MEDUSA_TARGET_NAMES: readonly TargetName[] = TARGET_NAMES.filter(
+  (name) => name.startsWith("medusa-") || name.startsWith("products-"),
+);
 
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export interface Target {
   name: TargetName;
   server: Server;
+  /** Whose CPU is the `node` column (default: the server's): forwarded requests cost Medusa's too. */
+  cpuOf?: Server[];
+  /** Its own connection count instead of the bench's (latency at one connection). */
+  connections?: number;
+  /** Time every response to a fraction of a millisecond (autocannon's percentiles are whole ones). */
+  exactLatency?: boolean;
+  /** Why it cannot run in this bench (Medusa not installed): its runs are skipped. */
+  unavailable?: string;
   /** Claims open claims (and owe emails); confirms use the tokens those emails carry. */
   kind: "baseline" | "claim" | "confirm" | "read";
   description: string;
@@ -38,6 +60,8 @@ export interface TargetContext {
   fixtures: Fixtures;
   plan: ClaimPlan;
   sink: SmtpSink;
+  /** Medusa's claimers and guest orders when it runs, or why it does not. */
+  medusa: MedusaFixtures | { unavailable: string };
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -67,9 +91,51 @@ function restClaim(name: TargetName, ids: number, { plan }: TargetContext): Targ
   };
 }
 
+/** `GET /store/products` (Medusa's default page, with its relations) from Medusa or through the forwarder. */
+function products(name: TargetName, server: "medusa" | "forwarder", connections: number | undefined): Target {
+  return {
+    name,
+    server,
+    ...(server === "forwarder" ? { cpuOf: ["forwarder", "medusa"] } : {}),
+    ...(connections === undefined ? {} : { connections }),
+    exactLatency: true,
+    kind: "read",
+    description: `GET /store/products ${server === "medusa" ? "from Medusa directly" : "through a gateway in front of Medusa"}${connections === undefined ? "" : `, ${connections} connection`}`,
+    request: { method: "GET", path: "/store/products" },
+  };
+}
+
 /** The targets of TARGET_NAMES, in that order. */
 export function allTargets(context: TargetContext): Target[] {
-  const { fixtures, plan, sink } = context;
+  const { fixtures, plan, sink, medusa } = context;
+  const medusaTargets: Target[] = [
+    {
+      name: "medusa-claim-1",
+      server: "medusa",
+      kind: "baseline",
+      description:
+        "Medusa's own POST /store/orders/batch/customer/token, 1 guest order id, a random one of Medusa's customers (it mails nothing)",
+      request: {
+        method: "POST",
+        path: "/store/orders/batch/customer/token",
+        setupRequest: (request) => {
+          if ("unavailable" in medusa) return request;
+          const customer = randomIndex(medusa.bearers.length);
+          const order = medusa.guestOrderIds[randomIndex(medusa.guestOrderIds.length)]!;
+          return {
+            ...request,
+            headers: bearerHeaders(medusa.bearers[customer]!),
+            body: JSON.stringify({ order_ids: [order] }),
+          };
+        },
+      },
+    },
+    products("products-medusa-c1", "medusa", 1),
+    products("products-forwarded-c1", "forwarder", 1),
+    products("products-medusa", "medusa", undefined),
+    products("products-forwarded", "forwarder", undefined),
+  ];
+  if ("unavailable" in medusa) for (const target of medusaTargets) target.unavailable = medusa.unavailable;
   return [
     {
       name: "ceiling",
@@ -171,5 +237,6 @@ export function allTargets(context: TargetContext): Target[] {
       },
       verifyBody: (body) => String(body).includes('"edges"') && !String(body).includes('"errors"'),
     },
+    ...medusaTargets,
   ];
 }
