@@ -1,10 +1,11 @@
+import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { domainToASCII } from "node:url";
 import nodemailer, { type SendMailOptions } from "nodemailer";
 import addressparser from "nodemailer/lib/addressparser";
-import MailComposer from "nodemailer/lib/mail-composer";
 import type { Config } from "../config";
+import { rawMessageWriter } from "./raw-message";
 
 export interface MailMessage {
   to: string;
@@ -82,12 +83,13 @@ function smtpMailer(smtpUrl: string, from: string): Mailer {
     socketTimeout: 30_000,
   });
   const target = new URL(smtpUrl);
-  const mailOptions = mailOptionsFrom(from);
+  const messageId = messageIdIn(senderDomain(from));
+  const writeRaw = rawMessageWriter(from);
   return {
-    async send(message) {
+    async send({ key, ...content }) {
       // Composed whole first: streamed, a message would reach the socket in dozens of small writes.
-      const raw = await new MailComposer(mailOptions(message)).compile().build();
-      await transport.sendMail({ envelope: { from, to: message.to }, raw });
+      const raw = await writeRaw({ ...content, messageId: messageId(key ?? crypto.randomUUID()) });
+      await transport.sendMail({ envelope: { from, to: content.to }, raw });
     },
     describe: () => `SMTP ${target.hostname}:${target.port || "25"}`,
     close: () => transport.close(),
