@@ -290,7 +290,8 @@ export class RssSampler {
     let total = 0;
     for (const pid of this.members) {
       const now = memory(pid);
-      if (!now) continue;
+      // Gone, or a zombie (no VmRSS) until its parent reaps it.
+      if (!now || Number.isNaN(now.rss)) continue;
       total += now.rss;
       if (now.rss > this.peak) this.peak = now.rss;
       const peak = this.processes.get(pid)!;
@@ -311,7 +312,8 @@ export class RssSampler {
   processPeaks(): ProcessPeak[] {
     this.findMembers();
     this.sample();
-    return [...this.processes.values()];
+    // Copies: sampling goes on until the bench stops.
+    return [...this.processes.values()].map((peak) => ({ ...peak }));
   }
 
   stop(): void {

@@ -2,10 +2,23 @@ import { SMTPServer } from "smtp-server";
 
 /** The claim token as the text part presents it (quoted-printable soft breaks removed first). */
 const TOKEN_IN_TEXT = /enter this code:\s+([A-Za-z0-9_-]{43})/;
+/** A base64 part's body: after its Content-Transfer-Encoding header and the rest of its headers. */
+const BASE64_BODY = /Content-Transfer-Encoding: base64\r?\n(?:[^\r\n]+\r?\n)*\r?\n([A-Za-z0-9+/=\r\n]+)/gi;
+
+/** The claim token of a raw message, its text in quoted-printable (nodemailer's composer) or in base64 parts. */
+function findToken(raw: string): string | undefined {
+  const token = TOKEN_IN_TEXT.exec(raw.replace(/=\r?\n/g, ""))?.[1];
+  if (token) return token;
+  for (const [, body] of raw.matchAll(BASE64_BODY)) {
+    const decoded = TOKEN_IN_TEXT.exec(Buffer.from(body!, "base64").toString("utf8"))?.[1];
+    if (decoded) return decoded;
+  }
+  return undefined;
+}
 
 /**
  * A loopback SMTP server that counts messages and keeps each claim token with the time it
- * arrived. A regex over the raw message, not a MIME parser: the sink shares its process (and CPU)
+ * arrived. Regexes over the raw message, not a MIME parser: the sink shares its process (and CPU)
  * with the load generator.
  */
 export class SmtpSink {
@@ -66,7 +79,7 @@ export class SmtpSink {
 
   private record(raw: string): void {
     this.received++;
-    const token = TOKEN_IN_TEXT.exec(raw.replace(/=\r?\n/g, ""))?.[1];
+    const token = findToken(raw);
     if (!token) {
       this.withoutToken++;
       return;
