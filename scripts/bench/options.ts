@@ -39,9 +39,9 @@ function positive(name: string, value: string | undefined, fallback: number): nu
 }
 
 /**
- * The defaults (14 targets × (2 s + 3 × 6 s) of load, plus the build, seeding, Medusa's start
- * (about 15 s), the mail-outs after the 12 claim runs and the final 10 s wait for mail) finish in
- * about seven minutes.
+ * The defaults (14 targets × (2 s + 3 × 6 s) = 4.7 min of load, plus the build, seeding, Medusa's
+ * start, the mail-outs after the 12 claim runs and the final wait for mail) finish in five to six
+ * minutes on the development machine (5.5 min measured at de2f0cd).
  */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, knownTargets: string[]): BenchOptions | "help" {
   let values;
