@@ -10,6 +10,8 @@ export interface Config {
   production: boolean;
   port: number;
   host: string;
+  /** How many web worker processes share `port` (Node's cluster), beside one job worker process. */
+  webConcurrency: number;
   /** Set: `/metrics` is served on this port only (same HOST), not on `port`. */
   metricsPort: number | undefined;
   dataDir: string;
@@ -276,6 +278,7 @@ const corsOrigins = (name: string) =>
 const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: integer("PORT", 0, 65535).default(9000),
+  WEB_CONCURRENCY: integer("WEB_CONCURRENCY", 1, 64).default(1),
   METRICS_PORT: integer("METRICS_PORT", 0, 65535).optional(),
   HOST: z.string().min(1, "HOST must not be empty").default("0.0.0.0"),
   DATA_DIR: z.string().min(1, "DATA_DIR must not be empty").default("./.data"),
@@ -373,6 +376,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     production,
     port: e.PORT,
+    webConcurrency: e.WEB_CONCURRENCY,
     metricsPort: e.METRICS_PORT,
     host: e.HOST,
     dataDir: path.resolve(e.DATA_DIR),

@@ -1,11 +1,15 @@
-import path from "node:path";
-import { ConfigError, loadConfig } from "./config";
+import cluster from "node:cluster";
+import { ConfigError, type Config, loadConfig } from "./config";
 import { openDatabase } from "./db/database";
-import { createLogger } from "./lib/logger";
+import { createLogger, type Logger } from "./lib/logger";
 import { createGateway } from "./app/gateway";
-import { loadSeedFile } from "./cli/seed-file";
-
-const DEMO_SEED_FILE = path.resolve(__dirname, "../seed/demo.json");
+import {
+  ROLE_VARIABLE,
+  Supervisor,
+  type SupervisorMessage,
+  WEB_URL_VARIABLE,
+  type WorkerMessage,
+} from "./app/supervisor";
 
 /** SIGHUP too: a closed terminal must not orphan the embedded PostgreSQL. */
 const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
@@ -14,15 +18,17 @@ const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 let served = false;
 
 /**
- * `npm start`: migrations, demo data on an empty database, then serve until SIGTERM/SIGINT/SIGHUP; then
- * drain, stop the embedded PostgreSQL and resolve (the process exits 0).
+ * `npm start`: the primary process (src/app/supervisor.ts: the database, then the web and job
+ * workers) serves until SIGTERM/SIGINT/SIGHUP, then stops the workers and the embedded PostgreSQL
+ * and resolves (the process exits 0). A worker process runs its part of the gateway until the
+ * primary tells it to stop, or a signal does.
  */
 async function main(): Promise<void> {
   // Handled from the first moment, so that a signal during start-up (initdb, migrations) does not
   // kill this process and orphan the PostgreSQL it spawned: the step in progress finishes, then
   // what was started is stopped. Later signals change nothing, they only must not kill the process
   // mid-shutdown: a terminal's Ctrl-C reaches this process twice (from the terminal and forwarded
-  // by npm).
+  // by npm), and reaches the workers too (one process group).
   let stopSignal: NodeJS.Signals | undefined;
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     for (const signal of STOP_SIGNALS) process.on(signal, () => resolve((stopSignal ??= signal)));
@@ -30,35 +36,49 @@ async function main(): Promise<void> {
 
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const database = await openDatabase(config, logger);
+  if (!cluster.isPrimary) return runWorker(config, logger, stopRequested);
+
+  const supervisor = new Supervisor(config, logger);
   try {
-    // Never on a Medusa store's database: its orders are Medusa's to make.
-    if (
-      config.seedDemo &&
-      database.kind === "ordergate" &&
-      (await database.prisma.order.count()) === 0 &&
-      (await database.prisma.customer.count()) === 0
-    ) {
-      const result = await loadSeedFile(database.prisma, DEMO_SEED_FILE);
-      logger.info(`loaded demo data: ${result.customers} customers, ${result.orders} orders (SEED_DEMO=false to skip)`);
-    }
-    if (stopSignal) {
+    const url = await supervisor.start(() => stopSignal !== undefined);
+    if (url === undefined) {
       logger.info(`${stopSignal} during start-up: stopping`);
     } else {
-      const gateway = await createGateway(config, logger, database);
-      const url = await gateway.listen();
       logger.info(`ordergate listening on ${url} (Node.js ${process.version})`);
       logger.info(`GraphiQL: ${url}/graphql  ·  Medusa Store API: ${url}/store`);
       served = true;
       logger.info(`${await stopRequested}: draining requests and stopping`);
-      await gateway.close();
     }
-  } catch (error) {
-    await database.close().catch(() => {});
-    throw error;
+  } finally {
+    await supervisor.stop();
   }
-  await database.close();
   logger.info("ordergate stopped");
+}
+
+/** A worker: its part of the gateway (ORDERGATE_ROLE), until told to stop. */
+async function runWorker(config: Config, logger: Logger, signalled: Promise<NodeJS.Signals>): Promise<void> {
+  const told = new Promise<void>((resolve) => {
+    process.on("message", (message: SupervisorMessage) => message?.ordergate === "stop" && resolve());
+    // The primary is gone (killed): nothing will tell this worker to stop, and it must not serve on alone.
+    process.once("disconnect", () => resolve());
+  });
+  const database = await openDatabase(config, logger);
+  try {
+    const gateway = await createGateway(
+      config,
+      logger,
+      database,
+      process.env[ROLE_VARIABLE] === "jobs"
+        ? { kind: "jobs", webUrl: process.env[WEB_URL_VARIABLE] ?? "" }
+        : { kind: "web" },
+    );
+    const url = await gateway.listen();
+    if (process.connected) process.send!({ ordergate: "ready", url } satisfies WorkerMessage);
+    await Promise.race([told, signalled]);
+    await gateway.close();
+  } finally {
+    await database.close();
+  }
 }
 
 // process.exit: a library's leftover handle (a reconnect timer, say) must not keep a stopped

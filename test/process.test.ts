@@ -74,7 +74,8 @@ async function untilHealthy(s: Started): Promise<void> {
   await eventually(async () => {
     if (s.npm.exitCode !== null) throw new Error(`npm start exited with ${s.npm.exitCode}:\n${s.log()}`);
     const health = await fetch(`http://127.0.0.1:${s.port}/health`).catch(() => undefined);
-    return health?.ok ? true : undefined;
+    // The web workers serve before the job worker is up; the primary says so once both are.
+    return health?.ok && s.log().includes("ordergate listening") ? true : undefined;
   }, 60_000);
 }
 

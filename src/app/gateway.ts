@@ -55,8 +55,22 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/**
+ * What a gateway process does: everything (one process, and the tests), serve HTTP only (a web
+ * worker), or run the background work only (the job worker: the outbox's mail and events, the
+ * expiry sweep, the purge), beside web workers that tell it where they listen (`webUrl`).
+ */
+export type GatewayRole = { kind: "all" } | { kind: "web" } | { kind: "jobs"; webUrl: string };
+
 /** Wires database, services, outbox, GraphQL and the Medusa REST layer into one HTTP server. */
-export async function createGateway(config: Config, logger: Logger, database?: Database): Promise<Gateway> {
+export async function createGateway(
+  config: Config,
+  logger: Logger,
+  database?: Database,
+  role: GatewayRole = { kind: "all" },
+): Promise<Gateway> {
+  const serves = role.kind !== "jobs";
+  const runsJobs = role.kind !== "web";
   const jwtSecret = config.jwtSecret ?? (await loadOrCreateJwtSecret(config.dataDir, logger));
   // A key object, made once: given the string, jsonwebtoken tries it as a public key on every verify.
   const jwtKey = createSecretKey(Buffer.from(jwtSecret));
@@ -131,7 +145,7 @@ export async function createGateway(config: Config, logger: Logger, database?: D
       [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({
         prisma,
         mailer,
-        confirmUrlTemplate: () => claimConfirmUrlTemplate(config, gateway.url),
+        confirmUrlTemplate: () => claimConfirmUrlTemplate(config, role.kind === "jobs" ? role.webUrl : gateway.url),
         linkOffersDecline: config.claimConfirmUrl === undefined,
         logger,
         onMail: (outcome) => metrics.mails.inc({ outcome }),
@@ -147,11 +161,12 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     crontab: `0 * * * * ${PURGE_TASK} ?jobKey=${PURGE_TASK}`,
   });
   // Status events that failed while Redis was down go out as soon as it is back, not at their next backoff.
-  events.onBrokerConnected(() => {
-    jobWorker!
-      .retryNow(CLAIM_STATUS_TOPICS)
-      .catch((error) => logger.error("could not resume claim status events", error));
-  });
+  if (runsJobs)
+    events.onBrokerConnected(() => {
+      jobWorker!
+        .retryNow(CLAIM_STATUS_TOPICS)
+        .catch((error) => logger.error("could not resume claim status events", error));
+    });
 
   const clientAddress = clientAddressResolver(config.trustProxy);
   const yoga = createGraphQLServer(
@@ -205,11 +220,14 @@ export async function createGateway(config: Config, logger: Logger, database?: D
     url: "",
     metricsUrl: undefined,
     async listen() {
-      gateway.url = await listenAt(server, config.port, config.host);
-      if (metricsServer) {
-        gateway.metricsUrl = await listenAt(metricsServer, config.metricsPort!, config.host);
-        logger.info("metrics served on a port of their own", { metrics: `${gateway.metricsUrl}/metrics` });
+      if (serves) {
+        gateway.url = await listenAt(server, config.port, config.host);
+        if (metricsServer) {
+          gateway.metricsUrl = await listenAt(metricsServer, config.metricsPort!, config.host);
+          logger.info("metrics served on a port of their own", { metrics: `${gateway.metricsUrl}/metrics` });
+        }
       }
+      if (!runsJobs) return gateway.url;
       // In the background, as requests are already served: graphile-worker's pool, then the purge once at start.
       background = (async () => {
         await jobWorker!.start();

@@ -3,6 +3,7 @@ import { Repeater, type RepeaterBuffer } from "@repeaterjs/repeater";
 import type { TypedEventTarget } from "@graphql-yoga/typed-event-target";
 import type { Config } from "../config";
 import type { Logger } from "../lib/logger";
+import { inGatewayCluster, processEventTarget } from "./process-relay";
 import { connectRedisEventTarget } from "./redis";
 import {
   CUSTOMER_SESSION_ENDED,
@@ -101,12 +102,19 @@ function unboundedEventTarget(): EventTarget {
   return target;
 }
 
-/** In-process pub/sub, or Yoga's Redis event target when `REDIS_URL` is set. */
+/**
+ * In-process pub/sub; between the gateway's processes (its web and job workers) through the
+ * primary; or Yoga's Redis event target, between every instance, when `REDIS_URL` is set.
+ */
 export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger): EventBus {
   const redis = config.redisUrl ? connectRedisEventTarget(config.redisUrl, logger) : undefined;
+  const processes = !redis && inGatewayCluster() ? processEventTarget() : undefined;
+  /** What carries events beyond this process, if anything does. */
+  const broker = redis ?? processes;
   // The event target itself rather than a pubsub over it: its listeners run synchronously, so a
   // burst of events lands in each stream's bounded buffer instead of piling up in a Repeater.
-  const shared: TypedEventTarget<ClaimUpdatedEvent | SessionEndedEvent> = redis?.eventTarget ?? unboundedEventTarget();
+  const shared: TypedEventTarget<ClaimUpdatedEvent | SessionEndedEvent> = (broker?.eventTarget ??
+    unboundedEventTarget()) as TypedEventTarget<ClaimUpdatedEvent | SessionEndedEvent>;
   /** Open streams: how to end each, and how to tell it to resync. */
   const streams = new Set<{ end: () => void; resync: () => void }>();
   let ending = false;
@@ -138,7 +146,7 @@ export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger)
     async publishClaimUpdate(update) {
       if (redis?.status() === "down") throw new Error("Redis is unreachable; the event waits in the outbox");
       shared.dispatchEvent(new CustomEvent(claimChannel(update.claimerCustomerId), { detail: update }));
-      await redis?.lastPublish();
+      await broker?.lastPublish();
     },
     claimUpdates(customerId) {
       return new Repeater<ClaimFeedMessage>(async (push, stop) => {
@@ -155,11 +163,11 @@ export function createEventBus(config: Pick<Config, "redisUrl">, logger: Logger)
     },
     async publishSessionEnded(sessionId) {
       endSession(sessionId);
-      if (!redis) return;
+      if (!broker) return;
       shared.dispatchEvent(new CustomEvent(CUSTOMER_SESSION_ENDED, { detail: { sessionId } }));
-      await redis.lastPublish().catch((error: Error) =>
+      await broker.lastPublish().catch((error: Error) =>
         logger.warn(
-          "a sign-out did not reach the other instances (Redis is unreachable): " +
+          "a sign-out did not reach the other instances or processes (Redis is unreachable, or the primary gone): " +
             "their streams of that session run until it would have expired",
           {
             reason: error.message,

@@ -161,7 +161,7 @@ const notFound: RequestHandler = (req, res) => {
 const serveMetrics =
   (metrics: Metrics): RequestHandler =>
   async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    res.type(metrics.registry.contentType).send(await metrics.exposition());
   };
 
 /** The METRICS_PORT listener's app: `/metrics` and nothing else. */

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { answerWorkers, inGatewayCluster, requestFromPrimary } from "../events/process-relay";
 import type { PoolStats } from "../db/database";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import type { Logger } from "../lib/logger";
@@ -88,7 +89,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * The exposition text of the whole gateway: this process's metrics, or, in a gateway of several
+   * processes, every process's (counters summed, the database's gauges read once) from the primary.
+   */
+  async exposition(): Promise<string> {
+    return inGatewayCluster() ? askPrimaryForMetrics() : this.registry.metrics();
+  }
+
   constructor(sources: MetricSources, logger: Logger) {
+    // The primary asks every process for its metrics (prom-client's cluster protocol).
+    if (inGatewayCluster()) {
+      AggregatorRegistry.setRegistries([this.registry]);
+      new AggregatorRegistry();
+    }
     const registers = [this.registry];
     const claimsByStatus = cachedFor(DATABASE_READING_MS, () => sources.claimsByStatus());
     const outbox = cachedFor(DATABASE_READING_MS, () => sources.outbox());
@@ -103,6 +117,8 @@ export class Metrics {
 
     const claims = new Gauge({
       name: "ordergate_claims",
+      // Every process reads the same database: one reading, not their sum.
+      aggregator: "first",
       help: "Claims in the database, by status.",
       labelNames: ["status"] as const,
       registers,
@@ -113,18 +129,24 @@ export class Metrics {
     });
     const outboxPending: Gauge = new Gauge({
       name: "ordergate_outbox_pending_events",
+      // Every process reads the same database: one reading, not their sum.
+      aggregator: "first",
       help: "Outbox events not yet delivered (parked ones excluded).",
       registers,
       collect: reading("ordergate_outbox_pending_events", async () => outboxPending.set((await outbox()).pending)),
     });
     const outboxParked: Gauge = new Gauge({
       name: "ordergate_outbox_parked_events",
+      // Every process reads the same database: one reading, not their sum.
+      aggregator: "first",
       help: "Outbox events parked after too many failed attempts (npm run outbox -- requeue).",
       registers,
       collect: reading("ordergate_outbox_parked_events", async () => outboxParked.set((await outbox()).parked)),
     });
     const outboxOldest: Gauge = new Gauge({
       name: "ordergate_outbox_oldest_pending_age_seconds",
+      // Every process reads the same database: one reading, not their sum.
+      aggregator: "first",
       help: "Age of the oldest undelivered outbox event (0 when none): how far delivery is behind.",
       registers,
       collect: reading("ordergate_outbox_oldest_pending_age_seconds", async () =>
@@ -153,4 +175,13 @@ export class Metrics {
     });
     collectDefaultMetrics({ register: this.registry, prefix: "ordergate_" });
   }
+}
+
+/** The gateway's metrics, summed over its processes by the primary (see serveClusterMetrics). */
+const askPrimaryForMetrics = () => requestFromPrimary<string>("metrics");
+
+/** The primary's side: aggregates every process's metrics for the one that was scraped. */
+export function serveClusterMetrics(): void {
+  const aggregator = new AggregatorRegistry();
+  answerWorkers("metrics", () => aggregator.clusterMetrics());
 }

@@ -2,7 +2,14 @@ import { createHmac } from "node:crypto";
 import { Redis } from "ioredis";
 import ipaddr from "ipaddr.js";
 import proxyAddr from "proxy-addr";
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import {
+  type RateLimiterAbstract,
+  RateLimiterCluster,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from "rate-limiter-flexible";
+import { inGatewayCluster } from "../events/process-relay";
 import type { Rate, RateLimits } from "../config";
 import { RateLimitedError, type RateLimitName } from "../domain/errors";
 import type { Logger } from "../lib/logger";
@@ -63,7 +70,10 @@ export class RateLimiter {
         points: rate.points,
         duration: Math.max(1, Math.ceil(rate.durationMs / 1000)),
       };
-      const memory = new RateLimiterMemory(common);
+      // Between the gateway's web workers, the counters are the primary's (cluster IPC).
+      const memory = inGatewayCluster()
+        ? new RateLimiterCluster({ ...common, timeoutMs: 1000 })
+        : new RateLimiterMemory(common);
       this.limiters.set(
         name,
         this.redis
