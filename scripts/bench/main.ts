@@ -185,9 +185,13 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
 
   const sink = await new SmtpSink().start();
   cleanup.add("SMTP sink", () => sink.stop());
+  const gatewaySettings = {
+    ...GATEWAY_SETTINGS,
+    ...(options.webConcurrency === undefined ? {} : { WEB_CONCURRENCY: String(options.webConcurrency) }),
+  };
   const gateway = await startGateway(
     {
-      ...GATEWAY_SETTINGS,
+      ...gatewaySettings,
       JWT_SECRET: jwtSecret,
       DATABASE_URL: database.url,
       SMTP_URL: sink.url,
@@ -201,7 +205,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
   const rss = new RssSampler(gateway.child.pid);
   cleanup.add("RSS sampler", () => rss.stop());
   const gatewayCommand = `node ${startScriptNodeOptions().join(" ")} dist/main.js (as npm start runs it)`;
-  const gatewayEnvironment = `${Object.entries(GATEWAY_SETTINGS)
+  const gatewayEnvironment = `${Object.entries(gatewaySettings)
     .map(([k, v]) => `${k}=${v}`)
     .join(" ")}, JWT_SECRET set, SMTP to the sink`;
   say(`gateway ready: ${gatewayCommand} with ${gatewayEnvironment}`);

@@ -8,6 +8,8 @@ export interface BenchOptions {
   warmupS: number;
   passes: number;
   connections: number;
+  /** The gateway's WEB_CONCURRENCY; unset: its default. */
+  webConcurrency: number | undefined;
   /** Target names to run; unset: all. */
   targets: string[] | undefined;
   /** Where the gateway writes a CPU profile (`--cpu-prof`) when it stops; unset: none. */
@@ -19,6 +21,7 @@ export const USAGE = `npm run bench [-- OPTIONS]   (each also settable as an env
   --warmup SECONDS        each target's warm-up, before the first pass (BENCH_WARMUP, default 2)
   --passes N              interleaved passes over the targets (BENCH_PASSES, default 3)
   --connections N         autocannon connections (BENCH_CONNECTIONS, default 10)
+  --web-concurrency N     the gateway's web workers, WEB_CONCURRENCY (BENCH_WEB_CONCURRENCY, default: the gateway's)
   --targets A,B,...       only these targets (BENCH_TARGETS, default all), of:
                           ${TARGET_NAMES.filter((name) => !MEDUSA_TARGET_NAMES.includes(name)).join(", ")};
                           with Medusa: ${MEDUSA_TARGET_NAMES.join(", ")}
@@ -30,6 +33,10 @@ Medusa's targets need the Medusa v1 test server (npm ci --prefix medusa-v1-serve
 Before/after: this run's figures beside scripts/bench/baseline.json's (issue 20's starting point).`;
 
 export class UsageError extends Error {}
+
+function optionalCount(name: string, value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Math.round(positive(name, value, 1));
+}
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -53,6 +60,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, knownTarget
         warmup: { type: "string" },
         passes: { type: "string" },
         connections: { type: "string" },
+        "web-concurrency": { type: "string" },
         targets: { type: "string" },
         profile: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -75,6 +83,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, knownTarget
     warmupS: positive("--warmup", values.warmup ?? env.BENCH_WARMUP, 2),
     passes: Math.round(positive("--passes", values.passes ?? env.BENCH_PASSES, 3)),
     connections: Math.round(positive("--connections", values.connections ?? env.BENCH_CONNECTIONS, 10)),
+    webConcurrency: optionalCount("--web-concurrency", values["web-concurrency"] ?? env.BENCH_WEB_CONCURRENCY),
     targets,
     profileDir: values.profile ?? env.BENCH_PROFILE,
   };

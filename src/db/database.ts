@@ -28,6 +28,13 @@ export interface PoolStats {
 }
 
 /**
+ * Batches of one kind of statement (src/lib/grouped.ts: claim writes, verifications, their reads)
+ * in flight at once: more than one keeps several of PostgreSQL's cores busy; each one more makes
+ * the batches smaller.
+ */
+export const BATCHES_IN_FLIGHT = 2;
+
+/**
  * How long a request waits for a connection (a new one, or a free one from a busy pool): with
  * PostgreSQL unreachable on a host that drops packets rather than refusing, requests fail as
  * unavailable (503) instead of hanging. A stopped server refuses at once, well within this.

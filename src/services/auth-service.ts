@@ -1,6 +1,6 @@
 import crypto, { type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
-import type { Db } from "../db/database";
+import { BATCHES_IN_FLIGHT, type Db } from "../db/database";
 import { hasControlCharacters, isEmail, normalizeEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
 import { hashPassword, verifyPassword } from "../domain/passwords";
@@ -148,14 +148,17 @@ export class AuthService {
    * True for a customer that exists and was not deleted: a primary-key read, one statement for the
    * requests that come while one is in flight.
    */
-  private isCustomer = grouped(async (customerIds: string[]): Promise<boolean[]> => {
-    // No id holds a NUL, which PostgreSQL would refuse, failing the whole batch.
-    const asked = customerIds.filter((id) => !hasControlCharacters(id));
-    const rows = await this.deps.prisma.$queryRaw<{ id: string }[]>`
+  private isCustomer = grouped(
+    async (customerIds: string[]): Promise<boolean[]> => {
+      // No id holds a NUL, which PostgreSQL would refuse, failing the whole batch.
+      const asked = customerIds.filter((id) => !hasControlCharacters(id));
+      const rows = await this.deps.prisma.$queryRaw<{ id: string }[]>`
       SELECT "id" FROM "public"."customer" WHERE "id" = ANY(${asked}::varchar[]) AND "deleted_at" IS NULL`;
-    const found = new Set(rows.map((row) => row.id));
-    return customerIds.map((id) => found.has(id));
-  });
+      const found = new Set(rows.map((row) => row.id));
+      return customerIds.map((id) => found.has(id));
+    },
+    { inFlight: BATCHES_IN_FLIGHT },
+  );
 
   /**
    * The customer a live session signs in, until the session ends; null for an unknown or ended

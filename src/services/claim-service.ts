@@ -2,7 +2,7 @@
 // rules that read their results, in one service: each is one hand-written statement on the hot
 // path, kept beside the code that interprets its rows. That is why this file is longer than most.
 import type { Config } from "../config";
-import { type Db, Prisma } from "../db/database";
+import { BATCHES_IN_FLIGHT, type Db, Prisma } from "../db/database";
 import type { OrderClaim } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { claimStatusAt, movedOrdersStillOwned } from "../domain/claim-status";
@@ -230,7 +230,9 @@ export class ClaimService {
     return { claimId: claim.id, transferredOrderIds: claim.moved_order_ids };
   }
 
-  private readonly verifyTogether = grouped((tokenHashes: string[]) => this.verifyBatch(tokenHashes));
+  private readonly verifyTogether = grouped((tokenHashes: string[]) => this.verifyBatch(tokenHashes), {
+    inFlight: BATCHES_IN_FLIGHT,
+  });
 
   /**
    * Verifies the tokens (by hash) in order, each in a subtransaction of its own, in one statement
@@ -341,8 +343,9 @@ export class ClaimService {
    * claimableOrders of the orders with these ids. Requests that come while a read is in flight
    * go together, in one statement.
    */
-  private claimableOrdersById = grouped(async (asks: { customerId: string; orderIds: string[] }[]) => {
-    const rows = await this.deps.prisma.$queryRaw<(ClaimableRow & { request: bigint })[]>`
+  private claimableOrdersById = grouped(
+    async (asks: { customerId: string; orderIds: string[] }[]) => {
+      const rows = await this.deps.prisma.$queryRaw<(ClaimableRow & { request: bigint })[]>`
       SELECT a."request", c."has_account", o."id", o."email", o."display_id"
       FROM unnest(${asks.map((ask) => ask.customerId)}::varchar[]) WITH ORDINALITY AS a("customer_id", "request")
       JOIN "public"."customer" AS c ON c."id" = a."customer_id" AND c."deleted_at" IS NULL
@@ -351,17 +354,19 @@ export class ClaimService {
                  JOIN "public"."order" AS o ON o."id" = w."order_id")
         ON w."request" = a."request" AND ${CLAIMABLE_BY_C}
       ORDER BY a."request", o."display_id"`;
-    const byRequest = asks.map((): ClaimableRow[] => []);
-    for (const row of rows) byRequest[Number(row.request) - 1]!.push(row);
-    // Settled one by one: a customer who is gone fails their own request, not the others'.
-    return byRequest.map((requestRows) => {
-      try {
-        return { orders: claimableOf(requestRows) };
-      } catch (error) {
-        return { error };
-      }
-    });
-  });
+      const byRequest = asks.map((): ClaimableRow[] => []);
+      for (const row of rows) byRequest[Number(row.request) - 1]!.push(row);
+      // Settled one by one: a customer who is gone fails their own request, not the others'.
+      return byRequest.map((requestRows) => {
+        try {
+          return { orders: claimableOf(requestRows) };
+        } catch (error) {
+          return { error };
+        }
+      });
+    },
+    { inFlight: BATCHES_IN_FLIGHT },
+  );
 
   /**
    * Ends the PENDING, unexpired claim `where` picks (a condition on `c`) with `status`, announcing
@@ -506,7 +511,11 @@ export class ClaimService {
     return outcome.superseded_claim_ids;
   }
 
-  private readonly writeTogether = grouped((writes: ClaimWrite[]) => this.writeClaimBatch(writes));
+  private readonly writeTogether = grouped((writes: ClaimWrite[]) => this.writeClaimBatch(writes), {
+    inFlight: BATCHES_IN_FLIGHT,
+    // A claimer's requests are written in the order they came: a later one supersedes the earlier.
+    keyOf: (write) => write.claimer_id,
+  });
 
   /** Writes each request in its own subtransaction, in order, in one statement and one commit. */
   private async writeClaimBatch(writes: ClaimWrite[]): Promise<ClaimWriteOutcome[]> {
