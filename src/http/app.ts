@@ -5,10 +5,11 @@ import type { Config } from "../config";
 import type { Services } from "../services";
 import { GRAPHQL_PATH, type GraphQLServer } from "../graphql/yoga";
 import type { Logger } from "../lib/logger";
-import { storeApi } from "../rest";
+import { storeApi, straightToMedusa } from "../rest";
 import { personalAnswer } from "../rest/auth";
 import { storeCorsAllows } from "../rest/cross-site";
 import { bodyTooLarge, sendMedusaError } from "../rest/errors";
+import { forwardToMedusa } from "../rest/medusa-forwarding";
 import { openApiDocument } from "../rest/openapi";
 import { STORE_BODY_LIMIT_BYTES } from "../rest/validation";
 import type { Metrics } from "./metrics";
@@ -72,24 +73,39 @@ export function createHttpApp(deps: {
   app.set("query parser", "extended");
   // One CORS policy for both APIs (Medusa's store_cors): listed origins get credentials and
   // answered preflights; any other origin gets no CORS headers at all.
-  app.use(
-    [GRAPHQL_PATH, "/store"],
-    cors((req, decide) => {
-      const origin = req.headers.origin;
-      decide(
-        null,
-        origin && storeCorsAllows(config.storeCors, origin)
-          ? { origin, credentials: true, maxAge: CORS_MAX_AGE_SECONDS }
-          : { origin: false },
-      );
-    }),
-  );
+  const storeCors = cors((req, decide) => {
+    const origin = req.headers.origin;
+    decide(
+      null,
+      origin && storeCorsAllows(config.storeCors, origin)
+        ? { origin, credentials: true, maxAge: CORS_MAX_AGE_SECONDS }
+        : { origin: false },
+    );
+  });
   // Bodies declared over a route's limit are refused before a byte of them is read.
-  app.use(GRAPHQL_PATH, refuseDeclaredOversize(GRAPHQL_BODY_LIMIT_BYTES, graphqlBodyTooLarge));
-  app.use(
-    "/store",
-    refuseDeclaredOversize(STORE_BODY_LIMIT_BYTES, (res) => sendMedusaError(res, bodyTooLarge(STORE_BODY_LIMIT_BYTES))),
+  const storeBodyLimit = refuseDeclaredOversize(STORE_BODY_LIMIT_BYTES, (res) =>
+    sendMedusaError(res, bodyTooLarge(STORE_BODY_LIMIT_BYTES)),
   );
+  const sessionSites = { storeCors: config.storeCors, publicUrl: config.publicUrl };
+  const forward = config.medusaUrl
+    ? forwardToMedusa(
+        {
+          medusaUrl: config.medusaUrl,
+          timeoutMs: config.medusaTimeoutMs,
+          issueStoreToken: (customerId, expiresIn) => services.auth.issueStoreToken(customerId, expiresIn),
+        },
+        logger,
+      )
+    : undefined;
+  // Medusa's own /store requests (most of a storefront's) leave here, before the app's routes; the
+  // lane runs the /store middlewares below itself.
+  if (forward)
+    app.use(
+      straightToMedusa(services, { sessionSites, forward, storeMiddlewares: [storeCors, storeBodyLimit] }, logger),
+    );
+  app.use([GRAPHQL_PATH, "/store"], storeCors);
+  app.use(GRAPHQL_PATH, refuseDeclaredOversize(GRAPHQL_BODY_LIMIT_BYTES, graphqlBodyTooLarge));
+  app.use("/store", storeBodyLimit);
   app.use(
     refuseDeclaredOversize(GRAPHQL_BODY_LIMIT_BYTES, (res) =>
       res.status(413).json({ message: `The request body is larger than ${GRAPHQL_BODY_LIMIT_BYTES} bytes.` }),
@@ -129,11 +145,9 @@ export function createHttpApp(deps: {
     const status = database === "down" ? "unavailable" : redis === "down" ? "degraded" : "ready";
     res.status(database === "up" ? 200 : 503).json({ status, checks: { database, redis } });
   });
-  const medusa = config.medusaUrl ? { medusaUrl: config.medusaUrl, timeoutMs: config.medusaTimeoutMs } : undefined;
-  const sessionSites = { storeCors: config.storeCors, publicUrl: config.publicUrl };
   app.use(
     "/store",
-    storeApi(services, yoga, { secureCookies: config.production, clientAddress, sessionSites, medusa }, logger),
+    storeApi(services, yoga, { secureCookies: config.production, clientAddress, sessionSites, forward }, logger),
   );
   app.use(
     pageRoutes(

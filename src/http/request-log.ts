@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Request, RequestHandler, Response } from "express";
-import pinoHttp from "pino-http";
+import type { Request, RequestHandler } from "express";
 import { type Logger, withLogContext } from "../lib/logger";
 
 /** A request id a client or proxy may choose: short, and safe to put in a log line or header. */
@@ -39,46 +38,37 @@ export interface RequestRecord {
  * (metrics). The query string is never logged: it may hold a token.
  */
 export function requestLog(logger: Logger, onRecord: (record: RequestRecord) => void = () => {}): RequestHandler {
-  /**
-   * The request's line: its fields, handed to `onRecord` as well (pino-http asks for them once, as
-   * the response ends).
-   */
-  const line = (req: Request, res: Response, durationMs: number) => {
-    const record: RequestRecord = {
-      requestId: String(req.id),
-      method: req.method,
-      route: routeOf(req),
-      status: res.statusCode,
-      durationMs,
-      aborted: !res.writableFinished,
-    };
-    onRecord(record);
-    const { aborted: _, ...fields } = record;
-    return fields;
-  };
-  const outcome = (res: Response) =>
-    !res.writableFinished ? "aborted" : res.statusCode >= 500 ? "failed" : "completed";
   const messages = {
     aborted: "request aborted by the client",
     failed: "request failed",
     completed: "request completed",
   } as const;
-  const httpLog = pinoHttp<Request, Response>({
-    logger: logger.pino,
-    genReqId: (req, res) => {
-      const sent = req.headers["x-request-id"];
-      const requestId = typeof sent === "string" && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
-      res.setHeader("x-request-id", requestId);
-      return requestId;
-    },
-    // The line's own fields only: no serialized req/res (headers, the url with its query string).
-    quietResLogger: true,
-    customLogLevel: (_req, res) => (outcome(res) === "failed" ? "error" : "info"),
-    customSuccessMessage: (_req, res) => messages[outcome(res)],
-    customErrorMessage: (_req, res) => messages[outcome(res)],
-    customSuccessObject: (req, res, { responseTime }: { responseTime: number }) => line(req, res, responseTime),
-    customErrorObject: (req, res, _error, { responseTime }: { responseTime: number }) => line(req, res, responseTime),
-  });
-  // pino-http has no log context of its own: what the request logs through our Logger gets its id from here.
-  return (req, res, next) => httpLog(req, res, () => withLogContext({ requestId: req.id }, next));
+  return (req, res, next) => {
+    const started = performance.now();
+    const sent = req.headers["x-request-id"];
+    const requestId = typeof sent === "string" && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
+    res.setHeader("x-request-id", requestId);
+    // Once, whichever comes first: the answer sent, the connection gone, or the answer failing.
+    const done = () => {
+      res.off("close", done).off("finish", done).off("error", done);
+      const record: RequestRecord = {
+        requestId,
+        method: req.method,
+        route: routeOf(req),
+        status: res.statusCode,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        aborted: !res.writableFinished,
+      };
+      onRecord(record);
+      const outcome = record.aborted ? "aborted" : record.status >= 500 ? "failed" : "completed";
+      const level = outcome === "failed" ? "error" : "info";
+      // Only the line's own fields: no headers, no url with its query string.
+      if (logger.pino.isLevelEnabled(level)) {
+        const { aborted: _, ...fields } = record;
+        logger.pino[level](fields, messages[outcome]);
+      }
+    };
+    res.on("close", done).on("finish", done).on("error", done);
+    withLogContext({ requestId }, next);
+  };
 }

@@ -1,7 +1,6 @@
-import http, { type ClientRequest, type IncomingMessage } from "node:http";
+import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import type { Request, RequestHandler, Response } from "express";
-import { createProxyMiddleware, type Plugin } from "http-proxy-middleware";
 import { watchStreamedBody } from "../lib/body-limits";
 import type { Logger } from "../lib/logger";
 import { SESSION_COOKIE } from "../lib/session-cookie";
@@ -16,10 +15,7 @@ export const FORWARDED_ROUTE = "/store/* (Medusa)";
 /** How long the store JWT lasts that stands in for ordergate's session cookie on a forwarded request. */
 const FORWARDED_SIGN_IN_TTL = "5m" as const;
 
-/**
- * Hop-by-hop request headers (RFC 9110 §7.6.1) and `Expect` (Node has answered `100 Continue`
- * already; left on, http-proxy would also skip the hook that sets the rest up).
- */
+/** Hop-by-hop request headers (RFC 9110 §7.6.1), and `Expect` (Node has answered `100 Continue` already). */
 const NOT_FORWARDED = [
   "connection",
   "keep-alive",
@@ -37,6 +33,25 @@ const NOT_FORWARDED = [
  */
 const isClientOriginHeader = (name: string) =>
   name.startsWith("x-forwarded-") || name === "forwarded" || name === "x-real-ip";
+
+/**
+ * Hop-by-hop answer headers: Medusa's connection to ordergate is not the client's (Node sets the
+ * client's own Connection, Keep-Alive and chunking).
+ */
+const NOT_ANSWERED = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** How long the store JWT of a session is reused for further requests of the same customer (5 minutes are left at first). */
+const SIGN_IN_REUSE_MS = 60_000;
+/** The most customers whose forwarded JWT is kept at once (past it, the cache starts over). */
+const SIGN_IN_CACHE_SIZE = 10_000;
 
 /** Medusa took longer than MEDUSA_TIMEOUT to start its answer (or to accept the connection). */
 class MedusaTimeoutError extends Error {
@@ -114,7 +129,7 @@ export interface ForwardingOptions {
 
 /**
  * Sends every `/store` request ordergate does not answer itself to Medusa (MEDUSA_URL) and its
- * answer back: status, headers, cookies and body as they are, streamed (http-proxy-middleware),
+ * answer back: status, headers, cookies and body as they are, streamed both ways (never buffered),
  * over kept-alive connections. What ordergate adds: `X-Forwarded-For/-Host/-Proto` (its own, see
  * `setForwardedHeaders`) and its request id; what it takes away: hop-by-hop headers, Medusa's CORS
  * headers (STORE_CORS is the one policy for `/store`: Medusa's would override it or open `/store`
@@ -137,78 +152,40 @@ export function forwardToMedusa(
   options: ForwardingOptions & { issueStoreToken: AuthService["issueStoreToken"] },
   logger: Logger,
 ): RequestHandler {
-  /** Requests whose body passed the limit: what Medusa was sent of them is not to be completed. */
-  const cutOff = new WeakSet<IncomingMessage>();
-  /** The request to Medusa for each client request, once http-proxy has made it. */
-  const upstreamOf = new WeakMap<IncomingMessage, ClientRequest>();
-  /** Requests Medusa has started to answer (its headers may be on `res` before any byte is sent). */
-  const answered = new WeakSet<IncomingMessage>();
-  /** http-proxy's event handlers: time-out, answer filtering and error answers of the request to Medusa. */
-  const proxyEventHandlers: Plugin<Request> = (proxy) => {
-    proxy.on("proxyReq", (proxyReq, req) => {
-      if (cutOff.has(req)) return void proxyReq.destroy();
-      upstreamOf.set(req, proxyReq);
-      // Until Medusa starts its answer: a long answer may then stream for as long as it takes.
-      proxyReq.setTimeout(options.timeoutMs, () => proxyReq.destroy(new MedusaTimeoutError()));
-      proxyReq.once("response", () => proxyReq.setTimeout(0));
-    });
-    proxy.on("proxyRes", (proxyRes, req, res) => {
-      answered.add(req);
-      for (const name of Object.keys(proxyRes.headers))
-        if (name.startsWith("access-control-")) delete proxyRes.headers[name];
-      const cookies = proxyRes.headers["set-cookie"]?.filter(
-        (cookie) => cookie.split("=")[0]!.trim() !== SESSION_COOKIE,
-      );
-      if (cookies?.length) proxyRes.headers["set-cookie"] = cookies;
-      else delete proxyRes.headers["set-cookie"];
-      // A client that hangs up mid-answer: Medusa's connection is not kept streaming to no one.
-      res.once("close", () => {
-        if (!res.writableFinished) proxyRes.destroy();
-      });
-    });
-    proxy.on("error", (error, req, res) => {
-      // Cut off for its body: answered already, and the failure is the abort itself.
-      if (cutOff.has(req)) return;
-      const timedOut = error instanceof MedusaTimeoutError;
-      logger.warn(timedOut ? "Medusa did not answer in time" : "Medusa could not be reached", {
-        reason: (error as NodeJS.ErrnoException).code ?? error.message,
-      });
-      // (`res` is a socket only for upgrades, which never reach /store.) An answer already on its
-      // way can only be cut short.
-      if (!("writeHead" in res) || res.headersSent) return void res.destroy();
-      const failure = medusaFailureAnswer(timedOut, options.timeoutMs);
-      res
-        .writeHead(failure.status, { "content-type": "application/json; charset=utf-8" })
-        .end(JSON.stringify(failure.body));
-    });
-  };
   const target = new URL(options.medusaUrl);
-  const proxy = createProxyMiddleware<Request>({
-    target: options.medusaUrl,
-    agent: target.protocol === "https:" ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true }),
-    // http-proxy's own would append to whatever X-Forwarded-* the client sent.
-    xfwd: false,
-    // The default plugins answer errors with a plain-text page and log through console.
-    ejectPlugins: true,
-    plugins: [proxyEventHandlers],
-    // Mounted under /store, Express hands the proxy the path without it.
-    pathRewrite: (_path, req) => req.originalUrl,
-  });
+  const secure = target.protocol === "https:";
+  const send = secure ? https.request : http.request;
+  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  // MEDUSA_URL may have a path of its own, which every forwarded path goes under.
+  const pathPrefix = target.pathname.replace(/\/$/, "");
+  const hostname = target.hostname.replace(/^\[|\]$/g, "");
 
-  /** The body passed the limit mid-stream: Medusa's request is aborted (never completed), the client answered 413. */
-  const cutOffBody = (req: Request, res: Response) => {
-    cutOff.add(req);
-    upstreamOf.get(req)?.destroy();
-    req.unpipe();
-    // The rest of the body is read and dropped until the connection closes after the answer.
-    req.resume();
-    logger.info("a forwarded request's body passed the limit; the request to Medusa was aborted", {
-      limitBytes: STORE_BODY_LIMIT_BYTES,
+  /** The JWT standing in for each customer's session cookie: signing one for every request costs CPU. */
+  const signIns = new Map<string, { token: string; reuseUntil: number }>();
+  const signInFor = (customerId: string) => {
+    const now = Date.now();
+    const kept = signIns.get(customerId);
+    if (kept && kept.reuseUntil > now) return kept.token;
+    if (signIns.size >= SIGN_IN_CACHE_SIZE) signIns.clear();
+    const token = options.issueStoreToken(customerId, FORWARDED_SIGN_IN_TTL);
+    signIns.set(customerId, { token, reuseUntil: now + SIGN_IN_REUSE_MS });
+    return token;
+  };
+
+  /** Medusa's answer, less what is not the client's, on its way to the client as it streams. */
+  const passAnswer = (answer: IncomingMessage, res: Response) => {
+    const { headers } = answer;
+    for (const name of Object.keys(headers))
+      if (NOT_ANSWERED.has(name) || name.startsWith("access-control-")) delete headers[name];
+    const cookies = headers["set-cookie"]?.filter((cookie) => cookie.split("=", 1)[0]!.trim() !== SESSION_COOKIE);
+    if (cookies?.length) headers["set-cookie"] = cookies;
+    else delete headers["set-cookie"];
+    res.writeHead(answer.statusCode!, answer.statusMessage, headers);
+    // Medusa gone mid-answer: the client's answer is cut short too, not left hanging.
+    answer.once("close", () => {
+      if (!answer.complete) res.destroy();
     });
-    // Medusa's answer under way can only be cut short.
-    if (answered.has(req) || res.headersSent) return void res.destroy();
-    res.set("Connection", "close");
-    sendMedusaError(res, bodyTooLarge(STORE_BODY_LIMIT_BYTES));
+    answer.pipe(res);
   };
 
   return (req, res, next) => {
@@ -225,19 +202,75 @@ export function forwardToMedusa(
     // A cross-site request signed in by the cookie never gets here (refuseCrossSiteSession).
     const customerId = customerIdOf(res as Response);
     const signInBySession = customerId !== undefined && signedInBySession(res);
-    // The request's own headers, edited before the proxy copies them.
-    for (const name of NOT_FORWARDED) delete req.headers[name];
+    // The request's own headers, edited and handed on as they are.
+    const { headers } = req;
+    for (const name of NOT_FORWARDED) delete headers[name];
     setForwardedHeaders(req);
     const requestId = res.getHeader("x-request-id");
-    if (typeof requestId === "string") req.headers["x-request-id"] = requestId;
-    if (req.headers.cookie) {
-      const cookies = withoutCookie(req.headers.cookie, SESSION_COOKIE);
-      if (cookies) req.headers.cookie = cookies;
-      else delete req.headers.cookie;
+    if (typeof requestId === "string") headers["x-request-id"] = requestId;
+    if (headers.cookie) {
+      const cookies = withoutCookie(headers.cookie, SESSION_COOKIE);
+      if (cookies) headers.cookie = cookies;
+      else delete headers.cookie;
     }
-    if (signInBySession)
-      req.headers.authorization = `Bearer ${options.issueStoreToken(customerId, FORWARDED_SIGN_IN_TTL)}`;
-    watchStreamedBody(req, STORE_BODY_LIMIT_BYTES, () => cutOffBody(req, res));
-    void proxy(req, res, next);
+    if (signInBySession) headers.authorization = `Bearer ${signInFor(customerId)}`;
+
+    const upstream = send({
+      agent,
+      hostname,
+      port: target.port,
+      method: req.method,
+      path: pathPrefix + req.originalUrl,
+      headers,
+    });
+    /** Answered by ordergate already (413), or the client is gone: a failure of the request to Medusa is nobody's news. */
+    let settled = false;
+    // Until Medusa starts its answer: a long answer may then stream for as long as it takes.
+    upstream.setTimeout(options.timeoutMs, () => upstream.destroy(new MedusaTimeoutError()));
+    upstream.once("response", (answer) => {
+      upstream.setTimeout(0);
+      if (!settled) passAnswer(answer, res);
+      else answer.destroy();
+    });
+    upstream.on("error", (error) => {
+      if (settled) return;
+      settled = true;
+      const timedOut = error instanceof MedusaTimeoutError;
+      logger.warn(timedOut ? "Medusa did not answer in time" : "Medusa could not be reached", {
+        reason: (error as NodeJS.ErrnoException).code ?? error.message,
+      });
+      // An answer already on its way can only be cut short.
+      if (res.headersSent) return void res.destroy();
+      const failure = medusaFailureAnswer(timedOut, options.timeoutMs);
+      res
+        .writeHead(failure.status, { "content-type": "application/json; charset=utf-8" })
+        .end(JSON.stringify(failure.body));
+    });
+    // A client that hangs up: Medusa's request (and connection) goes with it, not kept streaming to no one.
+    res.once("close", () => {
+      if (res.writableFinished) return;
+      settled = true;
+      upstream.destroy();
+    });
+
+    // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 §6.3).
+    if (headers["content-length"] === undefined && headers["transfer-encoding"] === undefined)
+      return void upstream.end();
+    watchStreamedBody(req, STORE_BODY_LIMIT_BYTES, () => {
+      // Past the limit: Medusa's request is aborted (never completed), the client answered 413.
+      settled = true;
+      upstream.destroy();
+      req.unpipe();
+      // The rest of the body is read and dropped until the connection closes after the answer.
+      req.resume();
+      logger.info("a forwarded request's body passed the limit; the request to Medusa was aborted", {
+        limitBytes: STORE_BODY_LIMIT_BYTES,
+      });
+      // Medusa's answer under way can only be cut short.
+      if (res.headersSent) return void res.destroy();
+      res.set("Connection", "close");
+      sendMedusaError(res, bodyTooLarge(STORE_BODY_LIMIT_BYTES));
+    });
+    req.pipe(upstream);
   };
 }
