@@ -2,7 +2,6 @@ import cluster from "node:cluster";
 import { ConfigError, type Config, loadConfig } from "./config";
 import { openDatabase } from "./db/database";
 import { createLogger, type Logger } from "./lib/logger";
-import { createGateway } from "./app/gateway";
 import {
   ROLE_VARIABLE,
   Supervisor,
@@ -64,6 +63,8 @@ async function runWorker(config: Config, logger: Logger, signalled: Promise<Node
   });
   const database = await openDatabase(config, logger);
   try {
+    // Required here, not at the top: the primary serves nothing and needs none of it (its memory).
+    const { createGateway } = require("./app/gateway") as typeof import("./app/gateway");
     const gateway = await createGateway(
       config,
       logger,

@@ -16,9 +16,6 @@ import {
   ORDER_UPDATE_TOKEN_CREATED,
 } from "../events/topics";
 import type { Services } from "../services";
-import { attachGraphQLWebSocket } from "../graphql/websocket";
-import { createGraphQLServer } from "../graphql/yoga";
-import { createHttpApp, createMetricsApp, GRAPHQL_BODY_LIMIT_BYTES } from "../http/app";
 import type { Logger } from "../lib/logger";
 import { claimTokenNotifier } from "../notifications/claim-notifier";
 import { createMailer, SMTP_CONNECTIONS } from "../notifications/mailer";
@@ -168,41 +165,17 @@ export async function createGateway(
         .catch((error) => logger.error("could not resume claim status events", error));
     });
 
-  const clientAddress = clientAddressResolver(config.trustProxy);
-  const yoga = createGraphQLServer(
-    services,
-    {
-      graphiql: config.graphiql,
-      introspection: config.introspection,
-      clientAddress,
-      onOperation: (operation) => metrics.graphqlOperations.inc(operation),
-    },
-    logger,
-  );
-  const app = createHttpApp({ services, yoga, config, logger, clientAddress, metrics, jwtSecret });
-
-  // A client gets REQUEST_TIMEOUT to send its whole request (a slow or lying body), then 408.
-  const serverOptions = {
-    requestTimeout: config.requestTimeoutMs,
-    connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS,
-  };
-  const server = http.createServer(serverOptions, app);
-  // The scraper's own port: `/metrics` stays off the public one.
-  const metricsServer =
-    config.metricsPort === undefined ? undefined : http.createServer(serverOptions, createMetricsApp(metrics));
-  const webSockets = attachGraphQLWebSocket(server, yoga, {
-    keepAliveMs: config.websocketKeepAliveMs,
-    maxMessageBytes: GRAPHQL_BODY_LIMIT_BYTES,
-  });
+  // Only a process that serves loads the GraphQL schema and the HTTP app: the job worker needs neither.
+  const front = serves ? httpFront({ services, config, logger, metrics, jwtSecret }) : undefined;
   let expirySweep: NodeJS.Timeout | undefined;
   let background: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
   const shutDown = async () => {
     clearInterval(expirySweep);
-    const drained = Promise.all([server, metricsServer].map((listener) => listener && drain(listener)));
+    const drained = Promise.all([front?.server, front?.metricsServer].map((listener) => listener && drain(listener)));
     // Subscription streams complete (SSE ends its responses), then WebSockets close with 1001.
     events.endSubscriptions();
-    await webSockets.close(SHUTDOWN_GRACE_MS);
+    await front?.webSockets.close(SHUTDOWN_GRACE_MS);
     await drained;
     await purge.stop();
     await background;
@@ -220,10 +193,10 @@ export async function createGateway(
     url: "",
     metricsUrl: undefined,
     async listen() {
-      if (serves) {
-        gateway.url = await listenAt(server, config.port, config.host);
-        if (metricsServer) {
-          gateway.metricsUrl = await listenAt(metricsServer, config.metricsPort!, config.host);
+      if (front) {
+        gateway.url = await listenAt(front.server, config.port, config.host);
+        if (front.metricsServer) {
+          gateway.metricsUrl = await listenAt(front.metricsServer, config.metricsPort!, config.host);
           logger.info("metrics served on a port of their own", { metrics: `${gateway.metricsUrl}/metrics` });
         }
       }
@@ -271,4 +244,41 @@ function drain(server: http.Server): Promise<void> {
     // Requests still open after the grace period (a stuck client) are cut.
     setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
   });
+}
+
+/** The HTTP side: GraphQL, the Store API and the pages, WebSockets, and `/metrics` on a port of its own. */
+function httpFront(deps: { services: Services; config: Config; logger: Logger; metrics: Metrics; jwtSecret: string }) {
+  const { services, config, logger, metrics, jwtSecret } = deps;
+  // Required here, not at the top: a job worker never loads the schema or the HTTP app (its memory).
+  const { createGraphQLServer } = require("../graphql/yoga") as typeof import("../graphql/yoga");
+  const { createHttpApp, createMetricsApp, GRAPHQL_BODY_LIMIT_BYTES } =
+    require("../http/app") as typeof import("../http/app");
+  const { attachGraphQLWebSocket } = require("../graphql/websocket") as typeof import("../graphql/websocket");
+  const clientAddress = clientAddressResolver(config.trustProxy);
+  const yoga = createGraphQLServer(
+    services,
+    {
+      graphiql: config.graphiql,
+      introspection: config.introspection,
+      clientAddress,
+      onOperation: (operation) => metrics.graphqlOperations.inc(operation),
+    },
+    logger,
+  );
+  const app = createHttpApp({ services, yoga, config, logger, clientAddress, metrics, jwtSecret });
+
+  // A client gets REQUEST_TIMEOUT to send its whole request (a slow or lying body), then 408.
+  const serverOptions = {
+    requestTimeout: config.requestTimeoutMs,
+    connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS,
+  };
+  const server = http.createServer(serverOptions, app);
+  // The scraper's own port: `/metrics` stays off the public one.
+  const metricsServer =
+    config.metricsPort === undefined ? undefined : http.createServer(serverOptions, createMetricsApp(metrics));
+  const webSockets = attachGraphQLWebSocket(server, yoga, {
+    keepAliveMs: config.websocketKeepAliveMs,
+    maxMessageBytes: GRAPHQL_BODY_LIMIT_BYTES,
+  });
+  return { server, metricsServer, webSockets };
 }
