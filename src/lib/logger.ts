@@ -14,7 +14,7 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, error?: unknown, fields?: LogFields): void;
-  /** The pino instance underneath, for a library that logs through pino itself (pino-http). */
+  /** The pino instance underneath, for lines with fields at a level chosen at run time (the request log). */
   readonly pino: PinoLogger;
 }
 
