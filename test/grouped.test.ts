@@ -78,4 +78,16 @@ describe("grouped", () => {
     calls[1]!.finish();
     expect(await next).toBe("b!");
   });
+
+  it("waits gatherMs for items that come a moment apart, and sends them in one call", async () => {
+    const { calls, run } = controlled();
+    const call = grouped(run, { gatherMs: 20 });
+    void call("a");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    void call("b");
+    await settled();
+    expect(calls).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(calls.map((c) => c.items)).toEqual([["a", "b"]]);
+  });
 });

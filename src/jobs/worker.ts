@@ -9,7 +9,7 @@ import { type Db, Prisma } from "../db/database";
 import { workerLogger } from "../db/migrate";
 import type { Logger } from "../lib/logger";
 import { maskEmailsIn } from "../domain/email";
-import { grouped } from "../lib/grouped";
+import { BACKGROUND_GATHER_MS, grouped } from "../lib/grouped";
 import type { OutboxEventRow, OutboxHandler, OutboxHandlers, OutboxTopic } from "../events/topics";
 import { OUTBOX_TASK, type OutboxStats, outboxEventIdOfJob, outboxStatsStatement } from "./outbox-jobs";
 
@@ -57,8 +57,11 @@ export class JobWorker {
   private poolId: string | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private readonly leaseSeconds: number;
-  private readonly markDelivered = grouped((rows: [bigint, number][]) => this.writeDelivered(rows));
-  private readonly readEvent = grouped((ids: bigint[]) => this.readEvents(ids));
+  // Jobs fetched together start a moment apart: their reads and marks wait that long to go together.
+  private readonly markDelivered = grouped((rows: [bigint, number][]) => this.writeDelivered(rows), {
+    gatherMs: BACKGROUND_GATHER_MS,
+  });
+  private readonly readEvent = grouped((ids: bigint[]) => this.readEvents(ids), { gatherMs: BACKGROUND_GATHER_MS });
 
   constructor(
     private readonly deps: {

@@ -1,3 +1,9 @@
+/**
+ * gatherMs for background work (the job worker's reads and marks): jobs fetched together start a
+ * moment apart, and no client waits for them.
+ */
+export const BACKGROUND_GATHER_MS = 2;
+
 export interface GroupOptions<T> {
   /**
    * Calls running at once (default 1). More than one keeps several of a database's cores busy
@@ -9,6 +15,11 @@ export interface GroupOptions<T> {
    * call that has the earlier, so that they are run in the order given.
    */
   keyOf?: (item: T) => string;
+  /**
+   * How long the first item of a batch waits for others before the call (default 0: only until the
+   * current synchronous code is done). For background work whose items start a moment apart.
+   */
+  gatherMs?: number;
 }
 
 /**
@@ -22,6 +33,7 @@ export function grouped<T, R>(
 ): (item: T) => Promise<R> {
   const inFlight = options.inFlight ?? 1;
   const keyOf = options.keyOf;
+  const gatherMs = options.gatherMs ?? 0;
   let waiting: { item: T; settle: (result: Promise<R>) => void }[] = [];
   let running = 0;
   let scheduled = false;
@@ -56,7 +68,8 @@ export function grouped<T, R>(
       // After the current synchronous code: items given together go together.
       if (!scheduled) {
         scheduled = true;
-        queueMicrotask(next);
+        if (gatherMs > 0) setTimeout(next, gatherMs);
+        else queueMicrotask(next);
       }
     });
 }

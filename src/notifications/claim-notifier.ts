@@ -2,7 +2,7 @@ import type { Db } from "../db/database";
 import type { OutboxHandler } from "../events/topics";
 import type { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { claimStatusAt } from "../domain/claim-status";
-import { grouped } from "../lib/grouped";
+import { BACKGROUND_GATHER_MS, grouped } from "../lib/grouped";
 import { maskEmail } from "../domain/email";
 import { ORDER_UPDATE_TOKEN_CREATED } from "../events/topics";
 import type { Logger } from "../lib/logger";
@@ -45,15 +45,18 @@ export function claimTokenNotifier(deps: {
   onMail: (outcome: "sent" | "failed") => void;
 }): OutboxHandler<typeof ORDER_UPDATE_TOKEN_CREATED> {
   // The claims of emails that go out together, in one statement.
-  const readClaims = grouped(async (claimIds: string[]) => {
-    const rows = await deps.prisma.$queryRaw<ClaimToMail[]>`
+  const readClaims = grouped(
+    async (claimIds: string[]) => {
+      const rows = await deps.prisma.$queryRaw<ClaimToMail[]>`
       SELECT c."id", c."status"::text AS "status", c."expires_at", claimer."email" AS "claimer_email",
              claimer."created_at" AS "claimer_created_at"
       FROM "ordergate"."order_claim" AS c JOIN "public"."customer" AS claimer ON claimer."id" = c."claimer_customer_id"
       WHERE c."id" = ANY(${claimIds}::varchar[])`;
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    return claimIds.map((id) => byId.get(id));
-  });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return claimIds.map((id) => byId.get(id));
+    },
+    { gatherMs: BACKGROUND_GATHER_MS },
+  );
   return async ({ id, payload, secret }) => {
     // The asking account as it is now: the email names it in full, with its age.
     const claim = await readClaims(payload.claim_id);
