@@ -2,6 +2,7 @@ import pg from "pg";
 import { startTestGateway, type TestGateway } from "./support/gateway";
 import { defineScenario, seedScenario, storeTokenFor } from "./support/scenarios";
 import { TestMailServer } from "./support/smtp";
+import { eventually, sleep } from "./support/wait";
 
 /**
  * Claims that arrive while a write is in flight go to PostgreSQL together (one statement, one
@@ -91,9 +92,57 @@ function claimIds(answer: ClaimAnswer): string[] {
   return answer.claims.map((c) => c.id);
 }
 
+/**
+ * Makes the first write of the row `condition` picks (on `NEW`) fail as a deadlock's victim does
+ * (SQLSTATE 40P01), then runs `during`; resolves with how many times that row's write was tried
+ * (a sequence is not rolled back with the failed attempt, so it counts them all).
+ */
+async function withDeadlockOnce(
+  table: string,
+  event: "INSERT" | "UPDATE",
+  condition: string,
+  during: () => Promise<void>,
+) {
+  await admin.query(`
+    CREATE SEQUENCE "deadlock_once";
+    CREATE FUNCTION "deadlock_once"() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF ${condition} AND nextval('deadlock_once') = 1 THEN
+        RAISE EXCEPTION 'deadlock detected (by a test)' USING ERRCODE = '40P01';
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER "deadlock_once" BEFORE ${event} ON ${table} FOR EACH ROW EXECUTE FUNCTION "deadlock_once"();`);
+  try {
+    await during();
+    const { rows } = await admin.query(`SELECT last_value::int AS attempts FROM "deadlock_once"`);
+    return rows[0].attempts as number;
+  } finally {
+    await admin.query(
+      `DROP TRIGGER "deadlock_once" ON ${table}; DROP FUNCTION "deadlock_once"; DROP SEQUENCE "deadlock_once"`,
+    );
+  }
+}
+
 describe("claims sent at once", () => {
-  it("answers each claimer with their own claims, written in fewer transactions than requests", async () => {
-    const answers = await Promise.all(claimers.map((id) => claim(id, [`order_${id}_0`, `order_${id}_1`])));
+  it("answers each claimer with their own claims; those that come while writes are in flight are written together", async () => {
+    // The first two claimers' writes wait for their claimer's lock, held here: both batches the
+    // gateway runs at once are in flight, so the other six requests arrive while they are.
+    const claimerLock = (id: string) => `SELECT pg_advisory_lock(hashtext('order_claim:${id}'))`;
+    const waitingWrites = async () =>
+      (await admin.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows[0]
+        .n as number;
+    await admin.query(claimerLock(claimers[0]!));
+    await admin.query(claimerLock(claimers[1]!));
+    const claimOwn = (id: string) => claim(id, [`order_${id}_0`, `order_${id}_1`]);
+    const first = claimOwn(claimers[0]!);
+    await eventually(async () => ((await waitingWrites()) === 1 ? true : undefined));
+    const second = claimOwn(claimers[1]!);
+    await eventually(async () => ((await waitingWrites()) === 2 ? true : undefined));
+    const others = claimers.slice(2).map(claimOwn);
+    await sleep(1000); // the six are read and wait for a write slot (a few ms; ample under load)
+    await admin.query(`SELECT pg_advisory_unlock_all()`);
+    const answers = await Promise.all([first, second, ...others]);
     answers.forEach((answer, i) => {
       expect(answer).toEqual({
         __typename: "ClaimOrdersSuccess",
@@ -119,8 +168,9 @@ describe("claims sent at once", () => {
         recipient_email: `${claimers[i]}.guest@example.com`,
       });
     }
+    // The two held batches, then the six together.
     const { rows: transactions } = await admin.query(`SELECT count(DISTINCT "xid")::int AS n FROM "claim_written_by"`);
-    expect(transactions[0].n).toBeLessThan(CLAIMERS);
+    expect(transactions[0].n).toBe(3);
     // Every claim's email, each with its own token.
     const messages = await mail.waitFor(CLAIMERS);
     expect(new Set(messages.map((m) => m.token)).size).toBe(CLAIMERS);
@@ -176,30 +226,18 @@ describe("claims sent at once", () => {
   });
 
   it("writes again, alone, a request of a batch that lost a deadlock", async () => {
-    // The first attempt of one claimer's write fails as a deadlock victim would (a sequence is not
-    // rolled back, so the second attempt passes).
-    await admin.query(`
-      CREATE SEQUENCE "deadlock_once";
-      CREATE FUNCTION "deadlock_once"() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW."recipient_email" = 'cus_claimer_5.guest@example.com' AND nextval('deadlock_once') = 1 THEN
-          RAISE EXCEPTION 'deadlock detected (by a test)' USING ERRCODE = '40P01';
-        END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER "deadlock_once" BEFORE INSERT ON "ordergate"."order_claim"
-        FOR EACH ROW EXECUTE FUNCTION "deadlock_once"();`);
-    try {
-      const answers = await Promise.all(claimers.map((id) => claim(id, [`order_${id}_1`])));
-      expect(answers.map((answer) => answer.__typename)).toEqual(claimers.map(() => "ClaimOrdersSuccess"));
-      const written = await t.prisma.orderClaim.findMany({ select: { claimer_customer_id: true } });
-      expect(written.map((c) => c.claimer_customer_id).sort()).toEqual([...claimers].sort());
-      const { rows } = await admin.query(`SELECT last_value::int AS attempts FROM "deadlock_once"`);
-      expect(rows[0].attempts).toBe(2);
-    } finally {
-      await admin.query(`DROP TRIGGER "deadlock_once" ON "ordergate"."order_claim"; DROP FUNCTION "deadlock_once";
-                         DROP SEQUENCE "deadlock_once"`);
-    }
+    const attempts = await withDeadlockOnce(
+      `"ordergate"."order_claim"`,
+      "INSERT",
+      `NEW."recipient_email" = 'cus_claimer_5.guest@example.com'`,
+      async () => {
+        const answers = await Promise.all(claimers.map((id) => claim(id, [`order_${id}_1`])));
+        expect(answers.map((answer) => answer.__typename)).toEqual(claimers.map(() => "ClaimOrdersSuccess"));
+        const written = await t.prisma.orderClaim.findMany({ select: { claimer_customer_id: true } });
+        expect(written.map((c) => c.claimer_customer_id).sort()).toEqual([...claimers].sort());
+      },
+    );
+    expect(attempts).toBe(2);
   });
 });
 
@@ -322,29 +360,19 @@ describe("confirmations sent at once", () => {
 
   it("verifies again, alone, a token whose verification lost a deadlock in its batch", async () => {
     const tokens = await tokensOfClaims();
-    await admin.query(`
-      CREATE SEQUENCE "deadlock_once";
-      CREATE FUNCTION "deadlock_once"() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW."id" = 'order_cus_claimer_2_0' AND nextval('deadlock_once') = 1 THEN
-          RAISE EXCEPTION 'deadlock detected (by a test)' USING ERRCODE = '40P01';
-        END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER "deadlock_once" BEFORE UPDATE ON "public"."order"
-        FOR EACH ROW EXECUTE FUNCTION "deadlock_once"();`);
-    try {
-      const answers = await Promise.all(tokens.map((token) => t.request("POST", CONFIRM, { body: { token } })));
-      expect(answers.map((a) => a.status)).toEqual(tokens.map(() => 200));
-      const moved = await t.prisma.order.count({
-        where: { id: "order_cus_claimer_2_0", customer_id: "cus_claimer_2" },
-      });
-      expect(moved).toBe(1);
-      const { rows } = await admin.query(`SELECT last_value::int AS attempts FROM "deadlock_once"`);
-      expect(rows[0].attempts).toBe(2);
-    } finally {
-      await admin.query(`DROP TRIGGER "deadlock_once" ON "public"."order"; DROP FUNCTION "deadlock_once";
-                         DROP SEQUENCE "deadlock_once"`);
-    }
+    const attempts = await withDeadlockOnce(
+      `"public"."order"`,
+      "UPDATE",
+      `NEW."id" = 'order_cus_claimer_2_0'`,
+      async () => {
+        const answers = await Promise.all(tokens.map((token) => t.request("POST", CONFIRM, { body: { token } })));
+        expect(answers.map((a) => a.status)).toEqual(tokens.map(() => 200));
+        const moved = await t.prisma.order.count({
+          where: { id: "order_cus_claimer_2_0", customer_id: "cus_claimer_2" },
+        });
+        expect(moved).toBe(1);
+      },
+    );
+    expect(attempts).toBe(2);
   });
 });
