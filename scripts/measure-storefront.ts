@@ -37,8 +37,8 @@ import { createLogger } from "../src/lib/logger";
 import { medusaInstalled } from "../test/support/medusa";
 import { RecordingProxy } from "../test/support/recording-proxy";
 import { startBenchDatabase } from "./bench/database";
-import { inFrontOfMedusa, startBenchMedusa } from "./bench/medusa";
-import { postgresCpuMs, processCpuMs, startGateway } from "./bench/processes";
+import { inFrontOfMedusa, medusaPid, startBenchMedusa } from "./bench/medusa";
+import { postgresCpuMs, startGateway, treeCpuMs } from "./bench/processes";
 
 const PASSES = Number(process.argv[2] ?? 3);
 const SECONDS = Number(process.argv[3] ?? 5);
@@ -119,45 +119,6 @@ interface Run {
   cpuMsPerPage: { gateway: number; medusa: number; postgres: number; loadGenerator: number };
   /** Medusa calls per GraphQL request during the run (gateway targets). */
   medusaCallsPerRequest?: number;
-}
-
-/** CPU ms of a process and every descendant it has now (a child that already exited is not counted). */
-function treeCpuMs(rootPid: number): number {
-  const parents = new Map<number, number>();
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      parents.set(Number(entry), Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  let total = 0;
-  for (const pid of parents.keys()) {
-    for (let at: number | undefined = pid; at !== undefined && at > 1; at = parents.get(at)) {
-      if (at === rootPid) {
-        total += processCpuMs(pid);
-        break;
-      }
-    }
-  }
-  return total;
-}
-
-/** The pid of `medusa start -p PORT` (TestMedusa keeps its child to itself). */
-function medusaPid(port: number): number {
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmdline: string;
-    try {
-      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ");
-    } catch {
-      continue;
-    }
-    if (cmdline.includes("medusa-cli/cli.js start") && cmdline.includes(`-p ${port}`)) return Number(entry);
-  }
-  throw new Error(`no medusa start process on port ${port}`);
 }
 
 /** Sum of ordergate_medusa_calls_total on a gateway's /metrics, and by route. */
@@ -360,7 +321,7 @@ function cpu(pids: Pids): Cpu {
   const usage = process.cpuUsage();
   return {
     // Both gateways: the idle one's share is a few timers.
-    gateway: pids.gateways.reduce((sum, pid) => sum + processCpuMs(pid), 0),
+    gateway: pids.gateways.reduce((sum, pid) => sum + treeCpuMs(pid), 0),
     medusa: treeCpuMs(pids.medusa),
     postgres: pids.postmaster === undefined ? Number.NaN : postgresCpuMs(pids.postmaster),
     loadGenerator: (usage.user + usage.system) / 1000,
@@ -415,7 +376,7 @@ async function main() {
     gateways.push(warm);
     const pids: Pids = {
       gateways: [cold.child.pid, warm.child.pid],
-      medusa: medusaPid(medusa.port),
+      medusa: medusaPid(medusa),
       postmaster: database.postmasterPid,
     };
 

@@ -2,7 +2,6 @@ import { withPgClient } from "../../src/db/pg-client";
 import { TestMedusa } from "../../test/support/medusa";
 import type { BenchDatabase } from "./database";
 import { CUSTOMERS, ORDERS_PER_GUEST, storeBearer } from "./fixtures";
-import { commandLine, scanProcesses } from "./processes";
 
 /** Guest orders seeded in Medusa's database for its claim route: as many as ordergate's claims of one id walk through. */
 const MEDUSA_GUEST_ORDERS = 1000;
@@ -69,12 +68,8 @@ export async function seedMedusaClaims(medusa: TestMedusa, jwtSecret: string): P
   return { bearers: customerIds.map((id) => storeBearer(id, jwtSecret)), guestOrderIds };
 }
 
-/** The pid of the bench's `medusa start -p PORT` (TestMedusa keeps its child to itself): the root of Medusa's tree. */
+/** The pid of the bench's `medusa start`: the root of Medusa's tree. */
 export function medusaPid(medusa: TestMedusa): number {
-  for (const [pid, stat] of scanProcesses()) {
-    if (stat.ppid !== process.pid) continue;
-    const argv = commandLine(pid).join(" ");
-    if (argv.includes(" start ") && argv.endsWith(`-p ${medusa.port}`)) return pid;
-  }
-  throw new Error(`no medusa start process of this bench on port ${medusa.port}`);
+  if (medusa.pid === undefined) throw new Error(`Medusa on port ${medusa.port} is not running`);
+  return medusa.pid;
 }

@@ -133,6 +133,11 @@ export class TestMedusa {
     }
   }
 
+  /** The pid of `medusa start` while it runs (the root of Medusa's processes, for their CPU and memory). */
+  get pid(): number | undefined {
+    return this.child?.exitCode === null ? this.child.pid : undefined;
+  }
+
   /** Sends a signal to Medusa's processes (SIGSTOP freezes it: connections are accepted, nothing answers). */
   signal(signal: NodeJS.Signals): void {
     if (this.child?.pid) process.kill(-this.child.pid, signal);
