@@ -114,7 +114,9 @@ async function expectStoppedCleanly(s: Started, dir: string): Promise<void> {
 
 /**
  * A GraphQL request whose body is still arriving, so that a shutdown has to wait for it; `finish`
- * sends the rest and resolves with the raw HTTP response.
+ * sends the rest and resolves with the raw HTTP response. It resolves once the server has the
+ * request's headers (its `100 Continue`): the connection is then a web worker's, not one the primary
+ * is still handing over.
  */
 async function requestInFlight(port: number): Promise<{ finish(): Promise<string> }> {
   const body = JSON.stringify({ query: "{ __typename }" });
@@ -125,13 +127,16 @@ async function requestInFlight(port: number): Promise<{ finish(): Promise<string
   const closed = once(socket, "close");
   socket.write(
     `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `Connection: close\r\n\r\n${body.slice(0, 5)}`,
+      `Expect: 100-continue\r\nConnection: close\r\n\r\n`,
   );
+  const interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  await eventually(() => (response.startsWith(interim) ? true : undefined));
+  socket.write(body.slice(0, 5));
   return {
     async finish() {
       socket.write(body.slice(5));
       await closed;
-      return response;
+      return response.slice(interim.length);
     },
   };
 }
