@@ -13,7 +13,8 @@ import { TestMailServer } from "./support/smtp";
 import { eventually } from "./support/wait";
 
 /**
- * The gateway process killed with SIGKILL while claims are coming in and emails are going out:
+ * The gateway's processes (primary, web worker, job worker) killed together with SIGKILL, as a
+ * machine or container dies, while claims are coming in and emails are going out:
  * after a restart on the same database, every claim that was committed (every one that was
  * answered 200, and any that committed without an answer) gets its email, at least once: rows the
  * killed process had leased go out once their lease runs out. What was sent but not yet marked
@@ -68,14 +69,23 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ordergate-crash-"));
 });
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const child of children) killGroup(child);
   await prisma?.$disconnect();
   await mail?.stop();
   await database?.drop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** The compiled gateway on the test database; resolves with its URL once it listens. */
+/** SIGKILL to the gateway's process group: its primary and every worker at once. */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, "SIGKILL");
+  } catch {
+    // ESRCH: nothing left in the group
+  }
+}
+
+/** The compiled gateway on the test database, in a process group of its own; resolves with its URL once it listens. */
 async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
   const env = {
     PATH: process.env.PATH,
@@ -94,6 +104,7 @@ async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
   children.push(child);
   let log = "";
@@ -123,7 +134,7 @@ it("mails every committed claim after a SIGKILL under load and a restart, sendin
   mail.acceptDelayMs = ACCEPT_DELAY_MS;
   const kill = mail.waitFor(KILL_AFTER_MAILS, 60_000).then(() => {
     killed = true;
-    first.child.kill("SIGKILL");
+    killGroup(first.child);
   });
   const worker = async () => {
     while (next < GUESTS && !killed) {
