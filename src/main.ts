@@ -1,8 +1,10 @@
 import cluster from "node:cluster";
 import { ConfigError, type Config, loadConfig } from "./config";
 import { openDatabase } from "./db/database";
+import type { DatabaseKind } from "./db/migrate";
 import { createLogger, type Logger } from "./lib/logger";
 import {
+  DATABASE_KIND_VARIABLE,
   ROLE_VARIABLE,
   Supervisor,
   type SupervisorMessage,
@@ -61,7 +63,8 @@ async function runWorker(config: Config, logger: Logger, signalled: Promise<Node
     // The primary is gone (killed): nothing will tell this worker to stop, and it must not serve on alone.
     process.once("disconnect", () => resolve());
   });
-  const database = await openDatabase(config, logger);
+  // Migrated by the primary already: a worker (started again, too) only connects.
+  const database = await openDatabase(config, logger, process.env[DATABASE_KIND_VARIABLE] as DatabaseKind);
   try {
     // Required here, not at the top: the primary serves nothing and needs none of it (its memory).
     const { createGateway } = require("./app/gateway") as typeof import("./app/gateway");

@@ -14,6 +14,8 @@ const DEMO_SEED_FILE = path.resolve(__dirname, "../../seed/demo.json");
 
 /** What a worker process is: ORDERGATE_ROLE, set by the supervisor when it starts one. */
 export const ROLE_VARIABLE = "ORDERGATE_ROLE";
+/** The database's kind (ordergate's own, or Medusa's), as the primary found it when it migrated it. */
+export const DATABASE_KIND_VARIABLE = "ORDERGATE_DATABASE_KIND";
 /** Where the web workers listen, for the job worker's email links. */
 export const WEB_URL_VARIABLE = "ORDERGATE_WEB_URL";
 
@@ -85,6 +87,7 @@ export class Supervisor {
       [ROLE_VARIABLE]: role,
       // The workers join the database the primary started (or DATABASE_URL's).
       DATABASE_URL: this.database!.url,
+      [DATABASE_KIND_VARIABLE]: this.database!.kind,
       ...(role === "jobs" ? { [WEB_URL_VARIABLE]: this.webUrl } : {}),
     });
     this.roles.set(worker, role);

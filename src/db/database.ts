@@ -80,12 +80,17 @@ export function createPrismaClient(url: string, pool: pg.Pool = createPool(url))
 }
 
 /** Connects to `DATABASE_URL`, or to the embedded server when it is unset; applies migrations. */
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  /** Set when another process (the primary) has migrated it already and found its kind. */
+  migrated?: DatabaseKind,
+): Promise<Database> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, logger);
   const url = config.databaseUrl ?? embedded!.url;
   let kind: DatabaseKind;
   try {
-    ({ kind } = await applyMigrations(url, logger, { expectMedusa: config.medusaUrl !== undefined }));
+    kind = migrated ?? (await applyMigrations(url, logger, { expectMedusa: config.medusaUrl !== undefined })).kind;
   } catch (error) {
     await embedded?.stop();
     throw error;
