@@ -225,6 +225,30 @@ describe("claims sent at once", () => {
     }
   });
 
+  it("answers hostile and foreign requests in a batch on their own: a stranger, odd ids and another's orders fail no one else", async () => {
+    const hostileIds = ["\ud800", "x".repeat(5000), '💥\'; DROP TABLE "order"; --', "order_%", "order_cus_claimer_1_0"];
+    const [stranger, hostile, ...honest] = await Promise.all([
+      t.graphql(CLAIM, { orderIds: ["order_cus_claimer_0_0"] }), // no sign-in
+      claim("cus_claimer_0", hostileIds), // odd ids, and one of claimer 1's guest orders
+      ...claimers.slice(1).map((id) => claim(id, [`order_${id}_0`])),
+    ]);
+    expect(stranger.errors?.[0]?.message ?? JSON.stringify(stranger.data)).toMatch(/sign in|signed in|authenticat/i);
+    // Claimer 1's order is claimable by anyone who names it (design.md §3), so claimer 0 gets a claim of it; the
+    // odd ids match nothing and no pattern.
+    expect(hostile).toMatchObject({ __typename: "ClaimOrdersSuccess" });
+    expect(claimIds(hostile)).toHaveLength(1);
+    expect(honest.map((answer) => answer.__typename)).toEqual(claimers.slice(1).map(() => "ClaimOrdersSuccess"));
+    const claims = await t.prisma.orderClaim.findMany({
+      include: { orders: { select: { order_id: true } } },
+      orderBy: { claimer_customer_id: "asc" },
+    });
+    expect(claims.map((c) => [c.claimer_customer_id, c.orders.map((o) => o.order_id), c.status])).toEqual([
+      ["cus_claimer_0", ["order_cus_claimer_1_0"], "PENDING"],
+      ...claimers.slice(1).map((id) => [id, [`order_${id}_0`], "PENDING"]),
+    ]);
+    expect(await t.prisma.order.count()).toBeGreaterThan(2 * CLAIMERS);
+  });
+
   it("writes again, alone, a request of a batch that lost a deadlock", async () => {
     const attempts = await withDeadlockOnce(
       `"ordergate"."order_claim"`,
