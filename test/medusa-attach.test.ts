@@ -297,7 +297,7 @@ describeInMedusa("on a real Medusa v1 database, in front of Medusa", () => {
       const own = comparable(await catalogSnapshot(medusa.databaseUrl, "ordergate"));
       expect(own).toBe(comparable(await catalogSnapshot(standalone.url, "ordergate")));
       expect(own).toContain("open_order_claims");
-      expect(own).toContain("outbox_event_enqueue");
+      expect(own).toContain("outbox_event_queue");
     } finally {
       await standalone.drop();
     }

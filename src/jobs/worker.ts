@@ -11,12 +11,15 @@ import type { Logger } from "../lib/logger";
 import { maskEmailsIn } from "../domain/email";
 import { BACKGROUND_GATHER_MS, grouped } from "../lib/grouped";
 import type { OutboxEventRow, OutboxHandler, OutboxHandlers, OutboxTopic } from "../events/topics";
-import { OUTBOX_TASK, type OutboxStats, outboxEventIdOfJob, outboxStatsStatement } from "./outbox-jobs";
+import { eventsOfJob, OUTBOX_TASK, type OutboxStats, outboxStatsStatement } from "./outbox-jobs";
 
 /** The log line of an event parked for good (operators grep for it). */
 const PARKED_LOG =
   "outbox event parked after too many failed attempts; it is kept, and goes out again after " +
   "`npm run outbox -- requeue`";
+
+/** An outbox job's payload: the ids of the rows its transaction wrote, or one row's (a job added before batches). */
+type OutboxJobPayload = string[] | { id: string | number };
 
 /** An outbox row as a job reads it. */
 interface StoredOutboxEvent {
@@ -86,7 +89,7 @@ export class JobWorker {
   private taskList(): TaskList {
     return {
       ...this.deps.tasks,
-      [OUTBOX_TASK]: (payload, helpers) => this.runJob(payload as { id: string | number }, helpers),
+      [OUTBOX_TASK]: (payload, helpers) => this.runJob(payload as OutboxJobPayload, helpers),
     };
   }
 
@@ -165,8 +168,8 @@ export class JobWorker {
   async retryNow(topics: readonly OutboxTopic[]): Promise<void> {
     await this.deps.prisma.$executeRaw`
       SELECT FROM "graphile_worker"."reschedule_jobs"(ARRAY(
-        SELECT j."id" FROM "graphile_worker"."jobs" AS j
-        JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
+        SELECT DISTINCT j."id" FROM "graphile_worker"."jobs" AS j ${eventsOfJob}
+        JOIN "ordergate"."outbox_event" AS e ON e."id" = ev."id"
         WHERE j."task_identifier" = ${OUTBOX_TASK} AND e."topic" = ANY(${topics}::varchar[]) AND j."locked_at" IS NULL
           AND j."attempts" < j."max_attempts" AND j."run_at" > now()), run_at => now())`;
   }
@@ -220,8 +223,8 @@ export class JobWorker {
         });
       const [row] = await this.deps.prisma.$queryRaw<{ due: number }[]>`
         SELECT count(*)::int AS due FROM "graphile_worker"."jobs"
-        WHERE "task_identifier" = ANY(${Object.keys(this.taskList())}::text[]) AND "attempts" < "max_attempts"
-          AND ("run_at" <= now() OR "locked_at" IS NOT NULL)`;
+        WHERE "task_identifier" = ANY(${Object.keys(this.taskList())}::text[])
+          AND (("attempts" < "max_attempts" AND "run_at" <= now()) OR "locked_at" IS NOT NULL)`;
       const due = row!.due;
       if (due === 0) return;
       // A job added while the runner was still setting up its LISTEN waits for the next poll: wake it.
@@ -275,7 +278,7 @@ export class JobWorker {
     const poolIds = stale.map((row) => row.pool_id);
     const finals = await this.upkeep<{ job_id: string; id: string; topic: string; attempts: number }>(Prisma.sql`
       SELECT j."id" AS "job_id", e."id", e."topic", j."attempts"::int AS "attempts"
-      FROM "graphile_worker"."jobs" AS j JOIN "ordergate"."outbox_event" AS e ON e."id" = ${outboxEventIdOfJob}
+      FROM "graphile_worker"."jobs" AS j ${eventsOfJob} JOIN "ordergate"."outbox_event" AS e ON e."id" = ev."id"
       WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_by" = ANY(${poolIds}::text[])
         AND j."attempts" >= j."max_attempts"`);
     await this.upkeep(Prisma.sql`SELECT FROM "graphile_worker"."force_unlock_workers"(${poolIds}::text[])`);
@@ -286,7 +289,7 @@ export class JobWorker {
     const reason = "the final attempt never finished (its instance stopped or its lease ran out)";
     await this.upkeep(
       Prisma.sql`SELECT FROM "graphile_worker"."permanently_fail_jobs"(
-        ${finals.map((row) => row.job_id)}::bigint[], ${reason})`,
+        ${[...new Set(finals.map((row) => row.job_id))]}::bigint[], ${reason})`,
     );
     for (const row of finals) {
       this.deps.logger.warn(PARKED_LOG, {
@@ -300,13 +303,19 @@ export class JobWorker {
   }
 
   /**
-   * One outbox job: delivers its row unless it is gone (purged) or already delivered (a crash
-   * between the mark and the job's completion).
+   * One outbox job: each of its rows delivered on its own, in parallel. The answer is a promise per
+   * row, so that graphile-worker retries (and at last parks) only the rows that failed, together.
    */
-  private async runJob(payload: { id: string | number }, helpers: JobHelpers): Promise<void> {
-    const row = await this.readEvent(BigInt(payload.id));
+  private async runJob(payload: OutboxJobPayload, helpers: JobHelpers): Promise<Promise<void>[] | void> {
+    if (!Array.isArray(payload)) return this.deliver(BigInt(payload.id), helpers.job);
+    return payload.map((id) => this.deliver(BigInt(id), helpers.job));
+  }
+
+  /** Delivers a row unless it is gone (purged) or already delivered (a crash between the mark and the job's completion). */
+  private async deliver(id: bigint, job: JobHelpers["job"]): Promise<void> {
+    const row = await this.readEvent(id);
     if (!row || row.delivered) return;
-    const attempt = helpers.job.attempts;
+    const attempt = job.attempts;
     const event: OutboxEventRow = {
       id: row.id,
       topic: row.topic,
@@ -322,7 +331,7 @@ export class JobWorker {
       // Logged and stored (graphile-worker's last_error): a mail server's refusal names the
       // recipient, which stays masked.
       const reason = maskEmailsIn(error instanceof Error ? error.message : String(error)).slice(0, 2000);
-      if (attempt >= helpers.job.max_attempts) {
+      if (attempt >= job.max_attempts) {
         this.deps.logger.warn(PARKED_LOG, {
           eventId: String(event.id),
           topic: event.topic,

@@ -1,7 +1,7 @@
 import type { Db } from "../../src/db/database";
 import { Prisma } from "../../src/db/database";
 import { ORDER_CLAIM_CANCELED, ORDER_CLAIM_DECLINED } from "../../src/events/topics";
-import { OUTBOX_TASK, outboxEventIdOfJob } from "../../src/jobs/outbox-jobs";
+import { eventsOfJob, OUTBOX_TASK } from "../../src/jobs/outbox-jobs";
 
 /**
  * An outbox row as the tests look at it: the row (the message: payload, secret, delivered_at) with
@@ -24,6 +24,10 @@ export interface OutboxState {
   job_id: bigint | null;
 }
 
+/** The job that delivers outbox row `id` (a subquery): the job its transaction's commit added. */
+const jobsOf = (id: bigint) => Prisma.sql`(SELECT j."id" FROM "graphile_worker"."jobs" AS j ${eventsOfJob}
+  WHERE j."task_identifier" = ${OUTBOX_TASK} AND ev."id" = ${id}::bigint)`;
+
 export async function outboxEvents(prisma: Db, where: { id?: bigint; topic?: string } = {}): Promise<OutboxState[]> {
   return prisma.$queryRaw<OutboxState[]>`
     SELECT e."id", e."topic", e."payload", e."secret", e."created_at", e."delivered_at",
@@ -31,7 +35,8 @@ export async function outboxEvents(prisma: Db, where: { id?: bigint; topic?: str
       CASE WHEN j."attempts" >= j."max_attempts" AND j."locked_at" IS NULL THEN j."updated_at" END AS "parked_at",
       j."locked_at" IS NOT NULL AS "locked", j."id" AS "job_id"
     FROM "ordergate"."outbox_event" AS e
-    LEFT JOIN "graphile_worker"."jobs" AS j ON j."task_identifier" = ${OUTBOX_TASK} AND e."id" = ${outboxEventIdOfJob}
+    LEFT JOIN (SELECT j.*, ev."id" AS "event_id" FROM "graphile_worker"."jobs" AS j ${eventsOfJob}
+               WHERE j."task_identifier" = ${OUTBOX_TASK}) AS j ON j."event_id" = e."id"
     WHERE (${where.id ?? null}::bigint IS NULL OR e."id" = ${where.id ?? null}::bigint)
       AND (${where.topic ?? null}::varchar IS NULL OR e."topic" = ${where.topic ?? null}::varchar)
     ORDER BY e."id"`;
@@ -48,7 +53,7 @@ export async function outboxEvent(
 export async function setOutboxJobAttempts(prisma: Db, id: bigint, attempts: number, max?: number): Promise<void> {
   await prisma.$executeRaw`
     SELECT FROM "graphile_worker"."reschedule_jobs"(
-      ARRAY(SELECT j."id" FROM "graphile_worker"."jobs" AS j WHERE j."key" = 'ordergate:outbox:' || ${id}::bigint), attempts => ${attempts}::int, max_attempts => ${max ?? null}::int)`;
+      ARRAY${jobsOf(id)}, attempts => ${attempts}::int, max_attempts => ${max ?? null}::int)`;
 }
 
 /**
@@ -64,7 +69,7 @@ export async function parkOutboxEvent(
   if (attempts !== undefined) await setOutboxJobAttempts(prisma, id, attempts, attempts);
   await prisma.$executeRaw`
     SELECT FROM "graphile_worker"."permanently_fail_jobs"(
-      ARRAY(SELECT j."id" FROM "graphile_worker"."jobs" AS j WHERE j."key" = 'ordergate:outbox:' || ${id}::bigint), ${reason})`;
+      ARRAY${jobsOf(id)}, ${reason})`;
 }
 
 /**
@@ -76,11 +81,11 @@ export async function parkOutboxEvent(
 export async function enqueueOutboxJobLockedByDeadWorker(prisma: Db, id: bigint, attempts: number): Promise<void> {
   await prisma.$transaction([
     prisma.$executeRaw`
-      SELECT FROM "graphile_worker"."add_job"(${OUTBOX_TASK}, json_build_object('id', ${id}::bigint), job_key => 'ordergate:outbox:' || ${id}::bigint,
+      SELECT FROM "graphile_worker"."add_job"(${OUTBOX_TASK}, json_build_array(${id}::bigint::text),
         max_attempts => (SELECT "max_attempts" FROM "ordergate"."outbox_setting" WHERE "id" = 1))`,
     prisma.$executeRaw`
       UPDATE "graphile_worker"."_private_jobs" SET "locked_at" = now() - interval '10 minutes', "locked_by" = 'pool-dead-instance', "attempts" = ${attempts}
-      WHERE "key" = 'ordergate:outbox:' || ${id}::bigint`,
+      WHERE "id" IN ${jobsOf(id)}`,
   ]);
 }
 
@@ -88,21 +93,21 @@ export async function enqueueOutboxJobLockedByDeadWorker(prisma: Db, id: bigint,
 export async function lockOutboxJobAsDeadWorker(prisma: Db, id: bigint, attempts: number): Promise<void> {
   await prisma.$executeRaw`
     UPDATE "graphile_worker"."_private_jobs" SET "locked_at" = now() - interval '10 minutes', "locked_by" = 'pool-dead-instance', "attempts" = ${attempts}
-    WHERE "key" = 'ordergate:outbox:' || ${id}::bigint`;
+    WHERE "id" IN ${jobsOf(id)}`;
 }
 
 /** Leaves a row's job taken by a live worker just now (its attempt running), after `attempts` attempts. */
 export async function lockOutboxJob(prisma: Db, id: bigint, attempts: number): Promise<void> {
   await prisma.$executeRaw`
     UPDATE "graphile_worker"."_private_jobs" SET "locked_at" = now(), "locked_by" = 'pool-alive', "attempts" = ${attempts}
-    WHERE "key" = 'ordergate:outbox:' || ${id}::bigint`;
+    WHERE "id" IN ${jobsOf(id)}`;
 }
 
 /** Makes an undelivered row's job wait (a retry due later), after `attempts` attempts. */
 export async function delayOutboxJob(prisma: Db, id: bigint, attempts: number, runAt: Date): Promise<void> {
   await prisma.$executeRaw`
     SELECT FROM "graphile_worker"."reschedule_jobs"(
-      ARRAY(SELECT j."id" FROM "graphile_worker"."jobs" AS j WHERE j."key" = 'ordergate:outbox:' || ${id}::bigint), run_at => ${runAt}::timestamptz, attempts => ${attempts}::int)`;
+      ARRAY${jobsOf(id)}, run_at => ${runAt}::timestamptz, attempts => ${attempts}::int)`;
 }
 
 /** Handlers for the status topics a test does not write (OutboxHandlers needs one per topic). */
