@@ -45,14 +45,14 @@ const LEASE_CHECK_MS = 5000;
 export const retryDelayMs = (attempt: number) => Math.round(Math.exp(Math.min(attempt, 10)) * 1000);
 
 /**
- * Delivers outbox rows through graphile-worker. The outbox trigger adds one job per row in the
- * writing transaction; graphile-worker picks it up at once (LISTEN/NOTIFY, polling for retries),
- * locks it so that no other instance runs it meanwhile, retries a failure with its exponential
- * backoff and, after `OUTBOX_MAX_ATTEMPTS`, keeps it as a permanently failed job: *parked*, until
- * `npm run outbox -- requeue`. A delivered row is marked (`delivered_at`, its secret erased) as
- * soon as its delivery returns, before the job completes: what a crash sends again is at most what
- * was in flight. A worker pool that dies leaves its jobs locked; its lease (`worker_lease`) runs
- * out and the other instances unlock them.
+ * Delivers outbox rows through graphile-worker. The outbox triggers add one job per writing
+ * transaction as it commits, holding its rows' ids; graphile-worker picks it up at once
+ * (LISTEN/NOTIFY, polling for retries), locks it so that no other instance runs it meanwhile,
+ * retries the rows that failed with its exponential backoff and, after `OUTBOX_MAX_ATTEMPTS`, keeps
+ * them as a permanently failed job: *parked*, until `npm run outbox -- requeue`. A delivered row is
+ * marked (`delivered_at`, its secret erased) as soon as its delivery returns, before the job
+ * completes: what a crash sends again is at most what was in flight. A worker pool that dies leaves
+ * its jobs locked; its lease (`worker_lease`) runs out and the other instances unlock them.
  */
 export class JobWorker {
   private runner: Runner | undefined;
