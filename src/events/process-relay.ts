@@ -3,20 +3,21 @@ import { setMaxListeners } from "node:events";
 
 /**
  * Events between the processes of one gateway (its web workers and its job worker, Node's
- * `cluster`) when there is no Redis: a process sends each event to the primary, which hands it to
- * every process, the sender included, so all of them hear it the same way (as through Redis).
+ * `cluster`) when there is no Redis: a process sends its events to the primary, which hands them to
+ * every process, the sender included, so all of them hear them the same way (as through Redis).
+ * Events dispatched in the same turn of the event loop (a job's status events) travel as one
+ * message: one write to the primary and one from it to each process, whatever their number.
  */
-interface RelayedEvent {
-  ordergate: "event";
-  type: string;
-  detail: unknown;
+interface RelayedEvents {
+  ordergate: "events";
+  events: { type: string; detail: unknown }[];
 }
 
-const isRelayedEvent = (message: unknown): message is RelayedEvent =>
+const isRelayedEvents = (message: unknown): message is RelayedEvents =>
   typeof message === "object" &&
   message !== null &&
-  (message as RelayedEvent).ordergate === "event" &&
-  typeof (message as RelayedEvent).type === "string";
+  (message as RelayedEvents).ordergate === "events" &&
+  Array.isArray((message as RelayedEvents).events);
 
 /** True in a process the supervisor started (it can reach the others through the primary). */
 export const inGatewayCluster = (): boolean => cluster.isWorker && process.send !== undefined;
@@ -32,17 +33,27 @@ export function processEventTarget(): ProcessEventTarget {
   const local = new EventTarget();
   setMaxListeners(0, local);
   process.on("message", (message: unknown) => {
-    if (isRelayedEvent(message)) local.dispatchEvent(new CustomEvent(message.type, { detail: message.detail }));
+    if (!isRelayedEvents(message)) return;
+    for (const { type, detail } of message.events) local.dispatchEvent(new CustomEvent(type, { detail }));
   });
+  /** The events of this turn, sent together once it ends. */
+  let batch: RelayedEvents["events"] | undefined;
   let last: Promise<unknown> = Promise.resolve();
   const eventTarget = {
     addEventListener: local.addEventListener.bind(local),
     removeEventListener: local.removeEventListener.bind(local),
     dispatchEvent(event: Event) {
-      const message: RelayedEvent = { ordergate: "event", type: event.type, detail: (event as CustomEvent).detail };
-      last = new Promise<void>((resolve, reject) =>
-        process.send!(message, undefined, {}, (error) => (error ? reject(error) : resolve())),
-      );
+      if (!batch) {
+        const events: RelayedEvents["events"] = (batch = []);
+        last = new Promise<void>((resolve, reject) =>
+          setImmediate(() => {
+            batch = undefined;
+            const message: RelayedEvents = { ordergate: "events", events };
+            process.send!(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
+          }),
+        );
+      }
+      batch.push({ type: event.type, detail: (event as CustomEvent).detail });
       return true;
     },
   } as EventTarget;
@@ -52,7 +63,7 @@ export function processEventTarget(): ProcessEventTarget {
 /** The primary's side: every event a worker sends goes to every worker. */
 export function relayEventsBetweenWorkers(): void {
   cluster.on("message", (_sender: Worker, message: unknown) => {
-    if (!isRelayedEvent(message)) return;
+    if (!isRelayedEvents(message)) return;
     for (const worker of Object.values(cluster.workers ?? {})) {
       // A worker that is exiting may be gone by now: it needs nothing more.
       if (worker?.isConnected()) worker.send(message, undefined, () => {});
