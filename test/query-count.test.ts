@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
+import { sqlRows } from "../src/db/sql";
 import pg from "pg";
 import { PrismaClient } from "../src/db/generated/prisma/client";
 import { createLogger } from "../src/lib/logger";
@@ -38,6 +39,7 @@ beforeAll(async () => {
   const config = testConfig(database.url, dataDir, { OUTBOX_POLL_INTERVAL: "1h", CLAIM_EXPIRY_SWEEP_INTERVAL: "1h" });
   gateway = await createGateway(config, createLogger("silent"), {
     prisma,
+    sql: sqlRows(pool),
     kind: "ordergate",
     url: database.url,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

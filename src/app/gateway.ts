@@ -96,10 +96,10 @@ export async function createGateway(
 
   let jobWorker: JobWorker | undefined;
   // New outbox rows reach graphile-worker through the outbox trigger (its job's NOTIFY): nothing to wake.
-  const claims = new ClaimService({ prisma, config, rateLimiter, logger });
+  const claims = new ClaimService({ prisma, sql: db.sql, config, rateLimiter, logger });
   const claimFeed = new ClaimFeed({ prisma, events });
   const claimViews = new ClaimViewService({ prisma });
-  const auth = new AuthService({ prisma, config: { jwtKey }, rateLimiter, events });
+  const auth = new AuthService({ prisma, sql: db.sql, config: { jwtKey }, rateLimiter, events });
   const customers = new CustomerService({ prisma, rateLimiter });
   const orders = new OrderService({ prisma, rateLimiter });
   const catalogCache = new CatalogCache(
@@ -140,7 +140,7 @@ export async function createGateway(
     logger,
     handlers: {
       [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({
-        prisma,
+        sql: db.sql,
         mailer,
         confirmUrlTemplate: () => claimConfirmUrlTemplate(config, role.kind === "jobs" ? role.webUrl : gateway.url),
         linkOffersDecline: config.claimConfirmUrl === undefined,

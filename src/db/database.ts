@@ -1,4 +1,3 @@
-import crypto from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import type { Config } from "../config";
@@ -6,12 +5,15 @@ import type { Logger } from "../lib/logger";
 import { startEmbeddedPostgres } from "./embedded";
 import { PrismaClient } from "./generated/prisma/client";
 import { applyMigrations, type DatabaseKind } from "./migrate";
+import { preparedStatementNames, type SqlRows, sqlRows } from "./sql";
 
 export type Db = PrismaClient;
 export { Prisma } from "./generated/prisma/client";
 
 export interface Database {
   prisma: PrismaClient;
+  /** The hot paths' statements, on Prisma's pool without its query engine (src/db/sql.ts). */
+  sql: SqlRows;
   /** ordergate's own database, or a Medusa v1 store's that ordergate joined. */
   kind: DatabaseKind;
   /** Where it is (the embedded server's URL without DATABASE_URL): graphile-worker opens its own pool. */
@@ -49,30 +51,6 @@ function createPool(url: string, logger?: Logger): pg.Pool {
   return pool;
 }
 
-/**
- * Most distinct statements kept prepared on each connection. The gateway's statements are a
- * fixed set, but an `IN` list's length makes a new text; past this, new texts run unprepared.
- */
-const PREPARED_STATEMENTS_MAX = 500;
-
-/**
- * Names each statement by its text, so pg prepares it once per connection and PostgreSQL neither
- * parses nor plans it again (for the gateway's short statements, planning costs more than running them).
- */
-function preparedStatementNames(): (query: { sql: string }) => string {
-  const names = new Map<string, string>();
-  return ({ sql }) => {
-    let name = names.get(sql);
-    if (name === undefined) {
-      // pg runs a statement named "" unprepared.
-      if (names.size >= PREPARED_STATEMENTS_MAX) return "";
-      name = `og_${crypto.createHash("sha1").update(sql).digest("base64url")}`;
-      names.set(sql, name);
-    }
-    return name;
-  };
-}
-
 export function createPrismaClient(url: string, pool: pg.Pool = createPool(url)): PrismaClient {
   return new PrismaClient({
     adapter: new PrismaPg(pool, { disposeExternalPool: true, statementNameGenerator: preparedStatementNames() }),
@@ -108,6 +86,7 @@ export async function openDatabase(
     );
   return {
     prisma,
+    sql: sqlRows(pool),
     kind,
     url,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

@@ -7,6 +7,7 @@ import pg from "pg";
 import type { Config } from "../config";
 import { type Db, Prisma } from "../db/database";
 import { workerLogger } from "../db/migrate";
+import { type SqlRows, sqlRows } from "../db/sql";
 import type { Logger } from "../lib/logger";
 import { maskEmailsIn } from "../domain/email";
 import { BACKGROUND_GATHER_MS, grouped } from "../lib/grouped";
@@ -108,6 +109,13 @@ export class JobWorker {
     return this.pool;
   }
 
+  private rows: SqlRows | undefined;
+  /** The deliveries' own reads and marks, on the worker's connections, without Prisma's engine. */
+  private sql<Row>(statement: Prisma.Sql): Promise<Row[]> {
+    this.rows ??= sqlRows(this.workerPool());
+    return this.rows<Row>(statement);
+  }
+
   /** A statement of the worker's upkeep (leases, backoff cap), on its own connections: off the request pool. */
   private async upkeep<Row extends pg.QueryResultRow>(statement: Prisma.Sql): Promise<Row[]> {
     return (await this.workerPool().query<Row>(statement.text, statement.values)).rows;
@@ -197,6 +205,7 @@ export class JobWorker {
     }
     const pool = this.pool;
     this.pool = undefined;
+    this.rows = undefined;
     await pool?.end();
   }
 
@@ -354,9 +363,9 @@ export class JobWorker {
 
   /** The rows of jobs that start together, in one query (undefined for a row purged meanwhile). */
   private async readEvents(ids: bigint[]): Promise<(StoredOutboxEvent | undefined)[]> {
-    const rows = await this.deps.prisma.$queryRaw<StoredOutboxEvent[]>`
+    const rows = await this.sql<StoredOutboxEvent>(Prisma.sql`
       SELECT "id", "topic", "payload", "secret", "delivered_at" IS NOT NULL AS "delivered"
-      FROM "ordergate"."outbox_event" WHERE "id" = ANY(${ids}::bigint[])`;
+      FROM "ordergate"."outbox_event" WHERE "id" = ANY(${ids}::bigint[])`);
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id));
   }
@@ -364,11 +373,11 @@ export class JobWorker {
   /** Marks rows delivered, erasing their secret, with the attempts it took. */
   private async writeDelivered(rows: [bigint, number][]): Promise<void[]> {
     // One statement text whatever the number of rows, so it stays prepared (src/db/database.ts).
-    await this.deps.prisma.$executeRaw`
+    await this.sql(Prisma.sql`
       UPDATE "ordergate"."outbox_event" AS e SET "delivered_at" = now(), "secret" = NULL, "attempts" = d."attempts"
       FROM unnest(${rows.map(([id]) => id)}::bigint[], ${rows.map(([, attempts]) => attempts)}::int[])
            AS d("id", "attempts")
-      WHERE e."id" = d."id"`;
+      WHERE e."id" = d."id"`);
     return rows.map(() => undefined);
   }
 }

@@ -1,4 +1,5 @@
-import type { Db } from "../db/database";
+import { Prisma } from "../db/database";
+import type { SqlRows } from "../db/sql";
 import type { OutboxHandler } from "../events/topics";
 import type { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { claimStatusAt } from "../domain/claim-status";
@@ -31,7 +32,8 @@ interface ClaimToMail {
  * PENDING (verified, expired, superseded) gets no email: its token could not be used anyway.
  */
 export function claimTokenNotifier(deps: {
-  prisma: Db;
+  /** Its read runs for every email: without Prisma's engine. */
+  sql: SqlRows;
   mailer: Mailer;
   /**
    * The link's template (claimConfirmUrlTemplate), asked per email: the default depends on where
@@ -47,11 +49,11 @@ export function claimTokenNotifier(deps: {
   // The claims of emails that go out together, in one statement.
   const readClaims = grouped(
     async (claimIds: string[]) => {
-      const rows = await deps.prisma.$queryRaw<ClaimToMail[]>`
+      const rows = await deps.sql<ClaimToMail>(Prisma.sql`
       SELECT c."id", c."status"::text AS "status", c."expires_at", claimer."email" AS "claimer_email",
              claimer."created_at" AS "claimer_created_at"
       FROM "ordergate"."order_claim" AS c JOIN "public"."customer" AS claimer ON claimer."id" = c."claimer_customer_id"
-      WHERE c."id" = ANY(${claimIds}::varchar[])`;
+      WHERE c."id" = ANY(${claimIds}::varchar[])`);
       const byId = new Map(rows.map((row) => [row.id, row]));
       return claimIds.map((id) => byId.get(id));
     },

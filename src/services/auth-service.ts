@@ -1,6 +1,7 @@
 import crypto, { type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { BATCHES_IN_FLIGHT, type Db } from "../db/database";
+import { BATCHES_IN_FLIGHT, type Db, Prisma } from "../db/database";
+import type { SqlRows } from "../db/sql";
 import { hasControlCharacters, isEmail, normalizeEmail } from "../domain/email";
 import { InvalidCredentialsError } from "../domain/errors";
 import { hashPassword, verifyPassword } from "../domain/passwords";
@@ -64,6 +65,8 @@ export class AuthService {
   constructor(
     private readonly deps: {
       prisma: Db;
+      /** The per-request sign-in check, without Prisma's engine (src/db/sql.ts). */
+      sql: SqlRows;
       config: { jwtKey: KeyObject };
       rateLimiter: RateLimiter;
       events: Pick<EventBus, "publishSessionEnded">;
@@ -152,8 +155,8 @@ export class AuthService {
     async (customerIds: string[]): Promise<boolean[]> => {
       // No id holds a NUL, which PostgreSQL would refuse, failing the whole batch.
       const asked = customerIds.filter((id) => !hasControlCharacters(id));
-      const rows = await this.deps.prisma.$queryRaw<{ id: string }[]>`
-      SELECT "id" FROM "public"."customer" WHERE "id" = ANY(${asked}::varchar[]) AND "deleted_at" IS NULL`;
+      const rows = await this.deps.sql<{ id: string }>(Prisma.sql`
+      SELECT "id" FROM "public"."customer" WHERE "id" = ANY(${asked}::varchar[]) AND "deleted_at" IS NULL`);
       const found = new Set(rows.map((row) => row.id));
       return customerIds.map((id) => found.has(id));
     },

@@ -3,6 +3,7 @@
 // path, kept beside the code that interprets its rows. That is why this file is longer than most.
 import type { Config } from "../config";
 import { BATCHES_IN_FLIGHT, type Db, Prisma } from "../db/database";
+import type { SqlRows } from "../db/sql";
 import type { OrderClaim } from "../db/generated/prisma/client";
 import { OrderClaimStatus } from "../db/generated/prisma/enums";
 import { claimStatusAt, movedOrdersStillOwned } from "../domain/claim-status";
@@ -43,6 +44,8 @@ import type { Selection } from "./selection";
 
 export interface ClaimServiceDeps {
   prisma: Db;
+  /** The claim and verification batches' statements, without Prisma's engine (src/db/sql.ts). */
+  sql: SqlRows;
   config: Pick<Config, "claimTokenTtlMs" | "claimMaxOrders" | "claimReplaceOrderEmail">;
   rateLimiter: RateLimiter;
   logger: Logger;
@@ -241,9 +244,9 @@ export class ClaimService {
   private async verifyBatch(tokenHashes: string[]): Promise<VerificationRow[]> {
     const now = new Date();
     const verified = { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate("", "", OrderClaimStatus.VERIFIED, now) };
-    const rows = await this.deps.prisma.$queryRaw<(VerificationRow & { request: number })[]>`
+    const rows = await this.deps.sql<VerificationRow & { request: number }>(Prisma.sql`
       SELECT * FROM "ordergate"."verify_order_claims"(${now}::timestamptz, ${this.deps.config.claimReplaceOrderEmail},
-        ${JSON.stringify(verified)}::jsonb, ${tokenHashes}::varchar[])`;
+        ${JSON.stringify(verified)}::jsonb, ${tokenHashes}::varchar[])`);
     return tokenHashes.map((_, index) => rows.find((row) => row.request === index) ?? NO_VERIFICATION);
   }
 
@@ -345,7 +348,7 @@ export class ClaimService {
    */
   private claimableOrdersById = grouped(
     async (asks: { customerId: string; orderIds: string[] }[]) => {
-      const rows = await this.deps.prisma.$queryRaw<(ClaimableRow & { request: bigint })[]>`
+      const rows = await this.deps.sql<ClaimableRow & { request: bigint }>(Prisma.sql`
       SELECT a."request", c."has_account", o."id", o."email", o."display_id"
       FROM unnest(${asks.map((ask) => ask.customerId)}::varchar[]) WITH ORDINALITY AS a("customer_id", "request")
       JOIN "public"."customer" AS c ON c."id" = a."customer_id" AND c."deleted_at" IS NULL
@@ -353,7 +356,7 @@ export class ClaimService {
                         ${asks.flatMap((ask) => ask.orderIds)}::varchar[]) AS w("request", "order_id")
                  JOIN "public"."order" AS o ON o."id" = w."order_id")
         ON w."request" = a."request" AND ${CLAIMABLE_BY_C}
-      ORDER BY a."request", o."display_id"`;
+      ORDER BY a."request", o."display_id"`);
       const byRequest = asks.map((): ClaimableRow[] => []);
       for (const row of rows) byRequest[Number(row.request) - 1]!.push(row);
       // Settled one by one: a customer who is gone fails their own request, not the others'.
@@ -519,9 +522,9 @@ export class ClaimService {
 
   /** Writes each request in its own subtransaction, in order, in one statement and one commit. */
   private async writeClaimBatch(writes: ClaimWrite[]): Promise<ClaimWriteOutcome[]> {
-    const rows = await this.deps.prisma.$queryRaw<(ClaimWriteOutcome & { request: number })[]>`
+    const rows = await this.deps.sql<ClaimWriteOutcome & { request: number }>(Prisma.sql`
       SELECT "request", "superseded_claim_ids", "failure"
-      FROM "ordergate"."open_order_claims_batch"(${JSON.stringify(writes)}::jsonb)`;
+      FROM "ordergate"."open_order_claims_batch"(${JSON.stringify(writes)}::jsonb)`);
     const byRequest = new Map(rows.map((row) => [row.request, row]));
     return writes.map((_, index) => byRequest.get(index) ?? { superseded_claim_ids: [], failure: "no answer" });
   }
