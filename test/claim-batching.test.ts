@@ -1,4 +1,5 @@
 import pg from "pg";
+import { BATCHES_IN_FLIGHT } from "../src/db/database";
 import { startTestGateway, type TestGateway } from "./support/gateway";
 import { defineScenario, seedScenario, storeTokenFor } from "./support/scenarios";
 import { TestMailServer } from "./support/smtp";
@@ -126,23 +127,24 @@ async function withDeadlockOnce(
 
 describe("claims sent at once", () => {
   it("answers each claimer with their own claims; those that come while writes are in flight are written together", async () => {
-    // The first two claimers' writes wait for their claimer's lock, held here: both batches the
-    // gateway runs at once are in flight, so the other six requests arrive while they are.
+    // The first claimers' writes wait for their claimer's lock, held here: every batch the gateway
+    // runs at once (BATCHES_IN_FLIGHT) is in flight, so the other requests arrive while they are.
     const claimerLock = (id: string) => `SELECT pg_advisory_lock(hashtext('order_claim:${id}'))`;
     const waitingWrites = async () =>
       (await admin.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows[0]
         .n as number;
-    await admin.query(claimerLock(claimers[0]!));
-    await admin.query(claimerLock(claimers[1]!));
+    const held = claimers.slice(0, BATCHES_IN_FLIGHT);
+    for (const id of held) await admin.query(claimerLock(id));
     const claimOwn = (id: string) => claim(id, [`order_${id}_0`, `order_${id}_1`]);
-    const first = claimOwn(claimers[0]!);
-    await eventually(async () => ((await waitingWrites()) === 1 ? true : undefined));
-    const second = claimOwn(claimers[1]!);
-    await eventually(async () => ((await waitingWrites()) === 2 ? true : undefined));
-    const others = claimers.slice(2).map(claimOwn);
-    await sleep(1000); // the six are read and wait for a write slot (a few ms; ample under load)
+    const first: ReturnType<typeof claimOwn>[] = [];
+    for (const [i, id] of held.entries()) {
+      first.push(claimOwn(id));
+      await eventually(async () => ((await waitingWrites()) === i + 1 ? true : undefined));
+    }
+    const others = claimers.slice(held.length).map(claimOwn);
+    await sleep(1000); // the others are read and wait for a write slot (a few ms; ample under load)
     await admin.query(`SELECT pg_advisory_unlock_all()`);
-    const answers = await Promise.all([first, second, ...others]);
+    const answers = await Promise.all([...first, ...others]);
     answers.forEach((answer, i) => {
       expect(answer).toEqual({
         __typename: "ClaimOrdersSuccess",
@@ -168,9 +170,9 @@ describe("claims sent at once", () => {
         recipient_email: `${claimers[i]}.guest@example.com`,
       });
     }
-    // The two held batches, then the six together.
+    // The held batches, then the others together.
     const { rows: transactions } = await admin.query(`SELECT count(DISTINCT "xid")::int AS n FROM "claim_written_by"`);
-    expect(transactions[0].n).toBe(3);
+    expect(transactions[0].n).toBe(BATCHES_IN_FLIGHT + 1);
     // Every claim's email, each with its own token.
     const messages = await mail.waitFor(CLAIMERS);
     expect(new Set(messages.map((m) => m.token)).size).toBe(CLAIMERS);

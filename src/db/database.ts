@@ -31,10 +31,11 @@ export interface PoolStats {
 
 /**
  * Batches of one kind of statement (src/lib/grouped.ts: claim writes, verifications, their reads)
- * in flight at once: more than one keeps several of PostgreSQL's cores busy; each one more makes
- * the batches smaller.
+ * in flight at once. One: a batch's fixed costs (its commit, the outbox's one job, the advisory
+ * locks) dominate since the outbox adds one job per transaction, and the larger batches beat a
+ * second one in flight in throughput, p99 and CPU per claim alike (docs/performance.md).
  */
-export const BATCHES_IN_FLIGHT = 2;
+export const BATCHES_IN_FLIGHT = 1;
 
 /**
  * How long a request waits for a connection (a new one, or a free one from a busy pool): with
