@@ -110,15 +110,13 @@ export class JobWorker {
   }
 
   private rows: SqlRows | undefined;
-  /** The deliveries' own reads and marks, on the worker's connections, without Prisma's engine. */
+  /**
+   * A statement of the worker's own (its upkeep: leases, backoff cap; the deliveries' reads and
+   * marks) on its own connections, off the request pool, without Prisma's engine.
+   */
   private sql<Row>(statement: Prisma.Sql): Promise<Row[]> {
     this.rows ??= sqlRows(this.workerPool());
     return this.rows<Row>(statement);
-  }
-
-  /** A statement of the worker's upkeep (leases, backoff cap), on its own connections: off the request pool. */
-  private async upkeep<Row extends pg.QueryResultRow>(statement: Prisma.Sql): Promise<Row[]> {
-    return (await this.workerPool().query<Row>(statement.text, statement.values)).rows;
   }
 
   private starting: Promise<void> | undefined;
@@ -237,7 +235,7 @@ export class JobWorker {
       const due = row!.due;
       if (due === 0) return;
       // A job added while the runner was still setting up its LISTEN waits for the next poll: wake it.
-      if (this.runner) await this.upkeep(Prisma.sql`SELECT pg_notify('jobs:insert', '{"count":1}')`);
+      if (this.runner) await this.sql(Prisma.sql`SELECT pg_notify('jobs:insert', '{"count":1}')`);
       if (Date.now() > deadline) throw new Error(`outbox flush: ${due} jobs still due after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -250,7 +248,7 @@ export class JobWorker {
    */
   private async capRetryDelays(): Promise<void> {
     const cap = this.deps.config.outboxRetryMaxMs / 1000;
-    await this.upkeep(Prisma.sql`
+    await this.sql(Prisma.sql`
       SELECT FROM "graphile_worker"."reschedule_jobs"(ARRAY(
         SELECT j."id" FROM "graphile_worker"."jobs" AS j
         WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_at" IS NULL AND j."attempts" > 0
@@ -262,7 +260,7 @@ export class JobWorker {
   private async renewLease(): Promise<void> {
     await this.capRetryDelays();
     if (this.poolId) {
-      await this.upkeep(Prisma.sql`
+      await this.sql(Prisma.sql`
         INSERT INTO "ordergate"."worker_lease" ("pool_id", "renewed_at") VALUES (${this.poolId}, now())
         ON CONFLICT ("pool_id") DO UPDATE SET "renewed_at" = now()`);
     }
@@ -277,7 +275,7 @@ export class JobWorker {
    */
   private async recoverStaleJobs(): Promise<void> {
     const lease = this.leaseSeconds;
-    const stale = await this.upkeep<{ pool_id: string }>(Prisma.sql`
+    const stale = await this.sql<{ pool_id: string }>(Prisma.sql`
       SELECT DISTINCT j."locked_by" AS "pool_id" FROM "graphile_worker"."jobs" AS j
       WHERE j."locked_by" IS NOT NULL AND j."locked_at" < now() - make_interval(secs => ${lease})
         AND NOT EXISTS (SELECT FROM "ordergate"."worker_lease" AS l
@@ -285,18 +283,18 @@ export class JobWorker {
                           AND l."renewed_at" > now() - make_interval(secs => ${lease}))`);
     if (stale.length === 0) return;
     const poolIds = stale.map((row) => row.pool_id);
-    const finals = await this.upkeep<{ job_id: string; id: string; topic: string; attempts: number }>(Prisma.sql`
+    const finals = await this.sql<{ job_id: bigint; id: bigint; topic: string; attempts: number }>(Prisma.sql`
       SELECT j."id" AS "job_id", e."id", e."topic", j."attempts"::int AS "attempts"
       FROM "graphile_worker"."jobs" AS j ${eventsOfJob} JOIN "ordergate"."outbox_event" AS e ON e."id" = ev."id"
       WHERE j."task_identifier" = ${OUTBOX_TASK} AND j."locked_by" = ANY(${poolIds}::text[])
         AND j."attempts" >= j."max_attempts"`);
-    await this.upkeep(Prisma.sql`SELECT FROM "graphile_worker"."force_unlock_workers"(${poolIds}::text[])`);
+    await this.sql(Prisma.sql`SELECT FROM "graphile_worker"."force_unlock_workers"(${poolIds}::text[])`);
     this.deps.logger.warn("unlocked the jobs of worker pools whose lease ran out (their instance stopped)", {
       poolIds,
     });
     if (finals.length === 0) return;
     const reason = "the final attempt never finished (its instance stopped or its lease ran out)";
-    await this.upkeep(
+    await this.sql(
       Prisma.sql`SELECT FROM "graphile_worker"."permanently_fail_jobs"(
         ${[...new Set(finals.map((row) => row.job_id))]}::bigint[], ${reason})`,
     );
@@ -308,7 +306,7 @@ export class JobWorker {
         reason,
       });
     }
-    await this.upkeep(Prisma.sql`DELETE FROM "ordergate"."worker_lease" WHERE "renewed_at" < now() - interval '1 day'`);
+    await this.sql(Prisma.sql`DELETE FROM "ordergate"."worker_lease" WHERE "renewed_at" < now() - interval '1 day'`);
   }
 
   /**
@@ -372,7 +370,7 @@ export class JobWorker {
 
   /** Marks rows delivered, erasing their secret, with the attempts it took. */
   private async writeDelivered(rows: [bigint, number][]): Promise<void[]> {
-    // One statement text whatever the number of rows, so it stays prepared (src/db/database.ts).
+    // One statement text whatever the number of rows, so it stays prepared (src/db/sql.ts).
     await this.sql(Prisma.sql`
       UPDATE "ordergate"."outbox_event" AS e SET "delivered_at" = now(), "secret" = NULL, "attempts" = d."attempts"
       FROM unnest(${rows.map(([id]) => id)}::bigint[], ${rows.map(([, attempts]) => attempts)}::int[])
