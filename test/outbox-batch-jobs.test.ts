@@ -1,3 +1,4 @@
+import pg from "pg";
 import type { Db } from "../src/db/database";
 import { ORDER_CLAIM_UPDATED, ORDER_UPDATE_TOKEN_CREATED } from "../src/events/topics";
 import { listParkedOutboxEvents, requeueParkedOutboxEvents } from "../src/jobs/outbox-jobs";
@@ -78,6 +79,27 @@ describe("outbox jobs", () => {
     expect(await jobPayloads()).toEqual([together.ids, [alone]]);
     expect(await prisma.outboxEvent.count({ where: { id: together.undone } })).toBe(0);
     expect((await outboxEvent(prisma, { id: delivered.id }))!.job_id).toBeNull();
+  });
+
+  it("queues nothing of a transaction that rolled back, not even in the next transaction on the same connection", async () => {
+    const client = new pg.Client({ connectionString: testDatabase.url });
+    await client.connect();
+    try {
+      const insert = `INSERT INTO "ordergate"."outbox_event" ("topic", "payload") VALUES ('${ORDER_CLAIM_UPDATED}', '{}') RETURNING "id"`;
+      await client.query("BEGIN");
+      await client.query(insert);
+      await client.query("ROLLBACK"); // as a crash mid-transaction leaves it
+      await client.query("BEGIN");
+      const { rows } = await client.query<{ id: string }>(insert);
+      await client.query("COMMIT");
+      expect(await jobPayloads()).toEqual([[BigInt(rows[0]!.id)]]);
+      const { rows: setting } = await client.query<{ value: string | null }>(
+        `SELECT current_setting('ordergate.outbox_unqueued', true) AS "value"`,
+      );
+      expect(setting[0]!.value ?? "").toBe("");
+    } finally {
+      await client.end();
+    }
   });
 
   it("retries only the rows of a job that failed: the others are delivered once, and the failed one is parked alone", async () => {
