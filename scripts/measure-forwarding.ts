@@ -14,13 +14,13 @@
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import { createLogger } from "../src/lib/logger";
 import { medusaInstalled } from "../test/support/medusa";
 import { startBenchDatabase } from "./bench/database";
+import { getInTurn } from "./bench/in-turn";
 import { inFrontOfMedusa, medusaPid, startBenchMedusa } from "./bench/medusa";
 import { postgresCpuMs, startGateway, treeCpuMs } from "./bench/processes";
 
@@ -109,40 +109,28 @@ async function load(target: Target, url: string, connections: number, seconds: n
   return { ...run, rps: result.requests.average };
 }
 
-/** A GET of ROUTE over `agent`, read whole: how long it took, in ms. */
-function timedGet(url: string, agent: http.Agent): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    http
-      .get(`${url}${ROUTE}`, { agent }, (answer) => {
-        if (answer.statusCode !== 200) reject(new Error(`${url}: ${answer.statusCode}`));
-        answer.resume();
-        answer.on("end", () => resolve(performance.now() - started));
-      })
-      .on("error", reject);
-  });
-}
-
 /**
  * One connection to each target, one request at a time, to each in turn for `seconds`. Medusa's
  * and PostgreSQL's CPU is per request of any kind; a proxy's per request through it.
  */
 async function inTurn(urls: Record<Target, string>, seconds: number, cpuOf: CpuReader): Promise<Record<Target, Run>> {
-  const agents = TARGETS.map(() => new http.Agent({ keepAlive: true }));
-  const latencies = TARGETS.map((): number[] => []);
   const before = TARGETS.map(cpuOf);
-  const until = performance.now() + seconds * 1000;
-  while (performance.now() < until) {
-    for (const [i, target] of TARGETS.entries()) latencies[i]!.push(await timedGet(urls[target], agents[i]!));
-  }
+  const answers = await getInTurn(
+    TARGETS.map((target) => urls[target]),
+    ROUTE,
+    seconds,
+  );
   const after = TARGETS.map(cpuOf);
-  for (const agent of agents) agent.destroy();
-  const all = latencies.reduce((sum, list) => sum + list.length, 0);
+  for (const [i, answered] of answers.entries()) {
+    const failed = answered.errors + answered.latenciesMs.length - (answered.statusCodes[200] ?? 0);
+    if (failed > 0) throw new Error(`${urls[TARGETS[i]!]}: ${failed} requests failed or not answered 200`);
+  }
+  const all = answers.reduce((sum, answered) => sum + answered.latenciesMs.length, 0);
   return Object.fromEntries(
-    TARGETS.map((target, i) => [
-      target,
-      runOf(latencies[i]!, seconds, cpuSpent(before[i]!, after[i]!, { proxy: latencies[i]!.length, all })),
-    ]),
+    TARGETS.map((target, i) => {
+      const latencies = answers[i]!.latenciesMs;
+      return [target, runOf(latencies, seconds, cpuSpent(before[i]!, after[i]!, { proxy: latencies.length, all }))];
+    }),
   ) as Record<Target, Run>;
 }
 

@@ -29,7 +29,7 @@ import {
 } from "./database";
 import { ClaimPlan, CUSTOMERS, GUEST_ORDERS, ORDERS_PER_GUEST, seedFixtures } from "./fixtures";
 import { ArrivalsByHash, runMail, settleMail } from "./mail";
-import { measureMailDrain, type Monitors, type RunResult, runTarget } from "./measure";
+import { measureMailDrain, type Monitors, type RunResult, runInTurn, runTarget } from "./measure";
 import { inFrontOfMedusa, type MedusaFixtures, medusaPid, seedMedusaClaims, startBenchMedusa } from "./medusa";
 import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options";
 import { processTree, RssSampler, startCeiling, startGateway, startScriptNodeOptions } from "./processes";
@@ -237,7 +237,15 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
     postmasterPid: database.postmasterPid,
     rss,
   };
-  const loadS = targets.filter((t) => !t.unavailable).length * (options.warmupS + options.passes * options.durationS);
+  // A target run in turn with another (both selected) runs in one window with it, in its place.
+  const schedule = targets.flatMap((target): (Target | [Target, Target])[] => {
+    const partner = targets.find((other) => other.inTurnWith === target.name);
+    if (partner) return [[target, partner]];
+    return targets.some((other) => other.name === target.inTurnWith) ? [] : [target];
+  });
+  const loadS =
+    schedule.filter((step) => ![step].flat().some((t) => t.unavailable)).length *
+    (options.warmupS + options.passes * options.durationS);
   const minutes = loadS / 60;
   say(
     `${targets.length} targets, c=${options.connections}: a ${options.warmupS} s warm-up each, then ${options.passes} passes of ${options.durationS} s (about ${minutes.toFixed(1)} min of load)`,
@@ -280,9 +288,13 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
       result.claimsSuperseded = claimsAfter.superseded - claimsBefore.superseded;
       result.mail = runMail(await readClaims(database.url, runStartedAt), arrivals, result.endedAt, MAIL_GRACE_MS);
     }
+    record(result, pass);
+  };
+  /** Keeps a run's result and says what went wrong in it. */
+  const record = (result: RunResult, pass: number) => {
     runs.push(result);
     say(describeRun(result, pass === 0 ? "warm-up" : `pass ${pass}/${options.passes}`));
-    const which = `${target.name} ${pass === 0 ? "warm-up" : `pass ${pass}`}`;
+    const which = `${result.target} ${pass === 0 ? "warm-up" : `pass ${pass}`}`;
     if (result.mailDrainedAfterS === null)
       problems.push(`${which}: the outbox still held mail ${MAIL_DRAIN_LIMIT_MS / 1000} s after the run`);
     if (result.claimsOpened !== undefined && openedTooFew(result.claimsOpened, result["2xx"])) {
@@ -298,9 +310,15 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
       );
     }
   };
+  const runInTurnAndRecord = async (pair: [Target, Target], pass: number) => {
+    const durationS = pass === 0 ? options.warmupS : options.durationS;
+    const results = await runInTurn(pair, pass, { durationS, connections: 1 }, monitors, signal);
+    throwIfInterrupted(signal);
+    for (const result of results) record(result, pass);
+  };
   loadLoop: for (let pass = 0; pass <= options.passes; pass++) {
-    for (const target of targets) {
-      await run(target, pass);
+    for (const step of schedule) {
+      await (Array.isArray(step) ? runInTurnAndRecord(step, pass) : run(step, pass));
       if (deadServers().length > 0) break loadLoop;
     }
   }

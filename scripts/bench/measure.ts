@@ -1,4 +1,5 @@
 import autocannon from "autocannon";
+import { getInTurn, type InTurnAnswers } from "./in-turn";
 import type { RunMail } from "./mail";
 import { type RssSampler, scanProcesses, treeCpuMs } from "./processes";
 import type { Server, Target } from "./targets";
@@ -220,6 +221,73 @@ export async function runTarget(
     gatewayPeakRssBytes: monitors.rss.reset(),
     endedAt: Date.now(),
   };
+}
+
+/**
+ * Runs two GET targets in one window at one connection each, a request to each in turn
+ * (`Target.inTurnWith`). CPU per request: a server both reach (Medusa behind its forwarder) is
+ * shared over every request of the window; one only `first` or `second` reaches, over its own.
+ */
+export async function runInTurn(
+  pair: [Target, Target],
+  pass: number,
+  settings: RunSettings,
+  monitors: Monitors,
+  signal: AbortSignal,
+): Promise<[RunResult, RunResult]> {
+  const unavailable = pair.find((target) => target.unavailable)?.unavailable;
+  if (unavailable) return [emptyRun(pair[0], pass, unavailable), emptyRun(pair[1], pass, unavailable)];
+  const urls = pair.map((target) => {
+    const url = monitors.urls[target.server];
+    if (!url) throw new Error(`no ${target.server} to run ${target.name} against`);
+    if ((target.request.method ?? "GET") !== "GET") throw new Error(`${target.name}: only GETs run in turn`);
+    return url;
+  });
+  monitors.rss.reset();
+  const before = readCpu(monitors);
+  const started = performance.now();
+  const answers = await getInTurn(urls, pair[0].request.path!, settings.durationS, signal);
+  const durationS = (performance.now() - started) / 1000;
+  const cpuMs = cpuBetween(before, readCpu(monitors));
+  const gatewayPeakRssBytes = monitors.rss.reset();
+  const all = answers.reduce((sum, answered) => sum + answered.latenciesMs.length, 0);
+  const servingOf = (target: Target) => target.cpuOf ?? [target.server];
+  const reachedByBoth = (server: Server) => pair.every((target) => servingOf(target).includes(server));
+  const result = (target: Target, answered: InTurnAnswers): RunResult => {
+    const requests = answered.latenciesMs.length;
+    const servingMs = servingOf(target).reduce(
+      (total, server) => total + (cpuMs[server] ?? NaN) / (reachedByBoth(server) ? all : requests),
+      0,
+    );
+    const twoHundreds = Object.entries(answered.statusCodes)
+      .filter(([code]) => code.startsWith("2"))
+      .reduce((sum, [, count]) => sum + count, 0);
+    const p50 = percentile(answered.latenciesMs, 50);
+    const p99 = percentile(answered.latenciesMs, 99);
+    return {
+      target: target.name,
+      pass,
+      durationS,
+      requests,
+      rps: requests / durationS,
+      p50Ms: Math.round(p50),
+      p99Ms: Math.round(p99),
+      exactLatencyMs: { p50, p99 },
+      statusCodes: answered.statusCodes,
+      "2xx": twoHundreds,
+      non2xx: requests - twoHundreds,
+      errors: answered.errors,
+      mismatches: 0,
+      cpuMs,
+      cpuMsPerRequest: {
+        node: requests === 0 ? Number.NaN : servingMs,
+        postgres: cpuMs.postgres === null || all === 0 ? null : cpuMs.postgres / all,
+      },
+      gatewayPeakRssBytes,
+      endedAt: Date.now(),
+    };
+  };
+  return [result(pair[0], answers[0]!), result(pair[1], answers[1]!)];
 }
 
 function emptyRun(target: Target, pass: number, skipped: string): RunResult {

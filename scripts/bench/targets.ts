@@ -43,6 +43,11 @@ export interface Target {
   connections?: number;
   /** Time every response to a fraction of a millisecond (autocannon's percentiles are whole ones). */
   exactLatency?: boolean;
+  /**
+   * Run in one window with this target, a request to each in turn at one connection, instead of
+   * one after the other (when both are selected): the latencies of the two then compare.
+   */
+  inTurnWith?: TargetName;
   /** Why it cannot run in this bench (Medusa not installed): its runs are skipped. */
   unavailable?: string;
   /** Claims open claims (and owe emails); confirms use the tokens those emails carry. */
@@ -98,6 +103,8 @@ function products(name: TargetName, server: "medusa" | "forwarder", connections:
     server,
     ...(server === "forwarder" ? { cpuOf: ["forwarder", "medusa"] } : {}),
     ...(connections === undefined ? {} : { connections }),
+    // At one connection, direct and forwarded requests alternate: the added median is then the hop's.
+    ...(connections === 1 && server === "forwarder" ? { inTurnWith: "products-medusa-c1" as const } : {}),
     exactLatency: true,
     kind: "read",
     description: `GET /store/products ${server === "medusa" ? "from Medusa directly" : "through a gateway in front of Medusa"}${connections === undefined ? "" : `, ${connections} connection`}`,
