@@ -71,7 +71,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await t.gateway.jobWorker.flush();
+  await t.gateway.jobWorker!.flush();
   mail.messages.length = 0;
   await t.prisma.orderClaim.deleteMany();
   await t.prisma.outboxEvent.deleteMany();
@@ -218,7 +218,7 @@ describe("claims sent at once", () => {
         `SELECT count(*)::int AS n FROM "ordergate"."order_claim_order" WHERE "order_id" = 'order_cus_claimer_3_0'`,
       );
       expect(rows[0].n).toBe(0);
-      await t.gateway.jobWorker.flush();
+      await t.gateway.jobWorker!.flush();
       expect(mail.messages.map((m) => m.to[0])).not.toContain("cus_claimer_3.guest@example.com");
     } finally {
       await admin.query(

@@ -239,7 +239,7 @@ describe("claimOrdersByEmail", () => {
       expect(claim).toMatchObject({ status: "PENDING", byEmail: true, orderCount: null });
       expect(await t.prisma.orderClaimOrder.count({ where: { claim_id: claim.id } })).toBe(0);
     }
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     expect(mail.messages).toHaveLength(1);
     expect(await ownerOf(orders.bobs.id)).toBe(customers.bob.id);
     expect(await ownerOf(orders.annOwn.id)).toBe(customers.ann.id);
@@ -259,7 +259,7 @@ describe("claimOrdersByEmail", () => {
     expect(listed).toHaveLength(2);
     expect(comparable(listed[0]!)).toEqual(comparable(listed[1]!));
 
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     expect(mail.messages.map((message) => message.to)).toEqual([[WORK]]);
   });
 
@@ -300,7 +300,7 @@ describe("claimOrdersByEmail", () => {
     expect((await nextMailedToken()).text).toContain("#2004");
     // "inci" without the combining dots is another address.
     openedClaim(await claimByEmail("inci@example.com"));
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     expect(mail.messages).toHaveLength(3);
   });
 
@@ -424,7 +424,7 @@ describe("claimOrdersByEmail", () => {
       expect(claim).toMatchObject({ status: "PENDING", recipientEmail: "ü***@exämple.com", orderCount: null });
       const row = await t.prisma.orderClaim.findUniqueOrThrow({ where: { id: claim.id } });
       expect(row.recipient_email).toBe("ünï@exämple.com");
-      await t.gateway.jobWorker.flush();
+      await t.gateway.jobWorker!.flush();
       expect(mail.messages).toHaveLength(0);
     });
   });

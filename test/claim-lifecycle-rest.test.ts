@@ -142,7 +142,7 @@ describe("POST /store/customers/me/order-claims (claim by email)", () => {
     expect(withoutOrders.headers.get("content-type")).toBe(withOrders.headers.get("content-type"));
     expect(withOrders.status).toBe(200);
 
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     expect(mail.messages.map((message) => message.to)).toEqual([[WORK]]);
     // Both claims are there, pending, by email.
     const claims = await t.prisma.orderClaim.findMany({ orderBy: { recipient_email: "asc" } });
@@ -155,7 +155,7 @@ describe("POST /store/customers/me/order-claims (claim by email)", () => {
   it("skips orders in an account: Bob's address opens a claim without orders and mails nothing", async () => {
     expectOk(await claimByEmail(customers.bob.email));
     expectOk(await claimByEmail(customers.ann.email));
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     expect(mail.messages).toEqual([]);
     expect(await t.prisma.orderClaimOrder.count()).toBe(0);
   });
@@ -243,7 +243,7 @@ describe("POST /store/customers/me/order-claims (claim by email)", () => {
     it("an internationalised address is an address: 200 {}, stored in its normalised form", async () => {
       expectOk(await claimByEmail("ÜNÏ@Exämple.com"));
       expect((await newestClaimOf()).recipient_email).toBe("ünï@exämple.com");
-      await t.gateway.jobWorker.flush();
+      await t.gateway.jobWorker!.flush();
       expect(mail.messages).toEqual([]);
     });
   });

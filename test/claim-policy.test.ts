@@ -185,7 +185,7 @@ describe("with the claim scenario", () => {
       expect(rest.json).toEqual({});
       const graphql = await t.graphql<ClaimOrdersAnswer>(CLAIM_ORDERS, { ids: [orders.bobs.id] }, annToken);
       expect(graphql.data!.claimOrders).toEqual({ __typename: "ClaimOrdersSuccess", claims: [] });
-      await t.gateway.jobWorker.flush();
+      await t.gateway.jobWorker!.flush();
       expect(mail.messages).toEqual([]);
       expect(await t.prisma.orderClaim.count()).toBe(0);
     });
@@ -356,7 +356,7 @@ describe("recipient allowances", () => {
     expect((await claimWork(ann)).data!.claimOrders.__typename).toBe("ClaimOrdersSuccess");
     // Three emails in all reached the address this hour: the ceiling holds for everyone.
     expect((await claimWork(ann)).data!.claimOrders.__typename).toBe("ClaimEmailsWithheldError");
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     // Bob's first email may be dropped: his second claim superseded it before it went out.
     const received = await mail.waitFor(2);
     expect(received.every((message: ReceivedMail) => message.to[0] === "ann.work@example.com")).toBe(true);

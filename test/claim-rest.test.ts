@@ -203,7 +203,7 @@ describe("POST /store/orders/batch/customer/token (Claim Order)", () => {
     const response = await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.bobs.id] } });
     expect(response.status).toBe(200);
     expect(response.json).toEqual({});
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     expect(mail.messages).toEqual([]);
     expect(await t.prisma.orderClaim.count()).toBe(0);
   });

@@ -328,7 +328,7 @@ describe("nothing reaches someone else's orders", () => {
         body: { order_ids: [value, orders.bobs.id, orders.annOwn.id] },
       });
     }
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     expect(mail.messages).toEqual([]);
     expect(await t.prisma.orderClaim.count()).toBe(0);
   });

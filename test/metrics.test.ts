@@ -45,7 +45,7 @@ it("counts requests, operations through both doors, claims, mail, refusals, subs
   expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) } })).status).toBe(400);
   expect((await t.request("POST", CONFIRM, { body: { token: "a".repeat(43) } })).status).toBe(429);
   await mail.waitFor(2);
-  await t.gateway.jobWorker.flush();
+  await t.gateway.jobWorker!.flush();
   const stream = await subscribe("sse", t.url, "subscription { orderClaimUpdated { id } }", { bearer: annToken });
 
   const after = await eventually(async () => {

@@ -85,11 +85,11 @@ describe("parking an outbox event that keeps failing", () => {
 
     // Parked: not leased again, not even once the mail server is back.
     mail = await new TestMailServer(port).start();
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     await sleep(800); // several polls, longer than OUTBOX_RETRY_MAX
     expect(mail.messages).toHaveLength(0);
     expect(await outboxEvent(t.prisma, { id: parked.id })).toMatchObject({ attempts: 3, parked_at: parked.parked_at });
-    expect(await t.gateway.jobWorker.outboxStats()).toMatchObject({ pending: 0, parked: 1 });
+    expect(await t.gateway.jobWorker!.outboxStats()).toMatchObject({ pending: 0, parked: 1 });
 
     const listed = await outboxCommand(t.config.databaseUrl!, "list-parked");
     expect(listed.code).toBe(0);
@@ -114,7 +114,7 @@ describe("parking an outbox event that keeps failing", () => {
 
   it("parks without another try an event whose final attempt never finished (its instance died)", async () => {
     t = await startTestGateway({ OUTBOX_MAX_ATTEMPTS: "3" });
-    await t.gateway.jobWorker.stop(); // this test drives a job worker itself
+    await t.gateway.jobWorker!.stop(); // this test drives a job worker itself
     const claimUpdate = {
       claimId: "claim_1",
       claimerCustomerId: "cus_nobody",
@@ -124,7 +124,7 @@ describe("parking an outbox event that keeps failing", () => {
     // Taken for its third attempt by an instance that died: its lease ran out, no outcome recorded.
     const event = await t.prisma.outboxEvent.create({ data: { topic: ORDER_CLAIM_UPDATED, payload: claimUpdate } });
     await lockOutboxJobAsDeadWorker(t.prisma, event.id, 3);
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     const row = (await outboxEvent(t.prisma, { id: event.id }))!;
     expect(row).toMatchObject({
       attempts: 3,
@@ -139,7 +139,7 @@ describe("parking an outbox event that keeps failing", () => {
 
   it("counts an event as delivered, not parked, when a slow attempt succeeds after another instance parked it", async () => {
     t = await startTestGateway({ OUTBOX_MAX_ATTEMPTS: "3" });
-    await t.gateway.jobWorker.stop();
+    await t.gateway.jobWorker!.stop();
     const slow = new JobWorker({
       prisma: t.prisma,
       databaseUrl: t.config.databaseUrl!,
@@ -168,7 +168,7 @@ describe("a slow delivery", () => {
 
   it("keeps its lease while it runs, so another instance does not send it again, and emails go out several at once", async () => {
     t = await startTestGateway();
-    await t.gateway.jobWorker.stop();
+    await t.gateway.jobWorker!.stop();
     const started: bigint[] = [];
     let inFlight = 0;
     let mostInFlight = 0;
@@ -219,7 +219,7 @@ describe("a slow delivery", () => {
 
   it("marks each event delivered as soon as it is sent, so that a crash would send again only those in flight", async () => {
     t = await startTestGateway();
-    await t.gateway.jobWorker.stop();
+    await t.gateway.jobWorker!.stop();
     const concurrency = 3;
     const sent: bigint[] = [];
     /** At each send's start: how many sent events are not marked delivered (a crash would send them again). */

@@ -96,7 +96,7 @@ async function run(query: string, customerId: string): Promise<{ body: any; stat
 it("loads a customer's orders with their items and addresses in a fixed number of statements, however many orders", async () => {
   await seedCustomerWithOrders("cus_few", 2);
   await seedCustomerWithOrders("cus_many", 50);
-  await gateway.jobWorker.flush();
+  await gateway.jobWorker!.flush();
   const few = await run(ORDERS_WITH_RELATIONS, "cus_few");
   const many = await run(ORDERS_WITH_RELATIONS, "cus_many");
   expect(few.body.data.me.orders.edges).toHaveLength(2);
@@ -116,8 +116,8 @@ it("loads a customer's orders with their items and addresses in a fixed number o
 it("opens a claim in 3 statements and confirms it in 1 (the hot paths), whatever else the gateway does", async () => {
   await seedCustomerWithOrders("cus_claimer", 0);
   await seedCustomerWithOrders("cus_guest", 2, { guest: true });
-  await gateway.jobWorker.flush();
-  await gateway.jobWorker.stop(); // the outbox's statements are not the request's
+  await gateway.jobWorker!.flush();
+  await gateway.jobWorker!.stop(); // the outbox's statements are not the request's
   const claimed = await run(
     'mutation { claimOrders(orderIds: ["order_cus_guest_0", "order_cus_guest_1"]) { ... on ClaimOrdersSuccess { claims { id status recipientEmail orderCount createdAt expiresAt } } } }',
     "cus_claimer",
@@ -161,7 +161,7 @@ it("opens a claim in 3 statements and confirms it in 1 (the hot paths), whatever
 
 it("answers GET /store/customers/me/orders in 3 statements: the sign-in's account, the page with its items and addresses, and the count", async () => {
   await seedCustomerWithOrders("cus_rest_reader", 12);
-  await gateway.jobWorker.flush();
+  await gateway.jobWorker!.flush();
   statements = 0;
   const response = await fetch(`${gateway.url}/store/customers/me/orders?limit=5`, {
     headers: { authorization: `Bearer ${storeTokenFor("cus_rest_reader")}` },

@@ -262,7 +262,7 @@ describe("claim requests per customer", () => {
       /^Too many claim requests\./,
     );
     // Nothing was opened or mailed for the refused ones.
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     expect(mail.messages.map((message) => message.to)).toEqual([["ann.home@example.net"]]);
     expect(await t.prisma.orderClaim.count()).toBe(1);
     // Bob's allowance is his own.

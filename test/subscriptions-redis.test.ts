@@ -153,7 +153,7 @@ describeWithRedis("two instances sharing Redis", () => {
     await endsWith(onA, "CANCELED");
     await endsWith(onB, "CANCELED");
     // The canceled claim's email may still be going out: done before the next test counts mail.
-    await a.gateway.jobWorker.flush();
+    await a.gateway.jobWorker!.flush();
   });
 
   it("keeps serving while Redis is down, says so on /ready, and delivers the events once it is back", async () => {

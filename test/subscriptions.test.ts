@@ -115,7 +115,7 @@ describe.each<Transport>(["sse", "ws"])("orderClaimUpdated over %s", (transport)
       ["second", "PENDING"],
     ]);
     // The first claim's email may never go out: it was superseded before its turn.
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     tokens.push(...mail.messages.map((m) => m.token!));
     expect(tokens.length).toBeGreaterThan(0);
   });
@@ -366,7 +366,7 @@ describe("signing out ends the session's streams", () => {
     for (const stream of [opened.otherSession, opened.bearerSse, opened.bearerWs]) {
       expect((await stream.next()).data!.orderClaimUpdated).toMatchObject({ status: "PENDING" });
     }
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     tokens.push(...mail.messages.map((m) => m.token!));
     // The session token never reaches a client's stream or a log line.
     const token = cookie.split("=")[1]!;

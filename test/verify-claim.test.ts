@@ -142,7 +142,7 @@ describe("POST /store/orders/customer/confirm (Verify Order Claim)", () => {
 
   it("stores only the token's SHA-256, and erases the raw token from the outbox once mailed", async () => {
     const token = await claimAndReadToken([orders.work1.id]);
-    await t.gateway.jobWorker.flush();
+    await t.gateway.jobWorker!.flush();
     const claim = await t.prisma.orderClaim.findFirstOrThrow();
     expect(claim.token_hash).toBe(hashClaimToken(token));
     const dump = JSON.stringify(

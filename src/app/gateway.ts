@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "../config";
 import { claimConfirmUrlTemplate } from "../http/pages/confirm-link";
 import { type Database, openDatabase } from "../db/database";
-import { PURGE_TASK } from "../jobs/outbox-jobs";
-import { JobWorker } from "../jobs/worker";
+import { PURGE_TASK, readOutboxStats } from "../jobs/outbox-jobs";
+import type { JobWorker } from "../jobs/worker";
 import { createEventBus } from "../events/event-bus";
 import {
   CLAIM_STATUS_TOPICS,
@@ -17,9 +17,8 @@ import {
 } from "../events/topics";
 import type { Services } from "../services";
 import type { Logger } from "../lib/logger";
-import { claimTokenNotifier } from "../notifications/claim-notifier";
-import { createMailer, SMTP_CONNECTIONS } from "../notifications/mailer";
-import { PurgeJob } from "../jobs/purge";
+import type { Mailer } from "../notifications/mailer";
+import type { PurgeJob } from "../jobs/purge";
 import { loadOrCreateJwtSecret } from "./jwt-secret";
 import { clientAddressResolver } from "../http/client-address";
 import { Metrics } from "../http/metrics";
@@ -42,7 +41,8 @@ const REQUEST_TIMEOUT_CHECK_MS = 1000;
 
 export interface Gateway {
   services: Services;
-  jobWorker: JobWorker;
+  /** Where jobs run (roles `all` and `jobs`); a web worker has none. */
+  jobWorker: JobWorker | undefined;
   /** Where it listens, once `listen` resolved. */
   url: string;
   /** Where `/metrics` is served on a listener of its own (METRICS_PORT), once `listen` resolved. */
@@ -74,12 +74,11 @@ export async function createGateway(
   const db = database ?? (await openDatabase(config, logger));
   const prisma = db.prisma;
   const events = createEventBus(config, logger);
-  const mailer = createMailer(config);
   // The gauges read their sources only when scraped, once everything below exists.
   const metrics = new Metrics(
     {
       claimsByStatus: () => claims.countByStatus(),
-      outbox: () => jobWorker!.outboxStats(),
+      outbox: () => readOutboxStats(prisma),
       openSubscriptions: () => events.openSubscriptions(),
       databasePool: () => db.poolStats(),
     },
@@ -94,7 +93,6 @@ export async function createGateway(
     onRefused: (limit) => metrics.rateLimitRefusals.inc({ limit }),
   });
 
-  let jobWorker: JobWorker | undefined;
   // New outbox rows reach graphile-worker through the outbox trigger (its job's NOTIFY): nothing to wake.
   const claims = new ClaimService({ prisma, sql: db.sql, config, rateLimiter, logger });
   const claimFeed = new ClaimFeed({ prisma, events });
@@ -131,18 +129,106 @@ export async function createGateway(
   });
   const services: Services = { prisma, events, claims, claimFeed, claimViews, auth, customers, orders, storefront };
 
-  const purge = new PurgeJob({ prisma, config, logger });
+  const jobs = runsJobs
+    ? backgroundWork({
+        database: db,
+        config,
+        logger,
+        events,
+        metrics,
+        confirmUrlTemplate: () => claimConfirmUrlTemplate(config, role.kind === "jobs" ? role.webUrl : gateway.url),
+      })
+    : undefined;
+
+  // Only a process that serves loads the GraphQL schema and the HTTP app: the job worker needs neither.
+  const front = serves ? httpFront({ services, config, logger, metrics, jwtSecret }) : undefined;
+  let expirySweep: NodeJS.Timeout | undefined;
+  let background: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+  const shutDown = async () => {
+    clearInterval(expirySweep);
+    const drained = Promise.all([front?.server, front?.metricsServer].map((listener) => listener && drain(listener)));
+    // Subscription streams complete (SSE ends its responses), then WebSockets close with 1001.
+    events.endSubscriptions();
+    await front?.webSockets.close(SHUTDOWN_GRACE_MS);
+    await drained;
+    await jobs?.purge.stop();
+    await background;
+    await jobs?.jobWorker.stop();
+    await events.close();
+    rateLimiter.close();
+    jobs?.mailer.close();
+    await catalogCache.close();
+    storeClient?.close();
+    if (!database) await db.close();
+  };
+  const gateway: Gateway = {
+    services,
+    jobWorker: jobs?.jobWorker,
+    url: "",
+    metricsUrl: undefined,
+    async listen() {
+      if (front) {
+        gateway.url = await listenAt(front.server, config.port, config.host);
+        if (front.metricsServer) {
+          gateway.metricsUrl = await listenAt(front.metricsServer, config.metricsPort!, config.host);
+          logger.info("metrics served on a port of their own", { metrics: `${gateway.metricsUrl}/metrics` });
+        }
+      }
+      if (!jobs) return gateway.url;
+      // In the background, as requests are already served: graphile-worker's pool, then the purge once at start.
+      background = (async () => {
+        await jobs.jobWorker.start();
+        await prisma.$executeRaw`SELECT FROM "graphile_worker"."add_job"(${PURGE_TASK}, job_key => ${PURGE_TASK})`;
+      })().catch((error) => logger.error("could not start the outbox worker", error));
+      // A timer, not a job: graphile-worker's cron is minute-granular, and the sweep is one atomic UPDATE.
+      expirySweep = setInterval(() => {
+        claims.expireDueClaims().catch((error) => logger.error("claim expiry sweep failed", error));
+      }, config.claimExpirySweepMs);
+      logger.info("mail transport ready", { mail: jobs.mailer.describe() });
+      return gateway.url;
+    },
+    close() {
+      closing ??= shutDown();
+      return closing;
+    },
+  };
+  return gateway;
+}
+
+/**
+ * The background work: the outbox's job worker (claim emails, status events), its mailer and the
+ * purge. Required here, not at the top: a web worker never loads graphile-worker or nodemailer
+ * (its memory).
+ */
+function backgroundWork(deps: {
+  database: Database;
+  config: Config;
+  logger: Logger;
+  events: ReturnType<typeof createEventBus>;
+  metrics: Metrics;
+  confirmUrlTemplate: () => string;
+}): { jobWorker: JobWorker; mailer: Mailer; purge: PurgeJob } {
+  const { database, config, logger, events, metrics } = deps;
+  const { JobWorker } = require("../jobs/worker") as typeof import("../jobs/worker");
+  const { createMailer, SMTP_CONNECTIONS } =
+    require("../notifications/mailer") as typeof import("../notifications/mailer");
+  const { claimTokenNotifier } =
+    require("../notifications/claim-notifier") as typeof import("../notifications/claim-notifier");
+  const { PurgeJob } = require("../jobs/purge") as typeof import("../jobs/purge");
+  const mailer = createMailer(config);
+  const purge = new PurgeJob({ prisma: database.prisma, config, logger });
   const publishClaimStatus = ({ payload }: { payload: OrderClaimUpdated }) => events.publishClaimUpdate(payload);
-  jobWorker = new JobWorker({
-    prisma,
-    databaseUrl: db.url,
+  const jobWorker = new JobWorker({
+    prisma: database.prisma,
+    databaseUrl: database.url,
     config,
     logger,
     handlers: {
       [ORDER_UPDATE_TOKEN_CREATED]: claimTokenNotifier({
-        sql: db.sql,
+        sql: database.sql,
         mailer,
-        confirmUrlTemplate: () => claimConfirmUrlTemplate(config, role.kind === "jobs" ? role.webUrl : gateway.url),
+        confirmUrlTemplate: deps.confirmUrlTemplate,
         linkOffersDecline: config.claimConfirmUrl === undefined,
         logger,
         onMail: (outcome) => metrics.mails.inc({ outcome }),
@@ -158,67 +244,12 @@ export async function createGateway(
     crontab: `0 * * * * ${PURGE_TASK} ?jobKey=${PURGE_TASK}`,
   });
   // Status events that failed while Redis was down go out as soon as it is back, not at their next backoff.
-  if (runsJobs)
-    events.onBrokerConnected(() => {
-      jobWorker!
-        .retryNow(CLAIM_STATUS_TOPICS)
-        .catch((error) => logger.error("could not resume claim status events", error));
-    });
-
-  // Only a process that serves loads the GraphQL schema and the HTTP app: the job worker needs neither.
-  const front = serves ? httpFront({ services, config, logger, metrics, jwtSecret }) : undefined;
-  let expirySweep: NodeJS.Timeout | undefined;
-  let background: Promise<void> | undefined;
-  let closing: Promise<void> | undefined;
-  const shutDown = async () => {
-    clearInterval(expirySweep);
-    const drained = Promise.all([front?.server, front?.metricsServer].map((listener) => listener && drain(listener)));
-    // Subscription streams complete (SSE ends its responses), then WebSockets close with 1001.
-    events.endSubscriptions();
-    await front?.webSockets.close(SHUTDOWN_GRACE_MS);
-    await drained;
-    await purge.stop();
-    await background;
-    await jobWorker!.stop();
-    await events.close();
-    rateLimiter.close();
-    mailer.close();
-    await catalogCache.close();
-    storeClient?.close();
-    if (!database) await db.close();
-  };
-  const gateway: Gateway = {
-    services,
-    jobWorker,
-    url: "",
-    metricsUrl: undefined,
-    async listen() {
-      if (front) {
-        gateway.url = await listenAt(front.server, config.port, config.host);
-        if (front.metricsServer) {
-          gateway.metricsUrl = await listenAt(front.metricsServer, config.metricsPort!, config.host);
-          logger.info("metrics served on a port of their own", { metrics: `${gateway.metricsUrl}/metrics` });
-        }
-      }
-      if (!runsJobs) return gateway.url;
-      // In the background, as requests are already served: graphile-worker's pool, then the purge once at start.
-      background = (async () => {
-        await jobWorker!.start();
-        await prisma.$executeRaw`SELECT FROM "graphile_worker"."add_job"(${PURGE_TASK}, job_key => ${PURGE_TASK})`;
-      })().catch((error) => logger.error("could not start the outbox worker", error));
-      // A timer, not a job: graphile-worker's cron is minute-granular, and the sweep is one atomic UPDATE.
-      expirySweep = setInterval(() => {
-        claims.expireDueClaims().catch((error) => logger.error("claim expiry sweep failed", error));
-      }, config.claimExpirySweepMs);
-      logger.info("mail transport ready", { mail: mailer.describe() });
-      return gateway.url;
-    },
-    close() {
-      closing ??= shutDown();
-      return closing;
-    },
-  };
-  return gateway;
+  events.onBrokerConnected(() => {
+    jobWorker
+      .retryNow(CLAIM_STATUS_TOPICS)
+      .catch((error) => logger.error("could not resume claim status events", error));
+  });
+  return { jobWorker, mailer, purge };
 }
 
 /** Listens; resolves with the URL it listens at. */

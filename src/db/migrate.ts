@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Client } from "pg";
-import { Logger as WorkerLogger, runMigrations as runWorkerMigrations } from "graphile-worker";
+import type { Logger as WorkerLogger } from "graphile-worker";
 import { ConfigError } from "../config";
 import type { Logger } from "../lib/logger";
 
@@ -60,7 +60,7 @@ export async function applyMigrations(
     if (kind === "medusa") await client.query(`CREATE SCHEMA IF NOT EXISTS "ordergate"`);
     // graphile-worker's own schema ("graphile_worker", beside Medusa's "public" too), installed and
     // migrated by graphile-worker itself, under this lock and before ours: the outbox trigger adds jobs.
-    await runWorkerMigrations({ connectionString: databaseUrl, logger: workerLogger(logger) });
+    await graphileWorker().runMigrations({ connectionString: databaseUrl, logger: workerLogger(logger) });
     await client.query(`CREATE TABLE IF NOT EXISTS ${bookkeeping} (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
       "checksum" VARCHAR(64) NOT NULL,
@@ -205,9 +205,15 @@ async function readMigrations(dir: string): Promise<Migration[]> {
   );
 }
 
+/**
+ * graphile-worker, loaded where it is used: a web worker imports this module (the database) but
+ * never migrates nor runs jobs, and does without its memory.
+ */
+const graphileWorker = () => require("graphile-worker") as typeof import("graphile-worker");
+
 /** graphile-worker's log lines, through ours: its chatter at debug, its warnings and errors as such. */
 export function workerLogger(logger: Logger): WorkerLogger {
-  return new WorkerLogger(() => (level, message, meta) => {
+  return new (graphileWorker().Logger)(() => (level, message, meta) => {
     const fields = { scope: "graphile-worker" };
     // A failed job is logged by the outbox task itself (masked, with its attempt); not twice.
     if (meta && typeof meta === "object" && "failure" in meta) logger.debug(message.split("\n")[0]!, fields);

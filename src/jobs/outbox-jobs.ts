@@ -38,6 +38,12 @@ export const outboxStatsStatement = Prisma.sql`
         FROM "graphile_worker"."jobs" AS j ${eventsOfJob} LEFT JOIN "ordergate"."outbox_event" AS e ON e."id" = ev."id"
         WHERE j."task_identifier" = ${OUTBOX_TASK} AND e."delivered_at" IS NULL) AS events`;
 
+/** Backlog numbers for metrics (any instance reads the same: they are the queue's). */
+export async function readOutboxStats(prisma: Db): Promise<OutboxStats> {
+  const [stats] = await prisma.$queryRaw<OutboxStats[]>(outboxStatsStatement);
+  return stats!;
+}
+
 /** What an operator sees of a parked event: never its payload (addresses) or secret (token). */
 export interface ParkedOutboxEvent {
   id: bigint;

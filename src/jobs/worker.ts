@@ -12,7 +12,7 @@ import type { Logger } from "../lib/logger";
 import { maskEmailsIn } from "../domain/email";
 import { BACKGROUND_GATHER_MS, grouped } from "../lib/grouped";
 import type { OutboxEventRow, OutboxHandler, OutboxHandlers, OutboxTopic } from "../events/topics";
-import { eventsOfJob, OUTBOX_TASK, type OutboxStats, outboxStatsStatement } from "./outbox-jobs";
+import { eventsOfJob, OUTBOX_TASK, type OutboxStats, readOutboxStats } from "./outbox-jobs";
 
 /** The log line of an event parked for good (operators grep for it). */
 const PARKED_LOG =
@@ -207,10 +207,9 @@ export class JobWorker {
     await pool?.end();
   }
 
-  /** Backlog numbers for metrics (any instance gives the same: they are the queue's). */
-  async outboxStats(): Promise<OutboxStats> {
-    const [stats] = await this.deps.prisma.$queryRaw<OutboxStats[]>(outboxStatsStatement);
-    return stats!;
+  /** Backlog numbers (any instance gives the same: they are the queue's). */
+  outboxStats(): Promise<OutboxStats> {
+    return readOutboxStats(this.deps.prisma);
   }
 
   /**

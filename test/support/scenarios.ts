@@ -150,7 +150,7 @@ export function useClaimFixture(env: Record<string, string> = {}): ClaimFixture 
     await fixture.mail?.stop();
   });
   beforeEach(async () => {
-    await fixture.t.gateway.jobWorker.flush();
+    await fixture.t.gateway.jobWorker!.flush();
     fixture.mail.messages.length = 0;
     await fixture.t.prisma.orderClaim.deleteMany();
     await fixture.t.prisma.outboxEvent.deleteMany();
