@@ -9,16 +9,24 @@ export interface InTurnAnswers {
   errors: number;
 }
 
+/** Longest a request may take before it counts as failed (autocannon's default timeout). */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** Failed requests in a row after which a window ends early: the server is gone, not slow. */
+const FAILURES_IN_A_ROW = 5;
+
 /** A GET of `path` over `agent`, read whole: its status and how long it took, in ms. */
 function timedGet(url: string, path: string, agent: http.Agent): Promise<{ status: number; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    http
-      .get(`${url}${path}`, { agent }, (answer) => {
-        answer.resume();
-        answer.on("end", () => resolve({ status: answer.statusCode!, ms: performance.now() - started }));
-      })
-      .on("error", reject);
+    const request = http.get(`${url}${path}`, { agent, timeout: REQUEST_TIMEOUT_MS }, (answer) => {
+      answer.resume();
+      answer.on("end", () => resolve({ status: answer.statusCode!, ms: performance.now() - started }));
+      // Cut off mid-body: no `end` comes.
+      answer.on("close", () => answer.complete || reject(new Error("the answer was cut off")));
+      answer.on("error", reject);
+    });
+    request.on("timeout", () => request.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+    request.on("error", reject);
   });
 }
 
@@ -37,16 +45,19 @@ export async function getInTurn(
   const agents = urls.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
   const answers = urls.map((): InTurnAnswers => ({ latenciesMs: [], statusCodes: {}, errors: 0 }));
   const until = performance.now() + seconds * 1000;
+  let failuresInARow = 0;
   try {
-    while (performance.now() < until && !signal?.aborted) {
+    while (performance.now() < until && !signal?.aborted && failuresInARow < FAILURES_IN_A_ROW) {
       for (const [i, url] of urls.entries()) {
         const answered = answers[i]!;
         try {
           const { status, ms } = await timedGet(url, path, agents[i]!);
           answered.latenciesMs.push(ms);
           answered.statusCodes[status] = (answered.statusCodes[status] ?? 0) + 1;
+          failuresInARow = 0;
         } catch {
           answered.errors++;
+          failuresInARow++;
         }
       }
     }

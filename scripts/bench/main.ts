@@ -3,7 +3,8 @@
  * limits off) on PostgreSQL, mailing to a loopback SMTP sink, beside a bare `node:http` ceiling and,
  * when installed, the Medusa v1 test server (its own claim route, and its products directly and
  * through a second gateway in front of it); each target loaded by autocannon after a warm-up, in
- * interleaved passes. CPU is each server's whole process tree (cluster workers, a job worker).
+ * interleaved passes (the two at one connection, direct and forwarded, by the bench itself, a
+ * request to each in turn). CPU is each server's whole process tree (cluster workers, a job worker).
  * Prints a table with the issues' targets and this run beside scripts/bench/baseline.json, and
  * writes the raw results to `bench-results/<timestamp>.json`.
  *
@@ -312,7 +313,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup, signal: AbortSigna
   };
   const runInTurnAndRecord = async (pair: [Target, Target], pass: number) => {
     const durationS = pass === 0 ? options.warmupS : options.durationS;
-    const results = await runInTurn(pair, pass, { durationS, connections: 1 }, monitors, signal);
+    const results = await runInTurn(pair, pass, durationS, monitors, signal);
     throwIfInterrupted(signal);
     for (const result of results) record(result, pass);
   };

@@ -32,7 +32,7 @@ export interface RunResult {
   durationS: number;
   requests: number;
   rps: number;
-  /** autocannon's, in whole milliseconds. */
+  /** autocannon's, in whole milliseconds (exactLatencyMs's, rounded, for a run in turn). */
   p50Ms: number;
   p99Ms: number;
   /** Targets with `exactLatency`: the bench's own timing of every response, in fractional ms. */
@@ -231,7 +231,7 @@ export async function runTarget(
 export async function runInTurn(
   pair: [Target, Target],
   pass: number,
-  settings: RunSettings,
+  durationS: number,
   monitors: Monitors,
   signal: AbortSignal,
 ): Promise<[RunResult, RunResult]> {
@@ -240,14 +240,18 @@ export async function runInTurn(
   const urls = pair.map((target) => {
     const url = monitors.urls[target.server];
     if (!url) throw new Error(`no ${target.server} to run ${target.name} against`);
-    if ((target.request.method ?? "GET") !== "GET") throw new Error(`${target.name}: only GETs run in turn`);
+    const { method, path, headers, body, setupRequest } = target.request;
+    // Both servers are asked the same plain GET: nothing per request, nothing to verify in the body.
+    if ((method ?? "GET") !== "GET" || headers || body || setupRequest || target.verifyBody)
+      throw new Error(`${target.name}: only a plain GET runs in turn`);
+    if (path !== pair[0].request.path) throw new Error(`${target.name}: a pair in turn asks both the same path`);
     return url;
   });
   monitors.rss.reset();
   const before = readCpu(monitors);
   const started = performance.now();
-  const answers = await getInTurn(urls, pair[0].request.path!, settings.durationS, signal);
-  const durationS = (performance.now() - started) / 1000;
+  const answers = await getInTurn(urls, pair[0].request.path!, durationS, signal);
+  const elapsedS = (performance.now() - started) / 1000;
   const cpuMs = cpuBetween(before, readCpu(monitors));
   const gatewayPeakRssBytes = monitors.rss.reset();
   const all = answers.reduce((sum, answered) => sum + answered.latenciesMs.length, 0);
@@ -267,9 +271,10 @@ export async function runInTurn(
     return {
       target: target.name,
       pass,
-      durationS,
+      durationS: elapsedS,
       requests,
-      rps: requests / durationS,
+      // Each server's share of the window: about half of what it would serve alone.
+      rps: requests / elapsedS,
       p50Ms: Math.round(p50),
       p99Ms: Math.round(p99),
       exactLatencyMs: { p50, p99 },
