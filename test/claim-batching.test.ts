@@ -196,6 +196,30 @@ describe("claims sent at once", () => {
     expect(pending.map((c) => c.id).sort()).toEqual(answers.map((answer) => claimIds(answer)[0]).sort());
   });
 
+  it("does not wait for another claimer's claim of the same order, or touch the order's ended claims", async () => {
+    const [first, second] = claimers;
+    const [ended] = claimIds(await claim(first!, ["order_shared"]));
+    await admin.query(`UPDATE "ordergate"."order_claim" SET "status" = 'SUPERSEDED' WHERE "id" = $1`, [ended]);
+    const [others] = claimIds(await claim(first!, ["order_shared"]));
+    // Both claims of the order held as a verification of them would hold them, until this ends.
+    const holder = new pg.Client({ connectionString: t.config.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query(`SELECT FROM "ordergate"."order_claim" WHERE "id" = ANY($1) FOR UPDATE`, [[ended, others]]);
+      const answer = await Promise.race([claim(second!, ["order_shared"]), sleep(5_000).then(() => "waited")]);
+      expect(answer).toMatchObject({ __typename: "ClaimOrdersSuccess" });
+      const statuses = await t.prisma.orderClaim.findMany({ where: { id: { in: [ended!, others!] } } });
+      expect(Object.fromEntries(statuses.map((c) => [c.id, c.status]))).toEqual({
+        [ended!]: "SUPERSEDED",
+        [others!]: "PENDING",
+      });
+    } finally {
+      await holder.query("ROLLBACK");
+      await holder.end();
+    }
+  });
+
   it("answers only the request whose write failed with an error; the others in its batch are written", async () => {
     await admin.query(`
       CREATE FUNCTION "refuse_one_claim"() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -348,15 +348,12 @@ export class ClaimService {
    */
   private claimableOrdersById = grouped(
     async (asks: { customerId: string; orderIds: string[] }[]) => {
+      // A function (a migration's), so that its plan is generic: as a prepared statement,
+      // PostgreSQL planned it again for every batch.
       const rows = await this.deps.sql<ClaimableRow & { request: bigint }>(Prisma.sql`
-      SELECT a."request", c."has_account", o."id", o."email", o."display_id"
-      FROM unnest(${asks.map((ask) => ask.customerId)}::varchar[]) WITH ORDINALITY AS a("customer_id", "request")
-      JOIN "public"."customer" AS c ON c."id" = a."customer_id" AND c."deleted_at" IS NULL
-      LEFT JOIN (unnest(${asks.flatMap((ask, index) => ask.orderIds.map(() => index + 1))}::int[],
-                        ${asks.flatMap((ask) => ask.orderIds)}::varchar[]) AS w("request", "order_id")
-                 JOIN "public"."order" AS o ON o."id" = w."order_id")
-        ON w."request" = a."request" AND ${CLAIMABLE_BY_C}
-      ORDER BY a."request", o."display_id"`);
+      SELECT "request", "has_account", "id", "email", "display_id"
+      FROM "ordergate"."claimable_orders"(${asks.map((ask) => ask.customerId)}::varchar[],
+        ${asks.flatMap((ask, index) => ask.orderIds.map(() => index + 1))}::int[], ${asks.flatMap((ask) => ask.orderIds)}::varchar[])`);
       const byRequest = asks.map((): ClaimableRow[] => []);
       for (const row of rows) byRequest[Number(row.request) - 1]!.push(row);
       // Settled one by one: a customer who is gone fails their own request, not the others'.
@@ -540,7 +537,8 @@ interface ClaimableRow {
 
 /**
  * The orders (aliased `o`) a customer (aliased `c`) may claim: not canceled, not their own, and in
- * no account (design.md §3, "Whose orders can be claimed").
+ * no account (design.md §3, "Whose orders can be claimed"). The claim by ids reads them with the
+ * same rule in SQL (`claimable_orders`, a migration's function).
  */
 const CLAIMABLE_BY_C = Prisma.sql`o."status" <> 'canceled' AND o."customer_id" <> c."id"
   AND NOT EXISTS (SELECT FROM "public"."customer" AS owner WHERE owner."id" = o."customer_id" AND owner."has_account")`;
