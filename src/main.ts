@@ -1,3 +1,5 @@
+// First: source maps apply to the modules loaded after it.
+import "./lib/source-maps";
 import cluster from "node:cluster";
 import { ConfigError, type Config, loadConfig } from "./config";
 import { openDatabase } from "./db/database";
