@@ -196,28 +196,46 @@ describe("claims sent at once", () => {
     expect(pending.map((c) => c.id).sort()).toEqual(answers.map((answer) => claimIds(answer)[0]).sort());
   });
 
-  it("does not wait for another claimer's claim of the same order, or touch the order's ended claims", async () => {
+  it("waits only for the claimer's own pending claims of an order: not for another claimer's, nor for ended ones", async () => {
     const [first, second] = claimers;
     const [ended] = claimIds(await claim(first!, ["order_shared"]));
     await admin.query(`UPDATE "ordergate"."order_claim" SET "status" = 'SUPERSEDED' WHERE "id" = $1`, [ended]);
-    const [others] = claimIds(await claim(first!, ["order_shared"]));
-    // Both claims of the order held as a verification of them would hold them, until this ends.
-    const holder = new pg.Client({ connectionString: t.config.databaseUrl });
-    await holder.connect();
-    try {
-      await holder.query("BEGIN");
-      await holder.query(`SELECT FROM "ordergate"."order_claim" WHERE "id" = ANY($1) FOR UPDATE`, [[ended, others]]);
-      const answer = await Promise.race([claim(second!, ["order_shared"]), sleep(5_000).then(() => "waited")]);
-      expect(answer).toMatchObject({ __typename: "ClaimOrdersSuccess" });
-      const statuses = await t.prisma.orderClaim.findMany({ where: { id: { in: [ended!, others!] } } });
-      expect(Object.fromEntries(statuses.map((c) => [c.id, c.status]))).toEqual({
-        [ended!]: "SUPERSEDED",
-        [others!]: "PENDING",
-      });
-    } finally {
-      await holder.query("ROLLBACK");
-      await holder.end();
-    }
+    const [pending] = claimIds(await claim(first!, ["order_shared"]));
+    const statusOf = async (id: string) => (await t.prisma.orderClaim.findUniqueOrThrow({ where: { id } })).status;
+    /**
+     * Runs `claimer`'s claim of the shared order while another transaction holds `locked` (as a
+     * verification of them would); resolves with whether the claim was answered before the lock ended.
+     */
+    const claimWhileLocked = async (claimer: string, locked: string[]) => {
+      const holder = new pg.Client({ connectionString: t.config.databaseUrl });
+      await holder.connect();
+      let answered = false;
+      let claiming: Promise<ClaimAnswer> | undefined;
+      try {
+        await holder.query("BEGIN");
+        await holder.query(`SELECT FROM "ordergate"."order_claim" WHERE "id" = ANY($1) FOR UPDATE`, [locked]);
+        claiming = claim(claimer, ["order_shared"]);
+        answered = await Promise.race([claiming.then(() => true), sleep(2_000).then(() => false)]);
+      } finally {
+        await holder.query("ROLLBACK");
+        await holder.end();
+        // Answered once the lock has gone, if not before: nothing of it reaches the next test.
+        await expect(claiming).resolves.toMatchObject({ __typename: "ClaimOrdersSuccess" });
+      }
+      return answered;
+    };
+    // Another claimer's claims of the order, ended or pending, are neither waited for nor changed.
+    expect(await claimWhileLocked(second!, [ended!, pending!])).toBe(true);
+    expect([await statusOf(ended!), await statusOf(pending!)]).toEqual(["SUPERSEDED", "PENDING"]);
+    // The claimer's own ended claim is not waited for either.
+    expect(await claimWhileLocked(first!, [ended!])).toBe(true);
+    expect(await statusOf(pending!)).toBe("SUPERSEDED");
+    // Their own pending claim is: superseded once the other transaction lets it go.
+    const [latest] = (
+      await t.prisma.orderClaim.findMany({ where: { claimer_customer_id: first!, status: "PENDING" } })
+    ).map((c) => c.id);
+    expect(await claimWhileLocked(first!, [latest!])).toBe(false);
+    expect(await statusOf(latest!)).toBe("SUPERSEDED");
   });
 
   it("answers only the request whose write failed with an error; the others in its batch are written", async () => {

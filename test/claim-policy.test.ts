@@ -201,6 +201,34 @@ describe("with the claim scenario", () => {
       expect(links.map((link) => link.order_id)).toEqual([orders.work1.id]);
     });
 
+    it("takes the same orders of an address by their ids as by the address alone: its guest orders, not a canceled one, the claimer's own or one in an account", async () => {
+      // Every order of the scenario under one address: two guest orders, a canceled one, Ann's own and Bob's.
+      const address = customers.workGuest.email;
+      await t.prisma.order.updateMany({
+        where: { id: { in: [orders.annOwn.id, orders.bobs.id] } },
+        data: { email: address },
+      });
+      const linkedOrders = async (claimId: string) =>
+        (await t.prisma.orderClaimOrder.findMany({ where: { claim_id: claimId }, orderBy: { order_id: "asc" } })).map(
+          (link) => link.order_id,
+        );
+      const byIds = await t.request("POST", CLAIM, {
+        bearer: annToken,
+        body: { order_ids: [orders.work1.id, orders.work2.id, orders.canceled.id, orders.annOwn.id, orders.bobs.id] },
+      });
+      expect(byIds.status).toBe(200);
+      const [idsClaim] = await t.prisma.orderClaim.findMany();
+      const byEmail = await t.request("POST", "/store/customers/me/order-claims", {
+        bearer: annToken,
+        body: { email: address },
+      });
+      expect(byEmail.status).toBe(200);
+      const emailClaim = await t.prisma.orderClaim.findFirstOrThrow({ where: { by_email: true } });
+      const guestOrders = [orders.work1.id, orders.work2.id].sort();
+      expect(await linkedOrders(idsClaim!.id)).toEqual(guestOrders);
+      expect(await linkedOrders(emailClaim.id)).toEqual(guestOrders);
+    });
+
     it("does not move an order that went into an account after the claim was opened", async () => {
       await t.request("POST", CLAIM, { bearer: annToken, body: { order_ids: [orders.work1.id, orders.work2.id] } });
       const [message] = await mail.waitFor(1);
